@@ -1,0 +1,217 @@
+//! Enveloped XML-DSig signing with xmlsec, over a document whose `ds:Signature` templates the
+//! minter already wrote. Everything libxml/xmlsec touches lives and dies inside [`sign`]: libxml's
+//! `Document` is not `Send`, so it must never cross an `.await`.
+
+use libxml::parser::{Parser, ParserOptions};
+use libxml::tree::{Document, Node, SaveOptions};
+use xmlsec::{XmlSecDocumentExt, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
+
+use crate::xml::{DSIG_NS, PROTOCOL_NS, ASSERTION_NS};
+
+/// An element whose `ds:Signature` child should be filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    /// The `saml:Assertion` inside the Response.
+    Assertion,
+    /// The `samlp:Response` root.
+    Response,
+}
+
+/// Why signing failed. These are bugs in the minter or a bad key file, never the request's fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// libxml could not parse the XML the minter built (for example a knob value held a
+    /// character XML forbids).
+    #[error("the minted XML is not well-formed (does a knob or user field hold a control character?)")]
+    MintedXmlMalformed,
+    /// The ID attributes could not be declared to libxml.
+    #[error("cannot declare the ID attributes: {0}")]
+    DeclareIds(String),
+    /// The element to sign, or its `ds:Signature` template, is missing.
+    #[error("no ds:Signature template in the {0:?}")]
+    TemplateMissing(Signed),
+    /// xmlsec refused the private key PEM.
+    #[error("xmlsec cannot load the private key: {0}")]
+    KeyUnusable(String),
+    /// xmlsec failed to compute the signature.
+    #[error("xmlsec failed to sign the {what:?}: {detail}")]
+    Xmlsec {
+        /// The element being signed.
+        what: Signed,
+        /// xmlsec's own error messages.
+        detail: String,
+    },
+}
+
+/// Signs `targets` in order (assertion before response, so the response digest covers the signed
+/// assertion) with `key_pem`, and returns the serialised document.
+pub(crate) fn sign(xml: &str, key_pem: &str, targets: &[Signed]) -> Result<String, SignError> {
+    let doc = parse(xml)?;
+    if targets.is_empty() {
+        return Ok(serialise(&doc));
+    }
+    // Creating a context initialises xmlsec, which must precede installing the error hook.
+    let first_context = XmlSecSignatureContext::new();
+    ffi::capture_xmlsec_errors();
+    ffi::take_xmlsec_errors();
+    let key = XmlSecKey::from_memory(key_pem.as_bytes(), XmlSecKeyFormat::Pem, None)
+        .map_err(|e| SignError::KeyUnusable(with_xmlsec_detail(e.to_string())))?;
+    // xmlsec resolves `URI="#ID"` only through attributes declared as IDs; SAML has no DTD to do it.
+    doc.specify_idattr(
+        "//samlp:Response | //saml:Assertion",
+        "ID",
+        Some(&[("samlp", PROTOCOL_NS), ("saml", ASSERTION_NS)]),
+    )
+    .map_err(|e| SignError::DeclareIds(e.to_string()))?;
+    let mut context = Some(first_context);
+    for &target in targets {
+        let signature = signature_template(&doc, target).ok_or(SignError::TemplateMissing(target))?;
+        // A dsig context signs once (it keeps that signature's result), so each gets its own.
+        let mut ctx = context.take().unwrap_or_else(XmlSecSignatureContext::new);
+        // The certificate is deliberately not loaded into the key: xmlsec then leaves the KeyInfo
+        // the minter wrote untouched (the attacker profile relies on that).
+        ctx.insert_key(key.clone());
+        ctx.sign_node(&signature)
+            .map_err(|e| SignError::Xmlsec { what: target, detail: with_xmlsec_detail(e.to_string()) })?;
+    }
+    Ok(serialise(&doc))
+}
+
+fn parse(xml: &str) -> Result<Document, SignError> {
+    let options = ParserOptions {
+        recover: false,
+        no_net: true,
+        encoding: Some("UTF-8"),
+        ..ParserOptions::default()
+    };
+    Parser::default().parse_string_with_options(xml, options).map_err(|_| SignError::MintedXmlMalformed)
+}
+
+fn serialise(doc: &Document) -> String {
+    doc.to_string_with_options(SaveOptions::default())
+}
+
+/// The `ds:Signature` element child of the Response or of its Assertion.
+fn signature_template(doc: &Document, target: Signed) -> Option<Node> {
+    let response = doc.get_root_element()?;
+    let signed = match target {
+        Signed::Response => response,
+        Signed::Assertion => child_element(&response, ASSERTION_NS, "Assertion")?,
+    };
+    child_element(&signed, DSIG_NS, "Signature")
+}
+
+fn child_element(parent: &Node, namespace: &str, name: &str) -> Option<Node> {
+    parent.get_child_elements().into_iter().find(|child| {
+        child.get_name() == name && child.get_namespace().is_some_and(|ns| ns.get_href() == namespace)
+    })
+}
+
+fn with_xmlsec_detail(summary: String) -> String {
+    let detail = ffi::take_xmlsec_errors();
+    if detail.is_empty() { summary } else { format!("{summary}: {}", detail.join("; ")) }
+}
+
+/// The only unsafe code in the crate: routing xmlsec's error reports into a thread-local buffer
+/// instead of stderr, so failures become part of the error value and tests stay quiet.
+#[allow(unsafe_code)]
+mod ffi {
+    use std::cell::RefCell;
+    use std::ffi::{CStr, c_char, c_int};
+    use std::sync::Once;
+
+    /// At most this many messages are kept per signing, so a looping failure cannot grow memory.
+    const MAX_MESSAGES: usize = 16;
+
+    thread_local! {
+        static MESSAGES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+
+    type ErrorsCallback = unsafe extern "C" fn(
+        file: *const c_char,
+        line: c_int,
+        func: *const c_char,
+        error_object: *const c_char,
+        error_subject: *const c_char,
+        reason: c_int,
+        msg: *const c_char,
+    );
+
+    unsafe extern "C" {
+        // xmlsec/errors.h (1.2.x and 1.3.x): `void xmlSecErrorsSetCallback(xmlSecErrorsCallback)`.
+        // The xmlsec crate's generated bindings omit errors.h, hence this declaration.
+        fn xmlSecErrorsSetCallback(callback: Option<ErrorsCallback>);
+    }
+
+    /// Installs the capturing callback once per process. Must run after xmlsec is initialised
+    /// (any `XmlSecSignatureContext::new()` does that), because initialisation may reset it.
+    pub(super) fn capture_xmlsec_errors() {
+        static INSTALL: Once = Once::new();
+        // SAFETY: the callback has exactly the C signature xmlsec declares, and is a plain
+        // function that lives for the whole process.
+        INSTALL.call_once(|| unsafe { xmlSecErrorsSetCallback(Some(record)) });
+    }
+
+    /// Returns and clears this thread's captured messages.
+    pub(super) fn take_xmlsec_errors() -> Vec<String> {
+        MESSAGES.with(|messages| std::mem::take(&mut *messages.borrow_mut()))
+    }
+
+    /// Called by xmlsec on the thread that hit the error.
+    ///
+    /// Invariants: never unwinds into C (nothing here can panic except allocation failure, which
+    /// aborts), and only reads the string arguments, each of which xmlsec passes as NULL or a
+    /// NUL-terminated string valid for the duration of the call.
+    unsafe extern "C" fn record(
+        _file: *const c_char,
+        _line: c_int,
+        func: *const c_char,
+        error_object: *const c_char,
+        error_subject: *const c_char,
+        reason: c_int,
+        msg: *const c_char,
+    ) {
+        // SAFETY: see the invariants above.
+        let text = |ptr: *const c_char| unsafe {
+            if ptr.is_null() { String::new() } else { CStr::from_ptr(ptr).to_string_lossy().into_owned() }
+        };
+        let line = format!(
+            "{} (object {}, subject {}, reason {reason}): {}",
+            text(func),
+            text(error_object),
+            text(error_subject),
+            text(msg)
+        );
+        let _ = MESSAGES.try_with(|messages| {
+            if let Ok(mut messages) = messages.try_borrow_mut() {
+                if messages.len() < MAX_MESSAGES {
+                    messages.push(line);
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNSIGNED: &str = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#;
+
+    #[test]
+    fn nothing_to_sign_round_trips_the_document() {
+        let xml = sign(UNSIGNED, "unused", &[]).expect("no targets");
+        assert!(xml.contains(r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#));
+    }
+
+    #[test]
+    fn failures_are_values_with_xmlsecs_reasons() {
+        assert_eq!(sign("<a>", "unused", &[]), Err(SignError::MintedXmlMalformed));
+        let err = sign(UNSIGNED, "-----BEGIN PRIVATE KEY-----\ngarbage\n", &[Signed::Response])
+            .expect_err("garbage key");
+        assert!(matches!(err, SignError::KeyUnusable(_)), "{err}");
+        let key = crate::keys::IdpKeys::fixed_for_tests().idp.key_pem;
+        assert_eq!(sign(UNSIGNED, &key, &[Signed::Response]), Err(SignError::TemplateMissing(Signed::Response)));
+    }
+}

@@ -1,0 +1,455 @@
+//! Every way the mock IdP can misbehave, as one typed struct.
+//!
+//! Modelled on BoringSSL's `ProtocolBugs`: each field is named for the fault it causes and
+//! `Knobs::default()` is a conformant IdP. Knobs are per response (queued through the control API),
+//! never global, and unknown names are refused rather than silently ignored.
+
+use serde::{Deserialize, Serialize};
+
+/// The knobs of one minted response. `Knobs::default()` mints a conformant response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Knobs {
+    /// XML-DSig SignatureMethod; `rsa-sha1` is the deprecated algorithm an SP should refuse.
+    pub signature_algorithm: SignatureAlgorithm,
+    /// XML-DSig DigestMethod; `sha1` is the deprecated digest an SP should refuse.
+    pub digest_algorithm: DigestAlgorithm,
+    /// Which elements carry a signature; `neither` sends an unsigned response.
+    pub sign: SignTarget,
+    /// Whose key signs; `attacker` signs with a key the SP never trusted and puts the attacker's
+    /// own certificate in KeyInfo, as a real attacker would.
+    pub signing_key: SigningKey,
+    /// Sends this Audience instead of the SP's entity ID.
+    pub audience_override: Option<String>,
+    /// Leaves out Conditions/AudienceRestriction entirely (any SP would accept the assertion).
+    pub omit_audience_restriction: bool,
+    /// Sends this Response Destination instead of the ACS URL.
+    pub destination_override: Option<String>,
+    /// Leaves out the Response Destination attribute.
+    pub omit_destination: bool,
+    /// Sends this SubjectConfirmationData Recipient instead of the ACS URL.
+    pub recipient_override: Option<String>,
+    /// Sends this Issuer (on both Response and Assertion) instead of the IdP's entity ID.
+    pub issuer_override: Option<String>,
+    /// The IdP's clock runs this many seconds ahead (negative: behind); shifts every timestamp.
+    pub clock_offset_secs: i64,
+    /// Conditions NotBefore relative to the issue instant (positive: not yet valid).
+    pub not_before_offset_secs: i64,
+    /// Lifetime: Conditions and SubjectConfirmationData NotOnOrAfter = issue instant + this.
+    pub validity_secs: i64,
+    /// AuthnStatement SessionNotOnOrAfter relative to the issue instant; `null` leaves it out.
+    pub session_not_on_or_after_secs: Option<i64>,
+    /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's ID.
+    pub in_response_to_override: Option<String>,
+    /// Leaves out InResponseTo even when answering a request (looks unsolicited).
+    pub omit_in_response_to: bool,
+    /// Top-level StatusCode; anything but Success carries no assertion.
+    pub status_code: StatusCode,
+    /// Second-level StatusCode nested in the top-level one.
+    pub sub_status_code: Option<StatusCode>,
+    /// NameID Format URI.
+    pub name_id_format: String,
+    /// Sends this NameID value instead of the user's email.
+    pub name_id_value: Option<String>,
+    /// Attribute names, after the IdP products the SP must interoperate with.
+    pub attribute_style: AttributeStyle,
+    /// Whether group values are names or Entra ID object GUIDs.
+    pub group_format: GroupFormat,
+    /// Leaves out the groups attribute, even for users who have groups.
+    pub omit_groups: bool,
+    /// Sends a groups Attribute with no AttributeValue.
+    pub empty_groups: bool,
+    /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
+    pub assertion_id_override: Option<String>,
+    /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
+    pub compact_xml: bool,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            signature_algorithm: SignatureAlgorithm::RsaSha256,
+            digest_algorithm: DigestAlgorithm::Sha256,
+            sign: SignTarget::Assertion,
+            signing_key: SigningKey::Idp,
+            audience_override: None,
+            omit_audience_restriction: false,
+            destination_override: None,
+            omit_destination: false,
+            recipient_override: None,
+            issuer_override: None,
+            clock_offset_secs: 0,
+            not_before_offset_secs: 0,
+            validity_secs: 300,
+            session_not_on_or_after_secs: Some(8 * 3600),
+            in_response_to_override: None,
+            omit_in_response_to: false,
+            status_code: StatusCode::success(),
+            sub_status_code: None,
+            name_id_format: NAME_ID_FORMAT_EMAIL.to_owned(),
+            name_id_value: None,
+            attribute_style: AttributeStyle::Okta,
+            group_format: GroupFormat::Names,
+            omit_groups: false,
+            empty_groups: false,
+            assertion_id_override: None,
+            compact_xml: false,
+        }
+    }
+}
+
+/// The emailAddress NameID format URI.
+pub const NAME_ID_FORMAT_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// Why a knob could not be set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KnobError {
+    /// No knob has this name.
+    #[error("unknown knob `{key}`; valid knobs: {valid}")]
+    UnknownKnob {
+        /// The name given.
+        key: String,
+        /// Every valid name, comma-separated.
+        valid: String,
+    },
+    /// The value does not fit the knob's type.
+    #[error("bad value {value} for knob `{key}`: {detail}")]
+    BadValue {
+        /// The knob.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Knob overrides must be a JSON object of `name: value`.
+    #[error("knob overrides must be a JSON object, got {0}")]
+    OverridesNotAnObject(String),
+    /// Two knobs ask for contradictory things.
+    #[error("contradictory knobs: {0}")]
+    Contradictory(&'static str),
+}
+
+impl Knobs {
+    /// Every knob name, alphabetically.
+    pub fn names() -> Vec<String> {
+        match serde_json::to_value(Knobs::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Sets one knob from text: `value` is read as JSON if it parses (`300`, `true`, `null`,
+    /// `"x"`), else as a bare string (`rsa-sha1`, `https://evil.example`).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), KnobError> {
+        let json_complaint = match serde_json::from_str::<serde_json::Value>(value) {
+            Ok(json) => match self.with(key, json) {
+                Ok(knobs) => {
+                    *self = knobs;
+                    return Ok(());
+                }
+                Err(err @ KnobError::BadValue { .. }) => Some(err),
+                Err(err) => return Err(err),
+            },
+            Err(_) => None,
+        };
+        // `123` given for an audience parses as a JSON number; the text itself is what was meant.
+        match self.with(key, serde_json::Value::String(value.to_owned())) {
+            Ok(knobs) => *self = knobs,
+            Err(err) => return Err(json_complaint.unwrap_or(err)),
+        }
+        Ok(())
+    }
+
+    /// Applies a JSON object of partial overrides (`{"validity_secs": 60}`) on top of these knobs.
+    pub fn apply_overrides(&mut self, overrides: &serde_json::Value) -> Result<(), KnobError> {
+        let map = match overrides {
+            serde_json::Value::Null => return Ok(()),
+            serde_json::Value::Object(map) => map,
+            other => return Err(KnobError::OverridesNotAnObject(other.to_string())),
+        };
+        let mut knobs = self.clone();
+        for (key, value) in map {
+            knobs = knobs.with(key, value.clone())?;
+        }
+        *self = knobs;
+        Ok(())
+    }
+
+    /// Refuses combinations that cannot both hold.
+    pub fn validate(&self) -> Result<(), KnobError> {
+        if self.omit_groups && self.empty_groups {
+            return Err(KnobError::Contradictory("omit_groups and empty_groups are both set"));
+        }
+        if self.omit_destination && self.destination_override.is_some() {
+            return Err(KnobError::Contradictory("omit_destination and destination_override are both set"));
+        }
+        if self.omit_in_response_to && self.in_response_to_override.is_some() {
+            return Err(KnobError::Contradictory(
+                "omit_in_response_to and in_response_to_override are both set",
+            ));
+        }
+        if self.omit_audience_restriction && self.audience_override.is_some() {
+            return Err(KnobError::Contradictory(
+                "omit_audience_restriction and audience_override are both set",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A copy with `key` set to `value`, type-checked by serde.
+    fn with(&self, key: &str, value: serde_json::Value) -> Result<Knobs, KnobError> {
+        let Ok(serde_json::Value::Object(mut map)) = serde_json::to_value(self) else {
+            // Knobs is a plain struct of serialisable fields; serialising it cannot fail.
+            return Err(KnobError::OverridesNotAnObject("<knobs failed to serialise>".to_owned()));
+        };
+        if !map.contains_key(key) {
+            return Err(KnobError::UnknownKnob { key: key.to_owned(), valid: Knobs::names().join(", ") });
+        }
+        let shown = value.to_string();
+        map.insert(key.to_owned(), value);
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| KnobError::BadValue {
+            key: key.to_owned(),
+            value: shown,
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// XML-DSig SignatureMethod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureAlgorithm {
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RsaSha256,
+    /// RSA PKCS#1 v1.5 with SHA-384.
+    RsaSha384,
+    /// RSA PKCS#1 v1.5 with SHA-512.
+    RsaSha512,
+    /// RSA PKCS#1 v1.5 with SHA-1 (deprecated; an SP should refuse it).
+    RsaSha1,
+}
+
+impl SignatureAlgorithm {
+    /// The algorithm URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            SignatureAlgorithm::RsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            SignatureAlgorithm::RsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+            SignatureAlgorithm::RsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+            SignatureAlgorithm::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        }
+    }
+}
+
+/// XML-DSig DigestMethod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DigestAlgorithm {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+    /// SHA-1 (deprecated; an SP should refuse it).
+    Sha1,
+}
+
+impl DigestAlgorithm {
+    /// The algorithm URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "http://www.w3.org/2001/04/xmlenc#sha256",
+            DigestAlgorithm::Sha384 => "http://www.w3.org/2001/04/xmldsig-more#sha384",
+            DigestAlgorithm::Sha512 => "http://www.w3.org/2001/04/xmlenc#sha512",
+            DigestAlgorithm::Sha1 => "http://www.w3.org/2000/09/xmldsig#sha1",
+        }
+    }
+}
+
+/// Which elements carry an enveloped signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignTarget {
+    /// The Assertion only (Okta's and Entra ID's default).
+    Assertion,
+    /// The Response only; the assertion inside is covered by the response's digest.
+    Response,
+    /// The Assertion, then the Response around it.
+    Both,
+    /// Nothing: an unsigned response.
+    Neither,
+}
+
+impl SignTarget {
+    /// Whether the Assertion is signed.
+    pub fn assertion(self) -> bool {
+        matches!(self, SignTarget::Assertion | SignTarget::Both)
+    }
+
+    /// Whether the Response is signed.
+    pub fn response(self) -> bool {
+        matches!(self, SignTarget::Response | SignTarget::Both)
+    }
+}
+
+/// Whose key signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigningKey {
+    /// The IdP's key, as published in metadata.
+    Idp,
+    /// The attacker's key, with the attacker's certificate in KeyInfo.
+    Attacker,
+}
+
+/// Attribute naming, after real IdP products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttributeStyle {
+    /// Okta's usual mapping: `mail`, `givenName`, `sn`, `groups`.
+    Okta,
+    /// Entra ID's claim URIs (`http://schemas.xmlsoap.org/ws/2005/05/identity/claims/…`).
+    Entra,
+    /// A legacy application's names: `login_id`, `firstname`, `lastname`, `email`, `access`, `groups`.
+    Shotgun,
+}
+
+/// How group memberships are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupFormat {
+    /// Group display names.
+    Names,
+    /// Entra ID group object GUIDs (what Entra sends unless told otherwise).
+    EntraGuids,
+}
+
+/// A SAML StatusCode URI. Deserialises from a full URN or a short name: `success`, `requester`,
+/// `responder`, `version_mismatch`, `no_passive`, `authn_failed`, `request_denied`,
+/// `invalid_name_id_policy`, `unknown_principal`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StatusCode(String);
+
+const STATUS_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:status:";
+const STATUS_SHORT_NAMES: &[(&str, &str)] = &[
+    ("success", "Success"),
+    ("requester", "Requester"),
+    ("responder", "Responder"),
+    ("version_mismatch", "VersionMismatch"),
+    ("no_passive", "NoPassive"),
+    ("authn_failed", "AuthnFailed"),
+    ("request_denied", "RequestDenied"),
+    ("invalid_name_id_policy", "InvalidNameIDPolicy"),
+    ("unknown_principal", "UnknownPrincipal"),
+];
+
+impl StatusCode {
+    /// `urn:oasis:names:tc:SAML:2.0:status:Success`.
+    pub fn success() -> StatusCode {
+        StatusCode(format!("{STATUS_PREFIX}Success"))
+    }
+
+    /// The full URI.
+    pub fn uri(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is Success.
+    pub fn is_success(&self) -> bool {
+        *self == StatusCode::success()
+    }
+}
+
+impl TryFrom<String> for StatusCode {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if let Some((_, suffix)) = STATUS_SHORT_NAMES.iter().find(|(short, _)| *short == value) {
+            return Ok(StatusCode(format!("{STATUS_PREFIX}{suffix}")));
+        }
+        if value.starts_with("urn:") {
+            return Ok(StatusCode(value));
+        }
+        let shorts: Vec<&str> = STATUS_SHORT_NAMES.iter().map(|(short, _)| *short).collect();
+        Err(format!("`{value}` is neither a status URN nor one of {}", shorts.join(", ")))
+    }
+}
+
+impl From<StatusCode> for String {
+    fn from(code: StatusCode) -> String {
+        code.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_parses_json_then_falls_back_to_text() {
+        let mut knobs = Knobs::default();
+        knobs.set("validity_secs", "60").expect("number");
+        knobs.set("signature_algorithm", "rsa-sha1").expect("bare enum name");
+        knobs.set("audience_override", "123").expect("number-looking text");
+        knobs.set("omit_groups", "true").expect("bool");
+        knobs.set("session_not_on_or_after_secs", "null").expect("null");
+        knobs.set("status_code", "no_passive").expect("short status");
+        assert_eq!(knobs.validity_secs, 60);
+        assert_eq!(knobs.signature_algorithm, SignatureAlgorithm::RsaSha1);
+        assert_eq!(knobs.audience_override.as_deref(), Some("123"));
+        assert!(knobs.omit_groups);
+        assert_eq!(knobs.session_not_on_or_after_secs, None);
+        assert_eq!(knobs.status_code.uri(), "urn:oasis:names:tc:SAML:2.0:status:NoPassive");
+    }
+
+    #[test]
+    fn set_refuses_unknown_key_naming_it_and_the_valid_ones() {
+        let err = Knobs::default().set("validty_secs", "60").expect_err("typo");
+        let message = err.to_string();
+        assert!(message.contains("`validty_secs`"), "{message}");
+        assert!(message.contains("validity_secs"), "{message}");
+    }
+
+    #[test]
+    fn set_refuses_bad_values_and_leaves_knobs_unchanged() {
+        let mut knobs = Knobs::default();
+        let err = knobs.set("validity_secs", "soon").expect_err("not a number");
+        assert!(err.to_string().contains("validity_secs"), "{err}");
+        assert!(knobs.set("signature_algorithm", "rsa-md5").is_err());
+        assert!(knobs.set("status_code", "fine").is_err());
+        assert_eq!(knobs, Knobs::default());
+    }
+
+    #[test]
+    fn serde_round_trip_and_kebab_enums() {
+        let mut knobs = Knobs::default();
+        knobs.set("group_format", "entra-guids").expect("set");
+        let json = serde_json::to_value(&knobs).expect("serialise");
+        assert_eq!(json["signature_algorithm"], "rsa-sha256");
+        assert_eq!(json["group_format"], "entra-guids");
+        let back: Knobs = serde_json::from_value(json).expect("deserialise");
+        assert_eq!(back, knobs);
+    }
+
+    #[test]
+    fn deserialise_defaults_missing_fields_and_denies_unknown_ones() {
+        let knobs: Knobs = serde_json::from_str(r#"{"sign": "both"}"#).expect("partial");
+        assert_eq!(knobs, Knobs { sign: SignTarget::Both, ..Knobs::default() });
+        let err = serde_json::from_str::<Knobs>(r#"{"sing": "both"}"#).expect_err("unknown field");
+        assert!(err.to_string().contains("sing"), "{err}");
+    }
+
+    #[test]
+    fn overrides_apply_on_top_and_contradictions_are_refused() {
+        let mut knobs = Knobs::default();
+        knobs.apply_overrides(&serde_json::json!({"omit_groups": true})).expect("apply");
+        assert!(knobs.omit_groups);
+        knobs.apply_overrides(&serde_json::json!({"empty_groups": true})).expect("apply");
+        assert!(matches!(knobs.validate(), Err(KnobError::Contradictory(_))));
+        assert!(knobs.apply_overrides(&serde_json::json!([1])).is_err());
+    }
+}

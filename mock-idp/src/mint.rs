@@ -1,0 +1,406 @@
+//! Builds a SAML Response as text, shaped like Okta's and Entra ID's, with the faults the
+//! [`Knobs`] ask for, then signs it (see [`crate::dsig`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use rand::Rng as _;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::dsig::{self, SignError, Signed};
+use crate::keys::{IdpKeys, SigningIdentity};
+use crate::knobs::{AttributeStyle, GroupFormat, KnobError, Knobs, SigningKey};
+use crate::users::User;
+use crate::xml::{ASSERTION_NS, Attr, DSIG_NS, PROTOCOL_NS, XmlWriter};
+
+/// Everything one minted response depends on. Nothing else (no global clock, no global RNG).
+pub struct MintParams<'a> {
+    /// The IdP's entity ID (Issuer, unless `issuer_override`).
+    pub idp_entity_id: String,
+    /// The SP's entity ID (Audience, unless `audience_override`).
+    pub sp_entity_id: String,
+    /// The ACS URL the response is posted to (Destination and Recipient, unless overridden).
+    pub acs_url: String,
+    /// Who signed in.
+    pub user: &'a User,
+    /// The AuthnRequest ID being answered; `None` for an unsolicited (IdP-initiated) response.
+    pub in_response_to: Option<String>,
+    /// The IdP's "now", before `clock_offset_secs`.
+    pub now: OffsetDateTime,
+    /// The faults to inject.
+    pub knobs: &'a Knobs,
+    /// The IdP's and attacker's keys.
+    pub keys: &'a IdpKeys,
+    /// Where Response, Assertion and session IDs come from.
+    pub ids: &'a dyn IdSource,
+    /// The AuthnStatement SessionIndex; `None` draws one from `ids`.
+    pub session_index: Option<String>,
+}
+
+/// A minted response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Minted {
+    /// The whole (signed) XML document.
+    pub xml: String,
+    /// The Response ID.
+    pub response_id: String,
+    /// The Assertion ID; `None` when a non-success status carries no assertion.
+    pub assertion_id: Option<String>,
+}
+
+impl Minted {
+    /// The XML base64-encoded, as the HTTP-POST binding's `SAMLResponse` parameter carries it.
+    pub fn saml_response_param(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.xml)
+    }
+}
+
+/// Why a response could not be minted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MintError {
+    /// The knobs contradict each other.
+    #[error(transparent)]
+    KnobsRefused(#[from] KnobError),
+    /// A clock or validity knob pushes a timestamp beyond what xs:dateTime can write.
+    #[error("knob `{knob}` pushes a timestamp out of range")]
+    TimestampOutOfRange {
+        /// The knob to blame.
+        knob: &'static str,
+    },
+    /// Signing failed.
+    #[error(transparent)]
+    SigningFailed(#[from] SignError),
+}
+
+/// A source of XML IDs (`xs:ID`: must start with a letter or `_`).
+pub trait IdSource: Send + Sync {
+    /// The next ID.
+    fn next_id(&self) -> String;
+}
+
+/// 160 random bits in hex after `_`, like Okta's and Shibboleth's IDs.
+#[derive(Debug, Default)]
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn next_id(&self) -> String {
+        let bytes: [u8; 20] = rand::thread_rng().r#gen();
+        let mut id = String::with_capacity(41);
+        id.push('_');
+        for byte in bytes {
+            id.push_str(&format!("{byte:02x}"));
+        }
+        id
+    }
+}
+
+/// `_000…001`, `_000…002`, …: the same shape as [`RandomIds`], but reproducible.
+#[derive(Debug)]
+pub struct CounterIds {
+    next: AtomicU64,
+}
+
+impl CounterIds {
+    /// A counter whose first ID ends in `1`.
+    pub fn new() -> CounterIds {
+        CounterIds { next: AtomicU64::new(1) }
+    }
+}
+
+impl Default for CounterIds {
+    fn default() -> Self {
+        CounterIds::new()
+    }
+}
+
+impl IdSource for CounterIds {
+    fn next_id(&self) -> String {
+        format!("_{:040x}", self.next.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+const PASSWORD_PROTECTED_TRANSPORT: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+const ATTRNAME_BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+const TIMESTAMP: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// Mints one response: builds the XML, then signs what `knobs.sign` asks for.
+pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
+    let knobs = params.knobs;
+    knobs.validate()?;
+    let times = Times::new(params.now, knobs)?;
+    let response_id = params.ids.next_id();
+    let assertion_id = knobs
+        .status_code
+        .is_success()
+        .then(|| knobs.assertion_id_override.clone().unwrap_or_else(|| params.ids.next_id()));
+    let session_index = params.session_index.clone().unwrap_or_else(|| params.ids.next_id());
+    let signer = match knobs.signing_key {
+        SigningKey::Idp => &params.keys.idp,
+        SigningKey::Attacker => &params.keys.attacker,
+    };
+    let in_response_to = match (&knobs.in_response_to_override, knobs.omit_in_response_to) {
+        (_, true) => None,
+        (Some(forced), false) => Some(forced.as_str()),
+        (None, false) => params.in_response_to.as_deref(),
+    };
+    let issuer = knobs.issuer_override.as_deref().unwrap_or(&params.idp_entity_id);
+    let destination = match knobs.omit_destination {
+        true => None,
+        false => Some(knobs.destination_override.as_deref().unwrap_or(&params.acs_url)),
+    };
+
+    let mut w = XmlWriter::new(knobs.compact_xml);
+    w.start(
+        "samlp:Response",
+        &[
+            ("xmlns:samlp", Some(PROTOCOL_NS)),
+            ("xmlns:saml", Some(ASSERTION_NS)),
+            ("ID", Some(&response_id)),
+            ("Version", Some("2.0")),
+            ("IssueInstant", Some(&times.issue)),
+            ("Destination", destination),
+            ("InResponseTo", in_response_to),
+        ],
+    );
+    w.text("saml:Issuer", &[("Format", Some(ENTITY_FORMAT))], issuer);
+    if knobs.sign.response() {
+        write_signature_template(&mut w, &response_id, knobs, signer);
+    }
+    write_status(&mut w, knobs);
+    if let Some(assertion_id) = &assertion_id {
+        let assertion = AssertionParts { id: assertion_id, issuer, in_response_to, session_index: &session_index };
+        write_assertion(&mut w, params, &assertion, &times, signer);
+    }
+    w.end("samlp:Response");
+    let unsigned = w.finish();
+
+    // Assertion first: the Response's digest must cover the assertion's finished signature.
+    let mut targets = Vec::with_capacity(2);
+    if knobs.sign.assertion() && assertion_id.is_some() {
+        targets.push(Signed::Assertion);
+    }
+    if knobs.sign.response() {
+        targets.push(Signed::Response);
+    }
+    let xml = dsig::sign(&unsigned, &signer.key_pem, &targets)?;
+    Ok(Minted { xml, response_id, assertion_id })
+}
+
+/// Every timestamp of one response, already formatted.
+struct Times {
+    issue: String,
+    not_before: String,
+    not_on_or_after: String,
+    session_not_on_or_after: Option<String>,
+}
+
+impl Times {
+    fn new(now: OffsetDateTime, knobs: &Knobs) -> Result<Times, MintError> {
+        let shift = |base: OffsetDateTime, secs: i64, knob: &'static str| {
+            base.checked_add(Duration::seconds(secs))
+                .and_then(|t| t.to_offset(UtcOffset::UTC).format(TIMESTAMP).ok())
+                .ok_or(MintError::TimestampOutOfRange { knob })
+        };
+        let issue = now
+            .checked_add(Duration::seconds(knobs.clock_offset_secs))
+            .ok_or(MintError::TimestampOutOfRange { knob: "clock_offset_secs" })?;
+        Ok(Times {
+            issue: shift(issue, 0, "clock_offset_secs")?,
+            not_before: shift(issue, knobs.not_before_offset_secs, "not_before_offset_secs")?,
+            not_on_or_after: shift(issue, knobs.validity_secs, "validity_secs")?,
+            session_not_on_or_after: knobs
+                .session_not_on_or_after_secs
+                .map(|secs| shift(issue, secs, "session_not_on_or_after_secs"))
+                .transpose()?,
+        })
+    }
+}
+
+struct AssertionParts<'a> {
+    id: &'a str,
+    issuer: &'a str,
+    in_response_to: Option<&'a str>,
+    session_index: &'a str,
+}
+
+fn write_status(w: &mut XmlWriter, knobs: &Knobs) {
+    w.start("samlp:Status", &[]);
+    let top = [("Value", Some(knobs.status_code.uri()))];
+    match &knobs.sub_status_code {
+        Some(sub) => {
+            w.start("samlp:StatusCode", &top);
+            w.empty("samlp:StatusCode", &[("Value", Some(sub.uri()))]);
+            w.end("samlp:StatusCode");
+        }
+        None => w.empty("samlp:StatusCode", &top),
+    }
+    w.end("samlp:Status");
+}
+
+fn write_assertion(
+    w: &mut XmlWriter,
+    params: &MintParams<'_>,
+    parts: &AssertionParts<'_>,
+    times: &Times,
+    signer: &SigningIdentity,
+) {
+    let knobs = params.knobs;
+    w.start(
+        "saml:Assertion",
+        &[("ID", Some(parts.id)), ("Version", Some("2.0")), ("IssueInstant", Some(&times.issue))],
+    );
+    w.text("saml:Issuer", &[("Format", Some(ENTITY_FORMAT))], parts.issuer);
+    if knobs.sign.assertion() {
+        write_signature_template(w, parts.id, knobs, signer);
+    }
+
+    w.start("saml:Subject", &[]);
+    let name_id = knobs.name_id_value.as_deref().unwrap_or(&params.user.email);
+    w.text("saml:NameID", &[("Format", Some(&knobs.name_id_format))], name_id);
+    w.start("saml:SubjectConfirmation", &[("Method", Some(BEARER))]);
+    let recipient = knobs.recipient_override.as_deref().unwrap_or(&params.acs_url);
+    w.empty(
+        "saml:SubjectConfirmationData",
+        &[
+            ("InResponseTo", parts.in_response_to),
+            ("NotOnOrAfter", Some(&times.not_on_or_after)),
+            ("Recipient", Some(recipient)),
+        ],
+    );
+    w.end("saml:SubjectConfirmation");
+    w.end("saml:Subject");
+
+    let validity = [("NotBefore", Some(times.not_before.as_str())), ("NotOnOrAfter", Some(&times.not_on_or_after))];
+    if knobs.omit_audience_restriction {
+        w.empty("saml:Conditions", &validity);
+    } else {
+        w.start("saml:Conditions", &validity);
+        w.start("saml:AudienceRestriction", &[]);
+        let audience = knobs.audience_override.as_deref().unwrap_or(&params.sp_entity_id);
+        w.text("saml:Audience", &[], audience);
+        w.end("saml:AudienceRestriction");
+        w.end("saml:Conditions");
+    }
+
+    w.start(
+        "saml:AuthnStatement",
+        &[
+            ("AuthnInstant", Some(&times.issue)),
+            ("SessionIndex", Some(parts.session_index)),
+            ("SessionNotOnOrAfter", times.session_not_on_or_after.as_deref()),
+        ],
+    );
+    w.start("saml:AuthnContext", &[]);
+    w.text("saml:AuthnContextClassRef", &[], PASSWORD_PROTECTED_TRANSPORT);
+    w.end("saml:AuthnContext");
+    w.end("saml:AuthnStatement");
+
+    write_attributes(w, params.user, knobs);
+    w.end("saml:Assertion");
+}
+
+/// One SAML Attribute: name and values.
+struct Attribute {
+    name: &'static str,
+    values: Vec<String>,
+}
+
+fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
+    let style = knobs.attribute_style;
+    let one = |name: &'static str, value: &str| Attribute { name, values: vec![value.to_owned()] };
+    let mut attributes = match style {
+        AttributeStyle::Okta => vec![
+            one("mail", &user.email),
+            one("givenName", &user.first_name),
+            one("sn", &user.last_name),
+        ],
+        AttributeStyle::Entra => vec![
+            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", &user.email),
+            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname", &user.first_name),
+            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname", &user.last_name),
+            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", &user.email),
+        ],
+        AttributeStyle::Shotgun => vec![
+            one("login_id", &user.login),
+            one("firstname", &user.first_name),
+            one("lastname", &user.last_name),
+            one("email", &user.email),
+            one("access", if user.access { "true" } else { "false" }),
+        ],
+    };
+    let groups_name = match style {
+        AttributeStyle::Okta | AttributeStyle::Shotgun => "groups",
+        AttributeStyle::Entra => "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+    };
+    let groups: Vec<String> = user
+        .groups
+        .iter()
+        .map(|group| match knobs.group_format {
+            GroupFormat::Names => group.name.clone(),
+            GroupFormat::EntraGuids => group.object_id.clone(),
+        })
+        .collect();
+    // Okta and Entra ID leave the groups attribute out for a user with no groups.
+    if knobs.empty_groups {
+        attributes.push(Attribute { name: groups_name, values: Vec::new() });
+    } else if !knobs.omit_groups && !groups.is_empty() {
+        attributes.push(Attribute { name: groups_name, values: groups });
+    }
+
+    // Entra ID writes neither NameFormat nor xsi:type; Okta writes both.
+    let typed = style != AttributeStyle::Entra;
+    w.start("saml:AttributeStatement", &[]);
+    for attribute in &attributes {
+        let attrs = [("Name", Some(attribute.name)), ("NameFormat", typed.then_some(ATTRNAME_BASIC))];
+        if attribute.values.is_empty() {
+            w.empty("saml:Attribute", &attrs);
+            continue;
+        }
+        w.start("saml:Attribute", &attrs);
+        for value in &attribute.values {
+            let value_attrs: &[Attr<'_>] = if typed {
+                &[("xmlns:xs", Some(XS_NS)), ("xmlns:xsi", Some(XSI_NS)), ("xsi:type", Some("xs:string"))]
+            } else {
+                &[]
+            };
+            w.text("saml:AttributeValue", value_attrs, value);
+        }
+        w.end("saml:Attribute");
+    }
+    w.end("saml:AttributeStatement");
+}
+
+/// The enveloped-signature template xmlsec fills in: exclusive C14N, one Reference to `#id`,
+/// empty DigestValue/SignatureValue, and the signer's certificate in KeyInfo.
+fn write_signature_template(w: &mut XmlWriter, id: &str, knobs: &Knobs, signer: &SigningIdentity) {
+    let reference = format!("#{id}");
+    w.start("ds:Signature", &[("xmlns:ds", Some(DSIG_NS))]);
+    w.start("ds:SignedInfo", &[]);
+    w.empty("ds:CanonicalizationMethod", &[("Algorithm", Some(EXC_C14N))]);
+    w.empty("ds:SignatureMethod", &[("Algorithm", Some(knobs.signature_algorithm.uri()))]);
+    w.start("ds:Reference", &[("URI", Some(&reference))]);
+    w.start("ds:Transforms", &[]);
+    w.empty("ds:Transform", &[("Algorithm", Some(ENVELOPED))]);
+    w.empty("ds:Transform", &[("Algorithm", Some(EXC_C14N))]);
+    w.end("ds:Transforms");
+    w.empty("ds:DigestMethod", &[("Algorithm", Some(knobs.digest_algorithm.uri()))]);
+    w.text("ds:DigestValue", &[], "");
+    w.end("ds:Reference");
+    w.end("ds:SignedInfo");
+    w.text("ds:SignatureValue", &[], "");
+    w.start("ds:KeyInfo", &[]);
+    w.start("ds:X509Data", &[]);
+    w.text("ds:X509Certificate", &[], &signer.cert_der_base64);
+    w.end("ds:X509Data");
+    w.end("ds:KeyInfo");
+    w.end("ds:Signature");
+}

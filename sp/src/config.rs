@@ -1,0 +1,372 @@
+//! The reference SP's configuration: one TOML file, documented option by option in
+//! `sp/docs/configuration.md`, with a complete example in `sp/config.example.toml`.
+//!
+//! Every option has a default that is safe: SHA-1 refused, assertion signatures required,
+//! unsolicited responses refused, the default role never an admin role.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpConfig {
+    pub sp: SpSettings,
+    pub idp: IdpSettings,
+    #[serde(default)]
+    pub attributes: AttributeCandidates,
+    /// Exact, case-sensitive group value → role. Entra object-ID GUIDs are group values too.
+    #[serde(default, rename = "role_mapping")]
+    pub role_mappings: Vec<RoleMapping>,
+}
+
+/// This service provider and its local policies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpSettings {
+    /// The SP entity ID: the Issuer of our AuthnRequests and the Audience we require.
+    /// Defaults to `{base_url}/saml/metadata`, as in the OnTrackio guide.
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    /// Public base URL, without a trailing slash; the ACS is `{base_url}/saml/acs`.
+    pub base_url: String,
+    /// SQLite database file; `:memory:` keeps everything in memory (tests).
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// Tolerated clock difference with the IdP, in seconds.
+    #[serde(default = "default_clock_skew_secs")]
+    pub clock_skew_secs: u32,
+    /// Upper bound of a session, whatever the IdP says, in seconds.
+    #[serde(default = "default_max_session_secs")]
+    pub max_session_secs: u32,
+    /// How long an SP-initiated AuthnRequest stays answerable, in seconds.
+    #[serde(default = "default_request_ttl_secs")]
+    pub request_ttl_secs: u32,
+    /// Accept IdP-initiated (unsolicited) responses, without InResponseTo.
+    #[serde(default)]
+    pub allow_unsolicited: bool,
+    /// Create a user at the first sign-in of an unknown identity.
+    #[serde(default = "default_true")]
+    pub jit_provisioning: bool,
+    /// Role of users whose groups map to nothing. Must not be one of `admin_roles`.
+    #[serde(default = "default_role")]
+    pub default_role: String,
+    /// Roles that grant administration; they can only come from an explicit group mapping.
+    #[serde(default = "default_admin_roles")]
+    pub admin_roles: Vec<String>,
+    /// If not empty, only e-mail addresses in these domains may sign in.
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+    /// Signature algorithms accepted, by short name: rsa-sha256, rsa-sha384, rsa-sha512, rsa-sha1.
+    #[serde(default = "default_signature_algorithms")]
+    pub signature_algorithms: Vec<String>,
+    /// Digest algorithms accepted, by short name: sha256, sha384, sha512, sha1.
+    #[serde(default = "default_digest_algorithms")]
+    pub digest_algorithms: Vec<String>,
+    /// A valid Response signature covering the assertion is enough (the assertion itself unsigned).
+    #[serde(default)]
+    pub accept_response_signature: bool,
+    /// Largest decoded SAMLResponse accepted, in bytes.
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: usize,
+}
+
+/// The identity provider this SP trusts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSettings {
+    /// The IdP entity ID; the Issuer every response and assertion must carry.
+    pub entity_id: String,
+    /// SingleSignOnService (HTTP-Redirect) URL.
+    pub sso_url: String,
+    /// SingleLogoutService URL; empty means local logout only.
+    #[serde(default)]
+    pub slo_url: Option<String>,
+    /// The IdP signing certificate: a PEM file path.
+    #[serde(default)]
+    pub certificate_file: Option<PathBuf>,
+    /// The IdP signing certificate as inline PEM text.
+    #[serde(default)]
+    pub certificate_pem: Option<String>,
+    /// An IdP metadata file to take the signing certificate(s) from.
+    #[serde(default)]
+    pub metadata_file: Option<PathBuf>,
+}
+
+/// Attribute names tried in order for each user field (the first present wins).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttributeCandidates {
+    pub email: Vec<String>,
+    pub first_name: Vec<String>,
+    pub last_name: Vec<String>,
+    pub groups: Vec<String>,
+    pub login: Vec<String>,
+    pub access: Vec<String>,
+}
+
+impl Default for AttributeCandidates {
+    /// The OnTrackio defaults (004) followed by the Shotgun names (002).
+    fn default() -> Self {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        Self {
+            email: names(&[
+                "mail",
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                "email",
+            ]),
+            first_name: names(&[
+                "givenName",
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                "firstname",
+            ]),
+            last_name: names(&[
+                "sn",
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                "lastname",
+            ]),
+            groups: names(&[
+                "memberOf",
+                "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+                "groups",
+            ]),
+            login: names(&["login_id"]),
+            access: names(&["access"]),
+        }
+    }
+}
+
+/// One exact group → role rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMapping {
+    pub group: String,
+    pub role: String,
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl SpConfig {
+    /// Reads, parses and validates a TOML file. Relative file paths inside it are resolved
+    /// against the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let mut config = Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Invalid(message) => ConfigError::Parse { path: path.to_owned(), message },
+            other => other,
+        })?;
+        if let Some(dir) = path.parent() {
+            for file in [&mut config.idp.certificate_file, &mut config.idp.metadata_file]
+                .into_iter()
+                .flatten()
+            {
+                if file.is_relative() {
+                    *file = dir.join(&*file);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Self =
+            toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Refuses contradictory or unsafe settings up front, with a message naming the option.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let sp = &self.sp;
+        if sp.admin_roles.iter().any(|r| r == &sp.default_role) {
+            return Err(ConfigError::Invalid(format!(
+                "sp.default_role = {:?} is an admin role; admin roles may only come from a role_mapping",
+                sp.default_role
+            )));
+        }
+        if sp.base_url.ends_with('/') {
+            return Err(ConfigError::Invalid("sp.base_url must not end with '/'".into()));
+        }
+        for name in &sp.signature_algorithms {
+            if signature_algorithm_uri(name).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "sp.signature_algorithms: unknown {name:?} (expected rsa-sha256, rsa-sha384, rsa-sha512 or rsa-sha1)"
+                )));
+            }
+        }
+        for name in &sp.digest_algorithms {
+            if digest_algorithm_uri(name).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "sp.digest_algorithms: unknown {name:?} (expected sha256, sha384, sha512 or sha1)"
+                )));
+            }
+        }
+        let sources = [
+            self.idp.certificate_file.is_some(),
+            self.idp.certificate_pem.is_some(),
+            self.idp.metadata_file.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            return Err(ConfigError::Invalid(
+                "[idp] needs exactly one of certificate_file, certificate_pem or metadata_file".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn entity_id(&self) -> String {
+        self.sp.entity_id.clone().unwrap_or_else(|| format!("{}/saml/metadata", self.sp.base_url))
+    }
+
+    pub fn acs_url(&self) -> String {
+        format!("{}/saml/acs", self.sp.base_url)
+    }
+
+    pub fn sls_url(&self) -> String {
+        format!("{}/saml/sls", self.sp.base_url)
+    }
+
+    /// The pinned IdP signing certificates, as PEM, from whichever source is configured.
+    pub fn idp_certificates_pem(&self) -> Result<Vec<String>, ConfigError> {
+        let read = |path: &PathBuf| {
+            std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read { path: path.clone(), source })
+        };
+        if let Some(pem) = &self.idp.certificate_pem {
+            return Ok(vec![pem.clone()]);
+        }
+        if let Some(path) = &self.idp.certificate_file {
+            return Ok(vec![read(path)?]);
+        }
+        if let Some(path) = &self.idp.metadata_file {
+            let certs = crate::metadata::signing_certificates_from_idp_metadata(&read(path)?)
+                .map_err(|message| ConfigError::Parse { path: path.clone(), message })?;
+            return Ok(certs);
+        }
+        Err(ConfigError::Invalid("no IdP certificate configured".into()))
+    }
+
+    /// True when the named role grants administration.
+    pub fn is_admin_role(&self, role: &str) -> bool {
+        self.sp.admin_roles.iter().any(|r| r == role)
+    }
+}
+
+/// The XML-DSig URI of a signature algorithm's short name.
+pub fn signature_algorithm_uri(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "rsa-sha256" => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "rsa-sha384" => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+        "rsa-sha512" => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+        "rsa-sha1" => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        _ => return None,
+    })
+}
+
+/// The XML-DSig URI of a digest algorithm's short name.
+pub fn digest_algorithm_uri(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "sha256" => "http://www.w3.org/2001/04/xmlenc#sha256",
+        "sha384" => "http://www.w3.org/2001/04/xmldsig-more#sha384",
+        "sha512" => "http://www.w3.org/2001/04/xmlenc#sha512",
+        "sha1" => "http://www.w3.org/2000/09/xmldsig#sha1",
+        _ => return None,
+    })
+}
+
+fn default_database() -> String {
+    "samlconf-sp.sqlite".into()
+}
+fn default_clock_skew_secs() -> u32 {
+    120
+}
+fn default_max_session_secs() -> u32 {
+    8 * 3600
+}
+fn default_request_ttl_secs() -> u32 {
+    600
+}
+fn default_true() -> bool {
+    true
+}
+fn default_role() -> String {
+    "member".into()
+}
+fn default_admin_roles() -> Vec<String> {
+    vec!["admin".into()]
+}
+fn default_signature_algorithms() -> Vec<String> {
+    ["rsa-sha256", "rsa-sha384", "rsa-sha512"].map(String::from).to_vec()
+}
+fn default_digest_algorithms() -> Vec<String> {
+    ["sha256", "sha384", "sha512"].map(String::from).to_vec()
+}
+fn default_max_response_bytes() -> usize {
+    512 * 1024
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[sp]
+base_url = "http://127.0.0.1:8000"
+[idp]
+entity_id = "urn:example:idp"
+sso_url = "http://127.0.0.1:9000/sso"
+certificate_pem = "-----BEGIN CERTIFICATE-----"
+"#;
+
+    #[test]
+    fn defaults_are_the_safe_ones() {
+        let config = SpConfig::from_toml(MINIMAL).expect("minimal config");
+        assert_eq!(config.entity_id(), "http://127.0.0.1:8000/saml/metadata");
+        assert_eq!(config.acs_url(), "http://127.0.0.1:8000/saml/acs");
+        assert_eq!(config.sp.clock_skew_secs, 120);
+        assert!(!config.sp.allow_unsolicited);
+        assert!(!config.sp.signature_algorithms.iter().any(|a| a == "rsa-sha1"));
+        assert!(!config.sp.digest_algorithms.iter().any(|a| a == "sha1"));
+        assert_eq!(config.attributes.email[0], "mail");
+        assert!(config.attributes.groups.iter().any(|g| g == "groups"), "Shotgun name");
+    }
+
+    #[test]
+    fn admin_default_role_is_refused() {
+        let text = MINIMAL.replace("[idp]", "default_role = \"admin\"\n[idp]");
+        let err = SpConfig::from_toml(&text).expect_err("admin default role");
+        assert!(err.to_string().contains("default_role"), "{err}");
+    }
+
+    #[test]
+    fn unknown_option_is_named() {
+        let text = MINIMAL.replace("[idp]", "clock_skew = 5\n[idp]");
+        let err = SpConfig::from_toml(&text).expect_err("typo");
+        assert!(err.to_string().contains("clock_skew"), "{err}");
+    }
+
+    #[test]
+    fn unknown_algorithm_is_refused() {
+        let text = MINIMAL.replace("[idp]", "signature_algorithms = [\"rsa-md5\"]\n[idp]");
+        assert!(SpConfig::from_toml(&text).is_err());
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../config.example.toml");
+        let config = SpConfig::from_toml(text).expect("example config must stay valid");
+        assert!(!config.role_mappings.is_empty());
+    }
+}

@@ -1,0 +1,152 @@
+//! From a verified assertion to the person it names: e-mail, names, groups and roles, following
+//! the configured attribute candidates and the SP's policies (allowed domains, `access`).
+//!
+//! Everything here reads only the [`VerifiedResponse`], which the verifier built from the signed
+//! node; nothing goes back to the XML.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::config::SpConfig;
+use crate::reason::{Reason, Rejection};
+use crate::verify::VerifiedResponse;
+
+const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+
+/// The person an accepted assertion speaks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// The stable key of this identity at its IdP: the NameID, unless that is transient (a new
+    /// value at every sign-in), in which case the login or e-mail.
+    pub subject: String,
+    pub login: Option<String>,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Group values exactly as received (names or Entra object IDs).
+    pub groups: Vec<String>,
+}
+
+/// Resolves the identity, or refuses with `attribute.email_missing`, `email.domain_not_allowed`
+/// or `access.denied`.
+pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identity, Rejection> {
+    let candidates = &config.attributes;
+    let first = |names: &[String]| -> Option<String> {
+        names.iter().find_map(|name| {
+            verified
+                .attributes
+                .iter()
+                .find(|a| &a.name == name)
+                .and_then(|a| a.values.iter().find(|v| !v.trim().is_empty()))
+                .map(|v| v.trim().to_owned())
+        })
+    };
+    let groups = group_values(verified, &candidates.groups);
+
+    let name_id_is_email = verified.name_id_format.as_deref() == Some(NAMEID_EMAIL);
+    let email = first(&candidates.email)
+        .or_else(|| verified.name_id.clone().filter(|_| name_id_is_email))
+        .ok_or_else(|| {
+            let received: Vec<&str> = verified.attributes.iter().map(|a| a.name.as_str()).collect();
+            rejection(
+                Reason::EmailAttributeIsMissing,
+                format!(
+                    "no e-mail: none of the attributes {:?} is present and the NameID format is {}; attributes received: {:?}",
+                    candidates.email,
+                    verified.name_id_format.as_deref().unwrap_or("(none)"),
+                    received
+                ),
+                verified,
+                &groups,
+            )
+        })?;
+
+    if !config.sp.allowed_email_domains.is_empty() {
+        let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        let allowed = config
+            .sp
+            .allowed_email_domains
+            .iter()
+            .any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(&domain));
+        if !allowed {
+            return Err(rejection(
+                Reason::EmailDomainIsNotAllowed,
+                format!(
+                    "e-mail {email:?} is outside the allowed domains {:?}",
+                    config.sp.allowed_email_domains
+                ),
+                verified,
+                &groups,
+            ));
+        }
+    }
+
+    if let Some(access) = first(&candidates.access) {
+        if !access.eq_ignore_ascii_case("true") {
+            return Err(rejection(
+                Reason::AccessIsDeniedByPolicy,
+                format!("the IdP sent access = {access:?}: this user is not granted access"),
+                verified,
+                &groups,
+            ));
+        }
+    }
+
+    let login = first(&candidates.login);
+    let subject = match (&verified.name_id, verified.name_id_format.as_deref()) {
+        (Some(name_id), format) if format != Some(NAMEID_TRANSIENT) => name_id.clone(),
+        _ => login.clone().unwrap_or_else(|| email.clone()),
+    };
+    Ok(Identity {
+        subject,
+        login,
+        email,
+        first_name: first(&candidates.first_name),
+        last_name: first(&candidates.last_name),
+        groups,
+    })
+}
+
+/// All values of every groups candidate attribute present, in order, without duplicates.
+pub fn group_values(verified: &VerifiedResponse, candidates: &[String]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    candidates
+        .iter()
+        .flat_map(|name| verified.attributes.iter().filter(move |a| &a.name == name))
+        .flat_map(|a| a.values.iter())
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty() && seen.insert(v.to_string()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Roles granted by the groups: every exact (case-sensitive) mapping that matches; when none
+/// matches, the default role alone. The default role is never an admin role (config validation).
+pub fn roles_for(groups: &[String], config: &SpConfig) -> Vec<String> {
+    let roles: BTreeSet<String> = config
+        .role_mappings
+        .iter()
+        .filter(|m| groups.iter().any(|g| g == &m.group))
+        .map(|m| m.role.clone())
+        .collect();
+    if roles.is_empty() {
+        vec![config.sp.default_role.clone()]
+    } else {
+        roles.into_iter().collect()
+    }
+}
+
+fn rejection(
+    reason: Reason,
+    message: String,
+    verified: &VerifiedResponse,
+    _groups: &[String],
+) -> Rejection {
+    let mut rejection = Rejection::new(reason, message);
+    rejection.context.issuer = Some(verified.issuer.clone());
+    rejection.context.subject = verified.name_id.clone();
+    rejection.context.groups_or_attributes = verified.attributes.clone();
+    rejection
+}

@@ -1,0 +1,20 @@
+//! The samlconf reference SAML 2.0 service provider.
+//!
+//! It behaves like the products in the project's source documents: it verifies responses on one
+//! libxml2 tree ([`verify`]), refuses with a stable [`reason`] code, provisions users just in time,
+//! maps groups to roles and keeps its state in SQLite ([`store`]). The data flow is one-way:
+//! HTTP ([`web`]) → verifier → identity mapping ([`identity`]) → store → session.
+#![deny(unsafe_code)]
+// `verify::dsig` is the one module allowed `unsafe` (xmlsec FFI); it opts in with `#[allow]`.
+
+pub mod reason;
+pub mod verify;
+
+pub mod authn_request;
+pub mod clock;
+pub mod config;
+pub mod identity;
+pub mod metadata;
+pub mod pages;
+pub mod store;
+pub mod web;

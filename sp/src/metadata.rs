@@ -1,0 +1,98 @@
+//! SAML metadata: the SP's own (what an integrator gives their IdP), and reading the signing
+//! certificates out of an IdP's metadata file.
+
+use crate::config::SpConfig;
+use crate::pages::escape;
+
+/// The SP's EntityDescriptor: the ACS (HTTP-POST) and the SLS (HTTP-Redirect and HTTP-POST).
+pub fn sp_metadata(config: &SpConfig) -> String {
+    let entity_id = escape(&config.entity_id());
+    let acs = escape(&config.acs_url());
+    let sls = escape(&config.sls_url());
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity_id}">
+  <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sls}"/>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sls}"/>
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>
+"#
+    )
+}
+
+/// The signing certificates (as PEM) of the first IDPSSODescriptor in an IdP metadata document:
+/// KeyDescriptors with `use="signing"` or without `use`.
+pub fn signing_certificates_from_idp_metadata(xml: &str) -> Result<Vec<String>, String> {
+    if xml.contains("<!DOCTYPE") {
+        return Err("IdP metadata must not contain a DOCTYPE".into());
+    }
+    let parser = libxml::parser::Parser::default();
+    let doc = parser
+        .parse_string_with_options(
+            xml,
+            libxml::parser::ParserOptions { recover: false, no_net: true, no_error: true, no_warning: true, ..Default::default() },
+        )
+        .map_err(|e| format!("IdP metadata is not well-formed XML: {e:?}"))?;
+    let context = libxml::xpath::Context::new(&doc)
+        .map_err(|()| "cannot evaluate XPath on IdP metadata".to_string())?;
+    for (prefix, ns) in [
+        ("md", "urn:oasis:names:tc:SAML:2.0:metadata"),
+        ("ds", "http://www.w3.org/2000/09/xmldsig#"),
+    ] {
+        context
+            .register_namespace(prefix, ns)
+            .map_err(|()| "cannot register XPath namespace".to_string())?;
+    }
+    let nodes = context
+        .evaluate(
+            "//md:IDPSSODescriptor/md:KeyDescriptor[not(@use) or @use='signing']/ds:KeyInfo/ds:X509Data/ds:X509Certificate",
+        )
+        .map_err(|()| "XPath evaluation failed on IdP metadata".to_string())?
+        .get_nodes_as_vec();
+    let certs: Vec<String> = nodes.iter().map(|n| pem_from_base64(&n.get_content())).collect();
+    if certs.is_empty() {
+        return Err("no signing certificate in the IdP metadata's IDPSSODescriptor".into());
+    }
+    Ok(certs)
+}
+
+/// Wraps the base64 DER of an X509Certificate element as PEM, 64 characters a line.
+pub fn pem_from_base64(b64: &str) -> String {
+    let clean: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in clean.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(chunk));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_certificate_is_read_from_idp_metadata_and_encryption_key_is_not() {
+        let xml = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="urn:idp">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>RU5D</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>
+      U0lHTg==
+    </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#;
+        let certs = signing_certificates_from_idp_metadata(xml).unwrap();
+        assert_eq!(certs, vec!["-----BEGIN CERTIFICATE-----\nU0lHTg==\n-----END CERTIFICATE-----\n"]);
+    }
+
+    #[test]
+    fn metadata_without_signing_key_is_an_error() {
+        let xml = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>"#;
+        assert!(signing_certificates_from_idp_metadata(xml).is_err());
+        assert!(signing_certificates_from_idp_metadata("<!DOCTYPE x><x/>").is_err());
+    }
+}

@@ -1,0 +1,370 @@
+//! Why a SAML response was refused: one [`Reason`] per offence, each with a stable dotted code,
+//! an HTTP status and a one-line summary, plus the [`Rejection`] value that carries the detail.
+//!
+//! The codes are an interface: scenario catalogues, audit logs and admins' runbooks match on them,
+//! so a code is never renamed or reused. `docs/reason-codes.md` documents every code; a unit test
+//! keeps the table and [`Reason::ALL`] in step.
+//!
+//! The browser sees only the code and the summary; [`Rejection::message`] (expected vs. received)
+//! and [`RejectionContext`] (facts read from the *unverified* message) are for the log.
+
+use serde::Serialize;
+
+use crate::verify::Attribute;
+
+/// Why a SAML response (or the login built on it) was refused.
+///
+/// Variants are named as a sentence about the offence. The dotted [`code`](Reason::code) is the
+/// stable identifier; the first segment says which stage refused.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The encoded or decoded response is larger than the configured limit.
+    InputExceedsSizeLimit,
+    /// The `SAMLResponse` form value (or file) is not valid base64.
+    InputIsNotBase64,
+    /// The decoded bytes are not a well-formed UTF-8 XML document.
+    InputIsNotWellFormedXml,
+    /// The document carries a DOCTYPE (and so possibly entity declarations), which is refused
+    /// before parsing.
+    InputContainsDoctype,
+    /// The document element is not `samlp:Response`.
+    DocumentIsNotAResponse,
+    /// The document does not contain exactly one `saml:Assertion`, as a direct child of the
+    /// Response.
+    ResponseDoesNotContainExactlyOneAssertion,
+    /// Two ID-bearing elements (Response, Assertion, or any `xml:id`) share one ID value.
+    IdValueIsDuplicated,
+    /// A required element or attribute is missing, repeated, or holds a malformed value.
+    RequiredElementMissingOrMalformed,
+    /// The assertion is encrypted, which this SP does not yet decrypt.
+    EncryptedAssertionIsNotSupported,
+    /// The top-level `StatusCode` is not `Success`.
+    StatusIsNotSuccess,
+    /// The Assertion has no `Issuer`.
+    AssertionIssuerIsMissing,
+    /// An `Issuer` differs from the configured IdP entity ID.
+    IssuerIsNotTheConfiguredIdp,
+    /// The Response is signed but has no `Destination`.
+    SignedResponseLacksDestination,
+    /// The Response `Destination` is not this SP's ACS URL.
+    DestinationIsNotOurAcs,
+    /// Neither the Assertion nor (when policy allows) the Response carries a signature.
+    AssertionIsNotSigned,
+    /// A signature does not verify with any configured IdP certificate, or the signed content was
+    /// altered.
+    SignatureDoesNotVerify,
+    /// A signature or digest uses SHA-1 and the policy does not allow it.
+    SignatureUsesWeakAlgorithm,
+    /// A signature or digest algorithm is not one this SP knows.
+    SignatureUsesUnsupportedAlgorithm,
+    /// A signature uses a canonicalization or transform other than exc-c14n and
+    /// enveloped-signature.
+    SignatureUsesForbiddenTransform,
+    /// A signature does not reference exactly the element that carries it.
+    SignatureReferencesAnotherElement,
+    /// The Assertion (or Response) is not yet valid: `NotBefore` or `IssueInstant` lies in the
+    /// future beyond the allowed clock skew.
+    AssertionIsNotYetValid,
+    /// The Assertion's `Conditions/@NotOnOrAfter` has passed.
+    AssertionHasExpired,
+    /// The Assertion has no `AudienceRestriction`.
+    AudienceRestrictionIsMissing,
+    /// An `AudienceRestriction` does not name this SP's entity ID.
+    AudienceIsNotThisSp,
+    /// The Assertion has no `Subject`.
+    SubjectIsMissing,
+    /// The Subject has no `SubjectConfirmation` with the bearer method.
+    NoBearerSubjectConfirmation,
+    /// The bearer `SubjectConfirmationData/@Recipient` is missing or is not this SP's ACS URL.
+    RecipientIsNotOurAcs,
+    /// The bearer `SubjectConfirmationData/@NotOnOrAfter` is missing or has passed.
+    SubjectConfirmationHasExpired,
+    /// The bearer `SubjectConfirmationData/@InResponseTo` differs from the Response's
+    /// `InResponseTo`.
+    SubjectConfirmationAnswersAnotherRequest,
+    /// `InResponseTo` names no request this SP has outstanding.
+    InResponseToIsUnknown,
+    /// The response answers no request, and unsolicited (IdP-initiated) login is disabled.
+    UnsolicitedResponseIsNotAllowed,
+    /// This Assertion ID was already consumed (replay).
+    AssertionWasAlreadyUsed,
+    /// The configured e-mail attribute is absent from the Assertion.
+    EmailAttributeIsMissing,
+    /// The user's e-mail domain is not in the allowed list.
+    EmailDomainIsNotAllowed,
+    /// The user's groups or attributes grant no access under the configured rules.
+    AccessIsDeniedByPolicy,
+    /// The user does not exist locally and just-in-time provisioning is disabled.
+    UserIsNotProvisioned,
+}
+
+impl Reason {
+    /// Every reason, in check order. Used by docs and tests to keep the catalogue complete.
+    pub const ALL: &'static [Reason] = &[
+        Reason::InputExceedsSizeLimit,
+        Reason::InputIsNotBase64,
+        Reason::InputIsNotWellFormedXml,
+        Reason::InputContainsDoctype,
+        Reason::DocumentIsNotAResponse,
+        Reason::ResponseDoesNotContainExactlyOneAssertion,
+        Reason::IdValueIsDuplicated,
+        Reason::RequiredElementMissingOrMalformed,
+        Reason::EncryptedAssertionIsNotSupported,
+        Reason::StatusIsNotSuccess,
+        Reason::AssertionIssuerIsMissing,
+        Reason::IssuerIsNotTheConfiguredIdp,
+        Reason::SignedResponseLacksDestination,
+        Reason::DestinationIsNotOurAcs,
+        Reason::AssertionIsNotSigned,
+        Reason::SignatureDoesNotVerify,
+        Reason::SignatureUsesWeakAlgorithm,
+        Reason::SignatureUsesUnsupportedAlgorithm,
+        Reason::SignatureUsesForbiddenTransform,
+        Reason::SignatureReferencesAnotherElement,
+        Reason::AssertionIsNotYetValid,
+        Reason::AssertionHasExpired,
+        Reason::AudienceRestrictionIsMissing,
+        Reason::AudienceIsNotThisSp,
+        Reason::SubjectIsMissing,
+        Reason::NoBearerSubjectConfirmation,
+        Reason::RecipientIsNotOurAcs,
+        Reason::SubjectConfirmationHasExpired,
+        Reason::SubjectConfirmationAnswersAnotherRequest,
+        Reason::InResponseToIsUnknown,
+        Reason::UnsolicitedResponseIsNotAllowed,
+        Reason::AssertionWasAlreadyUsed,
+        Reason::EmailAttributeIsMissing,
+        Reason::EmailDomainIsNotAllowed,
+        Reason::AccessIsDeniedByPolicy,
+        Reason::UserIsNotProvisioned,
+    ];
+
+    /// The stable dotted code, e.g. `signature.invalid`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::InputExceedsSizeLimit => "input.too_large",
+            Reason::InputIsNotBase64 => "input.not_base64",
+            Reason::InputIsNotWellFormedXml => "input.not_xml",
+            Reason::InputContainsDoctype => "input.dtd_forbidden",
+            Reason::DocumentIsNotAResponse => "structure.not_a_response",
+            Reason::ResponseDoesNotContainExactlyOneAssertion => "structure.assertion_count",
+            Reason::IdValueIsDuplicated => "structure.duplicate_id",
+            Reason::RequiredElementMissingOrMalformed => "structure.malformed",
+            Reason::EncryptedAssertionIsNotSupported => "structure.encrypted_assertion_unsupported",
+            Reason::StatusIsNotSuccess => "status.not_success",
+            Reason::AssertionIssuerIsMissing => "issuer.missing",
+            Reason::IssuerIsNotTheConfiguredIdp => "issuer.mismatch",
+            Reason::SignedResponseLacksDestination => "destination.missing",
+            Reason::DestinationIsNotOurAcs => "destination.mismatch",
+            Reason::AssertionIsNotSigned => "signature.missing",
+            Reason::SignatureDoesNotVerify => "signature.invalid",
+            Reason::SignatureUsesWeakAlgorithm => "signature.weak_algorithm",
+            Reason::SignatureUsesUnsupportedAlgorithm => "signature.unsupported_algorithm",
+            Reason::SignatureUsesForbiddenTransform => "signature.forbidden_transform",
+            Reason::SignatureReferencesAnotherElement => "signature.reference_mismatch",
+            Reason::AssertionIsNotYetValid => "time.not_yet_valid",
+            Reason::AssertionHasExpired => "time.expired",
+            Reason::AudienceRestrictionIsMissing => "audience.missing",
+            Reason::AudienceIsNotThisSp => "audience.mismatch",
+            Reason::SubjectIsMissing => "subject.missing",
+            Reason::NoBearerSubjectConfirmation => "subject.no_bearer_confirmation",
+            Reason::RecipientIsNotOurAcs => "recipient.mismatch",
+            Reason::SubjectConfirmationHasExpired => "subject.confirmation_expired",
+            Reason::SubjectConfirmationAnswersAnotherRequest => "subject.in_response_to_mismatch",
+            Reason::InResponseToIsUnknown => "request.unknown_in_response_to",
+            Reason::UnsolicitedResponseIsNotAllowed => "request.unsolicited",
+            Reason::AssertionWasAlreadyUsed => "replay.assertion_reused",
+            Reason::EmailAttributeIsMissing => "attribute.email_missing",
+            Reason::EmailDomainIsNotAllowed => "email.domain_not_allowed",
+            Reason::AccessIsDeniedByPolicy => "access.denied",
+            Reason::UserIsNotProvisioned => "user.not_provisioned",
+        }
+    }
+
+    /// The reason whose [`code`](Reason::code) is `code`, if any.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.code() == code)
+    }
+
+    /// HTTP status for the refusal page: 400 for unreadable input (`input.*`), 403 otherwise.
+    pub fn http_status(&self) -> u16 {
+        if self.code().starts_with("input.") { 400 } else { 403 }
+    }
+
+    /// A short, user-facing sentence. Safe to show in a browser: it never contains message data.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Reason::InputExceedsSizeLimit => "The SAML response is too large.",
+            Reason::InputIsNotBase64 => "The SAML response is not valid base64.",
+            Reason::InputIsNotWellFormedXml => "The SAML response is not well-formed XML.",
+            Reason::InputContainsDoctype => "The SAML response contains a forbidden DOCTYPE.",
+            Reason::DocumentIsNotAResponse => "The message is not a SAML Response.",
+            Reason::ResponseDoesNotContainExactlyOneAssertion => {
+                "The SAML response must contain exactly one assertion."
+            }
+            Reason::IdValueIsDuplicated => "The SAML response contains duplicate IDs.",
+            Reason::RequiredElementMissingOrMalformed => {
+                "The SAML response is missing a required element or has a malformed value."
+            }
+            Reason::EncryptedAssertionIsNotSupported => "Encrypted assertions are not supported.",
+            Reason::StatusIsNotSuccess => "The identity provider reported that login failed.",
+            Reason::AssertionIssuerIsMissing => "The assertion does not name its issuer.",
+            Reason::IssuerIsNotTheConfiguredIdp => {
+                "The response was issued by an unexpected identity provider."
+            }
+            Reason::SignedResponseLacksDestination => "The signed response has no Destination.",
+            Reason::DestinationIsNotOurAcs => "The response was sent to another destination.",
+            Reason::AssertionIsNotSigned => "The assertion is not signed.",
+            Reason::SignatureDoesNotVerify => "The signature is not valid.",
+            Reason::SignatureUsesWeakAlgorithm => "The signature uses a weak algorithm (SHA-1).",
+            Reason::SignatureUsesUnsupportedAlgorithm => {
+                "The signature uses an unsupported algorithm."
+            }
+            Reason::SignatureUsesForbiddenTransform => {
+                "The signature uses a forbidden transform."
+            }
+            Reason::SignatureReferencesAnotherElement => {
+                "The signature does not cover the element it is attached to."
+            }
+            Reason::AssertionIsNotYetValid => "The assertion is not yet valid.",
+            Reason::AssertionHasExpired => "The assertion has expired.",
+            Reason::AudienceRestrictionIsMissing => "The assertion has no audience restriction.",
+            Reason::AudienceIsNotThisSp => "The assertion is intended for another service.",
+            Reason::SubjectIsMissing => "The assertion has no subject.",
+            Reason::NoBearerSubjectConfirmation => "The assertion has no bearer confirmation.",
+            Reason::RecipientIsNotOurAcs => "The assertion is addressed to another recipient.",
+            Reason::SubjectConfirmationHasExpired => "The subject confirmation has expired.",
+            Reason::SubjectConfirmationAnswersAnotherRequest => {
+                "The assertion answers a different request than the response."
+            }
+            Reason::InResponseToIsUnknown => "The response answers an unknown login request.",
+            Reason::UnsolicitedResponseIsNotAllowed => {
+                "Login must start at this service (unsolicited responses are disabled)."
+            }
+            Reason::AssertionWasAlreadyUsed => "This login response was already used.",
+            Reason::EmailAttributeIsMissing => "The identity provider sent no e-mail address.",
+            Reason::EmailDomainIsNotAllowed => "Your e-mail domain is not allowed here.",
+            Reason::AccessIsDeniedByPolicy => "Your account is not allowed to use this service.",
+            Reason::UserIsNotProvisioned => "Your account does not exist in this service.",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+/// Best-effort facts read from the message before (or without) verification, for the audit log
+/// only. Never use them for a decision: nothing here is authenticated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RejectionContext {
+    /// The Assertion's `Issuer` (or the Response's when the Assertion has none).
+    pub issuer: Option<String>,
+    /// The Assertion's `Subject/NameID`.
+    pub subject: Option<String>,
+    /// The Assertion's attributes (groups are attributes too), as sent.
+    pub groups_or_attributes: Vec<Attribute>,
+}
+
+/// A refusal: the reason, a specific message (expected vs. received) and unverified context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct Rejection {
+    /// Why.
+    pub reason: Reason,
+    /// The specific detail, e.g. "Audience is [\"x\"], expected \"y\"". For logs, not browsers:
+    /// it may quote attacker-controlled text.
+    pub message: String,
+    /// Facts read from the unverified message, for the audit log.
+    pub context: RejectionContext,
+}
+
+impl Rejection {
+    /// A rejection with an empty context.
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Rejection { reason, message: message.into(), context: RejectionContext::default() }
+    }
+
+    /// The same rejection with `context` attached.
+    pub fn with_context(mut self, context: RejectionContext) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Shorthand for `self.reason.code()`.
+    pub fn code(&self) -> &'static str {
+        self.reason.code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const DOC: &str = include_str!("../docs/reason-codes.md");
+
+    /// Codes listed in the first column of the table in `docs/reason-codes.md`.
+    fn documented_codes() -> Vec<String> {
+        DOC.lines()
+            .filter_map(|l| l.trim().strip_prefix('|'))
+            .filter_map(|l| l.split('|').next())
+            .map(|c| c.trim().trim_matches('`').to_owned())
+            .filter(|c| c.contains('.') && !c.starts_with('-'))
+            .collect()
+    }
+
+    #[test]
+    fn every_reason_code_is_documented_and_every_documented_code_exists() {
+        let documented: Vec<String> = documented_codes();
+        let doc_set: BTreeSet<&str> = documented.iter().map(String::as_str).collect();
+        assert_eq!(doc_set.len(), documented.len(), "a code is listed twice in reason-codes.md");
+        let all: BTreeSet<&str> = Reason::ALL.iter().map(Reason::code).collect();
+        let missing: Vec<_> = all.difference(&doc_set).collect();
+        let unknown: Vec<_> = doc_set.difference(&all).collect();
+        assert!(missing.is_empty(), "codes missing from docs/reason-codes.md: {missing:?}");
+        assert!(unknown.is_empty(), "docs/reason-codes.md lists unknown codes: {unknown:?}");
+    }
+
+    #[test]
+    fn documented_http_status_matches_the_code() {
+        for line in DOC.lines().filter(|l| l.trim_start().starts_with("| `")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let code = cells[1].trim_matches('`');
+            let reason = Reason::from_code(code).expect("listed code exists");
+            assert_eq!(cells[2], reason.http_status().to_string(), "HTTP status of {code}");
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_dotted_and_stable_in_shape() {
+        let mut seen = BTreeSet::new();
+        for r in Reason::ALL {
+            let c = r.code();
+            assert!(seen.insert(c), "duplicate code {c}");
+            assert!(
+                c.split('.').count() == 2
+                    && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '.' || ch == '_'),
+                "bad code shape {c}"
+            );
+            assert!(!r.summary().is_empty());
+            assert_eq!(Reason::from_code(c), Some(*r));
+        }
+    }
+
+    #[test]
+    fn input_codes_are_400_and_the_rest_403() {
+        assert_eq!(Reason::InputIsNotBase64.http_status(), 400);
+        assert_eq!(Reason::SignatureDoesNotVerify.http_status(), 403);
+        assert_eq!(Reason::UserIsNotProvisioned.http_status(), 403);
+    }
+}

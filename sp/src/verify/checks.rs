@@ -1,0 +1,390 @@
+//! The checks that need no FFI: the shape of a `ds:Signature` before xmlsec runs (for precise
+//! codes), and the protocol checks on verified content (issuer, destination, time, audience,
+//! subject confirmation).
+
+use libxml::readonly::RoNode;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::VerifyPolicy;
+use super::tree::{DS, SAML, at_most_one, attr, children, element_children, exactly_one, is, required_attr, simple_text};
+use crate::reason::{Reason, Rejection};
+
+/// Exclusive XML canonicalization 1.0 (without comments): the only c14n and c14n transform allowed.
+pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+/// The enveloped-signature transform.
+pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+/// RSA with SHA-1 (weak: only with `allow_sha1`).
+pub const RSA_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+/// RSA with SHA-256.
+pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+/// RSA with SHA-384.
+pub const RSA_SHA384: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384";
+/// RSA with SHA-512.
+pub const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
+/// SHA-1 digest (weak: only with `allow_sha1`).
+pub const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+/// SHA-256 digest.
+pub const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+/// SHA-384 digest.
+pub const SHA384: &str = "http://www.w3.org/2001/04/xmldsig-more#sha384";
+/// SHA-512 digest.
+pub const SHA512: &str = "http://www.w3.org/2001/04/xmlenc#sha512";
+
+const WEAK: &[&str] = &[
+    RSA_SHA1,
+    SHA1,
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-md5",
+    "http://www.w3.org/2001/04/xmldsig-more#md5",
+    "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+];
+
+/// The bearer subject confirmation method.
+pub const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+/// The entity NameID format (the only one allowed on an `Issuer` that has a Format).
+pub const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+/// The success status code.
+pub const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+
+fn rej(reason: Reason, message: impl Into<String>) -> Rejection {
+    Rejection::new(reason, message)
+}
+
+/// What a `ds:Signature` claims about itself, checked before xmlsec runs.
+#[derive(Debug, Clone)]
+pub struct SignatureShape {
+    /// `SignatureMethod/@Algorithm`.
+    pub signature_algorithm: String,
+    /// `DigestMethod/@Algorithm` of the single reference.
+    pub digest_algorithm: String,
+    /// `Reference/@URI`, already equal to `#` + the parent's ID.
+    pub reference_uri: String,
+}
+
+fn check_algorithm(kind: &str, alg: &str, allowed: &[&str], sha1_alg: &str, allow_sha1: bool) -> Result<(), Rejection> {
+    if allowed.contains(&alg) || (allow_sha1 && alg == sha1_alg) {
+        return Ok(());
+    }
+    if WEAK.contains(&alg) {
+        return Err(rej(
+            Reason::SignatureUsesWeakAlgorithm,
+            format!("{kind} is {alg:?}; SHA-1 and older are refused unless allow_sha1 is set (and MD5/DSA always)"),
+        ));
+    }
+    Err(rej(
+        Reason::SignatureUsesUnsupportedAlgorithm,
+        format!("{kind} is {alg:?}; supported: {}", allowed.join(", ")),
+    ))
+}
+
+/// Checks the signature's SignedInfo: exc-c14n, an allowed SignatureMethod, exactly one Reference
+/// whose URI is `#` + `parent_id`, only enveloped-signature/exc-c14n transforms and an allowed
+/// DigestMethod.
+pub fn inspect_signature(sig: RoNode, parent_id: &str, allow_sha1: bool) -> Result<SignatureShape, Rejection> {
+    let signed_info = exactly_one(sig, DS, "SignedInfo")?;
+    let c14n = required_attr(exactly_one(signed_info, DS, "CanonicalizationMethod")?, "Algorithm")?;
+    if c14n != EXC_C14N {
+        return Err(rej(
+            Reason::SignatureUsesForbiddenTransform,
+            format!("CanonicalizationMethod is {c14n:?}; only exclusive c14n without comments ({EXC_C14N}) is allowed"),
+        ));
+    }
+    let signature_algorithm = required_attr(exactly_one(signed_info, DS, "SignatureMethod")?, "Algorithm")?;
+    check_algorithm(
+        "SignatureMethod",
+        &signature_algorithm,
+        &[RSA_SHA256, RSA_SHA384, RSA_SHA512],
+        RSA_SHA1,
+        allow_sha1,
+    )?;
+    let references: Vec<RoNode> = children(signed_info, DS, "Reference").collect();
+    if references.len() != 1 {
+        return Err(rej(
+            Reason::SignatureReferencesAnotherElement,
+            format!("SignedInfo has {} Reference elements; exactly one, to the signed element, is required", references.len()),
+        ));
+    }
+    let reference = references[0];
+    let expected = format!("#{parent_id}");
+    let uri = attr(reference, "URI");
+    if uri.as_deref() != Some(expected.as_str()) {
+        return Err(rej(
+            Reason::SignatureReferencesAnotherElement,
+            format!("Reference URI is {uri:?}, expected {expected:?} (the ID of the element that carries the signature)"),
+        ));
+    }
+    if let Some(transforms) = at_most_one(reference, DS, "Transforms")? {
+        for t in element_children(transforms) {
+            let alg = if is(t, DS, "Transform") { attr(t, "Algorithm") } else { None };
+            let alg = alg.unwrap_or_else(|| format!("<{}>", t.get_name()));
+            let ok_children = element_children(t).all(|c| {
+                alg == EXC_C14N
+                    && c.get_name() == "InclusiveNamespaces"
+                    && c.get_namespace().is_some_and(|n| n.get_href() == EXC_C14N)
+            });
+            if !(alg == ENVELOPED || alg == EXC_C14N) || !ok_children {
+                return Err(rej(
+                    Reason::SignatureUsesForbiddenTransform,
+                    format!("Reference transform {alg:?} is not allowed; only {ENVELOPED} and {EXC_C14N}"),
+                ));
+            }
+        }
+    }
+    let digest_algorithm = required_attr(exactly_one(reference, DS, "DigestMethod")?, "Algorithm")?;
+    check_algorithm("DigestMethod", &digest_algorithm, &[SHA256, SHA384, SHA512], SHA1, allow_sha1)?;
+    Ok(SignatureShape { signature_algorithm, digest_algorithm, reference_uri: expected })
+}
+
+/// Parses an `xs:dateTime` as SAML uses it (UTC, `Z` or an offset; any number of fraction
+/// digits). `what` names the attribute for the error message.
+pub fn parse_instant(value: &str, what: &str) -> Result<OffsetDateTime, Rejection> {
+    let v = value.trim();
+    // `time` accepts at most 9 fraction digits; some IdPs send 7 and more is legal: truncate.
+    let normalized = match v.find('.') {
+        Some(dot) => {
+            let digits = v[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 9 { format!("{}{}", &v[..dot + 10], &v[dot + 1 + digits..]) } else { v.to_owned() }
+        }
+        None => v.to_owned(),
+    };
+    OffsetDateTime::parse(&normalized, &Rfc3339).map_err(|e| {
+        rej(
+            Reason::RequiredElementMissingOrMalformed,
+            format!("{what} is {value:?}, not an xs:dateTime with time zone ({e})"),
+        )
+    })
+}
+
+/// A required dateTime attribute.
+pub fn required_instant(node: RoNode, name: &str) -> Result<OffsetDateTime, Rejection> {
+    let v = required_attr(node, name)?;
+    parse_instant(&v, &format!("{}/@{name}", node.get_name()))
+}
+
+/// An optional dateTime attribute.
+pub fn optional_instant(node: RoNode, name: &str) -> Result<Option<OffsetDateTime>, Rejection> {
+    attr(node, name).map(|v| parse_instant(&v, &format!("{}/@{name}", node.get_name()))).transpose()
+}
+
+/// Issuer checks: the Assertion's Issuer is required and must be the configured IdP; the
+/// Response's is optional but must agree. Returns the Assertion issuer.
+pub fn check_issuers(response: RoNode, assertion: RoNode, policy: &VerifyPolicy) -> Result<String, Rejection> {
+    let issuer_node = at_most_one(assertion, SAML, "Issuer")?
+        .ok_or_else(|| rej(Reason::AssertionIssuerIsMissing, "the Assertion has no <saml:Issuer>"))?;
+    let issuer = simple_text(issuer_node)?;
+    if issuer.is_empty() {
+        return Err(rej(Reason::AssertionIssuerIsMissing, "the Assertion's <saml:Issuer> is empty"));
+    }
+    check_issuer_format(issuer_node, "Assertion")?;
+    if let Some(expected) = &policy.idp_entity_id
+        && &issuer != expected
+    {
+        return Err(rej(
+            Reason::IssuerIsNotTheConfiguredIdp,
+            format!("Assertion Issuer is {issuer:?}, expected {expected:?}"),
+        ));
+    }
+    if let Some(node) = at_most_one(response, SAML, "Issuer")? {
+        let response_issuer = simple_text(node)?;
+        check_issuer_format(node, "Response")?;
+        let expected = policy.idp_entity_id.as_deref().unwrap_or(&issuer);
+        if response_issuer != expected {
+            return Err(rej(
+                Reason::IssuerIsNotTheConfiguredIdp,
+                format!("Response Issuer is {response_issuer:?}, expected {expected:?}"),
+            ));
+        }
+    }
+    Ok(issuer)
+}
+
+fn check_issuer_format(node: RoNode, whose: &str) -> Result<(), Rejection> {
+    match attr(node, "Format") {
+        Some(f) if f != ENTITY_FORMAT => Err(rej(
+            Reason::IssuerIsNotTheConfiguredIdp,
+            format!("{whose} Issuer has Format {f:?}; an IdP issuer must be omitted-Format or {ENTITY_FORMAT}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Destination: when present it must be our ACS; when absent the Response must not be signed.
+pub fn check_destination(destination: Option<&str>, response_signed: bool, policy: &VerifyPolicy) -> Result<(), Rejection> {
+    match destination {
+        Some(d) if d != policy.acs_url => Err(rej(
+            Reason::DestinationIsNotOurAcs,
+            format!("Response Destination is {d:?}, expected {:?}", policy.acs_url),
+        )),
+        None if response_signed => Err(rej(
+            Reason::SignedResponseLacksDestination,
+            format!("the Response is signed but has no Destination (expected {:?})", policy.acs_url),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `instant` (named `what`) must not lie beyond `now + skew`.
+pub fn not_in_future(instant: OffsetDateTime, what: &str, now: OffsetDateTime, skew: time::Duration) -> Result<(), Rejection> {
+    if instant > now + skew {
+        return Err(rej(
+            Reason::AssertionIsNotYetValid,
+            format!("{what} is {}, after now ({}) plus the allowed clock skew of {}s", fmt(instant), fmt(now), skew.whole_seconds()),
+        ));
+    }
+    Ok(())
+}
+
+/// Formats an instant for messages (RFC 3339).
+pub fn fmt(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// The Conditions window: `(not_before, not_on_or_after)`, checked against `now` with skew.
+pub fn check_conditions_time(
+    conditions: Option<RoNode>,
+    now: OffsetDateTime,
+    skew: time::Duration,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), Rejection> {
+    let Some(c) = conditions else { return Ok((None, None)) };
+    let not_before = optional_instant(c, "NotBefore")?;
+    let not_on_or_after = optional_instant(c, "NotOnOrAfter")?;
+    if let Some(nb) = not_before {
+        not_in_future(nb, "Conditions NotBefore", now, skew)?;
+    }
+    if let Some(noa) = not_on_or_after
+        && noa <= now - skew
+    {
+        return Err(rej(
+            Reason::AssertionHasExpired,
+            format!("Conditions NotOnOrAfter is {}, at or before now ({}) minus the allowed clock skew of {}s", fmt(noa), fmt(now), skew.whole_seconds()),
+        ));
+    }
+    Ok((not_before, not_on_or_after))
+}
+
+/// Every AudienceRestriction must name our entity ID. Returns all audiences.
+pub fn check_audience(conditions: Option<RoNode>, sp_entity_id: &str) -> Result<Vec<String>, Rejection> {
+    let restrictions: Vec<RoNode> =
+        conditions.map(|c| children(c, SAML, "AudienceRestriction").collect()).unwrap_or_default();
+    if restrictions.is_empty() {
+        return Err(rej(
+            Reason::AudienceRestrictionIsMissing,
+            format!("the Assertion has no Conditions/AudienceRestriction (expected audience {sp_entity_id:?})"),
+        ));
+    }
+    let mut all = Vec::new();
+    for r in restrictions {
+        let audiences = children(r, SAML, "Audience").map(simple_text).collect::<Result<Vec<_>, _>>()?;
+        if audiences.is_empty() {
+            return Err(rej(Reason::RequiredElementMissingOrMalformed, "an AudienceRestriction has no Audience"));
+        }
+        if !audiences.iter().any(|a| a == sp_entity_id) {
+            return Err(rej(
+                Reason::AudienceIsNotThisSp,
+                format!("AudienceRestriction lists {audiences:?}, expected it to include {sp_entity_id:?}"),
+            ));
+        }
+        all.extend(audiences);
+    }
+    Ok(all)
+}
+
+/// Requires a bearer SubjectConfirmation whose data names our ACS as Recipient, is still valid
+/// and (when it says) answers the same request as the Response. Returns the Subject node.
+pub fn check_subject(
+    assertion: RoNode,
+    response_in_response_to: Option<&str>,
+    policy: &VerifyPolicy,
+    now: OffsetDateTime,
+) -> Result<RoNode, Rejection> {
+    let subject = at_most_one(assertion, SAML, "Subject")?
+        .ok_or_else(|| rej(Reason::SubjectIsMissing, "the Assertion has no <saml:Subject>"))?;
+    let bearers: Vec<RoNode> = children(subject, SAML, "SubjectConfirmation")
+        .filter(|sc| attr(*sc, "Method").as_deref() == Some(BEARER))
+        .collect();
+    if bearers.is_empty() {
+        let methods: Vec<String> =
+            children(subject, SAML, "SubjectConfirmation").map(|sc| attr(sc, "Method").unwrap_or_default()).collect();
+        return Err(rej(
+            Reason::NoBearerSubjectConfirmation,
+            format!("no SubjectConfirmation has Method {BEARER:?}; found methods {methods:?}"),
+        ));
+    }
+    let mut first_error = None;
+    for sc in bearers {
+        match check_bearer(sc, response_in_response_to, policy, now) {
+            Ok(()) => return Ok(subject),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| rej(Reason::NoBearerSubjectConfirmation, "no usable bearer confirmation")))
+}
+
+fn check_bearer(sc: RoNode, response_irt: Option<&str>, policy: &VerifyPolicy, now: OffsetDateTime) -> Result<(), Rejection> {
+    let skew = policy.clock_skew;
+    let data = at_most_one(sc, SAML, "SubjectConfirmationData")?.ok_or_else(|| {
+        rej(Reason::RecipientIsNotOurAcs, "the bearer SubjectConfirmation has no SubjectConfirmationData, hence no Recipient")
+    })?;
+    match attr(data, "Recipient") {
+        None => {
+            return Err(rej(
+                Reason::RecipientIsNotOurAcs,
+                format!("bearer SubjectConfirmationData has no Recipient (expected {:?})", policy.acs_url),
+            ));
+        }
+        Some(r) if r != policy.acs_url => {
+            return Err(rej(
+                Reason::RecipientIsNotOurAcs,
+                format!("bearer SubjectConfirmationData Recipient is {r:?}, expected {:?}", policy.acs_url),
+            ));
+        }
+        Some(_) => {}
+    }
+    let Some(noa) = optional_instant(data, "NotOnOrAfter")? else {
+        return Err(rej(
+            Reason::SubjectConfirmationHasExpired,
+            "bearer SubjectConfirmationData has no NotOnOrAfter, which the Web SSO profile requires",
+        ));
+    };
+    if noa <= now - skew {
+        return Err(rej(
+            Reason::SubjectConfirmationHasExpired,
+            format!("bearer SubjectConfirmationData NotOnOrAfter is {}, at or before now ({}) minus the allowed clock skew of {}s", fmt(noa), fmt(now), skew.whole_seconds()),
+        ));
+    }
+    if let Some(nb) = optional_instant(data, "NotBefore")? {
+        not_in_future(nb, "bearer SubjectConfirmationData NotBefore", now, skew)?;
+    }
+    if let Some(irt) = attr(data, "InResponseTo")
+        && Some(irt.as_str()) != response_irt
+    {
+        return Err(rej(
+            Reason::SubjectConfirmationAnswersAnotherRequest,
+            format!("bearer SubjectConfirmationData InResponseTo is {irt:?}, but the Response's InResponseTo is {response_irt:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The first-level StatusCode must be Success; otherwise the message names the status, the
+/// second-level code and the StatusMessage.
+pub fn check_status(response: RoNode) -> Result<(), Rejection> {
+    let status = exactly_one(response, super::tree::SAMLP, "Status")?;
+    let code = exactly_one(status, super::tree::SAMLP, "StatusCode")?;
+    let value = required_attr(code, "Value")?;
+    if value == SUCCESS {
+        return Ok(());
+    }
+    let second = at_most_one(code, super::tree::SAMLP, "StatusCode")?.and_then(|c| attr(c, "Value"));
+    let message = at_most_one(status, super::tree::SAMLP, "StatusMessage")?.map(|m| m.get_content());
+    Err(rej(
+        Reason::StatusIsNotSuccess,
+        format!(
+            "status is {value:?}, second-level code {}, message {}",
+            second.map_or("(none)".to_owned(), |s| format!("{s:?}")),
+            message.map_or("(none)".to_owned(), |s| format!("{:?}", s.trim())),
+        ),
+    ))
+}

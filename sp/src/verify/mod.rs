@@ -1,0 +1,514 @@
+//! The verifier: turns the bytes of a SAML Response into a [`VerifiedResponse`] or a
+//! [`Rejection`] with a stable reason code.
+//!
+//! # One parse tree
+//!
+//! The bytes are parsed once by libxml2; xmlsec verifies signatures on that same tree; claims are
+//! read only from the element that the verified reference resolves to (proved by pointer
+//! identity, see [`dsig`]). There is no second parser that could see a different document.
+//!
+//! # Check order
+//!
+//! Each stage runs only if the previous ones passed, so the reported code is the first offence in
+//! this order (later stages may also raise `structure.malformed` for a required value they read):
+//!
+//! 1. **input** — size limit, UTF-8, no DOCTYPE (refused before parsing, so no entities),
+//!    well-formed XML (no recovery, no network): `input.*`.
+//! 2. **structure** — root is `samlp:Response`; no `EncryptedAssertion`; exactly one
+//!    `saml:Assertion` in the whole document, a direct child of the Response; no duplicate ID
+//!    (`ID` on Response/Assertion, any `xml:id`); `ID` declared as an XML ID only on
+//!    Response/Assertion; required Version/ID/IssueInstant: `structure.*`.
+//! 3. **status** — top-level StatusCode is Success: `status.not_success`.
+//! 4. **signatures** — shape of each `ds:Signature` (one Reference to its parent's ID, exc-c14n,
+//!    allowed algorithms and transforms), then xmlsec with the pinned certificate(s) only; the
+//!    Assertion must be signed, or the Response when `accept_response_signature`: `signature.*`.
+//! 5. **issuer / destination** — `issuer.*`, `destination.*`.
+//! 6. **time** — IssueInstants not in the future, Conditions NotBefore/NotOnOrAfter: `time.*`.
+//! 7. **audience** — `audience.*`.
+//! 8. **subject** — Subject, bearer confirmation, Recipient, NotOnOrAfter, InResponseTo:
+//!    `subject.*`, `recipient.mismatch`.
+//!
+//! `InResponseTo` against the SP's outstanding requests is [`check_in_response_to`], called by the
+//! router with its store. Replay, e-mail, access and provisioning are the router's.
+//!
+//! Everything runs synchronously on the caller's thread (`libxml::Document` is not `Send`); call
+//! from `spawn_blocking`.
+
+mod checks;
+mod decode;
+mod dsig;
+mod tree;
+
+use libxml::parser::{Parser, ParserOptions};
+use libxml::readonly::RoNode;
+use libxml::tree::Document;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::reason::{Reason, Rejection, RejectionContext};
+use checks::SignatureShape;
+use tree::{DS, SAML, SAMLP, XML, at_most_one, attr, children, is, required_attr, simple_text};
+
+pub use decode::{decode_file_input, decode_post_binding, decode_post_binding_with_limit};
+
+/// Default limit on the decoded response size: 512 KiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 * 1024;
+/// Default allowed clock skew: 120 s.
+pub const DEFAULT_CLOCK_SKEW: time::Duration = time::Duration::seconds(120);
+
+/// What the verifier requires of a response. Built by the SP from its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyPolicy {
+    /// This SP's entity ID: must appear in every AudienceRestriction.
+    pub sp_entity_id: String,
+    /// This SP's ACS URL: the Destination and the bearer Recipient.
+    pub acs_url: String,
+    /// The IdP's entity ID; when set, every Issuer must equal it.
+    pub idp_entity_id: Option<String>,
+    /// Pinned IdP signing certificates (PEM), tried in order (rotation). KeyInfo in the message is
+    /// never used.
+    pub idp_certs_pem: Vec<String>,
+    /// Allowed clock difference with the IdP (default 120 s).
+    pub clock_skew: time::Duration,
+    /// Accept RSA-SHA1 signatures and SHA-1 digests (default false).
+    pub allow_sha1: bool,
+    /// A valid Response signature suffices when the Assertion is unsigned (default false).
+    pub accept_response_signature: bool,
+    /// Limit on the decoded response size (default 512 KiB).
+    pub max_response_bytes: usize,
+}
+
+impl VerifyPolicy {
+    /// A policy with the defaults: 120 s skew, no SHA-1, Assertion signature required, 512 KiB.
+    pub fn new(sp_entity_id: impl Into<String>, acs_url: impl Into<String>, idp_certs_pem: Vec<String>) -> Self {
+        VerifyPolicy {
+            sp_entity_id: sp_entity_id.into(),
+            acs_url: acs_url.into(),
+            idp_entity_id: None,
+            idp_certs_pem,
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            allow_sha1: false,
+            accept_response_signature: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// Checks the configuration itself (for start-up): at least one certificate, each loadable.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.idp_certs_pem.is_empty() {
+            return Err("no IdP signing certificate is configured".into());
+        }
+        dsig::check_certificates(&self.idp_certs_pem)
+    }
+}
+
+/// Which element(s) carried a verified signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignedElement {
+    /// Only the Assertion.
+    Assertion,
+    /// Only the Response (accepted because `accept_response_signature`).
+    Response,
+    /// Both, each verified.
+    Both,
+}
+
+/// Facts about the signature that was relied on (the Assertion's when it is signed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureFacts {
+    /// Which element(s) were signed and verified.
+    pub signed_element: SignedElement,
+    /// SignatureMethod algorithm URI.
+    pub signature_algorithm: String,
+    /// DigestMethod algorithm URI.
+    pub digest_algorithm: String,
+    /// Index in `VerifyPolicy::idp_certs_pem` of the certificate that verified it (rotation).
+    pub certificate_index: usize,
+}
+
+/// A SAML attribute as sent: Name, FriendlyName and the text of each AttributeValue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribute {
+    /// `Name`.
+    pub name: String,
+    /// `FriendlyName`.
+    pub friendly_name: Option<String>,
+    /// Text of each `AttributeValue`, in order.
+    pub values: Vec<String>,
+}
+
+/// A response whose Assertion is signed by a pinned IdP key and passed every check. All
+/// assertion-level fields come from the verified Assertion; the Response-level fields
+/// (`response_id`, `in_response_to`, `destination`) are covered by a signature only when
+/// `signature.signed_element` is `Response` or `Both`, and were checked against policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedResponse {
+    /// Response `ID`.
+    pub response_id: String,
+    /// Response `InResponseTo` (check with [`check_in_response_to`]).
+    pub in_response_to: Option<String>,
+    /// Response `Destination` (equal to the ACS when present).
+    pub destination: Option<String>,
+    /// Assertion `Issuer`.
+    pub issuer: String,
+    /// Assertion `ID` (the replay-cache key).
+    pub assertion_id: String,
+    /// `Subject/NameID` text.
+    pub name_id: Option<String>,
+    /// `Subject/NameID/@Format`.
+    pub name_id_format: Option<String>,
+    /// `AuthnStatement/@SessionIndex`.
+    pub session_index: Option<String>,
+    /// Assertion `IssueInstant`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issue_instant: OffsetDateTime,
+    /// `AuthnStatement/@AuthnInstant`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub authn_instant: OffsetDateTime,
+    /// `AuthnStatement/@SessionNotOnOrAfter`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub session_not_on_or_after: Option<OffsetDateTime>,
+    /// `Conditions/@NotBefore`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_before: Option<OffsetDateTime>,
+    /// `Conditions/@NotOnOrAfter` (keep the replay-cache entry until then).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub not_on_or_after: Option<OffsetDateTime>,
+    /// Every `Audience` of every AudienceRestriction.
+    pub audiences: Vec<String>,
+    /// Every attribute of every AttributeStatement.
+    pub attributes: Vec<Attribute>,
+    /// Which signature was relied on.
+    pub signature: SignatureFacts,
+}
+
+impl VerifiedResponse {
+    /// The attribute whose `Name` is `name`, or failing that whose `FriendlyName` is.
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .or_else(|| self.attributes.iter().find(|a| a.friendly_name.as_deref() == Some(name)))
+    }
+
+    /// The values of [`attribute`](Self::attribute)`(name)`, empty when absent.
+    pub fn attribute_values(&self, name: &str) -> &[String] {
+        self.attribute(name).map_or(&[], |a| a.values.as_slice())
+    }
+
+    /// The first value of [`attribute`](Self::attribute)`(name)`.
+    pub fn first_attribute_value(&self, name: &str) -> Option<&str> {
+        self.attribute_values(name).first().map(String::as_str)
+    }
+}
+
+/// Checks the Response's `InResponseTo` against the request the SP expects.
+///
+/// `expected` is the ID of the outstanding AuthnRequest this browser started (or `None` if it has
+/// none). A response without `InResponseTo` is unsolicited (IdP-initiated) and passes only when
+/// `allow_unsolicited`.
+pub fn check_in_response_to(v: &VerifiedResponse, expected: Option<&str>, allow_unsolicited: bool) -> Result<(), Rejection> {
+    match (v.in_response_to.as_deref(), expected) {
+        (None, _) if allow_unsolicited => Ok(()),
+        (None, _) => Err(Rejection::new(
+            Reason::UnsolicitedResponseIsNotAllowed,
+            "the Response has no InResponseTo (IdP-initiated) and unsolicited responses are disabled",
+        )),
+        (Some(got), Some(want)) if got == want => Ok(()),
+        (Some(got), want) => Err(Rejection::new(
+            Reason::InResponseToIsUnknown,
+            format!("InResponseTo is {got:?}, but the outstanding request is {want:?}"),
+        )),
+    }
+}
+
+/// Verifies a SAML Response (decoded XML bytes) against `policy` at instant `now`.
+pub fn verify_response(xml: &[u8], policy: &VerifyPolicy, now: OffsetDateTime) -> Result<VerifiedResponse, Rejection> {
+    // 1. input
+    if xml.len() > policy.max_response_bytes {
+        return Err(Rejection::new(
+            Reason::InputExceedsSizeLimit,
+            format!("response is {} bytes, limit is {}", xml.len(), policy.max_response_bytes),
+        ));
+    }
+    let doc = parse_document(xml)?;
+    let root = doc
+        .get_root_readonly()
+        .ok_or_else(|| Rejection::new(Reason::InputIsNotWellFormedXml, "the document has no root element"))?;
+    if tree::has_entity_reference(root) {
+        return Err(Rejection::new(Reason::InputContainsDoctype, "the document contains entity references"));
+    }
+    // 2. structure
+    let assertion = check_structure(&doc, root)?;
+    let context = unverified_context(root, assertion);
+    verify_parsed(&doc, root, assertion, policy, now).map_err(|r| r.with_context(context))
+}
+
+/// Parses UTF-8 XML once: DOCTYPE refused beforehand, no recovery, no network, no entity
+/// substitution, declared encoding ignored (so no other encoding can hide a DOCTYPE).
+fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
+    let text = std::str::from_utf8(xml).map_err(|e| {
+        Rejection::new(Reason::InputIsNotWellFormedXml, format!("the response is not UTF-8: {e}"))
+    })?;
+    if text.contains('\0') {
+        return Err(Rejection::new(Reason::InputIsNotWellFormedXml, "the response contains a NUL character"));
+    }
+    for marker in ["<!DOCTYPE", "<!ENTITY"] {
+        if let Some(at) = text.find(marker) {
+            return Err(Rejection::new(
+                Reason::InputContainsDoctype,
+                format!("the response contains {marker} at byte {at}; DTDs are refused"),
+            ));
+        }
+    }
+    let options = ParserOptions {
+        recover: false,
+        no_def_dtd: true,
+        no_error: true,
+        no_warning: true,
+        no_net: true,
+        ignore_enc: true,
+        encoding: Some("UTF-8"),
+        ..ParserOptions::default()
+    };
+    let doc = Parser::default()
+        .parse_string_with_options(xml, options)
+        .map_err(|_| Rejection::new(Reason::InputIsNotWellFormedXml, "the response is not well-formed XML"))?;
+    if dsig::has_dtd(&doc) {
+        return Err(Rejection::new(Reason::InputContainsDoctype, "the parsed document has a DTD"));
+    }
+    Ok(doc)
+}
+
+fn malformed(message: impl Into<String>) -> Rejection {
+    Rejection::new(Reason::RequiredElementMissingOrMalformed, message)
+}
+
+/// Whether `id` is safe to hand to xmlsec's `#id` → `xpointer(id('…'))` resolution: letters,
+/// digits, `_`, `-`, `.`. A leading digit is tolerated although xs:ID forbids it, because real
+/// IdPs send bare UUIDs (see `tests/fixtures/real/`); quotes, parentheses and spaces never pass.
+fn is_plain_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Stage 2. Returns the one Assertion.
+fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
+    if !is(root, SAMLP, "Response") {
+        let ns = root.get_namespace().map(|n| n.get_href()).unwrap_or_default();
+        return Err(Rejection::new(
+            Reason::DocumentIsNotAResponse,
+            format!("document element is {{{ns}}}{}, expected {{{SAMLP}}}Response", root.get_name()),
+        ));
+    }
+    let mut assertions = Vec::new();
+    let mut encrypted = 0usize;
+    let mut id_holders = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for el in tree::descendants(root) {
+        // libxml2 reports an undeclared prefix as a non-fatal namespace error and keeps the
+        // element or attribute under its raw `prefix:name`; such a document is not namespace
+        // well-formed, and canonicalization may not see what we read. Refuse it.
+        if let Some(name) = tree::unbound_prefixed_name(el) {
+            return Err(Rejection::new(
+                Reason::InputIsNotWellFormedXml,
+                format!("the namespace prefix of {name:?} is not declared"),
+            ));
+        }
+        let is_assertion = is(el, SAML, "Assertion");
+        if is_assertion {
+            assertions.push(el);
+        }
+        if is(el, SAML, "EncryptedAssertion") {
+            encrypted += 1;
+        }
+        if let Some(xml_id) = el.get_property_ns("id", XML)
+            && !seen.insert(xml_id.clone())
+        {
+            return Err(Rejection::new(Reason::IdValueIsDuplicated, format!("ID value {xml_id:?} occurs more than once")));
+        }
+        if (is_assertion || is(el, SAMLP, "Response"))
+            && let (Some(value), Some(attr_node)) = (attr(el, "ID"), el.get_property_node_no_ns("ID"))
+        {
+            if !seen.insert(value.clone()) {
+                return Err(Rejection::new(Reason::IdValueIsDuplicated, format!("ID value {value:?} occurs more than once")));
+            }
+            id_holders.push((el, attr_node, value));
+        }
+    }
+    if encrypted > 0 {
+        return Err(Rejection::new(
+            Reason::EncryptedAssertionIsNotSupported,
+            format!("the response has {encrypted} EncryptedAssertion element(s); decryption is not supported yet"),
+        ));
+    }
+    let direct = assertions.iter().filter(|a| a.get_parent() == Some(root)).count();
+    if assertions.len() != 1 || direct != 1 {
+        return Err(Rejection::new(
+            Reason::ResponseDoesNotContainExactlyOneAssertion,
+            format!(
+                "found {} saml:Assertion element(s), {direct} of them direct children of the Response; exactly one, a direct child, is required",
+                assertions.len()
+            ),
+        ));
+    }
+    let assertion = assertions[0];
+    for (el, attr_node, value) in id_holders {
+        if !is_plain_id(&value) {
+            return Err(malformed(format!("{} ID {value:?} is not a plain NCName", tree::label(el))));
+        }
+        match dsig::register_id(doc, attr_node, &value) {
+            dsig::IdRegistration::Registered => {}
+            dsig::IdRegistration::Duplicate => {
+                return Err(Rejection::new(Reason::IdValueIsDuplicated, format!("ID value {value:?} occurs more than once")));
+            }
+            dsig::IdRegistration::Invalid => return Err(malformed(format!("ID value {value:?} is invalid"))),
+        }
+    }
+    for (el, what) in [(root, "Response"), (assertion, "Assertion")] {
+        required_attr(el, "ID")?;
+        checks::required_instant(el, "IssueInstant")?;
+        let version = required_attr(el, "Version")?;
+        if version != "2.0" {
+            return Err(malformed(format!("{what} Version is {version:?}, expected \"2.0\"")));
+        }
+    }
+    Ok(assertion)
+}
+
+/// Best-effort, unverified facts for the audit log.
+fn unverified_context(root: RoNode, assertion: RoNode) -> RejectionContext {
+    let text_of = |parent: RoNode, ns: &'static str, local: &'static str| {
+        children(parent, ns, local).next().map(|n| n.get_content().trim().to_owned())
+    };
+    let issuer = text_of(assertion, SAML, "Issuer").or_else(|| text_of(root, SAML, "Issuer"));
+    let subject = children(assertion, SAML, "Subject").next().and_then(|s| text_of(s, SAML, "NameID"));
+    let groups_or_attributes = read_attributes(assertion).unwrap_or_default();
+    RejectionContext { issuer, subject, groups_or_attributes }
+}
+
+fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {
+    let mut out = Vec::new();
+    for statement in children(assertion, SAML, "AttributeStatement") {
+        for a in children(statement, SAML, "Attribute") {
+            out.push(Attribute {
+                name: required_attr(a, "Name")?,
+                friendly_name: attr(a, "FriendlyName"),
+                values: children(a, SAML, "AttributeValue").map(|v| v.get_content()).collect(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Stages 3–8 on the parsed, structurally sound document.
+fn verify_parsed(
+    doc: &Document,
+    root: RoNode,
+    assertion: RoNode,
+    policy: &VerifyPolicy,
+    now: OffsetDateTime,
+) -> Result<VerifiedResponse, Rejection> {
+    // 3. status
+    checks::check_status(root)?;
+
+    // 4. signatures
+    let signature = verify_signatures(doc, root, assertion, policy)?;
+    let response_signed = matches!(signature.signed_element, SignedElement::Response | SignedElement::Both);
+
+    // From here on, `assertion` is the element the verified reference resolved to (or the single
+    // Assertion child of the verified Response): claims are read from it only.
+    // 5. issuer / destination
+    let issuer = checks::check_issuers(root, assertion, policy)?;
+    let destination = attr(root, "Destination");
+    checks::check_destination(destination.as_deref(), response_signed, policy)?;
+
+    // 6. time
+    let skew = policy.clock_skew;
+    checks::not_in_future(checks::required_instant(root, "IssueInstant")?, "Response IssueInstant", now, skew)?;
+    let issue_instant = checks::required_instant(assertion, "IssueInstant")?;
+    checks::not_in_future(issue_instant, "Assertion IssueInstant", now, skew)?;
+    let conditions = at_most_one(assertion, SAML, "Conditions")?;
+    let (not_before, not_on_or_after) = checks::check_conditions_time(conditions, now, skew)?;
+
+    // 7. audience
+    let audiences = checks::check_audience(conditions, &policy.sp_entity_id)?;
+
+    // 8. subject
+    let in_response_to = attr(root, "InResponseTo");
+    let subject = checks::check_subject(assertion, in_response_to.as_deref(), policy, now)?;
+    let name_id_node = at_most_one(subject, SAML, "NameID")?;
+    let name_id = name_id_node.map(simple_text).transpose()?;
+    let name_id_format = name_id_node.and_then(|n| attr(n, "Format"));
+
+    let authn = children(assertion, SAML, "AuthnStatement")
+        .next()
+        .ok_or_else(|| malformed("the Assertion has no AuthnStatement, which the Web SSO profile requires"))?;
+
+    Ok(VerifiedResponse {
+        response_id: required_attr(root, "ID")?,
+        in_response_to,
+        destination,
+        issuer,
+        assertion_id: required_attr(assertion, "ID")?,
+        name_id,
+        name_id_format,
+        session_index: attr(authn, "SessionIndex"),
+        issue_instant,
+        authn_instant: checks::required_instant(authn, "AuthnInstant")?,
+        session_not_on_or_after: checks::optional_instant(authn, "SessionNotOnOrAfter")?,
+        not_before,
+        not_on_or_after,
+        audiences,
+        attributes: read_attributes(assertion)?,
+        signature,
+    })
+}
+
+/// Stage 4: which signatures exist, their shape, and xmlsec verification with pinned keys.
+fn verify_signatures(
+    doc: &Document,
+    root: RoNode,
+    assertion: RoNode,
+    policy: &VerifyPolicy,
+) -> Result<SignatureFacts, Rejection> {
+    let response_sig = at_most_one(root, DS, "Signature")?;
+    let assertion_sig = at_most_one(assertion, DS, "Signature")?;
+    let signed_element = match (assertion_sig.is_some(), response_sig.is_some()) {
+        (true, true) => SignedElement::Both,
+        (true, false) => SignedElement::Assertion,
+        (false, true) if policy.accept_response_signature => SignedElement::Response,
+        (false, true) => {
+            return Err(Rejection::new(
+                Reason::AssertionIsNotSigned,
+                "the Assertion is unsigned; the Response is signed, but policy requires a signed Assertion (accept_response_signature is off)",
+            ));
+        }
+        (false, false) => {
+            return Err(Rejection::new(Reason::AssertionIsNotSigned, "neither the Assertion nor the Response is signed"));
+        }
+    };
+    let mut relied_on: Option<(SignatureShape, usize)> = None;
+    // Assertion first: it is the signature the claims depend on.
+    for (sig, target, what) in [(assertion_sig, assertion, "Assertion"), (response_sig, root, "Response")] {
+        let Some(sig) = sig else { continue };
+        let id = required_attr(target, "ID")?;
+        let shape = checks::inspect_signature(sig, &id, policy.allow_sha1)
+            .map_err(|r| Rejection { message: format!("{what} signature: {}", r.message), ..r })?;
+        let allowed = dsig::Allowed { sha1: policy.allow_sha1 };
+        let verified = dsig::verify(doc, sig, target, &shape.reference_uri, &policy.idp_certs_pem, allowed).map_err(|f| match f {
+            dsig::DsigFailure::Invalid(m) => Rejection::new(Reason::SignatureDoesNotVerify, format!("{what} signature: {m}")),
+            dsig::DsigFailure::ReferenceMismatch(m) => {
+                Rejection::new(Reason::SignatureReferencesAnotherElement, format!("{what} signature: {m}"))
+            }
+        })?;
+        relied_on.get_or_insert((shape, verified.cert_index));
+    }
+    let (shape, certificate_index) = relied_on.ok_or_else(|| Rejection::new(Reason::AssertionIsNotSigned, "no signature was verified"))?;
+    Ok(SignatureFacts {
+        signed_element,
+        signature_algorithm: shape.signature_algorithm,
+        digest_algorithm: shape.digest_algorithm,
+        certificate_index,
+    })
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod mint;
+pub mod serve;
+pub mod verify;
+
+/// Exit code for usage and I/O errors (clap uses 2 for usage errors too).
+pub const EXIT_USAGE: u8 = 2;

@@ -1,0 +1,85 @@
+//! `samlconf serve`: the mock IdP and the reference SP on loopback, ready for a person.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use samlconf::harness::{Pair, PairOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Port of the mock IdP.
+    #[arg(long, default_value_t = 9000)]
+    idp_port: u16,
+    /// Port of the reference SP.
+    #[arg(long, default_value_t = 8000)]
+    sp_port: u16,
+    /// SP configuration file (TOML, see sp/config.example.toml); its [idp] section is replaced
+    /// by the mock IdP's. Default: the demo configuration.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the IdP's signing key and the SP's database live.
+    #[arg(long, default_value = ".samlconf")]
+    state_dir: PathBuf,
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("samlconf serve: cannot start the async runtime: {e}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    runtime.block_on(async move {
+        if let Err(e) = std::fs::create_dir_all(&args.state_dir) {
+            eprintln!("samlconf serve: cannot create {}: {e}", args.state_dir.display());
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+        let sp_config = match &args.config {
+            Some(path) => match sp::config::SpConfig::load(path) {
+                Ok(config) => Some(config),
+                Err(e) => {
+                    eprintln!("samlconf serve: {e}");
+                    return ExitCode::from(super::EXIT_USAGE);
+                }
+            },
+            None => None,
+        };
+        let database = args.state_dir.join("sp.sqlite").to_string_lossy().into_owned();
+        let options = PairOptions {
+            idp_port: args.idp_port,
+            sp_port: args.sp_port,
+            sp_config,
+            database,
+            idp_state_dir: Some(args.state_dir.join("idp")),
+            virtual_start: None,
+        };
+        let pair = match Pair::start(options).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                eprintln!("samlconf serve: {e}");
+                return ExitCode::from(super::EXIT_USAGE);
+            }
+        };
+        let e = &pair.endpoints;
+        println!("samlconf is serving on loopback:\n");
+        println!("  reference SP   {}/            <- open this and sign in", e.sp_base_url);
+        println!("                 {}/saml/metadata", e.sp_base_url);
+        println!("  mock IdP       {}/metadata", e.idp_base_url);
+        println!("                 {}/_control/profiles  (knob presets)", e.idp_base_url);
+        println!();
+        println!("  demo users: alice@example.com (admin), bob@example.com (member),");
+        println!("              carol@example.com (editor via Entra GUID), dave@example.com, erin@example.com (no access)");
+        println!("  state: {}  — stop with Ctrl-C", args.state_dir.display());
+        tokio::select! {
+            _ = pair.wait() => {}
+            _ = tokio::signal::ctrl_c() => { println!("\nstopping"); }
+        }
+        ExitCode::SUCCESS
+    })
+}

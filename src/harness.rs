@@ -1,0 +1,157 @@
+//! Starts a mock IdP and a reference SP on loopback, configured for each other: the engine of
+//! `samlconf serve` and of the integration tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::demo::{self, Endpoints};
+
+/// How to start a pair.
+#[derive(Debug, Clone)]
+pub struct PairOptions {
+    /// 0 picks a free port.
+    pub idp_port: u16,
+    pub sp_port: u16,
+    /// A full SP configuration to use instead of the demo one; its `[idp]` section is
+    /// overwritten to point at the mock IdP.
+    pub sp_config: Option<sp::config::SpConfig>,
+    /// SP database; `:memory:` for tests.
+    pub database: String,
+    /// Where the IdP keeps its generated signing key; `None` uses the fixed test key.
+    pub idp_state_dir: Option<std::path::PathBuf>,
+    /// Virtual time shared by both servers; `None` uses the wall clock.
+    pub virtual_start: Option<time::OffsetDateTime>,
+}
+
+impl Default for PairOptions {
+    fn default() -> Self {
+        Self {
+            idp_port: 0,
+            sp_port: 0,
+            sp_config: None,
+            database: ":memory:".into(),
+            idp_state_dir: None,
+            virtual_start: None,
+        }
+    }
+}
+
+/// A running mock IdP + reference SP. Dropping it stops both servers.
+pub struct Pair {
+    pub idp: mock_idp::server::Idp,
+    pub sp: sp::web::Sp,
+    pub endpoints: Endpoints,
+    /// Moves both servers' time together, when started with `virtual_start`.
+    pub clocks: Option<Clocks>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The two virtual clocks of a pair (each crate owns its own `Clock`; they move together).
+#[derive(Clone)]
+pub struct Clocks {
+    pub idp: mock_idp::clock::ManualClock,
+    pub sp: sp::clock::ManualClock,
+}
+
+impl Clocks {
+    pub fn advance(&self, by: time::Duration) {
+        self.idp.advance(by);
+        self.sp.advance(by);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("mock IdP keys: {0}")]
+    Keys(String),
+    #[error("SP configuration: {0}")]
+    Config(#[from] sp::config::ConfigError),
+    #[error("SP store: {0}")]
+    Store(#[from] sp::store::StoreError),
+}
+
+async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), HarnessError> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|source| HarnessError::Bind { port, source })?;
+    let addr = listener.local_addr().map_err(|source| HarnessError::Bind { port, source })?;
+    Ok((listener, addr))
+}
+
+impl Pair {
+    pub async fn start(options: PairOptions) -> Result<Pair, HarnessError> {
+        let (idp_listener, idp_addr) = bind(options.idp_port).await?;
+        let (sp_listener, sp_addr) = bind(options.sp_port).await?;
+
+        let keys = match &options.idp_state_dir {
+            Some(dir) => mock_idp::keys::IdpKeys::load_or_create(dir).map_err(|e| HarnessError::Keys(e.to_string()))?,
+            None => mock_idp::keys::IdpKeys::fixed_for_tests(),
+        };
+        let mut endpoints = Endpoints {
+            idp_base_url: format!("http://{idp_addr}"),
+            sp_base_url: format!("http://{sp_addr}"),
+        };
+        let sp_config = match options.sp_config {
+            Some(mut config) => {
+                endpoints.sp_base_url = config.sp.base_url.clone();
+                let demo = demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database);
+                config.idp = demo.idp;
+                config
+            }
+            None => demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database),
+        };
+
+        let (idp_clock, sp_clock, clocks): (Arc<dyn mock_idp::clock::Clock>, Arc<dyn sp::clock::Clock>, _) =
+            match options.virtual_start {
+                Some(start) => {
+                    let clocks = Clocks {
+                        idp: mock_idp::clock::ManualClock::new(start),
+                        sp: sp::clock::ManualClock::new(start),
+                    };
+                    (Arc::new(clocks.idp.clone()), Arc::new(clocks.sp.clone()), Some(clocks))
+                }
+                None => (Arc::new(mock_idp::clock::SystemClock), Arc::new(sp::clock::SystemClock), None),
+            };
+
+        let idp_config = demo::idp_config(&endpoints, &sp_config, false);
+        let idp = mock_idp::server::Idp::new(idp_config, keys, idp_clock);
+        let store = sp::store::Store::open(&sp_config.sp.database).await?;
+        let sp = sp::web::Sp::new(sp_config, store, sp_clock)?;
+
+        let idp_app = mock_idp::server::router(idp.clone());
+        let sp_app = sp::web::router(sp.clone());
+        let tasks = vec![
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(idp_listener, idp_app).await {
+                    tracing::error!(error = %e, "mock IdP server stopped");
+                }
+            }),
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(sp_listener, sp_app).await {
+                    tracing::error!(error = %e, "reference SP server stopped");
+                }
+            }),
+        ];
+        Ok(Pair { idp, sp, endpoints, clocks, tasks })
+    }
+
+    /// Waits until both servers stop (they run until the process ends).
+    pub async fn wait(mut self) {
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

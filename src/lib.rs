@@ -1,0 +1,10 @@
+//! samlconf: a SAML 2.0 conformance test harness.
+//!
+//! The data flow is one-way: scenario → [`driver`] → mock IdP / reference SP ([`harness`]) →
+//! outcome → report. The mock IdP (`mock_idp`) mints messages; the reference SP (`sp`) verifies
+//! them; they share no protocol logic.
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod driver;
+pub mod harness;
