@@ -44,7 +44,9 @@ pub fn sp_config(endpoints: &Endpoints, idp_cert_pem: &str, database: &str) -> S
             default_role: "member".into(),
             admin_roles: vec!["admin".into()],
             allowed_email_domains: vec![],
-            signature_algorithms: ["rsa-sha256", "rsa-sha384", "rsa-sha512"].map(String::from).to_vec(),
+            signature_algorithms: ["rsa-sha256", "rsa-sha384", "rsa-sha512"]
+                .map(String::from)
+                .to_vec(),
             digest_algorithms: ["sha256", "sha384", "sha512"].map(String::from).to_vec(),
             accept_response_signature: false,
             max_response_bytes: 512 * 1024,
@@ -59,14 +61,24 @@ pub fn sp_config(endpoints: &Endpoints, idp_cert_pem: &str, database: &str) -> S
         },
         attributes: AttributeCandidates::default(),
         role_mappings: vec![
-            RoleMapping { group: "admins".into(), role: "admin".into() },
-            RoleMapping { group: ENGINEERING_GROUP_ID.into(), role: "editor".into() },
+            RoleMapping {
+                group: "admins".into(),
+                role: "admin".into(),
+            },
+            RoleMapping {
+                group: ENGINEERING_GROUP_ID.into(),
+                role: "editor".into(),
+            },
         ],
     }
 }
 
 /// The mock IdP configuration that knows the SP of `sp_config`.
-pub fn idp_config(endpoints: &Endpoints, sp: &SpConfig, deterministic: bool) -> mock_idp::server::IdpConfig {
+pub fn idp_config(
+    endpoints: &Endpoints,
+    sp: &SpConfig,
+    deterministic: bool,
+) -> mock_idp::server::IdpConfig {
     mock_idp::server::IdpConfig {
         entity_id: endpoints.idp_entity_id(),
         base_url: endpoints.idp_base_url.clone(),

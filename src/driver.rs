@@ -11,7 +11,11 @@ pub enum SignInOutcome {
     /// The SP signed the user in; `me` is the SP's `/me` JSON.
     SignedIn { landing: String, me: Value },
     /// The SP refused the response with a reason code.
-    Refused { status: u16, code: String, message: String },
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// The IdP refused to answer (e.g. unknown ACS); no response reached the SP.
     IdpRefused { status: u16, body: String },
 }
@@ -28,7 +32,12 @@ impl SignInOutcome {
         match self {
             SignInOutcome::SignedIn { me, .. } => me["roles"]
                 .as_array()
-                .map(|roles| roles.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
+                .map(|roles| {
+                    roles
+                        .iter()
+                        .filter_map(|r| r.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default(),
             _ => vec![],
         }
@@ -44,7 +53,10 @@ pub enum DriverError {
 }
 
 fn unexpected(step: &'static str, detail: impl Into<String>) -> DriverError {
-    DriverError::Unexpected { step, detail: detail.into() }
+    DriverError::Unexpected {
+        step,
+        detail: detail.into(),
+    }
 }
 
 /// An HTML form with hidden fields, as the HTTP-POST binding carries a SAML message.
@@ -56,7 +68,10 @@ pub struct PostForm {
 
 impl PostForm {
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -68,12 +83,22 @@ pub struct HttpDriver {
 
 impl HttpDriver {
     pub fn new(sp_base_url: &str) -> Result<Self, DriverError> {
-        let client = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build()?;
-        Ok(Self { client, sp_base_url: sp_base_url.trim_end_matches('/').to_owned() })
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()?;
+        Ok(Self {
+            client,
+            sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),
+        })
     }
 
     /// SP-initiated: `/login` → the IdP (with `login_hint`) → auto-submit form → ACS → landing.
-    pub async fn sign_in(&self, user: &str, relay_state: Option<&str>) -> Result<SignInOutcome, DriverError> {
+    pub async fn sign_in(
+        &self,
+        user: &str,
+        relay_state: Option<&str>,
+    ) -> Result<SignInOutcome, DriverError> {
         let form = match self.fetch_idp_form(user, relay_state).await? {
             Ok(form) => form,
             Err(outcome) => return Ok(outcome),
@@ -90,10 +115,17 @@ impl HttpDriver {
         let mut login = url::Url::parse(&format!("{}/login", self.sp_base_url))
             .map_err(|e| unexpected("login", e.to_string()))?;
         if let Some(relay_state) = relay_state {
-            login.query_pairs_mut().append_pair("RelayState", relay_state);
+            login
+                .query_pairs_mut()
+                .append_pair("RelayState", relay_state);
         }
         let response = self.client.get(login).send().await?;
-        let location = redirect_target(&response).ok_or_else(|| unexpected("login", format!("expected a redirect to the IdP, got {}", response.status())))?;
+        let location = redirect_target(&response).ok_or_else(|| {
+            unexpected(
+                "login",
+                format!("expected a redirect to the IdP, got {}", response.status()),
+            )
+        })?;
         let mut sso = url::Url::parse(&location).map_err(|e| unexpected("login", e.to_string()))?;
         sso.query_pairs_mut().append_pair("login_hint", user);
         let response = self.client.get(sso).send().await?;
@@ -114,16 +146,22 @@ impl HttpDriver {
         sp_entity_id: &str,
         user: &str,
     ) -> Result<SignInOutcome, DriverError> {
-        let mut url = url::Url::parse(&format!("{}/idp-initiated", idp_base_url.trim_end_matches('/')))
-            .map_err(|e| unexpected("idp-initiated", e.to_string()))?;
-        url.query_pairs_mut().append_pair("user", user).append_pair("sp", sp_entity_id);
+        let mut url = url::Url::parse(&format!(
+            "{}/idp-initiated",
+            idp_base_url.trim_end_matches('/')
+        ))
+        .map_err(|e| unexpected("idp-initiated", e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("user", user)
+            .append_pair("sp", sp_entity_id);
         let response = self.client.get(url).send().await?;
         let status = response.status().as_u16();
         let body = response.text().await?;
         if status != 200 {
             return Ok(SignInOutcome::IdpRefused { status, body });
         }
-        let form = parse_post_form(&body).ok_or_else(|| unexpected("idp-initiated", "no auto-submit form"))?;
+        let form = parse_post_form(&body)
+            .ok_or_else(|| unexpected("idp-initiated", "no auto-submit form"))?;
         self.submit(&form).await
     }
 
@@ -138,20 +176,33 @@ impl HttpDriver {
             .await?;
         let status = response.status().as_u16();
         if let Some(landing) = redirect_target(&response) {
-            let me = self.me().await?.ok_or_else(|| unexpected("acs", "redirected, but /me says signed out"))?;
+            let me = self
+                .me()
+                .await?
+                .ok_or_else(|| unexpected("acs", "redirected, but /me says signed out"))?;
             return Ok(SignInOutcome::SignedIn { landing, me });
         }
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|e| unexpected("acs", format!("status {status} with a body that is not JSON: {e}")))?;
+        let body: Value = response.json().await.map_err(|e| {
+            unexpected(
+                "acs",
+                format!("status {status} with a body that is not JSON: {e}"),
+            )
+        })?;
         let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
-        Ok(SignInOutcome::Refused { status, code: text("error"), message: text("message") })
+        Ok(SignInOutcome::Refused {
+            status,
+            code: text("error"),
+            message: text("message"),
+        })
     }
 
     /// `/me`: the session as JSON, or `None` when signed out.
     pub async fn me(&self) -> Result<Option<Value>, DriverError> {
-        let response = self.client.get(format!("{}/me", self.sp_base_url)).send().await?;
+        let response = self
+            .client
+            .get(format!("{}/me", self.sp_base_url))
+            .send()
+            .await?;
         match response.status().as_u16() {
             200 => Ok(Some(response.json().await?)),
             401 => Ok(None),
@@ -160,7 +211,10 @@ impl HttpDriver {
     }
 
     pub async fn logout(&self) -> Result<(), DriverError> {
-        self.client.get(format!("{}/logout", self.sp_base_url)).send().await?;
+        self.client
+            .get(format!("{}/logout", self.sp_base_url))
+            .send()
+            .await?;
         Ok(())
     }
 }
@@ -179,7 +233,9 @@ pub fn parse_post_form(html: &str) -> Option<PostForm> {
     let form_start = html.find("<form")?;
     let form_tag_end = form_start + html[form_start..].find('>')?;
     let action = attribute(&html[form_start..form_tag_end], "action")?;
-    let form_end = html[form_tag_end..].find("</form>").map_or(html.len(), |i| form_tag_end + i);
+    let form_end = html[form_tag_end..]
+        .find("</form>")
+        .map_or(html.len(), |i| form_tag_end + i);
     let mut fields = Vec::new();
     let mut rest = &html[form_tag_end..form_end];
     while let Some(start) = rest.find("<input") {
@@ -206,7 +262,9 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
                 let inner = &value[1..];
                 return Some(unescape_html(&inner[..inner.find(quote)?]));
             }
-            let end = value.find(|c: char| c.is_whitespace() || c == '>').unwrap_or(value.len());
+            let end = value
+                .find(|c: char| c.is_whitespace() || c == '>')
+                .unwrap_or(value.len());
             return Some(unescape_html(&value[..end]));
         }
         search = &search[at + name.len()..];

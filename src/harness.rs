@@ -79,7 +79,9 @@ async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), HarnessError> {
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|source| HarnessError::Bind { port, source })?;
-    let addr = listener.local_addr().map_err(|source| HarnessError::Bind { port, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| HarnessError::Bind { port, source })?;
     Ok((listener, addr))
 }
 
@@ -89,7 +91,8 @@ impl Pair {
         let (sp_listener, sp_addr) = bind(options.sp_port).await?;
 
         let keys = match &options.idp_state_dir {
-            Some(dir) => mock_idp::keys::IdpKeys::load_or_create(dir).map_err(|e| HarnessError::Keys(e.to_string()))?,
+            Some(dir) => mock_idp::keys::IdpKeys::load_or_create(dir)
+                .map_err(|e| HarnessError::Keys(e.to_string()))?,
             None => mock_idp::keys::IdpKeys::fixed_for_tests(),
         };
         let mut endpoints = Endpoints {
@@ -106,17 +109,28 @@ impl Pair {
             None => demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database),
         };
 
-        let (idp_clock, sp_clock, clocks): (Arc<dyn mock_idp::clock::Clock>, Arc<dyn sp::clock::Clock>, _) =
-            match options.virtual_start {
-                Some(start) => {
-                    let clocks = Clocks {
-                        idp: mock_idp::clock::ManualClock::new(start),
-                        sp: sp::clock::ManualClock::new(start),
-                    };
-                    (Arc::new(clocks.idp.clone()), Arc::new(clocks.sp.clone()), Some(clocks))
-                }
-                None => (Arc::new(mock_idp::clock::SystemClock), Arc::new(sp::clock::SystemClock), None),
-            };
+        let (idp_clock, sp_clock, clocks): (
+            Arc<dyn mock_idp::clock::Clock>,
+            Arc<dyn sp::clock::Clock>,
+            _,
+        ) = match options.virtual_start {
+            Some(start) => {
+                let clocks = Clocks {
+                    idp: mock_idp::clock::ManualClock::new(start),
+                    sp: sp::clock::ManualClock::new(start),
+                };
+                (
+                    Arc::new(clocks.idp.clone()),
+                    Arc::new(clocks.sp.clone()),
+                    Some(clocks),
+                )
+            }
+            None => (
+                Arc::new(mock_idp::clock::SystemClock),
+                Arc::new(sp::clock::SystemClock),
+                None,
+            ),
+        };
 
         let idp_config = demo::idp_config(&endpoints, &sp_config, false);
         let idp = mock_idp::server::Idp::new(idp_config, keys, idp_clock);
@@ -137,7 +151,13 @@ impl Pair {
                 }
             }),
         ];
-        Ok(Pair { idp, sp, endpoints, clocks, tasks })
+        Ok(Pair {
+            idp,
+            sp,
+            endpoints,
+            clocks,
+            tasks,
+        })
     }
 
     /// Waits until both servers stop (they run until the process ends).

@@ -120,10 +120,18 @@ pub fn parse(xml: Vec<u8>) -> Result<AuthnRequest, AuthnRequestError> {
     let doc = Parser::default()
         .parse_string_with_options(&raw_xml, options)
         .map_err(|_| AuthnRequestError::MalformedXml)?;
-    let root = doc.get_root_element().ok_or(AuthnRequestError::MalformedXml)?;
-    let namespace = root.get_namespace().map(|ns| ns.get_href()).unwrap_or_default();
+    let root = doc
+        .get_root_element()
+        .ok_or(AuthnRequestError::MalformedXml)?;
+    let namespace = root
+        .get_namespace()
+        .map(|ns| ns.get_href())
+        .unwrap_or_default();
     if root.get_name() != "AuthnRequest" || namespace != PROTOCOL_NS {
-        return Err(AuthnRequestError::NotAnAuthnRequest { namespace, name: root.get_name() });
+        return Err(AuthnRequestError::NotAnAuthnRequest {
+            namespace,
+            name: root.get_name(),
+        });
     }
     let attr = |name: &str| root.get_attribute_no_ns(name).filter(|v| !v.is_empty());
     let flag = |name: &str| matches!(attr(name).as_deref(), Some("true" | "1"));
@@ -146,7 +154,10 @@ fn issuer(root: &Node) -> Option<String> {
     root.get_child_elements()
         .into_iter()
         .find(|child| {
-            child.get_name() == "Issuer" && child.get_namespace().is_some_and(|ns| ns.get_href() == ASSERTION_NS)
+            child.get_name() == "Issuer"
+                && child
+                    .get_namespace()
+                    .is_some_and(|ns| ns.get_href() == ASSERTION_NS)
         })
         .map(|issuer| issuer.get_content().trim().to_owned())
         .filter(|issuer| !issuer.is_empty())
@@ -162,11 +173,16 @@ fn decode_base64(param: &str) -> Result<Vec<u8>, AuthnRequestError> {
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
     let compact: String = param.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    LENIENT.decode(compact).map_err(|e| AuthnRequestError::NotBase64(e.to_string()))
+    LENIENT
+        .decode(compact)
+        .map_err(|e| AuthnRequestError::NotBase64(e.to_string()))
 }
 
 fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
-    haystack.as_bytes().windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 #[cfg(test)]
@@ -177,7 +193,8 @@ mod tests {
     const REQUEST: &str = r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_req1" Version="2.0" IssueInstant="2026-01-01T00:00:00Z" Destination="http://idp/sso" AssertionConsumerServiceURL="http://sp/acs" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" IsPassive="true"><saml:Issuer>http://sp</saml:Issuer></samlp:AuthnRequest>"#;
 
     fn deflate_base64(xml: &[u8]) -> String {
-        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(xml).expect("deflate");
         base64::engine::general_purpose::STANDARD.encode(encoder.finish().expect("deflate"))
     }
@@ -185,7 +202,8 @@ mod tests {
     #[test]
     fn decodes_both_bindings() {
         let redirect = decode_redirect(&deflate_base64(REQUEST.as_bytes())).expect("redirect");
-        let post = decode_post(&base64::engine::general_purpose::STANDARD.encode(REQUEST)).expect("post");
+        let post =
+            decode_post(&base64::engine::general_purpose::STANDARD.encode(REQUEST)).expect("post");
         assert_eq!(redirect, post);
         assert_eq!(redirect.id, "_req1");
         assert_eq!(redirect.issuer.as_deref(), Some("http://sp"));
@@ -197,15 +215,33 @@ mod tests {
 
     #[test]
     fn refuses_garbage_with_precise_errors() {
-        assert!(matches!(decode_redirect("%%%not base64"), Err(AuthnRequestError::NotBase64(_))));
-        assert!(matches!(decode_redirect("aGVsbG8gd29ybGQ="), Err(AuthnRequestError::NotDeflate(_))));
-        assert!(matches!(decode_post("PGEvPg=="), Err(AuthnRequestError::NotAnAuthnRequest { .. })));
-        assert!(matches!(decode_post("PGE+PC9i"), Err(AuthnRequestError::MalformedXml)));
+        assert!(matches!(
+            decode_redirect("%%%not base64"),
+            Err(AuthnRequestError::NotBase64(_))
+        ));
+        assert!(matches!(
+            decode_redirect("aGVsbG8gd29ybGQ="),
+            Err(AuthnRequestError::NotDeflate(_))
+        ));
+        assert!(matches!(
+            decode_post("PGEvPg=="),
+            Err(AuthnRequestError::NotAnAuthnRequest { .. })
+        ));
+        assert!(matches!(
+            decode_post("PGE+PC9i"),
+            Err(AuthnRequestError::MalformedXml)
+        ));
         let huge = "A".repeat(MAX_REQUEST_BYTES + 4);
-        assert!(matches!(decode_post(&huge), Err(AuthnRequestError::ParameterTooLarge(_))));
+        assert!(matches!(
+            decode_post(&huge),
+            Err(AuthnRequestError::ParameterTooLarge(_))
+        ));
         let bomb = deflate_base64(&vec![b' '; 10 * MAX_REQUEST_BYTES]);
         assert!(bomb.len() < MAX_REQUEST_BYTES);
-        assert_eq!(decode_redirect(&bomb), Err(AuthnRequestError::InflatesTooLarge));
+        assert_eq!(
+            decode_redirect(&bomb),
+            Err(AuthnRequestError::InflatesTooLarge)
+        );
     }
 
     #[test]

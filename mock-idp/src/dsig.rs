@@ -6,7 +6,7 @@ use libxml::parser::{Parser, ParserOptions};
 use libxml::tree::{Document, Node, SaveOptions};
 use xmlsec::{XmlSecDocumentExt, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
 
-use crate::xml::{DSIG_NS, PROTOCOL_NS, ASSERTION_NS};
+use crate::xml::{ASSERTION_NS, DSIG_NS, PROTOCOL_NS};
 
 /// An element whose `ds:Signature` child should be filled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,9 @@ pub enum Signed {
 pub enum SignError {
     /// libxml could not parse the XML the minter built (for example a knob value held a
     /// character XML forbids).
-    #[error("the minted XML is not well-formed (does a knob or user field hold a control character?)")]
+    #[error(
+        "the minted XML is not well-formed (does a knob or user field hold a control character?)"
+    )]
     MintedXmlMalformed,
     /// The ID attributes could not be declared to libxml.
     #[error("cannot declare the ID attributes: {0}")]
@@ -66,14 +68,17 @@ pub(crate) fn sign(xml: &str, key_pem: &str, targets: &[Signed]) -> Result<Strin
     .map_err(|e| SignError::DeclareIds(e.to_string()))?;
     let mut context = Some(first_context);
     for &target in targets {
-        let signature = signature_template(&doc, target).ok_or(SignError::TemplateMissing(target))?;
+        let signature =
+            signature_template(&doc, target).ok_or(SignError::TemplateMissing(target))?;
         // A dsig context signs once (it keeps that signature's result), so each gets its own.
         let mut ctx = context.take().unwrap_or_else(XmlSecSignatureContext::new);
         // The certificate is deliberately not loaded into the key: xmlsec then leaves the KeyInfo
         // the minter wrote untouched (the attacker profile relies on that).
         ctx.insert_key(key.clone());
-        ctx.sign_node(&signature)
-            .map_err(|e| SignError::Xmlsec { what: target, detail: with_xmlsec_detail(e.to_string()) })?;
+        ctx.sign_node(&signature).map_err(|e| SignError::Xmlsec {
+            what: target,
+            detail: with_xmlsec_detail(e.to_string()),
+        })?;
     }
     Ok(serialise(&doc))
 }
@@ -85,7 +90,9 @@ fn parse(xml: &str) -> Result<Document, SignError> {
         encoding: Some("UTF-8"),
         ..ParserOptions::default()
     };
-    Parser::default().parse_string_with_options(xml, options).map_err(|_| SignError::MintedXmlMalformed)
+    Parser::default()
+        .parse_string_with_options(xml, options)
+        .map_err(|_| SignError::MintedXmlMalformed)
 }
 
 fn serialise(doc: &Document) -> String {
@@ -104,13 +111,20 @@ fn signature_template(doc: &Document, target: Signed) -> Option<Node> {
 
 fn child_element(parent: &Node, namespace: &str, name: &str) -> Option<Node> {
     parent.get_child_elements().into_iter().find(|child| {
-        child.get_name() == name && child.get_namespace().is_some_and(|ns| ns.get_href() == namespace)
+        child.get_name() == name
+            && child
+                .get_namespace()
+                .is_some_and(|ns| ns.get_href() == namespace)
     })
 }
 
 fn with_xmlsec_detail(summary: String) -> String {
     let detail = ffi::take_xmlsec_errors();
-    if detail.is_empty() { summary } else { format!("{summary}: {}", detail.join("; ")) }
+    if detail.is_empty() {
+        summary
+    } else {
+        format!("{summary}: {}", detail.join("; "))
+    }
 }
 
 /// The only unsafe code in the crate: routing xmlsec's error reports into a thread-local buffer
@@ -174,7 +188,11 @@ mod ffi {
     ) {
         // SAFETY: see the invariants above.
         let text = |ptr: *const c_char| unsafe {
-            if ptr.is_null() { String::new() } else { CStr::from_ptr(ptr).to_string_lossy().into_owned() }
+            if ptr.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(ptr).to_string_lossy().into_owned()
+            }
         };
         let line = format!(
             "{} (object {}, subject {}, reason {reason}): {}",
@@ -197,21 +215,34 @@ mod ffi {
 mod tests {
     use super::*;
 
-    const UNSIGNED: &str = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#;
+    const UNSIGNED: &str =
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#;
 
     #[test]
     fn nothing_to_sign_round_trips_the_document() {
         let xml = sign(UNSIGNED, "unused", &[]).expect("no targets");
-        assert!(xml.contains(r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#));
+        assert!(xml.contains(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#
+        ));
     }
 
     #[test]
     fn failures_are_values_with_xmlsecs_reasons() {
-        assert_eq!(sign("<a>", "unused", &[]), Err(SignError::MintedXmlMalformed));
-        let err = sign(UNSIGNED, "-----BEGIN PRIVATE KEY-----\ngarbage\n", &[Signed::Response])
-            .expect_err("garbage key");
+        assert_eq!(
+            sign("<a>", "unused", &[]),
+            Err(SignError::MintedXmlMalformed)
+        );
+        let err = sign(
+            UNSIGNED,
+            "-----BEGIN PRIVATE KEY-----\ngarbage\n",
+            &[Signed::Response],
+        )
+        .expect_err("garbage key");
         assert!(matches!(err, SignError::KeyUnusable(_)), "{err}");
         let key = crate::keys::IdpKeys::fixed_for_tests().idp.key_pem;
-        assert_eq!(sign(UNSIGNED, &key, &[Signed::Response]), Err(SignError::TemplateMissing(Signed::Response)));
+        assert_eq!(
+            sign(UNSIGNED, &key, &[Signed::Response]),
+            Err(SignError::TemplateMissing(Signed::Response))
+        );
     }
 }

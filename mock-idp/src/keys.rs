@@ -66,8 +66,10 @@ impl IdpKeys {
     /// (RSA-2048, self-signed) and saving any missing pair, so an SP configured once keeps working
     /// across restarts.
     pub fn load_or_create(state_dir: &Path) -> Result<IdpKeys, KeyError> {
-        fs::create_dir_all(state_dir)
-            .map_err(|source| KeyError::Io { path: state_dir.to_owned(), source })?;
+        fs::create_dir_all(state_dir).map_err(|source| KeyError::Io {
+            path: state_dir.to_owned(),
+            source,
+        })?;
         Ok(IdpKeys {
             idp: SigningIdentity::load_or_create(state_dir, "idp", "samlconf mock IdP")?,
             attacker: SigningIdentity::load_or_create(state_dir, "attacker", "samlconf attacker")?,
@@ -101,20 +103,33 @@ impl SigningIdentity {
 
     /// Generates a fresh RSA-2048 key and a self-signed certificate whose CN is `common_name`.
     pub fn generate(common_name: &str) -> Result<SigningIdentity, KeyError> {
-        let key = KeyPair::generate_for(&PKCS_RSA_SHA256)
-            .map_err(|e| KeyError::Generate { what: "RSA-2048 key", detail: e.to_string() })?;
-        let mut params = CertificateParams::new(Vec::<String>::new())
-            .map_err(|e| KeyError::Generate { what: "certificate", detail: e.to_string() })?;
+        let key = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| KeyError::Generate {
+            what: "RSA-2048 key",
+            detail: e.to_string(),
+        })?;
+        let mut params =
+            CertificateParams::new(Vec::<String>::new()).map_err(|e| KeyError::Generate {
+                what: "certificate",
+                detail: e.to_string(),
+            })?;
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, common_name);
         params.distinguished_name = name;
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| KeyError::Generate { what: "certificate", detail: e.to_string() })?;
-        Ok(SigningIdentity::from_pems(&key.serialize_pem(), &cert.pem()))
+        let cert = params.self_signed(&key).map_err(|e| KeyError::Generate {
+            what: "certificate",
+            detail: e.to_string(),
+        })?;
+        Ok(SigningIdentity::from_pems(
+            &key.serialize_pem(),
+            &cert.pem(),
+        ))
     }
 
-    fn load_or_create(dir: &Path, stem: &str, common_name: &str) -> Result<SigningIdentity, KeyError> {
+    fn load_or_create(
+        dir: &Path,
+        stem: &str,
+        common_name: &str,
+    ) -> Result<SigningIdentity, KeyError> {
         let key_path = dir.join(format!("{stem}.key"));
         let cert_path = dir.join(format!("{stem}.crt"));
         match (key_path.exists(), cert_path.exists()) {
@@ -133,25 +148,40 @@ impl SigningIdentity {
                 tracing::info!(key = %key_path.display(), cert = %cert_path.display(), "created signing key");
                 Ok(identity)
             }
-            (true, false) => Err(KeyError::HalfAPair { present: key_path, missing: cert_path }),
-            (false, true) => Err(KeyError::HalfAPair { present: cert_path, missing: key_path }),
+            (true, false) => Err(KeyError::HalfAPair {
+                present: key_path,
+                missing: cert_path,
+            }),
+            (false, true) => Err(KeyError::HalfAPair {
+                present: cert_path,
+                missing: key_path,
+            }),
         }
     }
 }
 
 fn read(path: &Path) -> Result<String, KeyError> {
-    fs::read_to_string(path).map_err(|source| KeyError::Io { path: path.to_owned(), source })
+    fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), KeyError> {
-    fs::write(path, contents).map_err(|source| KeyError::Io { path: path.to_owned(), source })
+    fs::write(path, contents).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The base64 body of the first `CERTIFICATE` block, joined onto one line.
 fn pem_body(pem: &str) -> Option<String> {
     let start = pem.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
     let end = start + pem[start..].find("-----END CERTIFICATE-----")?;
-    let body: String = pem[start..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let body: String = pem[start..end]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     (!body.is_empty()).then_some(body)
 }
 

@@ -180,10 +180,14 @@ impl Knobs {
     /// Refuses combinations that cannot both hold.
     pub fn validate(&self) -> Result<(), KnobError> {
         if self.omit_groups && self.empty_groups {
-            return Err(KnobError::Contradictory("omit_groups and empty_groups are both set"));
+            return Err(KnobError::Contradictory(
+                "omit_groups and empty_groups are both set",
+            ));
         }
         if self.omit_destination && self.destination_override.is_some() {
-            return Err(KnobError::Contradictory("omit_destination and destination_override are both set"));
+            return Err(KnobError::Contradictory(
+                "omit_destination and destination_override are both set",
+            ));
         }
         if self.omit_in_response_to && self.in_response_to_override.is_some() {
             return Err(KnobError::Contradictory(
@@ -202,10 +206,15 @@ impl Knobs {
     fn with(&self, key: &str, value: serde_json::Value) -> Result<Knobs, KnobError> {
         let Ok(serde_json::Value::Object(mut map)) = serde_json::to_value(self) else {
             // Knobs is a plain struct of serialisable fields; serialising it cannot fail.
-            return Err(KnobError::OverridesNotAnObject("<knobs failed to serialise>".to_owned()));
+            return Err(KnobError::OverridesNotAnObject(
+                "<knobs failed to serialise>".to_owned(),
+            ));
         };
         if !map.contains_key(key) {
-            return Err(KnobError::UnknownKnob { key: key.to_owned(), valid: Knobs::names().join(", ") });
+            return Err(KnobError::UnknownKnob {
+                key: key.to_owned(),
+                valid: Knobs::names().join(", "),
+            });
         }
         let shown = value.to_string();
         map.insert(key.to_owned(), value);
@@ -375,7 +384,10 @@ impl TryFrom<String> for StatusCode {
             return Ok(StatusCode(value));
         }
         let shorts: Vec<&str> = STATUS_SHORT_NAMES.iter().map(|(short, _)| *short).collect();
-        Err(format!("`{value}` is neither a status URN nor one of {}", shorts.join(", ")))
+        Err(format!(
+            "`{value}` is neither a status URN nor one of {}",
+            shorts.join(", ")
+        ))
     }
 }
 
@@ -393,22 +405,35 @@ mod tests {
     fn set_parses_json_then_falls_back_to_text() {
         let mut knobs = Knobs::default();
         knobs.set("validity_secs", "60").expect("number");
-        knobs.set("signature_algorithm", "rsa-sha1").expect("bare enum name");
-        knobs.set("audience_override", "123").expect("number-looking text");
+        knobs
+            .set("signature_algorithm", "rsa-sha1")
+            .expect("bare enum name");
+        knobs
+            .set("audience_override", "123")
+            .expect("number-looking text");
         knobs.set("omit_groups", "true").expect("bool");
-        knobs.set("session_not_on_or_after_secs", "null").expect("null");
-        knobs.set("status_code", "no_passive").expect("short status");
+        knobs
+            .set("session_not_on_or_after_secs", "null")
+            .expect("null");
+        knobs
+            .set("status_code", "no_passive")
+            .expect("short status");
         assert_eq!(knobs.validity_secs, 60);
         assert_eq!(knobs.signature_algorithm, SignatureAlgorithm::RsaSha1);
         assert_eq!(knobs.audience_override.as_deref(), Some("123"));
         assert!(knobs.omit_groups);
         assert_eq!(knobs.session_not_on_or_after_secs, None);
-        assert_eq!(knobs.status_code.uri(), "urn:oasis:names:tc:SAML:2.0:status:NoPassive");
+        assert_eq!(
+            knobs.status_code.uri(),
+            "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+        );
     }
 
     #[test]
     fn set_refuses_unknown_key_naming_it_and_the_valid_ones() {
-        let err = Knobs::default().set("validty_secs", "60").expect_err("typo");
+        let err = Knobs::default()
+            .set("validty_secs", "60")
+            .expect_err("typo");
         let message = err.to_string();
         assert!(message.contains("`validty_secs`"), "{message}");
         assert!(message.contains("validity_secs"), "{message}");
@@ -417,7 +442,9 @@ mod tests {
     #[test]
     fn set_refuses_bad_values_and_leaves_knobs_unchanged() {
         let mut knobs = Knobs::default();
-        let err = knobs.set("validity_secs", "soon").expect_err("not a number");
+        let err = knobs
+            .set("validity_secs", "soon")
+            .expect_err("not a number");
         assert!(err.to_string().contains("validity_secs"), "{err}");
         assert!(knobs.set("signature_algorithm", "rsa-md5").is_err());
         assert!(knobs.set("status_code", "fine").is_err());
@@ -438,7 +465,13 @@ mod tests {
     #[test]
     fn deserialise_defaults_missing_fields_and_denies_unknown_ones() {
         let knobs: Knobs = serde_json::from_str(r#"{"sign": "both"}"#).expect("partial");
-        assert_eq!(knobs, Knobs { sign: SignTarget::Both, ..Knobs::default() });
+        assert_eq!(
+            knobs,
+            Knobs {
+                sign: SignTarget::Both,
+                ..Knobs::default()
+            }
+        );
         let err = serde_json::from_str::<Knobs>(r#"{"sing": "both"}"#).expect_err("unknown field");
         assert!(err.to_string().contains("sing"), "{err}");
     }
@@ -446,9 +479,13 @@ mod tests {
     #[test]
     fn overrides_apply_on_top_and_contradictions_are_refused() {
         let mut knobs = Knobs::default();
-        knobs.apply_overrides(&serde_json::json!({"omit_groups": true})).expect("apply");
+        knobs
+            .apply_overrides(&serde_json::json!({"omit_groups": true}))
+            .expect("apply");
         assert!(knobs.omit_groups);
-        knobs.apply_overrides(&serde_json::json!({"empty_groups": true})).expect("apply");
+        knobs
+            .apply_overrides(&serde_json::json!({"empty_groups": true}))
+            .expect("apply");
         assert!(matches!(knobs.validate(), Err(KnobError::Contradictory(_))));
         assert!(knobs.apply_overrides(&serde_json::json!([1])).is_err());
     }

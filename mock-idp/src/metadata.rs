@@ -14,10 +14,19 @@ pub fn idp_metadata_xml(entity_id: &str, base_url: &str, signing: &SigningIdenti
     let sso = format!("{base_url}/sso");
     let slo = format!("{base_url}/slo");
     let mut w = XmlWriter::new(false);
-    w.start("md:EntityDescriptor", &[("xmlns:md", Some(METADATA_NS)), ("entityID", Some(entity_id))]);
+    w.start(
+        "md:EntityDescriptor",
+        &[
+            ("xmlns:md", Some(METADATA_NS)),
+            ("entityID", Some(entity_id)),
+        ],
+    );
     w.start(
         "md:IDPSSODescriptor",
-        &[("WantAuthnRequestsSigned", Some("false")), ("protocolSupportEnumeration", Some(PROTOCOL_NS))],
+        &[
+            ("WantAuthnRequestsSigned", Some("false")),
+            ("protocolSupportEnumeration", Some(PROTOCOL_NS)),
+        ],
     );
     // Schema order: KeyDescriptor, SingleLogoutService, NameIDFormat, SingleSignOnService.
     w.start("md:KeyDescriptor", &[("use", Some("signing"))]);
@@ -28,11 +37,17 @@ pub fn idp_metadata_xml(entity_id: &str, base_url: &str, signing: &SigningIdenti
     w.end("ds:KeyInfo");
     w.end("md:KeyDescriptor");
     for binding in [BINDING_REDIRECT, BINDING_POST] {
-        w.empty("md:SingleLogoutService", &[("Binding", Some(binding)), ("Location", Some(&slo))]);
+        w.empty(
+            "md:SingleLogoutService",
+            &[("Binding", Some(binding)), ("Location", Some(&slo))],
+        );
     }
     w.text("md:NameIDFormat", &[], NAME_ID_FORMAT_EMAIL);
     for binding in [BINDING_REDIRECT, BINDING_POST] {
-        w.empty("md:SingleSignOnService", &[("Binding", Some(binding)), ("Location", Some(&sso))]);
+        w.empty(
+            "md:SingleSignOnService",
+            &[("Binding", Some(binding)), ("Location", Some(&sso))],
+        );
     }
     w.end("md:IDPSSODescriptor");
     w.end("md:EntityDescriptor");

@@ -106,7 +106,9 @@ pub struct CounterIds {
 impl CounterIds {
     /// A counter whose first ID ends in `1`.
     pub fn new() -> CounterIds {
-        CounterIds { next: AtomicU64::new(1) }
+        CounterIds {
+            next: AtomicU64::new(1),
+        }
     }
 }
 
@@ -124,13 +126,15 @@ impl IdSource for CounterIds {
 
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
-const PASSWORD_PROTECTED_TRANSPORT: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+const PASSWORD_PROTECTED_TRANSPORT: &str =
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
 const ATTRNAME_BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
-const TIMESTAMP: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const TIMESTAMP: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 /// Mints one response: builds the XML, then signs what `knobs.sign` asks for.
 pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
@@ -138,11 +142,16 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     knobs.validate()?;
     let times = Times::new(params.now, knobs)?;
     let response_id = params.ids.next_id();
-    let assertion_id = knobs
-        .status_code
-        .is_success()
-        .then(|| knobs.assertion_id_override.clone().unwrap_or_else(|| params.ids.next_id()));
-    let session_index = params.session_index.clone().unwrap_or_else(|| params.ids.next_id());
+    let assertion_id = knobs.status_code.is_success().then(|| {
+        knobs
+            .assertion_id_override
+            .clone()
+            .unwrap_or_else(|| params.ids.next_id())
+    });
+    let session_index = params
+        .session_index
+        .clone()
+        .unwrap_or_else(|| params.ids.next_id());
     let signer = match knobs.signing_key {
         SigningKey::Idp => &params.keys.idp,
         SigningKey::Attacker => &params.keys.attacker,
@@ -152,10 +161,18 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         (Some(forced), false) => Some(forced.as_str()),
         (None, false) => params.in_response_to.as_deref(),
     };
-    let issuer = knobs.issuer_override.as_deref().unwrap_or(&params.idp_entity_id);
+    let issuer = knobs
+        .issuer_override
+        .as_deref()
+        .unwrap_or(&params.idp_entity_id);
     let destination = match knobs.omit_destination {
         true => None,
-        false => Some(knobs.destination_override.as_deref().unwrap_or(&params.acs_url)),
+        false => Some(
+            knobs
+                .destination_override
+                .as_deref()
+                .unwrap_or(&params.acs_url),
+        ),
     };
 
     let mut w = XmlWriter::new(knobs.compact_xml);
@@ -177,7 +194,12 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     }
     write_status(&mut w, knobs);
     if let Some(assertion_id) = &assertion_id {
-        let assertion = AssertionParts { id: assertion_id, issuer, in_response_to, session_index: &session_index };
+        let assertion = AssertionParts {
+            id: assertion_id,
+            issuer,
+            in_response_to,
+            session_index: &session_index,
+        };
         write_assertion(&mut w, params, &assertion, &times, signer);
     }
     w.end("samlp:Response");
@@ -192,7 +214,11 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         targets.push(Signed::Response);
     }
     let xml = dsig::sign(&unsigned, &signer.key_pem, &targets)?;
-    Ok(Minted { xml, response_id, assertion_id })
+    Ok(Minted {
+        xml,
+        response_id,
+        assertion_id,
+    })
 }
 
 /// Every timestamp of one response, already formatted.
@@ -212,10 +238,16 @@ impl Times {
         };
         let issue = now
             .checked_add(Duration::seconds(knobs.clock_offset_secs))
-            .ok_or(MintError::TimestampOutOfRange { knob: "clock_offset_secs" })?;
+            .ok_or(MintError::TimestampOutOfRange {
+                knob: "clock_offset_secs",
+            })?;
         Ok(Times {
             issue: shift(issue, 0, "clock_offset_secs")?,
-            not_before: shift(issue, knobs.not_before_offset_secs, "not_before_offset_secs")?,
+            not_before: shift(
+                issue,
+                knobs.not_before_offset_secs,
+                "not_before_offset_secs",
+            )?,
             not_on_or_after: shift(issue, knobs.validity_secs, "validity_secs")?,
             session_not_on_or_after: knobs
                 .session_not_on_or_after_secs
@@ -256,18 +288,33 @@ fn write_assertion(
     let knobs = params.knobs;
     w.start(
         "saml:Assertion",
-        &[("ID", Some(parts.id)), ("Version", Some("2.0")), ("IssueInstant", Some(&times.issue))],
+        &[
+            ("ID", Some(parts.id)),
+            ("Version", Some("2.0")),
+            ("IssueInstant", Some(&times.issue)),
+        ],
     );
-    w.text("saml:Issuer", &[("Format", Some(ENTITY_FORMAT))], parts.issuer);
+    w.text(
+        "saml:Issuer",
+        &[("Format", Some(ENTITY_FORMAT))],
+        parts.issuer,
+    );
     if knobs.sign.assertion() {
         write_signature_template(w, parts.id, knobs, signer);
     }
 
     w.start("saml:Subject", &[]);
     let name_id = knobs.name_id_value.as_deref().unwrap_or(&params.user.email);
-    w.text("saml:NameID", &[("Format", Some(&knobs.name_id_format))], name_id);
+    w.text(
+        "saml:NameID",
+        &[("Format", Some(&knobs.name_id_format))],
+        name_id,
+    );
     w.start("saml:SubjectConfirmation", &[("Method", Some(BEARER))]);
-    let recipient = knobs.recipient_override.as_deref().unwrap_or(&params.acs_url);
+    let recipient = knobs
+        .recipient_override
+        .as_deref()
+        .unwrap_or(&params.acs_url);
     w.empty(
         "saml:SubjectConfirmationData",
         &[
@@ -279,13 +326,19 @@ fn write_assertion(
     w.end("saml:SubjectConfirmation");
     w.end("saml:Subject");
 
-    let validity = [("NotBefore", Some(times.not_before.as_str())), ("NotOnOrAfter", Some(&times.not_on_or_after))];
+    let validity = [
+        ("NotBefore", Some(times.not_before.as_str())),
+        ("NotOnOrAfter", Some(&times.not_on_or_after)),
+    ];
     if knobs.omit_audience_restriction {
         w.empty("saml:Conditions", &validity);
     } else {
         w.start("saml:Conditions", &validity);
         w.start("saml:AudienceRestriction", &[]);
-        let audience = knobs.audience_override.as_deref().unwrap_or(&params.sp_entity_id);
+        let audience = knobs
+            .audience_override
+            .as_deref()
+            .unwrap_or(&params.sp_entity_id);
         w.text("saml:Audience", &[], audience);
         w.end("saml:AudienceRestriction");
         w.end("saml:Conditions");
@@ -296,11 +349,18 @@ fn write_assertion(
         &[
             ("AuthnInstant", Some(&times.issue)),
             ("SessionIndex", Some(parts.session_index)),
-            ("SessionNotOnOrAfter", times.session_not_on_or_after.as_deref()),
+            (
+                "SessionNotOnOrAfter",
+                times.session_not_on_or_after.as_deref(),
+            ),
         ],
     );
     w.start("saml:AuthnContext", &[]);
-    w.text("saml:AuthnContextClassRef", &[], PASSWORD_PROTECTED_TRANSPORT);
+    w.text(
+        "saml:AuthnContextClassRef",
+        &[],
+        PASSWORD_PROTECTED_TRANSPORT,
+    );
     w.end("saml:AuthnContext");
     w.end("saml:AuthnStatement");
 
@@ -316,7 +376,10 @@ struct Attribute {
 
 fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
     let style = knobs.attribute_style;
-    let one = |name: &'static str, value: &str| Attribute { name, values: vec![value.to_owned()] };
+    let one = |name: &'static str, value: &str| Attribute {
+        name,
+        values: vec![value.to_owned()],
+    };
     let mut attributes = match style {
         AttributeStyle::Okta => vec![
             one("mail", &user.email),
@@ -324,10 +387,22 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
             one("sn", &user.last_name),
         ],
         AttributeStyle::Entra => vec![
-            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", &user.email),
-            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname", &user.first_name),
-            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname", &user.last_name),
-            one("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", &user.email),
+            one(
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                &user.email,
+            ),
+            one(
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                &user.first_name,
+            ),
+            one(
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                &user.last_name,
+            ),
+            one(
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+                &user.email,
+            ),
         ],
         AttributeStyle::Shotgun => vec![
             one("login_id", &user.login),
@@ -351,16 +426,25 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
         .collect();
     // Okta and Entra ID leave the groups attribute out for a user with no groups.
     if knobs.empty_groups {
-        attributes.push(Attribute { name: groups_name, values: Vec::new() });
+        attributes.push(Attribute {
+            name: groups_name,
+            values: Vec::new(),
+        });
     } else if !knobs.omit_groups && !groups.is_empty() {
-        attributes.push(Attribute { name: groups_name, values: groups });
+        attributes.push(Attribute {
+            name: groups_name,
+            values: groups,
+        });
     }
 
     // Entra ID writes neither NameFormat nor xsi:type; Okta writes both.
     let typed = style != AttributeStyle::Entra;
     w.start("saml:AttributeStatement", &[]);
     for attribute in &attributes {
-        let attrs = [("Name", Some(attribute.name)), ("NameFormat", typed.then_some(ATTRNAME_BASIC))];
+        let attrs = [
+            ("Name", Some(attribute.name)),
+            ("NameFormat", typed.then_some(ATTRNAME_BASIC)),
+        ];
         if attribute.values.is_empty() {
             w.empty("saml:Attribute", &attrs);
             continue;
@@ -368,7 +452,11 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
         w.start("saml:Attribute", &attrs);
         for value in &attribute.values {
             let value_attrs: &[Attr<'_>] = if typed {
-                &[("xmlns:xs", Some(XS_NS)), ("xmlns:xsi", Some(XSI_NS)), ("xsi:type", Some("xs:string"))]
+                &[
+                    ("xmlns:xs", Some(XS_NS)),
+                    ("xmlns:xsi", Some(XSI_NS)),
+                    ("xsi:type", Some("xs:string")),
+                ]
             } else {
                 &[]
             };
@@ -385,14 +473,23 @@ fn write_signature_template(w: &mut XmlWriter, id: &str, knobs: &Knobs, signer: 
     let reference = format!("#{id}");
     w.start("ds:Signature", &[("xmlns:ds", Some(DSIG_NS))]);
     w.start("ds:SignedInfo", &[]);
-    w.empty("ds:CanonicalizationMethod", &[("Algorithm", Some(EXC_C14N))]);
-    w.empty("ds:SignatureMethod", &[("Algorithm", Some(knobs.signature_algorithm.uri()))]);
+    w.empty(
+        "ds:CanonicalizationMethod",
+        &[("Algorithm", Some(EXC_C14N))],
+    );
+    w.empty(
+        "ds:SignatureMethod",
+        &[("Algorithm", Some(knobs.signature_algorithm.uri()))],
+    );
     w.start("ds:Reference", &[("URI", Some(&reference))]);
     w.start("ds:Transforms", &[]);
     w.empty("ds:Transform", &[("Algorithm", Some(ENVELOPED))]);
     w.empty("ds:Transform", &[("Algorithm", Some(EXC_C14N))]);
     w.end("ds:Transforms");
-    w.empty("ds:DigestMethod", &[("Algorithm", Some(knobs.digest_algorithm.uri()))]);
+    w.empty(
+        "ds:DigestMethod",
+        &[("Algorithm", Some(knobs.digest_algorithm.uri()))],
+    );
     w.text("ds:DigestValue", &[], "");
     w.end("ds:Reference");
     w.end("ds:SignedInfo");

@@ -1,36 +1,95 @@
 //! Named presets of [`Knobs`]: each reproduces one fault a real IdP (or attacker) produces.
 
-use crate::knobs::{AttributeStyle, DigestAlgorithm, GroupFormat, Knobs, SignTarget, SignatureAlgorithm, SigningKey};
+use crate::knobs::{
+    AttributeStyle, DigestAlgorithm, GroupFormat, Knobs, SignTarget, SignatureAlgorithm, SigningKey,
+};
 
 /// The host every "wrong" URL points at; an SP must never treat it as its own.
 pub const EVIL_HOST: &str = "https://evil.example";
 
 /// Every profile: name and the fault it causes.
 pub const ALL: &[(&str, &str)] = &[
-    ("valid", "A conformant response: signed assertion, RSA-SHA256, correct audience, destination and times."),
-    ("sha1", "Signed with the deprecated RSA-SHA1 signature and SHA-1 digest."),
-    ("wrong-audience", "The Audience names another SP, so the assertion was meant for someone else."),
-    ("skewed-clock", "The IdP's clock is 10 minutes ahead: the assertion is not yet valid beyond any sane skew."),
+    (
+        "valid",
+        "A conformant response: signed assertion, RSA-SHA256, correct audience, destination and times.",
+    ),
+    (
+        "sha1",
+        "Signed with the deprecated RSA-SHA1 signature and SHA-1 digest.",
+    ),
+    (
+        "wrong-audience",
+        "The Audience names another SP, so the assertion was meant for someone else.",
+    ),
+    (
+        "skewed-clock",
+        "The IdP's clock is 10 minutes ahead: the assertion is not yet valid beyond any sane skew.",
+    ),
     (
         "skewed-clock-within-tolerance",
         "The IdP's clock is 60 s ahead, inside the SP's 120 s tolerance: must be accepted.",
     ),
-    ("missing-groups", "The groups attribute is left out although the user has groups."),
-    ("entra-guid-groups", "Entra ID claim names, with groups sent as object GUIDs instead of names."),
-    ("unsigned", "Neither the response nor the assertion is signed."),
-    ("wrong-key", "Signed by an attacker's key, with the attacker's certificate in KeyInfo."),
-    ("expired", "Issued 20 minutes ago with a 5-minute validity: expired."),
-    ("wrong-destination", "The Response Destination is another URL than the SP's ACS."),
-    ("wrong-recipient", "The SubjectConfirmationData Recipient is another URL than the SP's ACS."),
-    ("sign-response", "Only the Response is signed (the assertion is covered by its digest): must be accepted."),
-    ("sign-both", "Both the Assertion and the Response are signed: must be accepted."),
+    (
+        "missing-groups",
+        "The groups attribute is left out although the user has groups.",
+    ),
+    (
+        "entra-guid-groups",
+        "Entra ID claim names, with groups sent as object GUIDs instead of names.",
+    ),
+    (
+        "unsigned",
+        "Neither the response nor the assertion is signed.",
+    ),
+    (
+        "wrong-key",
+        "Signed by an attacker's key, with the attacker's certificate in KeyInfo.",
+    ),
+    (
+        "expired",
+        "Issued 20 minutes ago with a 5-minute validity: expired.",
+    ),
+    (
+        "wrong-destination",
+        "The Response Destination is another URL than the SP's ACS.",
+    ),
+    (
+        "wrong-recipient",
+        "The SubjectConfirmationData Recipient is another URL than the SP's ACS.",
+    ),
+    (
+        "sign-response",
+        "Only the Response is signed (the assertion is covered by its digest): must be accepted.",
+    ),
+    (
+        "sign-both",
+        "Both the Assertion and the Response are signed: must be accepted.",
+    ),
     ("wrong-issuer", "The Issuer names another IdP."),
-    ("no-audience-restriction", "No AudienceRestriction: the assertion would be valid at any SP."),
-    ("unsolicited", "InResponseTo is left out although the SP sent a request."),
-    ("wrong-in-response-to", "InResponseTo names a request the SP never sent."),
-    ("authn-failed", "A Responder/AuthnFailed status with no assertion: the login failed at the IdP."),
-    ("no-session-expiry", "No SessionNotOnOrAfter: the SP must apply its own session limit."),
-    ("shotgun-attributes", "Legacy attribute names (login_id, firstname, lastname, email, access, groups)."),
+    (
+        "no-audience-restriction",
+        "No AudienceRestriction: the assertion would be valid at any SP.",
+    ),
+    (
+        "unsolicited",
+        "InResponseTo is left out although the SP sent a request.",
+    ),
+    (
+        "wrong-in-response-to",
+        "InResponseTo names a request the SP never sent.",
+    ),
+    (
+        "authn-failed",
+        "A Responder/AuthnFailed status with no assertion: the login failed at the IdP.",
+    ),
+    (
+        "no-session-expiry",
+        "No SessionNotOnOrAfter: the SP must apply its own session limit.",
+    ),
+    (
+        "shotgun-attributes",
+        "Legacy attribute names (login_id, firstname, lastname, email, access, groups).",
+    ),
 ];
 
 /// The knobs of profile `name`, or `None` if there is no such profile.
@@ -44,25 +103,68 @@ pub fn get(name: &str) -> Option<Knobs> {
             digest_algorithm: DigestAlgorithm::Sha1,
             ..valid
         },
-        "wrong-audience" => Knobs { audience_override: evil("/saml/metadata"), ..valid },
-        "skewed-clock" => Knobs { clock_offset_secs: 600, ..valid },
-        "skewed-clock-within-tolerance" => Knobs { clock_offset_secs: 60, ..valid },
-        "missing-groups" => Knobs { omit_groups: true, ..valid },
+        "wrong-audience" => Knobs {
+            audience_override: evil("/saml/metadata"),
+            ..valid
+        },
+        "skewed-clock" => Knobs {
+            clock_offset_secs: 600,
+            ..valid
+        },
+        "skewed-clock-within-tolerance" => Knobs {
+            clock_offset_secs: 60,
+            ..valid
+        },
+        "missing-groups" => Knobs {
+            omit_groups: true,
+            ..valid
+        },
         "entra-guid-groups" => Knobs {
             attribute_style: AttributeStyle::Entra,
             group_format: GroupFormat::EntraGuids,
             ..valid
         },
-        "unsigned" => Knobs { sign: SignTarget::Neither, ..valid },
-        "wrong-key" => Knobs { signing_key: SigningKey::Attacker, ..valid },
-        "expired" => Knobs { clock_offset_secs: -20 * 60, validity_secs: 5 * 60, ..valid },
-        "wrong-destination" => Knobs { destination_override: evil("/saml/acs"), ..valid },
-        "wrong-recipient" => Knobs { recipient_override: evil("/saml/acs"), ..valid },
-        "sign-response" => Knobs { sign: SignTarget::Response, ..valid },
-        "sign-both" => Knobs { sign: SignTarget::Both, ..valid },
-        "wrong-issuer" => Knobs { issuer_override: evil("/idp"), ..valid },
-        "no-audience-restriction" => Knobs { omit_audience_restriction: true, ..valid },
-        "unsolicited" => Knobs { omit_in_response_to: true, ..valid },
+        "unsigned" => Knobs {
+            sign: SignTarget::Neither,
+            ..valid
+        },
+        "wrong-key" => Knobs {
+            signing_key: SigningKey::Attacker,
+            ..valid
+        },
+        "expired" => Knobs {
+            clock_offset_secs: -20 * 60,
+            validity_secs: 5 * 60,
+            ..valid
+        },
+        "wrong-destination" => Knobs {
+            destination_override: evil("/saml/acs"),
+            ..valid
+        },
+        "wrong-recipient" => Knobs {
+            recipient_override: evil("/saml/acs"),
+            ..valid
+        },
+        "sign-response" => Knobs {
+            sign: SignTarget::Response,
+            ..valid
+        },
+        "sign-both" => Knobs {
+            sign: SignTarget::Both,
+            ..valid
+        },
+        "wrong-issuer" => Knobs {
+            issuer_override: evil("/idp"),
+            ..valid
+        },
+        "no-audience-restriction" => Knobs {
+            omit_audience_restriction: true,
+            ..valid
+        },
+        "unsolicited" => Knobs {
+            omit_in_response_to: true,
+            ..valid
+        },
         "wrong-in-response-to" => Knobs {
             in_response_to_override: Some("_0000000000000000000000000000000000000bad".to_owned()),
             ..valid
@@ -72,8 +174,14 @@ pub fn get(name: &str) -> Option<Knobs> {
             sub_status_code: Some("authn_failed".to_owned().try_into().ok()?),
             ..valid
         },
-        "no-session-expiry" => Knobs { session_not_on_or_after_secs: None, ..valid },
-        "shotgun-attributes" => Knobs { attribute_style: AttributeStyle::Shotgun, ..valid },
+        "no-session-expiry" => Knobs {
+            session_not_on_or_after_secs: None,
+            ..valid
+        },
+        "shotgun-attributes" => Knobs {
+            attribute_style: AttributeStyle::Shotgun,
+            ..valid
+        },
         _ => return None,
     };
     Some(knobs)
@@ -81,7 +189,10 @@ pub fn get(name: &str) -> Option<Knobs> {
 
 /// Every profile name, comma-separated (for error messages).
 pub fn names() -> String {
-    ALL.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    ALL.iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -94,10 +205,16 @@ mod tests {
     fn every_listed_profile_exists_validates_and_is_distinct() {
         let valid = get("valid").expect("valid");
         for (name, description) in ALL {
-            let knobs = get(name).unwrap_or_else(|| panic!("profile {name} is listed but not defined"));
-            knobs.validate().unwrap_or_else(|e| panic!("profile {name}: {e}"));
+            let knobs =
+                get(name).unwrap_or_else(|| panic!("profile {name} is listed but not defined"));
+            knobs
+                .validate()
+                .unwrap_or_else(|e| panic!("profile {name}: {e}"));
             assert!(!description.is_empty());
-            assert!(*name == "valid" || knobs != valid, "profile {name} is the same as valid");
+            assert!(
+                *name == "valid" || knobs != valid,
+                "profile {name} is the same as valid"
+            );
         }
         assert_eq!(valid, Knobs::default());
         assert!(get("nonsense").is_none());

@@ -58,16 +58,37 @@ pub fn demo_users() -> Vec<User> {
             last_name: last.to_owned(),
             groups: groups
                 .iter()
-                .map(|(name, object_id)| Group { name: (*name).to_owned(), object_id: (*object_id).to_owned() })
+                .map(|(name, object_id)| Group {
+                    name: (*name).to_owned(),
+                    object_id: (*object_id).to_owned(),
+                })
                 .collect(),
             access,
         }
     }
     vec![
-        user("alice", "Alice", "Anderson", &[("admins", "5f2c8e4a-1d3b-4c6e-9a7f-0b1d2e3f4a5b")], true),
+        user(
+            "alice",
+            "Alice",
+            "Anderson",
+            &[("admins", "5f2c8e4a-1d3b-4c6e-9a7f-0b1d2e3f4a5b")],
+            true,
+        ),
         user("bob", "Bob", "Brown", &[], true),
-        user("carol", "Carol", "Chen", &[("engineering", "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a")], true),
-        user("dave", "Dave", "Davis", &[("contractors", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")], true),
+        user(
+            "carol",
+            "Carol",
+            "Chen",
+            &[("engineering", "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a")],
+            true,
+        ),
+        user(
+            "dave",
+            "Dave",
+            "Davis",
+            &[("contractors", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")],
+            true,
+        ),
         user("erin", "Erin", "Evans", &[], false),
     ]
 }
@@ -79,8 +100,14 @@ mod tests {
     #[test]
     fn find_by_login_or_email() {
         let users = demo_users();
-        assert_eq!(find(&users, "alice").map(|u| u.email.as_str()), Some("alice@example.com"));
-        assert_eq!(find(&users, "Carol@Example.com").map(|u| u.login.as_str()), Some("carol"));
+        assert_eq!(
+            find(&users, "alice").map(|u| u.email.as_str()),
+            Some("alice@example.com")
+        );
+        assert_eq!(
+            find(&users, "Carol@Example.com").map(|u| u.login.as_str()),
+            Some("carol")
+        );
         assert!(find(&users, "mallory").is_none());
     }
 }

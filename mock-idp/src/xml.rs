@@ -59,7 +59,11 @@ pub struct XmlWriter {
 impl XmlWriter {
     /// A writer whose output starts with the XML declaration.
     pub fn new(compact: bool) -> XmlWriter {
-        XmlWriter { out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), depth: 0, compact }
+        XmlWriter {
+            out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+            depth: 0,
+            compact,
+        }
     }
 
     /// `<name attrs>`; children follow until [`XmlWriter::end`].
@@ -132,7 +136,10 @@ mod tests {
     #[test]
     fn escapes_markup_and_quotes() {
         assert_eq!(escape_text("a<b & c>d"), "a&lt;b &amp; c&gt;d");
-        assert_eq!(escape_attr("\"x\" 'y' <z>\n"), "&quot;x&quot; &#39;y&#39; &lt;z&gt;&#10;");
+        assert_eq!(
+            escape_attr("\"x\" 'y' <z>\n"),
+            "&quot;x&quot; &#39;y&#39; &lt;z&gt;&#10;"
+        );
     }
 
     #[test]
@@ -150,6 +157,9 @@ mod tests {
         w.start("a", &[]);
         w.empty("c", &[]);
         w.end("a");
-        assert_eq!(w.finish(), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a><c/></a>\n");
+        assert_eq!(
+            w.finish(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a><c/></a>\n"
+        );
     }
 }

@@ -8,20 +8,49 @@ use mock_idp::users;
 
 /// `(profile, what must appear, what must not)`: the fault, and the conformant value it replaces.
 const FAULTS: &[(&str, &[&str], &[&str])] = &[
-    ("valid", &[r#"IssueInstant="2026-01-01T00:00:00Z""#, "<saml:Audience>http://127.0.0.1:8080/saml/metadata</saml:Audience>"], &[]),
+    (
+        "valid",
+        &[
+            r#"IssueInstant="2026-01-01T00:00:00Z""#,
+            "<saml:Audience>http://127.0.0.1:8080/saml/metadata</saml:Audience>",
+        ],
+        &[],
+    ),
     (
         "sha1",
-        &["http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1"],
+        &[
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        ],
         &["rsa-sha256", "xmlenc#sha256"],
     ),
-    ("wrong-audience", &["<saml:Audience>https://evil.example/saml/metadata</saml:Audience>"], &["<saml:Audience>http://127.0.0.1"]),
+    (
+        "wrong-audience",
+        &["<saml:Audience>https://evil.example/saml/metadata</saml:Audience>"],
+        &["<saml:Audience>http://127.0.0.1"],
+    ),
     (
         "skewed-clock",
-        &[r#"IssueInstant="2026-01-01T00:10:00Z""#, r#"NotBefore="2026-01-01T00:10:00Z""#, r#"AuthnInstant="2026-01-01T00:10:00Z""#],
+        &[
+            r#"IssueInstant="2026-01-01T00:10:00Z""#,
+            r#"NotBefore="2026-01-01T00:10:00Z""#,
+            r#"AuthnInstant="2026-01-01T00:10:00Z""#,
+        ],
         &["2026-01-01T00:00:00Z"],
     ),
-    ("skewed-clock-within-tolerance", &[r#"IssueInstant="2026-01-01T00:01:00Z""#, r#"NotOnOrAfter="2026-01-01T00:06:00Z""#], &["2026-01-01T00:00:00Z"]),
-    ("missing-groups", &["Name=\"mail\""], &["Name=\"groups\"", ">admins<"]),
+    (
+        "skewed-clock-within-tolerance",
+        &[
+            r#"IssueInstant="2026-01-01T00:01:00Z""#,
+            r#"NotOnOrAfter="2026-01-01T00:06:00Z""#,
+        ],
+        &["2026-01-01T00:00:00Z"],
+    ),
+    (
+        "missing-groups",
+        &["Name=\"mail\""],
+        &["Name=\"groups\"", ">admins<"],
+    ),
     (
         "entra-guid-groups",
         &[
@@ -31,32 +60,83 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
         ],
         &[">admins<", "Name=\"mail\""],
     ),
-    ("unsigned", &["<saml:Assertion"], &["ds:Signature", "SignatureValue"]),
+    (
+        "unsigned",
+        &["<saml:Assertion"],
+        &["ds:Signature", "SignatureValue"],
+    ),
     ("wrong-key", &["ds:SignatureValue"], &[]),
     (
         "expired",
-        &[r#"IssueInstant="2025-12-31T23:40:00Z""#, r#"NotOnOrAfter="2025-12-31T23:45:00Z""#],
+        &[
+            r#"IssueInstant="2025-12-31T23:40:00Z""#,
+            r#"NotOnOrAfter="2025-12-31T23:45:00Z""#,
+        ],
         &["2026-01-01T00:05:00Z"],
     ),
-    ("wrong-destination", &[r#"Destination="https://evil.example/saml/acs""#, r#"Recipient="http://127.0.0.1:8080/saml/acs""#], &[]),
-    ("wrong-recipient", &[r#"Recipient="https://evil.example/saml/acs""#, r#"Destination="http://127.0.0.1:8080/saml/acs""#], &[]),
-    ("sign-response", &["<ds:Reference URI=\"#_0000000000000000000000000000000000000001\">"], &["URI=\"#_0000000000000000000000000000000000000002\""]),
     (
-        "sign-both",
-        &["URI=\"#_0000000000000000000000000000000000000001\"", "URI=\"#_0000000000000000000000000000000000000002\""],
+        "wrong-destination",
+        &[
+            r#"Destination="https://evil.example/saml/acs""#,
+            r#"Recipient="http://127.0.0.1:8080/saml/acs""#,
+        ],
         &[],
     ),
-    ("wrong-issuer", &["https://evil.example/idp</saml:Issuer>"], &["http://127.0.0.1:8081/metadata</saml:Issuer>"]),
-    ("no-audience-restriction", &["<saml:Conditions NotBefore"], &["AudienceRestriction", "<saml:Audience>"]),
+    (
+        "wrong-recipient",
+        &[
+            r#"Recipient="https://evil.example/saml/acs""#,
+            r#"Destination="http://127.0.0.1:8080/saml/acs""#,
+        ],
+        &[],
+    ),
+    (
+        "sign-response",
+        &["<ds:Reference URI=\"#_0000000000000000000000000000000000000001\">"],
+        &["URI=\"#_0000000000000000000000000000000000000002\""],
+    ),
+    (
+        "sign-both",
+        &[
+            "URI=\"#_0000000000000000000000000000000000000001\"",
+            "URI=\"#_0000000000000000000000000000000000000002\"",
+        ],
+        &[],
+    ),
+    (
+        "wrong-issuer",
+        &["https://evil.example/idp</saml:Issuer>"],
+        &["http://127.0.0.1:8081/metadata</saml:Issuer>"],
+    ),
+    (
+        "no-audience-restriction",
+        &["<saml:Conditions NotBefore"],
+        &["AudienceRestriction", "<saml:Audience>"],
+    ),
     ("unsolicited", &["<saml:Assertion"], &["InResponseTo"]),
-    ("wrong-in-response-to", &[r#"InResponseTo="_0000000000000000000000000000000000000bad""#], &[REQUEST_ID]),
+    (
+        "wrong-in-response-to",
+        &[r#"InResponseTo="_0000000000000000000000000000000000000bad""#],
+        &[REQUEST_ID],
+    ),
     (
         "authn-failed",
-        &["status:Responder\">", "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"],
+        &[
+            "status:Responder\">",
+            "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed",
+        ],
         &["<saml:Assertion", "status:Success"],
     ),
-    ("no-session-expiry", &["SessionIndex="], &["SessionNotOnOrAfter"]),
-    ("shotgun-attributes", &["Name=\"login_id\"", ">alice<", "Name=\"access\"", ">true<"], &["Name=\"mail\""]),
+    (
+        "no-session-expiry",
+        &["SessionIndex="],
+        &["SessionNotOnOrAfter"],
+    ),
+    (
+        "shotgun-attributes",
+        &["Name=\"login_id\"", ">alice<", "Name=\"access\"", ">true<"],
+        &["Name=\"mail\""],
+    ),
 ];
 
 #[test]
@@ -68,13 +148,23 @@ fn every_profile_shows_its_fault() {
             .unwrap_or_else(|| panic!("profile {name} has no entry in FAULTS"));
         let xml = mint(&profile(name)).xml;
         for needle in *present {
-            assert!(xml.contains(needle), "profile {name}: missing {needle}\n{xml}");
+            assert!(
+                xml.contains(needle),
+                "profile {name}: missing {needle}\n{xml}"
+            );
         }
         for needle in *absent {
-            assert!(!xml.contains(needle), "profile {name}: unexpected {needle}\n{xml}");
+            assert!(
+                !xml.contains(needle),
+                "profile {name}: unexpected {needle}\n{xml}"
+            );
         }
     }
-    assert_eq!(FAULTS.len(), profiles::ALL.len(), "FAULTS lists a profile that does not exist");
+    assert_eq!(
+        FAULTS.len(),
+        profiles::ALL.len(),
+        "FAULTS lists a profile that does not exist"
+    );
 }
 
 #[test]
@@ -83,24 +173,44 @@ fn wrong_key_carries_a_different_certificate_than_valid() {
         let start = xml.find("<ds:X509Certificate>").expect("certificate");
         xml[start..start + 200].to_owned()
     };
-    assert_ne!(cert(&mint(&profile("wrong-key")).xml), cert(&mint(&profile("valid")).xml));
+    assert_ne!(
+        cert(&mint(&profile("wrong-key")).xml),
+        cert(&mint(&profile("valid")).xml)
+    );
 }
 
 #[test]
 fn valid_answers_the_request_for_the_right_sp() {
     let minted = mint(&profile("valid"));
-    assert!(minted.xml.contains(&format!(r#"InResponseTo="{REQUEST_ID}""#)));
+    assert!(
+        minted
+            .xml
+            .contains(&format!(r#"InResponseTo="{REQUEST_ID}""#))
+    );
     assert!(minted.xml.contains(&format!(r#"Destination="{ACS_URL}""#)));
-    assert!(minted.xml.contains(&format!("<saml:Audience>{SP_ENTITY_ID}</saml:Audience>")));
-    assert_eq!(minted.assertion_id.as_deref(), Some("_0000000000000000000000000000000000000002"));
+    assert!(
+        minted
+            .xml
+            .contains(&format!("<saml:Audience>{SP_ENTITY_ID}</saml:Audience>"))
+    );
+    assert_eq!(
+        minted.assertion_id.as_deref(),
+        Some("_0000000000000000000000000000000000000002")
+    );
 }
 
 #[test]
 fn group_knobs_and_user_flags() {
-    let erin = users::demo_users().into_iter().find(|u| u.login == "erin").expect("erin");
+    let erin = users::demo_users()
+        .into_iter()
+        .find(|u| u.login == "erin")
+        .expect("erin");
     let shotgun = mint_for(&profile("shotgun-attributes"), &erin).xml;
     assert!(shotgun.contains(">false<"), "erin's access flag is false");
-    assert!(!shotgun.contains("Name=\"groups\""), "a user with no groups gets no groups attribute");
+    assert!(
+        !shotgun.contains("Name=\"groups\""),
+        "a user with no groups gets no groups attribute"
+    );
 
     let mut knobs = profile("valid");
     knobs.set("empty_groups", "true").expect("knob");
@@ -111,25 +221,36 @@ fn group_knobs_and_user_flags() {
 #[test]
 fn override_knobs_reach_the_xml() {
     let mut knobs = profile("valid");
-    knobs.set("assertion_id_override", "_replayed").expect("knob");
+    knobs
+        .set("assertion_id_override", "_replayed")
+        .expect("knob");
     knobs.set("name_id_value", "<b>&\"").expect("knob");
     knobs.set("not_before_offset_secs", "120").expect("knob");
     knobs.set("compact_xml", "true").expect("knob");
     let minted = mint(&knobs);
     assert_eq!(minted.assertion_id.as_deref(), Some("_replayed"));
     assert!(minted.xml.contains(r##"URI="#_replayed""##));
-    assert!(minted.xml.contains(">&lt;b&gt;&amp;\"</saml:NameID>"), "{}", minted.xml);
+    assert!(
+        minted.xml.contains(">&lt;b&gt;&amp;\"</saml:NameID>"),
+        "{}",
+        minted.xml
+    );
     assert!(minted.xml.contains(r#"NotBefore="2026-01-01T00:02:00Z""#));
     // Past the XML declaration's line break, no line break sits next to a tag.
     let (_, body) = minted.xml.split_once('\n').expect("declaration line");
     let body = body.trim_end();
-    assert!(!body.contains("\n<") && !body.contains(">\n"), "compact_xml left whitespace between elements");
+    assert!(
+        !body.contains("\n<") && !body.contains(">\n"),
+        "compact_xml left whitespace between elements"
+    );
 }
 
 #[test]
 fn out_of_range_clock_is_an_error_not_a_panic() {
     let mut knobs = profile("valid");
-    knobs.set("clock_offset_secs", &i64::MAX.to_string()).expect("knob");
+    knobs
+        .set("clock_offset_secs", &i64::MAX.to_string())
+        .expect("knob");
     let keys = mock_idp::keys::IdpKeys::fixed_for_tests();
     let user = common::alice();
     let ids = mock_idp::mint::CounterIds::new();

@@ -25,17 +25,26 @@ fn idp() -> Idp {
     let config = IdpConfig {
         entity_id: format!("{IDP_BASE}/metadata"),
         base_url: IDP_BASE.to_owned(),
-        service_providers: vec![KnownSp { entity_id: SP_ENTITY_ID.to_owned(), acs_urls: vec![ACS_URL.to_owned()] }],
+        service_providers: vec![KnownSp {
+            entity_id: SP_ENTITY_ID.to_owned(),
+            acs_urls: vec![ACS_URL.to_owned()],
+        }],
         users: users::demo_users(),
         default_profile: "valid".to_owned(),
         deterministic: true,
     };
     config.check().expect("config");
-    Idp::new(config, IdpKeys::fixed_for_tests(), Arc::new(ManualClock::new(NOW)))
+    Idp::new(
+        config,
+        IdpKeys::fixed_for_tests(),
+        Arc::new(ManualClock::new(NOW)),
+    )
 }
 
 fn authn_request(id: &str, acs_url: Option<&str>) -> String {
-    let acs = acs_url.map(|url| format!(r#" AssertionConsumerServiceURL="{url}""#)).unwrap_or_default();
+    let acs = acs_url
+        .map(|url| format!(r#" AssertionConsumerServiceURL="{url}""#))
+        .unwrap_or_default();
     format!(
         r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="2026-01-01T00:00:00Z" Destination="{IDP_BASE}/sso"{acs}><saml:Issuer>{SP_ENTITY_ID}</saml:Issuer></samlp:AuthnRequest>"#
     )
@@ -43,9 +52,15 @@ fn authn_request(id: &str, acs_url: Option<&str>) -> String {
 
 /// The Redirect binding's encoding: raw DEFLATE, base64, then URL-encoded.
 fn redirect_param(xml: &str) -> String {
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(xml.as_bytes()).expect("deflate");
-    url::form_urlencoded::byte_serialize(STANDARD.encode(encoder.finish().expect("deflate")).as_bytes()).collect()
+    url::form_urlencoded::byte_serialize(
+        STANDARD
+            .encode(encoder.finish().expect("deflate"))
+            .as_bytes(),
+    )
+    .collect()
 }
 
 fn urlencode(value: &str) -> String {
@@ -53,9 +68,17 @@ fn urlencode(value: &str) -> String {
 }
 
 async fn send(idp: &Idp, request: Request<Body>) -> (StatusCode, String) {
-    let response = router(idp.clone()).oneshot(request).await.expect("infallible");
+    let response = router(idp.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
     let status = response.status();
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -81,7 +104,8 @@ async fn post_json(idp: &Idp, uri: &str, json: serde_json::Value) -> (StatusCode
 
 /// The decoded XML of the auto-submit form's SAMLResponse, or `None` if the page has none.
 fn saml_response(page: &str) -> Option<String> {
-    let start = page.find(r#"name="SAMLResponse" value=""#)? + r#"name="SAMLResponse" value=""#.len();
+    let start =
+        page.find(r#"name="SAMLResponse" value=""#)? + r#"name="SAMLResponse" value=""#.len();
     let end = start + page[start..].find('"')?;
     Some(String::from_utf8(STANDARD.decode(&page[start..end]).expect("base64")).expect("utf-8"))
 }
@@ -90,12 +114,24 @@ fn saml_response(page: &str) -> Option<String> {
 async fn metadata_is_served_with_the_saml_content_type() {
     let idp = idp();
     let response = router(idp.clone())
-        .oneshot(Request::get("/metadata").body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get("/metadata")
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("infallible");
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/samlmetadata+xml");
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/samlmetadata+xml"
+    );
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     assert_eq!(String::from_utf8_lossy(&body), idp.metadata_xml());
 }
 
@@ -103,76 +139,151 @@ async fn metadata_is_served_with_the_saml_content_type() {
 async fn redirect_request_with_login_hint_gets_an_auto_submit_form() {
     let idp = idp();
     let xml = authn_request("_request-one", Some(ACS_URL));
-    let uri = format!("/sso?SAMLRequest={}&RelayState=%2Fafter%3Fa%3D1%26b%3D2&login_hint=alice", redirect_param(&xml));
+    let uri = format!(
+        "/sso?SAMLRequest={}&RelayState=%2Fafter%3Fa%3D1%26b%3D2&login_hint=alice",
+        redirect_param(&xml)
+    );
     let (status, page) = get(&idp, &uri).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains(&format!(r#"<form id="saml-post" method="post" action="{ACS_URL}">"#)), "{page}");
-    assert!(page.contains(r#"name="RelayState" value="/after?a=1&amp;b=2""#), "{page}");
+    assert!(
+        page.contains(&format!(
+            r#"<form id="saml-post" method="post" action="{ACS_URL}">"#
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="RelayState" value="/after?a=1&amp;b=2""#),
+        "{page}"
+    );
     assert!(page.contains("<noscript>"));
     let response = saml_response(&page).expect("SAMLResponse");
-    assert!(response.contains(r#"InResponseTo="_request-one""#), "{response}");
+    assert!(
+        response.contains(r#"InResponseTo="_request-one""#),
+        "{response}"
+    );
     assert!(response.contains(">alice@example.com</saml:NameID>"));
 }
 
 #[tokio::test]
 async fn post_binding_without_acs_url_uses_the_sps_first_acs() {
     let idp = idp();
-    let form = format!("SAMLRequest={}&login_hint=bob%40example.com", urlencode(&STANDARD.encode(authn_request("_p", None))));
+    let form = format!(
+        "SAMLRequest={}&login_hint=bob%40example.com",
+        urlencode(&STANDARD.encode(authn_request("_p", None)))
+    );
     let (status, page) = post_form(&idp, "/sso", &form).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains(&format!(r#"action="{ACS_URL}""#)));
-    assert!(!page.contains("RelayState"), "no RelayState input when none was sent");
-    assert!(saml_response(&page).expect("SAMLResponse").contains(">bob@example.com</saml:NameID>"));
+    assert!(
+        !page.contains("RelayState"),
+        "no RelayState input when none was sent"
+    );
+    assert!(
+        saml_response(&page)
+            .expect("SAMLResponse")
+            .contains(">bob@example.com</saml:NameID>")
+    );
 }
 
 #[tokio::test]
 async fn unknown_acs_url_is_refused_and_nothing_is_minted() {
     let idp = idp();
     let xml = authn_request("_evil", Some("https://evil.example/acs"));
-    let (status, page) = get(&idp, &format!("/sso?SAMLRequest={}&login_hint=alice", redirect_param(&xml))).await;
+    let (status, page) = get(
+        &idp,
+        &format!("/sso?SAMLRequest={}&login_hint=alice", redirect_param(&xml)),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("https://evil.example/acs"), "{page}");
-    assert!(saml_response(&page).is_none() && !page.contains("SAMLResponse"), "minted after a refusal:\n{page}");
+    assert!(
+        saml_response(&page).is_none() && !page.contains("SAMLResponse"),
+        "minted after a refusal:\n{page}"
+    );
     let recorded = idp.requests();
     assert_eq!(recorded.len(), 1);
-    assert!(recorded[0].refusal.as_deref().is_some_and(|r| r.contains("not registered")), "{recorded:?}");
+    assert!(
+        recorded[0]
+            .refusal
+            .as_deref()
+            .is_some_and(|r| r.contains("not registered")),
+        "{recorded:?}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_sp_and_unknown_login_hint_are_refused() {
     let idp = idp();
     let other_sp = authn_request("_x", None).replace(SP_ENTITY_ID, "https://other.example/sp");
-    let (status, page) = get(&idp, &format!("/sso?SAMLRequest={}&login_hint=alice", redirect_param(&other_sp))).await;
+    let (status, page) = get(
+        &idp,
+        &format!(
+            "/sso?SAMLRequest={}&login_hint=alice",
+            redirect_param(&other_sp)
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(page.contains("https://other.example/sp") && !page.contains("SAMLResponse"), "{page}");
+    assert!(
+        page.contains("https://other.example/sp") && !page.contains("SAMLResponse"),
+        "{page}"
+    );
 
     let xml = authn_request("_y", None);
-    let (status, page) = get(&idp, &format!("/sso?SAMLRequest={}&login_hint=mallory", redirect_param(&xml))).await;
+    let (status, page) = get(
+        &idp,
+        &format!(
+            "/sso?SAMLRequest={}&login_hint=mallory",
+            redirect_param(&xml)
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(page.contains("mallory") && !page.contains("SAMLResponse"), "{page}");
+    assert!(
+        page.contains("mallory") && !page.contains("SAMLResponse"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
 async fn login_page_lists_users_and_its_choice_is_answered() {
     let idp = idp();
     let xml = authn_request("_login", Some(ACS_URL));
-    let (status, page) = get(&idp, &format!("/sso?SAMLRequest={}&RelayState=rs", redirect_param(&xml))).await;
+    let (status, page) = get(
+        &idp,
+        &format!("/sso?SAMLRequest={}&RelayState=rs", redirect_param(&xml)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     for user in users::demo_users() {
-        assert!(page.contains(&format!(r#"name="user" value="{}""#, user.login)), "{page}");
+        assert!(
+            page.contains(&format!(r#"name="user" value="{}""#, user.login)),
+            "{page}"
+        );
     }
     assert!(page.contains(r#"action="/sso/login""#) && !page.contains("SAMLResponse"));
 
     let carried = STANDARD.encode(&xml);
-    let form = format!("user=carol&SAMLRequest={}&RelayState=rs", urlencode(&carried));
+    let form = format!(
+        "user=carol&SAMLRequest={}&RelayState=rs",
+        urlencode(&carried)
+    );
     let (status, page) = post_form(&idp, "/sso/login", &form).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let response = saml_response(&page).expect("SAMLResponse");
-    assert!(response.contains(">carol@example.com</saml:NameID>") && response.contains(r#"InResponseTo="_login""#));
+    assert!(
+        response.contains(">carol@example.com</saml:NameID>")
+            && response.contains(r#"InResponseTo="_login""#)
+    );
 
     // The carried request is checked again: a forged one naming another ACS is refused.
     let forged = STANDARD.encode(authn_request("_forged", Some("https://evil.example/acs")));
-    let (status, page) = post_form(&idp, "/sso/login", &format!("user=carol&SAMLRequest={}", urlencode(&forged))).await;
+    let (status, page) = post_form(
+        &idp,
+        "/sso/login",
+        &format!("user=carol&SAMLRequest={}", urlencode(&forged)),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!page.contains("SAMLResponse"));
 }
@@ -189,16 +300,35 @@ async fn control_api_queues_a_profile_and_records_requests() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 
     let xml = authn_request("_queued", None);
-    let (status, page) = get(&idp, &format!("/sso?SAMLRequest={}&SigAlg=alg&Signature=sig", redirect_param(&xml))).await;
-    assert_eq!(status, StatusCode::OK, "the queued user skips the login page");
+    let (status, page) = get(
+        &idp,
+        &format!(
+            "/sso?SAMLRequest={}&SigAlg=alg&Signature=sig",
+            redirect_param(&xml)
+        ),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the queued user skips the login page"
+    );
     let response = saml_response(&page).expect("SAMLResponse");
     assert!(response.contains("<saml:Audience>https://evil.example/saml/metadata</saml:Audience>"));
     assert!(response.contains(">dave@example.com</saml:NameID>"));
     assert!(response.contains(r#"NotOnOrAfter="2026-01-01T00:01:00Z""#));
 
     // The queue held one response; the next is `valid` again (and shows the login page).
-    let (_, page) = get(&idp, &format!("/sso?SAMLRequest={}&login_hint=dave", redirect_param(&xml))).await;
-    assert!(saml_response(&page).expect("SAMLResponse").contains("<saml:Audience>http://127.0.0.1:8080/saml/metadata<"));
+    let (_, page) = get(
+        &idp,
+        &format!("/sso?SAMLRequest={}&login_hint=dave", redirect_param(&xml)),
+    )
+    .await;
+    assert!(
+        saml_response(&page)
+            .expect("SAMLResponse")
+            .contains("<saml:Audience>http://127.0.0.1:8080/saml/metadata<")
+    );
 
     let (status, body) = get(&idp, "/_control/requests").await;
     assert_eq!(status, StatusCode::OK);
@@ -216,10 +346,26 @@ async fn control_api_queues_a_profile_and_records_requests() {
 async fn control_api_refuses_bad_input_with_json_errors() {
     let idp = idp();
     for (body, code, mentions) in [
-        (serde_json::json!({"profile": "nope"}), "unknown_profile", "nope"),
-        (serde_json::json!({"knobs": {"validty_secs": 1}}), "bad_knob", "validty_secs"),
-        (serde_json::json!({"knobs": {"sign": "sometimes"}}), "bad_knob", "sometimes"),
-        (serde_json::json!({"user": "mallory"}), "unknown_user", "mallory"),
+        (
+            serde_json::json!({"profile": "nope"}),
+            "unknown_profile",
+            "nope",
+        ),
+        (
+            serde_json::json!({"knobs": {"validty_secs": 1}}),
+            "bad_knob",
+            "validty_secs",
+        ),
+        (
+            serde_json::json!({"knobs": {"sign": "sometimes"}}),
+            "bad_knob",
+            "sometimes",
+        ),
+        (
+            serde_json::json!({"user": "mallory"}),
+            "unknown_user",
+            "mallory",
+        ),
         (serde_json::json!({"count": 0}), "zero_count", "count"),
         (serde_json::json!({"profil": "valid"}), "bad_body", "profil"),
     ] {
@@ -227,25 +373,48 @@ async fn control_api_refuses_bad_input_with_json_errors() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
         let json: serde_json::Value = serde_json::from_str(&response).expect("json error");
         assert_eq!(json["error"], code, "{response}");
-        assert!(json["message"].as_str().is_some_and(|m| m.contains(mentions)), "{response}");
+        assert!(
+            json["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(mentions)),
+            "{response}"
+        );
     }
 }
 
 #[tokio::test]
 async fn control_clock_and_profiles() {
     let idp = idp();
-    let (status, body) = post_json(&idp, "/_control/clock", serde_json::json!({"advance_secs": 90})).await;
+    let (status, body) = post_json(
+        &idp,
+        "/_control/clock",
+        serde_json::json!({"advance_secs": 90}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("2026-01-01T00:01:30Z"), "{body}");
-    let (_, body) = post_json(&idp, "/_control/clock", serde_json::json!({"now": "2030-05-01T12:00:00Z"})).await;
+    let (_, body) = post_json(
+        &idp,
+        "/_control/clock",
+        serde_json::json!({"now": "2030-05-01T12:00:00Z"}),
+    )
+    .await;
     assert!(body.contains("2030-05-01T12:00:00Z"), "{body}");
-    let (status, _) = post_json(&idp, "/_control/clock", serde_json::json!({"now": "tomorrow"})).await;
+    let (status, _) = post_json(
+        &idp,
+        "/_control/clock",
+        serde_json::json!({"now": "tomorrow"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     let (status, body) = get(&idp, "/_control/profiles").await;
     assert_eq!(status, StatusCode::OK);
     let profiles: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let sha1 = profiles.as_array().and_then(|all| all.iter().find(|p| p["name"] == "sha1")).expect("sha1");
+    let sha1 = profiles
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "sha1"))
+        .expect("sha1");
     assert_eq!(sha1["knobs"]["signature_algorithm"], "rsa-sha1");
     assert!(sha1["description"].as_str().is_some_and(|d| !d.is_empty()));
 }
@@ -253,21 +422,47 @@ async fn control_clock_and_profiles() {
 #[tokio::test]
 async fn idp_initiated_response_has_no_in_response_to() {
     let idp = idp();
-    let (status, page) = get(&idp, &format!("/idp-initiated?user=alice&sp={}&RelayState=x", urlencode(SP_ENTITY_ID))).await;
+    let (status, page) = get(
+        &idp,
+        &format!(
+            "/idp-initiated?user=alice&sp={}&RelayState=x",
+            urlencode(SP_ENTITY_ID)
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(!saml_response(&page).expect("SAMLResponse").contains("InResponseTo"));
+    assert!(
+        !saml_response(&page)
+            .expect("SAMLResponse")
+            .contains("InResponseTo")
+    );
     assert!(idp.mint_unsolicited("mallory", None).is_err());
-    let (status, _) = get(&idp, "/idp-initiated?user=alice&sp=https%3A%2F%2Fother.example").await;
+    let (status, _) = get(
+        &idp,
+        "/idp-initiated?user=alice&sp=https%3A%2F%2Fother.example",
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn in_process_handle_mirrors_the_control_api() {
     let idp = idp();
-    idp.set_next(NextResponses { profile: Some("skewed-clock".to_owned()), ..NextResponses::default() }).expect("queue");
+    idp.set_next(NextResponses {
+        profile: Some("skewed-clock".to_owned()),
+        ..NextResponses::default()
+    })
+    .expect("queue");
     idp.advance_clock(time::Duration::minutes(1));
-    let response = saml_response(&idp.mint_unsolicited("erin", Some("rs".to_owned())).expect("mint")).expect("form");
-    assert!(response.contains(r#"IssueInstant="2026-01-01T00:11:00Z""#), "{response}");
+    let response = saml_response(
+        &idp.mint_unsolicited("erin", Some("rs".to_owned()))
+            .expect("mint"),
+    )
+    .expect("form");
+    assert!(
+        response.contains(r#"IssueInstant="2026-01-01T00:11:00Z""#),
+        "{response}"
+    );
 }
 
 #[tokio::test]
@@ -276,9 +471,13 @@ async fn adversarial_sso_input_is_a_400_never_a_panic() {
     let not_deflate = urlencode(&STANDARD.encode(b"definitely not deflate"));
     let huge = "A".repeat(MAX_REQUEST_BYTES + 10);
     let bomb = redirect_param(&" ".repeat(20 * MAX_REQUEST_BYTES));
-    let dtd = redirect_param(&format!("<!DOCTYPE x [<!ENTITY a \"aaaa\">]>{}", authn_request("_d", None)));
+    let dtd = redirect_param(&format!(
+        "<!DOCTYPE x [<!ENTITY a \"aaaa\">]>{}",
+        authn_request("_d", None)
+    ));
     let not_xml = redirect_param("hello <<<");
-    let wrong_root = redirect_param("<Response xmlns=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_1\"/>");
+    let wrong_root =
+        redirect_param("<Response xmlns=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_1\"/>");
     for (what, query) in [
         ("garbage base64", "SAMLRequest=%25%25%25!!!".to_owned()),
         ("bad DEFLATE", format!("SAMLRequest={not_deflate}")),
@@ -300,8 +499,23 @@ async fn adversarial_sso_input_is_a_400_never_a_panic() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what} (POST): {page}");
         assert!(!page.contains("SAMLResponse"), "{what} (POST)");
     }
-    let (status, page) = post_form(&idp, "/sso", &format!("SAMLRequest={}", "A".repeat(300 * 1024))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a body beyond axum's limit is refused too");
-    assert!(page.contains("cannot be read") && !page.contains("SAMLResponse"), "{page}");
-    assert!(idp.requests().iter().all(|r| r.refusal.is_some()), "every refusal is recorded with its reason");
+    let (status, page) = post_form(
+        &idp,
+        "/sso",
+        &format!("SAMLRequest={}", "A".repeat(300 * 1024)),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a body beyond axum's limit is refused too"
+    );
+    assert!(
+        page.contains("cannot be read") && !page.contains("SAMLResponse"),
+        "{page}"
+    );
+    assert!(
+        idp.requests().iter().all(|r| r.refusal.is_some()),
+        "every refusal is recorded with its reason"
+    );
 }

@@ -38,10 +38,16 @@ fn valid_response() {
 
 #[test]
 fn entra_guid_groups_response() {
-    insta::assert_snapshot!("entra_guid_groups_response", mint(&profile("entra-guid-groups")).xml);
+    insta::assert_snapshot!(
+        "entra_guid_groups_response",
+        mint(&profile("entra-guid-groups")).xml
+    );
 }
 
 #[test]
 fn minting_is_deterministic() {
-    assert_eq!(mint(&profile("sign-both")).xml, mint(&profile("sign-both")).xml);
+    assert_eq!(
+        mint(&profile("sign-both")).xml,
+        mint(&profile("sign-both")).xml
+    );
 }

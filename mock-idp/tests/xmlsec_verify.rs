@@ -14,7 +14,9 @@ use mock_idp::knobs::{DigestAlgorithm, Knobs, SignTarget, SignatureAlgorithm};
 const ASSERTION_SIGNATURE: &str = "//*[local-name()='Assertion']/*[local-name()='Signature']";
 
 fn testdata(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(file)
 }
 
 /// Runs `xmlsec1 --verify` on `xml` with the public key of `cert`; `Err` holds xmlsec1's output.
@@ -27,8 +29,14 @@ fn xmlsec1_verify(xml: &str, cert: &str, node_xpath: Option<&str>) -> Result<(),
         .arg("--verify")
         .arg("--pubkey-cert-pem")
         .arg(testdata(cert))
-        .args(["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
-        .args(["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response"])
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+        ])
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        ])
         .args(["--enabled-key-data", "rsa,ecdsa,dsa,key-name"]);
     if let Some(xpath) = node_xpath {
         command.args(["--node-xpath", xpath]);
@@ -36,24 +44,60 @@ fn xmlsec1_verify(xml: &str, cert: &str, node_xpath: Option<&str>) -> Result<(),
     let output = command.arg(&file).output().unwrap_or_else(|e| {
         panic!("cannot run xmlsec1 ({e}); install it: `apt-get install xmlsec1` (Debian package xmlsec1)")
     });
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    if output.status.success() { Ok(()) } else { Err(text) }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(text)
+    }
 }
 
 const ALGORITHMS: [(SignatureAlgorithm, DigestAlgorithm, &str); 4] = [
-    (SignatureAlgorithm::RsaSha256, DigestAlgorithm::Sha256, "rsa-sha256"),
-    (SignatureAlgorithm::RsaSha384, DigestAlgorithm::Sha384, "rsa-sha384"),
-    (SignatureAlgorithm::RsaSha512, DigestAlgorithm::Sha512, "rsa-sha512"),
-    (SignatureAlgorithm::RsaSha1, DigestAlgorithm::Sha1, "rsa-sha1"),
+    (
+        SignatureAlgorithm::RsaSha256,
+        DigestAlgorithm::Sha256,
+        "rsa-sha256",
+    ),
+    (
+        SignatureAlgorithm::RsaSha384,
+        DigestAlgorithm::Sha384,
+        "rsa-sha384",
+    ),
+    (
+        SignatureAlgorithm::RsaSha512,
+        DigestAlgorithm::Sha512,
+        "rsa-sha512",
+    ),
+    (
+        SignatureAlgorithm::RsaSha1,
+        DigestAlgorithm::Sha1,
+        "rsa-sha1",
+    ),
 ];
 
 #[test]
 fn every_sign_target_and_algorithm_verifies_with_the_idp_key_only() {
-    for sign in [SignTarget::Assertion, SignTarget::Response, SignTarget::Both] {
+    for sign in [
+        SignTarget::Assertion,
+        SignTarget::Response,
+        SignTarget::Both,
+    ] {
         for (signature_algorithm, digest_algorithm, name) in ALGORITHMS {
-            let knobs = Knobs { sign, signature_algorithm, digest_algorithm, ..Knobs::default() };
+            let knobs = Knobs {
+                sign,
+                signature_algorithm,
+                digest_algorithm,
+                ..Knobs::default()
+            };
             let xml = mint(&knobs).xml;
-            assert!(xml.contains(signature_algorithm.uri()), "{sign:?}/{name}: SignatureMethod missing");
+            assert!(
+                xml.contains(signature_algorithm.uri()),
+                "{sign:?}/{name}: SignatureMethod missing"
+            );
             // The first signature in document order: the Response's when present, else the Assertion's.
             xmlsec1_verify(&xml, "idp.crt", None)
                 .unwrap_or_else(|out| panic!("{sign:?}/{name} fails with the IdP key:\n{out}"));
@@ -62,8 +106,9 @@ fn every_sign_target_and_algorithm_verifies_with_the_idp_key_only() {
                 "{sign:?}/{name} verifies with the attacker's key"
             );
             if sign == SignTarget::Both {
-                xmlsec1_verify(&xml, "idp.crt", Some(ASSERTION_SIGNATURE))
-                    .unwrap_or_else(|out| panic!("{name}: the assertion's own signature fails:\n{out}"));
+                xmlsec1_verify(&xml, "idp.crt", Some(ASSERTION_SIGNATURE)).unwrap_or_else(|out| {
+                    panic!("{name}: the assertion's own signature fails:\n{out}")
+                });
             }
         }
     }
@@ -73,19 +118,34 @@ fn every_sign_target_and_algorithm_verifies_with_the_idp_key_only() {
 fn wrong_key_verifies_only_with_the_attacker_key() {
     let minted = mint(&profile("wrong-key"));
     let attacker_cert = std::fs::read_to_string(testdata("attacker.crt")).expect("attacker cert");
-    let attacker_der: String =
-        attacker_cert.lines().filter(|l| !l.starts_with("-----")).collect::<Vec<_>>().concat();
-    assert!(minted.xml.contains(&attacker_der), "KeyInfo must carry the attacker's certificate");
-    assert!(xmlsec1_verify(&minted.xml, "idp.crt", None).is_err(), "wrong-key verifies with the IdP key");
+    let attacker_der: String = attacker_cert
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    assert!(
+        minted.xml.contains(&attacker_der),
+        "KeyInfo must carry the attacker's certificate"
+    );
+    assert!(
+        xmlsec1_verify(&minted.xml, "idp.crt", None).is_err(),
+        "wrong-key verifies with the IdP key"
+    );
     xmlsec1_verify(&minted.xml, "attacker.crt", None).expect("the attacker's own key verifies it");
 }
 
 #[test]
 fn tampering_after_signing_breaks_verification() {
     let xml = mint(&Knobs::default()).xml;
-    let tampered = xml.replace(">alice@example.com</saml:NameID>", ">mallory@example.com</saml:NameID>");
+    let tampered = xml.replace(
+        ">alice@example.com</saml:NameID>",
+        ">mallory@example.com</saml:NameID>",
+    );
     assert_ne!(tampered, xml);
-    assert!(xmlsec1_verify(&tampered, "idp.crt", None).is_err(), "a tampered NameID still verifies");
+    assert!(
+        xmlsec1_verify(&tampered, "idp.crt", None).is_err(),
+        "a tampered NameID still verifies"
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("verify_response/assertion_signed_rsa2048_sha256", |b| {
         b.iter(|| verify_response(std::hint::black_box(xml.as_bytes()), &policy, now).expect("ok"))
     });
-    let both = verifier_support::Fixture::new().response_sig(Some(Default::default())).build();
+    let both = verifier_support::Fixture::new()
+        .response_sig(Some(Default::default()))
+        .build();
     c.bench_function("verify_response/both_signed", |b| {
         b.iter(|| verify_response(std::hint::black_box(both.as_bytes()), &policy, now).expect("ok"))
     });

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use base64::Engine;
-use flate2::{write::DeflateEncoder, Compression};
+use flate2::{Compression, write::DeflateEncoder};
 use rand::RngCore;
 use time::OffsetDateTime;
 
@@ -93,17 +93,29 @@ mod tests {
             "https://sp.example/saml/acs",
             "https://idp.example/sso?tenant=1",
             datetime!(2026-01-01 0:00 UTC),
-            &AuthnRequestOptions { is_passive: true, ..Default::default() },
+            &AuthnRequestOptions {
+                is_passive: true,
+                ..Default::default()
+            },
         );
         assert!(request.xml.contains(r#"IsPassive="true""#));
-        let url = redirect_url("https://idp.example/sso?tenant=1", &request.xml, Some("/deep?x=1")).unwrap();
+        let url = redirect_url(
+            "https://idp.example/sso?tenant=1",
+            &request.xml,
+            Some("/deep?x=1"),
+        )
+        .unwrap();
         let url = url::Url::parse(&url).unwrap();
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         assert_eq!(pairs[0], ("tenant".into(), "1".into()));
         assert_eq!(pairs[2], ("RelayState".into(), "/deep?x=1".into()));
-        let raw = base64::engine::general_purpose::STANDARD.decode(&pairs[1].1).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&pairs[1].1)
+            .unwrap();
         let mut xml = String::new();
-        DeflateDecoder::new(&raw[..]).read_to_string(&mut xml).unwrap();
+        DeflateDecoder::new(&raw[..])
+            .read_to_string(&mut xml)
+            .unwrap();
         assert_eq!(xml, request.xml);
         assert!(xml.contains(&format!(r#"ID="{}""#, request.id)));
     }

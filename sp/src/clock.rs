@@ -27,7 +27,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: OffsetDateTime) -> Self {
-        Self { now: Arc::new(Mutex::new(start)) }
+        Self {
+            now: Arc::new(Mutex::new(start)),
+        }
     }
 
     pub fn set(&self, now: OffsetDateTime) {
@@ -42,7 +44,9 @@ impl ManualClock {
     fn lock(&self) -> std::sync::MutexGuard<'_, OffsetDateTime> {
         // A poisoned lock only means another thread panicked while holding a plain value;
         // the value itself is still a valid time.
-        self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

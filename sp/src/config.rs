@@ -149,7 +149,10 @@ pub struct RoleMapping {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid configuration: {0}")]
@@ -160,16 +163,24 @@ impl SpConfig {
     /// Reads, parses and validates a TOML file. Relative file paths inside it are resolved
     /// against the file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let mut config = Self::from_toml(&text).map_err(|e| match e {
-            ConfigError::Invalid(message) => ConfigError::Parse { path: path.to_owned(), message },
+            ConfigError::Invalid(message) => ConfigError::Parse {
+                path: path.to_owned(),
+                message,
+            },
             other => other,
         })?;
         if let Some(dir) = path.parent() {
-            for file in [&mut config.idp.certificate_file, &mut config.idp.metadata_file]
-                .into_iter()
-                .flatten()
+            for file in [
+                &mut config.idp.certificate_file,
+                &mut config.idp.metadata_file,
+            ]
+            .into_iter()
+            .flatten()
             {
                 if file.is_relative() {
                     *file = dir.join(&*file);
@@ -181,8 +192,7 @@ impl SpConfig {
 
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let config: Self =
-            toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -197,7 +207,9 @@ impl SpConfig {
             )));
         }
         if sp.base_url.ends_with('/') {
-            return Err(ConfigError::Invalid("sp.base_url must not end with '/'".into()));
+            return Err(ConfigError::Invalid(
+                "sp.base_url must not end with '/'".into(),
+            ));
         }
         for name in &sp.signature_algorithms {
             if signature_algorithm_uri(name).is_none() {
@@ -220,14 +232,18 @@ impl SpConfig {
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
             return Err(ConfigError::Invalid(
-                "[idp] needs exactly one of certificate_file, certificate_pem or metadata_file".into(),
+                "[idp] needs exactly one of certificate_file, certificate_pem or metadata_file"
+                    .into(),
             ));
         }
         Ok(())
     }
 
     pub fn entity_id(&self) -> String {
-        self.sp.entity_id.clone().unwrap_or_else(|| format!("{}/saml/metadata", self.sp.base_url))
+        self.sp
+            .entity_id
+            .clone()
+            .unwrap_or_else(|| format!("{}/saml/metadata", self.sp.base_url))
     }
 
     pub fn acs_url(&self) -> String {
@@ -241,8 +257,10 @@ impl SpConfig {
     /// The pinned IdP signing certificates, as PEM, from whichever source is configured.
     pub fn idp_certificates_pem(&self) -> Result<Vec<String>, ConfigError> {
         let read = |path: &PathBuf| {
-            std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Read { path: path.clone(), source })
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })
         };
         if let Some(pem) = &self.idp.certificate_pem {
             return Ok(vec![pem.clone()]);
@@ -252,7 +270,10 @@ impl SpConfig {
         }
         if let Some(path) = &self.idp.metadata_file {
             let certs = crate::metadata::signing_certificates_from_idp_metadata(&read(path)?)
-                .map_err(|message| ConfigError::Parse { path: path.clone(), message })?;
+                .map_err(|message| ConfigError::Parse {
+                    path: path.clone(),
+                    message,
+                })?;
             return Ok(certs);
         }
         Err(ConfigError::Invalid("no IdP certificate configured".into()))
@@ -308,7 +329,9 @@ fn default_admin_roles() -> Vec<String> {
     vec!["admin".into()]
 }
 fn default_signature_algorithms() -> Vec<String> {
-    ["rsa-sha256", "rsa-sha384", "rsa-sha512"].map(String::from).to_vec()
+    ["rsa-sha256", "rsa-sha384", "rsa-sha512"]
+        .map(String::from)
+        .to_vec()
 }
 fn default_digest_algorithms() -> Vec<String> {
     ["sha256", "sha384", "sha512"].map(String::from).to_vec()
@@ -337,10 +360,19 @@ certificate_pem = "-----BEGIN CERTIFICATE-----"
         assert_eq!(config.acs_url(), "http://127.0.0.1:8000/saml/acs");
         assert_eq!(config.sp.clock_skew_secs, 120);
         assert!(!config.sp.allow_unsolicited);
-        assert!(!config.sp.signature_algorithms.iter().any(|a| a == "rsa-sha1"));
+        assert!(
+            !config
+                .sp
+                .signature_algorithms
+                .iter()
+                .any(|a| a == "rsa-sha1")
+        );
         assert!(!config.sp.digest_algorithms.iter().any(|a| a == "sha1"));
         assert_eq!(config.attributes.email[0], "mail");
-        assert!(config.attributes.groups.iter().any(|g| g == "groups"), "Shotgun name");
+        assert!(
+            config.attributes.groups.iter().any(|g| g == "groups"),
+            "Shotgun name"
+        );
     }
 
     #[test]

@@ -64,7 +64,10 @@ pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identit
         })?;
 
     if !config.sp.allowed_email_domains.is_empty() {
-        let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
         let allowed = config
             .sp
             .allowed_email_domains

@@ -33,7 +33,13 @@ pub fn signing_certificates_from_idp_metadata(xml: &str) -> Result<Vec<String>, 
     let doc = parser
         .parse_string_with_options(
             xml,
-            libxml::parser::ParserOptions { recover: false, no_net: true, no_error: true, no_warning: true, ..Default::default() },
+            libxml::parser::ParserOptions {
+                recover: false,
+                no_net: true,
+                no_error: true,
+                no_warning: true,
+                ..Default::default()
+            },
         )
         .map_err(|e| format!("IdP metadata is not well-formed XML: {e:?}"))?;
     let context = libxml::xpath::Context::new(&doc)
@@ -52,7 +58,10 @@ pub fn signing_certificates_from_idp_metadata(xml: &str) -> Result<Vec<String>, 
         )
         .map_err(|()| "XPath evaluation failed on IdP metadata".to_string())?
         .get_nodes_as_vec();
-    let certs: Vec<String> = nodes.iter().map(|n| pem_from_base64(&n.get_content())).collect();
+    let certs: Vec<String> = nodes
+        .iter()
+        .map(|n| pem_from_base64(&n.get_content()))
+        .collect();
     if certs.is_empty() {
         return Err("no signing certificate in the IdP metadata's IDPSSODescriptor".into());
     }
@@ -86,7 +95,26 @@ mod tests {
   </md:IDPSSODescriptor>
 </md:EntityDescriptor>"#;
         let certs = signing_certificates_from_idp_metadata(xml).unwrap();
-        assert_eq!(certs, vec!["-----BEGIN CERTIFICATE-----\nU0lHTg==\n-----END CERTIFICATE-----\n"]);
+        assert_eq!(
+            certs,
+            vec!["-----BEGIN CERTIFICATE-----\nU0lHTg==\n-----END CERTIFICATE-----\n"]
+        );
+    }
+
+    #[test]
+    fn sp_metadata_snapshot() {
+        let config = SpConfig::from_toml(
+            r#"
+[sp]
+base_url = "https://acme.app.example.com"
+[idp]
+entity_id = "urn:example:idp"
+sso_url = "https://idp.example.com/sso"
+certificate_pem = "unused"
+"#,
+        )
+        .unwrap();
+        insta::assert_snapshot!("sp_metadata", sp_metadata(&config));
     }
 
     #[test]

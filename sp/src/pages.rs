@@ -76,7 +76,11 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
 <p><a class="button" href="/login">Sign in with SSO</a></p>"#,
         ),
         Some(v) => {
-            let roles: Vec<String> = v.roles.iter().map(|r| format!("<code>{}</code>", escape(r))).collect();
+            let roles: Vec<String> = v
+                .roles
+                .iter()
+                .map(|r| format!("<code>{}</code>", escape(r)))
+                .collect();
             layout(
                 "You are signed in",
                 &format!(
@@ -87,7 +91,11 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
 <tr><th>Session ends</th><td>{expires}</td></tr>
 </table>
 <p><a href="/me">Session as JSON</a> · <a href="/logout">Sign out</a></p>"#,
-                    name = v.name.as_deref().map(|n| format!("{} ", escape(n))).unwrap_or_default(),
+                    name = v
+                        .name
+                        .as_deref()
+                        .map(|n| format!("{} ", escape(n)))
+                        .unwrap_or_default(),
                     email = escape(v.email),
                     roles = roles.join(" "),
                     idp = escape(v.idp),
@@ -116,11 +124,20 @@ What each code means is listed in the samlconf reason-code table.</p>
 
 /// A generic error page (configuration or internal failures), without internal detail.
 pub fn error(title: &str, message: &str) -> String {
-    layout(title, &format!(r#"<div class="error"><p>{}</p></div><p><a href="/">Home</a></p>"#, escape(message)))
+    layout(
+        title,
+        &format!(
+            r#"<div class="error"><p>{}</p></div><p><a href="/">Home</a></p>"#,
+            escape(message)
+        ),
+    )
 }
 
 pub fn signed_out() -> String {
-    layout("You are signed out", r#"<p>Your session has ended.</p><p><a class="button" href="/login">Sign in again</a></p>"#)
+    layout(
+        "You are signed out",
+        r#"<p>Your session has ended.</p><p><a class="button" href="/login">Sign in again</a></p>"#,
+    )
 }
 
 #[cfg(test)]
@@ -130,7 +147,10 @@ mod tests {
 
     #[test]
     fn escape_covers_markup_and_quotes() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]

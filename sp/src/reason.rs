@@ -189,7 +189,11 @@ impl Reason {
 
     /// HTTP status for the refusal page: 400 for unreadable input (`input.*`), 403 otherwise.
     pub fn http_status(&self) -> u16 {
-        if self.code().starts_with("input.") { 400 } else { 403 }
+        if self.code().starts_with("input.") {
+            400
+        } else {
+            403
+        }
     }
 
     /// A short, user-facing sentence. Safe to show in a browser: it never contains message data.
@@ -221,9 +225,7 @@ impl Reason {
             Reason::SignatureUsesUnsupportedAlgorithm => {
                 "The signature uses an unsupported algorithm."
             }
-            Reason::SignatureUsesForbiddenTransform => {
-                "The signature uses a forbidden transform."
-            }
+            Reason::SignatureUsesForbiddenTransform => "The signature uses a forbidden transform.",
             Reason::SignatureReferencesAnotherElement => {
                 "The signature does not cover the element it is attached to."
             }
@@ -291,7 +293,11 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection with an empty context.
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Rejection { reason, message: message.into(), context: RejectionContext::default() }
+        Rejection {
+            reason,
+            message: message.into(),
+            context: RejectionContext::default(),
+        }
     }
 
     /// The same rejection with `context` attached.
@@ -327,12 +333,22 @@ mod tests {
     fn every_reason_code_is_documented_and_every_documented_code_exists() {
         let documented: Vec<String> = documented_codes();
         let doc_set: BTreeSet<&str> = documented.iter().map(String::as_str).collect();
-        assert_eq!(doc_set.len(), documented.len(), "a code is listed twice in reason-codes.md");
+        assert_eq!(
+            doc_set.len(),
+            documented.len(),
+            "a code is listed twice in reason-codes.md"
+        );
         let all: BTreeSet<&str> = Reason::ALL.iter().map(Reason::code).collect();
         let missing: Vec<_> = all.difference(&doc_set).collect();
         let unknown: Vec<_> = doc_set.difference(&all).collect();
-        assert!(missing.is_empty(), "codes missing from docs/reason-codes.md: {missing:?}");
-        assert!(unknown.is_empty(), "docs/reason-codes.md lists unknown codes: {unknown:?}");
+        assert!(
+            missing.is_empty(),
+            "codes missing from docs/reason-codes.md: {missing:?}"
+        );
+        assert!(
+            unknown.is_empty(),
+            "docs/reason-codes.md lists unknown codes: {unknown:?}"
+        );
     }
 
     #[test]
@@ -341,7 +357,11 @@ mod tests {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             let code = cells[1].trim_matches('`');
             let reason = Reason::from_code(code).expect("listed code exists");
-            assert_eq!(cells[2], reason.http_status().to_string(), "HTTP status of {code}");
+            assert_eq!(
+                cells[2],
+                reason.http_status().to_string(),
+                "HTTP status of {code}"
+            );
         }
     }
 
@@ -353,7 +373,10 @@ mod tests {
             assert!(seen.insert(c), "duplicate code {c}");
             assert!(
                 c.split('.').count() == 2
-                    && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '.' || ch == '_'),
+                    && c.chars().all(|ch| ch.is_ascii_lowercase()
+                        || ch.is_ascii_digit()
+                        || ch == '.'
+                        || ch == '_'),
                 "bad code shape {c}"
             );
             assert!(!r.summary().is_empty());

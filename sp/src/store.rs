@@ -5,8 +5,8 @@
 use std::str::FromStr;
 
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use time::OffsetDateTime;
 
 /// A store failure. Request handlers turn it into a 500 page; it never carries user input back.
@@ -100,7 +100,10 @@ impl Store {
                 .create_if_missing(true)
                 .foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal);
-            SqlitePoolOptions::new().max_connections(8).connect_with(options).await?
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
@@ -398,29 +401,63 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
     use time::Duration;
+    use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
 
     #[tokio::test]
     async fn a_request_is_answered_once_and_not_after_it_expires() {
         let store = Store::open(":memory:").await.unwrap();
-        store.remember_request("_a", Some("/x"), NOW, NOW + Duration::minutes(10)).await.unwrap();
-        store.remember_request("_b", None, NOW, NOW + Duration::minutes(10)).await.unwrap();
-        let taken = store.take_request("_a", NOW).await.unwrap().expect("outstanding");
+        store
+            .remember_request("_a", Some("/x"), NOW, NOW + Duration::minutes(10))
+            .await
+            .unwrap();
+        store
+            .remember_request("_b", None, NOW, NOW + Duration::minutes(10))
+            .await
+            .unwrap();
+        let taken = store
+            .take_request("_a", NOW)
+            .await
+            .unwrap()
+            .expect("outstanding");
         assert_eq!(taken.relay_state.as_deref(), Some("/x"));
-        assert!(store.take_request("_a", NOW).await.unwrap().is_none(), "answered twice");
-        assert!(store.take_request("_b", NOW + Duration::minutes(11)).await.unwrap().is_none());
+        assert!(
+            store.take_request("_a", NOW).await.unwrap().is_none(),
+            "answered twice"
+        );
+        assert!(
+            store
+                .take_request("_b", NOW + Duration::minutes(11))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
     async fn replay_cache_refuses_a_second_use_until_expiry() {
         let store = Store::open(":memory:").await.unwrap();
         let until = NOW + Duration::minutes(5);
-        assert!(store.consume_assertion_id("_as1", until, NOW).await.unwrap());
-        assert!(!store.consume_assertion_id("_as1", until, NOW + Duration::minutes(1)).await.unwrap());
-        assert!(store.consume_assertion_id("_as1", until, NOW + Duration::minutes(6)).await.unwrap());
+        assert!(
+            store
+                .consume_assertion_id("_as1", until, NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .consume_assertion_id("_as1", until, NOW + Duration::minutes(1))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .consume_assertion_id("_as1", until, NOW + Duration::minutes(6))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -430,11 +467,21 @@ mod tests {
         let path = path.to_str().unwrap();
         {
             let store = Store::open(path).await.unwrap();
-            let user = store.create_user(None, "a@example.com", None, None, "jit", NOW).await.unwrap();
-            store.set_roles(user.id, &["admin".into(), "member".into()]).await.unwrap();
+            let user = store
+                .create_user(None, "a@example.com", None, None, "jit", NOW)
+                .await
+                .unwrap();
+            store
+                .set_roles(user.id, &["admin".into(), "member".into()])
+                .await
+                .unwrap();
         }
         let store = Store::open(path).await.unwrap();
-        let user = store.user_by_email("A@example.com").await.unwrap().expect("persisted");
+        let user = store
+            .user_by_email("A@example.com")
+            .await
+            .unwrap()
+            .expect("persisted");
         assert_eq!(store.roles(user.id).await.unwrap(), vec!["admin", "member"]);
     }
 }

@@ -4,20 +4,27 @@
 mod verifier_support;
 
 use sp::verify::{
-    SignedElement, VerifyPolicy, check_in_response_to, decode_file_input, decode_post_binding, verify_response,
+    SignedElement, VerifyPolicy, check_in_response_to, decode_file_input, decode_post_binding,
+    verify_response,
 };
 use time::Duration;
 use verifier_support::*;
 
 const ASSERTION_OPEN: &str = r#"<saml:Assertion ID="_assert-9b2e41""#;
 
-fn with_policy(xml: &str, f: impl FnOnce(&mut VerifyPolicy)) -> Result<sp::verify::VerifiedResponse, sp::reason::Rejection> {
+fn with_policy(
+    xml: &str,
+    f: impl FnOnce(&mut VerifyPolicy),
+) -> Result<sp::verify::VerifiedResponse, sp::reason::Rejection> {
     let mut p = policy();
     f(&mut p);
     verify_response(xml.as_bytes(), &p, NOW)
 }
 
-fn at(xml: &str, now: time::OffsetDateTime) -> Result<sp::verify::VerifiedResponse, sp::reason::Rejection> {
+fn at(
+    xml: &str,
+    now: time::OffsetDateTime,
+) -> Result<sp::verify::VerifiedResponse, sp::reason::Rejection> {
     verify_response(xml.as_bytes(), &policy(), now)
 }
 
@@ -33,29 +40,46 @@ fn assertion_signed_response_is_accepted_with_all_claims() {
     assert_eq!(v.destination.as_deref(), Some(ACS_URL));
     assert_eq!(v.issuer, IDP_ENTITY_ID);
     assert_eq!(v.name_id.as_deref(), Some("alice@example.com"));
-    assert_eq!(v.name_id_format.as_deref(), Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"));
+    assert_eq!(
+        v.name_id_format.as_deref(),
+        Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    );
     assert_eq!(v.session_index.as_deref(), Some("_session-7"));
     assert_eq!(v.audiences, vec![SP_ENTITY_ID.to_owned()]);
     assert_eq!(v.attribute_values("groups"), ["staff", "admins"]);
-    assert_eq!(v.first_attribute_value("mail"), Some("alice@example.com"), "lookup by FriendlyName");
+    assert_eq!(
+        v.first_attribute_value("mail"),
+        Some("alice@example.com"),
+        "lookup by FriendlyName"
+    );
     assert_eq!(v.signature.signed_element, SignedElement::Assertion);
     assert_eq!(v.signature.signature_algorithm, RSA_SHA256);
     assert_eq!(v.signature.digest_algorithm, SHA256);
     assert_eq!(v.signature.certificate_index, 0);
-    assert!(v.not_on_or_after.is_some() && v.not_before.is_some() && v.session_not_on_or_after.is_some());
+    assert!(
+        v.not_on_or_after.is_some()
+            && v.not_before.is_some()
+            && v.session_not_on_or_after.is_some()
+    );
     serde_json::to_string(&v).expect("serializable");
 }
 
 #[test]
 fn response_only_signature_is_accepted_when_policy_allows_it() {
-    let xml = Fixture::new().assertion_sig(None).response_sig(Some(Sig::default())).build();
+    let xml = Fixture::new()
+        .assertion_sig(None)
+        .response_sig(Some(Sig::default()))
+        .build();
     let v = with_policy(&xml, |p| p.accept_response_signature = true).expect("accepted");
     assert_eq!(v.signature.signed_element, SignedElement::Response);
 }
 
 #[test]
 fn response_only_signature_is_rejected_without_policy_opt_in() {
-    let xml = Fixture::new().assertion_sig(None).response_sig(Some(Sig::default())).build();
+    let xml = Fixture::new()
+        .assertion_sig(None)
+        .response_sig(Some(Sig::default()))
+        .build();
     assert_rejected(&xml, "signature.missing");
 }
 
@@ -78,13 +102,18 @@ fn clock_skew_within_tolerance_is_accepted_at_both_ends() {
 fn rotated_idp_certificate_is_tried_after_the_first() {
     let mut p = policy();
     p.idp_certs_pem = vec![cert("rotated"), cert("idp")];
-    let v = verify_response(signed_default().as_bytes(), &p, NOW).expect("second certificate verifies");
+    let v =
+        verify_response(signed_default().as_bytes(), &p, NOW).expect("second certificate verifies");
     assert_eq!(v.signature.certificate_index, 1);
 }
 
 #[test]
 fn sha1_signature_is_accepted_when_policy_allows_it() {
-    let sig = Sig { method: RSA_SHA1.into(), digest: SHA1.into(), ..Sig::default() };
+    let sig = Sig {
+        method: RSA_SHA1.into(),
+        digest: SHA1.into(),
+        ..Sig::default()
+    };
     let xml = Fixture::new().assertion_sig(Some(sig)).build();
     let v = with_policy(&xml, |p| p.allow_sha1 = true).expect("accepted");
     assert_eq!(v.signature.signature_algorithm, RSA_SHA1);
@@ -94,8 +123,17 @@ fn sha1_signature_is_accepted_when_policy_allows_it() {
 fn comment_injected_nameid_is_read_whole_not_truncated() {
     // CVE-2017-11427 class: exc-c14n drops comments, so the signature stays valid; a verifier that
     // reads only the first text node would see "alice@example.com.evil" as "alice@example.com".
-    let xml = Fixture::new().edit(">alice@example.com</saml:NameID>", ">alice@example.com.evil</saml:NameID>").build();
-    let tampered = xml.replacen("alice@example.com.evil<", "alice@example.com<!---->.evil<", 1);
+    let xml = Fixture::new()
+        .edit(
+            ">alice@example.com</saml:NameID>",
+            ">alice@example.com.evil</saml:NameID>",
+        )
+        .build();
+    let tampered = xml.replacen(
+        "alice@example.com.evil<",
+        "alice@example.com<!---->.evil<",
+        1,
+    );
     assert_ne!(xml, tampered);
     let v = verify(&tampered).expect("signature still valid: comments are not signed");
     assert_eq!(v.name_id.as_deref(), Some("alice@example.com.evil"));
@@ -105,11 +143,21 @@ fn comment_injected_nameid_is_read_whole_not_truncated() {
 fn base64_post_binding_with_line_breaks_decodes_and_verifies() {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode(signed_default());
-    let wrapped: String = b64.as_bytes().chunks(76).map(|c| format!("{}\r\n", String::from_utf8_lossy(c))).collect();
+    let wrapped: String = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\r\n", String::from_utf8_lossy(c)))
+        .collect();
     let bytes = decode_post_binding(&wrapped).expect("decodes");
     verify_response(&bytes, &policy(), NOW).expect("accepted");
-    assert_eq!(decode_file_input(b64.as_bytes()).expect("file base64"), signed_default().as_bytes());
-    assert_eq!(decode_file_input(signed_default().as_bytes()).expect("file xml"), signed_default().as_bytes());
+    assert_eq!(
+        decode_file_input(b64.as_bytes()).expect("file base64"),
+        signed_default().as_bytes()
+    );
+    assert_eq!(
+        decode_file_input(signed_default().as_bytes()).expect("file xml"),
+        signed_default().as_bytes()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,13 +172,24 @@ fn oversized_response_is_rejected_before_parsing() {
 #[test]
 fn oversized_post_binding_is_rejected_before_decoding() {
     let huge = "A".repeat(800 * 1024);
-    assert_eq!(decode_post_binding(&huge).unwrap_err().code(), "input.too_large");
+    assert_eq!(
+        decode_post_binding(&huge).unwrap_err().code(),
+        "input.too_large"
+    );
 }
 
 #[test]
 fn post_binding_with_invalid_base64_is_rejected() {
-    assert_eq!(decode_post_binding("PHNhbWxw*not-base64*").unwrap_err().code(), "input.not_base64");
-    assert_eq!(decode_post_binding("  \n ").unwrap_err().code(), "input.not_base64");
+    assert_eq!(
+        decode_post_binding("PHNhbWxw*not-base64*")
+            .unwrap_err()
+            .code(),
+        "input.not_base64"
+    );
+    assert_eq!(
+        decode_post_binding("  \n ").unwrap_err().code(),
+        "input.not_base64"
+    );
 }
 
 #[test]
@@ -149,7 +208,8 @@ fn non_utf8_bytes_are_rejected_as_not_xml() {
 #[test]
 fn undeclared_namespace_prefix_is_rejected_as_not_xml() {
     // libxml2 treats an undeclared prefix as a recoverable namespace error and keeps the raw name.
-    let xml = signed_default().replacen("<saml:Subject>", "<saml:Subject undeclared:attr=\"x\">", 1);
+    let xml =
+        signed_default().replacen("<saml:Subject>", "<saml:Subject undeclared:attr=\"x\">", 1);
     let r = assert_rejected(&xml, "input.not_xml");
     assert!(r.message.contains("undeclared:attr"), "{}", r.message);
     let xml = signed_default().replacen("<samlp:Status>", "<nope:Status/><samlp:Status>", 1);
@@ -158,7 +218,10 @@ fn undeclared_namespace_prefix_is_rejected_as_not_xml() {
 
 #[test]
 fn utf16_encoded_response_is_rejected_as_not_xml() {
-    let utf16: Vec<u8> = "\u{feff}<samlp:Response/>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let utf16: Vec<u8> = "\u{feff}<samlp:Response/>"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     assert_rejected_with(verify_response(&utf16, &policy(), NOW), "input.not_xml");
 }
 
@@ -182,7 +245,11 @@ fn billion_laughs_doctype_is_rejected_before_parsing() {
 #[test]
 fn xxe_external_entity_doctype_is_rejected() {
     let xml = signed_default()
-        .replacen("<samlp:Response", "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<samlp:Response", 1)
+        .replacen(
+            "<samlp:Response",
+            "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<samlp:Response",
+            1,
+        )
         .replacen(">alice@example.com</saml:NameID>", ">&x;</saml:NameID>", 1);
     assert_rejected(&xml, "input.dtd_forbidden");
 }
@@ -220,18 +287,32 @@ fn xml_id_colliding_with_the_assertion_id_is_rejected() {
 
 #[test]
 fn assertion_without_issue_instant_is_malformed() {
-    let xml = Fixture::new().edit(r#"Version="2.0" IssueInstant="2029-12-31T23:59:50Z">
-    <saml:Issuer>"#, r#"Version="2.0">
-    <saml:Issuer>"#).build();
+    let xml = Fixture::new()
+        .edit(
+            r#"Version="2.0" IssueInstant="2029-12-31T23:59:50Z">
+    <saml:Issuer>"#,
+            r#"Version="2.0">
+    <saml:Issuer>"#,
+        )
+        .build();
     let r = assert_rejected(&xml, "structure.malformed");
     assert!(r.message.contains("IssueInstant"), "{}", r.message);
 }
 
 #[test]
 fn conditions_with_a_bad_datetime_are_malformed() {
-    let xml = Fixture::new().edit(r#"NotBefore="2029-12-31T23:59:00Z""#, r#"NotBefore="yesterday""#).build();
+    let xml = Fixture::new()
+        .edit(
+            r#"NotBefore="2029-12-31T23:59:00Z""#,
+            r#"NotBefore="yesterday""#,
+        )
+        .build();
     let r = assert_rejected(&xml, "structure.malformed");
-    assert!(r.message.contains("NotBefore") && r.message.contains("yesterday"), "{}", r.message);
+    assert!(
+        r.message.contains("NotBefore") && r.message.contains("yesterday"),
+        "{}",
+        r.message
+    );
 }
 
 #[test]
@@ -256,7 +337,13 @@ fn responder_status_is_rejected_naming_the_second_level_code() {
         )
         .build();
     let r = assert_rejected(&xml, "status.not_success");
-    assert!(r.message.contains("Responder") && r.message.contains("AuthnFailed") && r.message.contains("bad password"), "{}", r.message);
+    assert!(
+        r.message.contains("Responder")
+            && r.message.contains("AuthnFailed")
+            && r.message.contains("bad password"),
+        "{}",
+        r.message
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,51 +358,95 @@ fn unsigned_response_is_rejected() {
 #[test]
 fn signature_by_key_in_keyinfo_is_not_trusted() {
     // Signed by an attacker key whose certificate (same CN) travels in KeyInfo.
-    let xml = Fixture::new().assertion_sig(Some(Sig { key: "attacker".into(), ..Sig::default() })).build();
-    assert!(xml.contains("<ds:X509Certificate>MII"), "KeyInfo carries the attacker certificate");
+    let xml = Fixture::new()
+        .assertion_sig(Some(Sig {
+            key: "attacker".into(),
+            ..Sig::default()
+        }))
+        .build();
+    assert!(
+        xml.contains("<ds:X509Certificate>MII"),
+        "KeyInfo carries the attacker certificate"
+    );
     assert_rejected(&xml, "signature.invalid");
 }
 
 #[test]
 fn tampered_nameid_breaks_the_signature() {
-    let xml = signed_default().replacen(">alice@example.com</saml:NameID>", ">mallory@example.com</saml:NameID>", 1);
+    let xml = signed_default().replacen(
+        ">alice@example.com</saml:NameID>",
+        ">mallory@example.com</saml:NameID>",
+        1,
+    );
     let r = assert_rejected(&xml, "signature.invalid");
     assert!(r.message.contains("digest"), "{}", r.message);
-    assert_eq!(r.context.subject.as_deref(), Some("mallory@example.com"), "unverified context for the audit log");
+    assert_eq!(
+        r.context.subject.as_deref(),
+        Some("mallory@example.com"),
+        "unverified context for the audit log"
+    );
 }
 
 #[test]
 fn tampered_signature_value_is_rejected() {
     let xml = signed_default();
     let sv = slice_element(xml, "<ds:SignatureValue>", "</ds:SignatureValue>");
-    let flipped = sv.replacen("<ds:SignatureValue>", "<ds:SignatureValue>AAAA", 1).replacen("</ds:SignatureValue>", "", 1);
-    let tampered = xml.replacen(sv, &format!("{}</ds:SignatureValue>", &flipped[..flipped.len() - 4]), 1);
+    let flipped = sv
+        .replacen("<ds:SignatureValue>", "<ds:SignatureValue>AAAA", 1)
+        .replacen("</ds:SignatureValue>", "", 1);
+    let tampered = xml.replacen(
+        sv,
+        &format!("{}</ds:SignatureValue>", &flipped[..flipped.len() - 4]),
+        1,
+    );
     assert_rejected(&tampered, "signature.invalid");
 }
 
 #[test]
 fn sha1_signature_is_rejected_as_weak() {
-    let sig = Sig { method: RSA_SHA1.into(), ..Sig::default() };
-    assert_rejected(&Fixture::new().assertion_sig(Some(sig)).build(), "signature.weak_algorithm");
+    let sig = Sig {
+        method: RSA_SHA1.into(),
+        ..Sig::default()
+    };
+    assert_rejected(
+        &Fixture::new().assertion_sig(Some(sig)).build(),
+        "signature.weak_algorithm",
+    );
 }
 
 #[test]
 fn sha1_digest_is_rejected_as_weak() {
-    let sig = Sig { digest: SHA1.into(), ..Sig::default() };
-    assert_rejected(&Fixture::new().assertion_sig(Some(sig)).build(), "signature.weak_algorithm");
+    let sig = Sig {
+        digest: SHA1.into(),
+        ..Sig::default()
+    };
+    assert_rejected(
+        &Fixture::new().assertion_sig(Some(sig)).build(),
+        "signature.weak_algorithm",
+    );
 }
 
 #[test]
 fn hmac_signature_method_is_rejected_as_unsupported() {
     // Key-confusion attack: HMAC keyed with the public certificate bytes.
-    let xml = signed_default().replacen(RSA_SHA256, "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256", 1);
+    let xml = signed_default().replacen(
+        RSA_SHA256,
+        "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
+        1,
+    );
     assert_rejected(&xml, "signature.unsupported_algorithm");
 }
 
 #[test]
 fn c14n_with_comments_is_rejected_as_forbidden_transform() {
-    let sig = Sig { c14n: "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".into(), ..Sig::default() };
-    assert_rejected(&Fixture::new().assertion_sig(Some(sig)).build(), "signature.forbidden_transform");
+    let sig = Sig {
+        c14n: "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".into(),
+        ..Sig::default()
+    };
+    assert_rejected(
+        &Fixture::new().assertion_sig(Some(sig)).build(),
+        "signature.forbidden_transform",
+    );
 }
 
 #[test]
@@ -326,13 +457,22 @@ fn xpath_transform_is_rejected_as_forbidden_transform() {
         ),
         ..Sig::default()
     };
-    assert_rejected(&Fixture::new().assertion_sig(Some(sig)).build(), "signature.forbidden_transform");
+    assert_rejected(
+        &Fixture::new().assertion_sig(Some(sig)).build(),
+        "signature.forbidden_transform",
+    );
 }
 
 #[test]
 fn assertion_signature_referencing_the_response_is_rejected() {
-    let sig = Sig { reference_id: Some("_resp-1f0c6a".into()), ..Sig::default() };
-    assert_rejected(&Fixture::new().assertion_sig(Some(sig)).build(), "signature.reference_mismatch");
+    let sig = Sig {
+        reference_id: Some("_resp-1f0c6a".into()),
+        ..Sig::default()
+    };
+    assert_rejected(
+        &Fixture::new().assertion_sig(Some(sig)).build(),
+        "signature.reference_mismatch",
+    );
 }
 
 #[test]
@@ -349,7 +489,10 @@ fn signature_with_two_references_is_rejected() {
 #[test]
 fn assertion_without_issuer_is_rejected() {
     let xml = Fixture::new()
-        .edit("<saml:Issuer>https://idp.test/metadata</saml:Issuer>\n    <!--ASSERTION_SIGNATURE-->", "<!--ASSERTION_SIGNATURE-->")
+        .edit(
+            "<saml:Issuer>https://idp.test/metadata</saml:Issuer>\n    <!--ASSERTION_SIGNATURE-->",
+            "<!--ASSERTION_SIGNATURE-->",
+        )
         .build();
     assert_rejected(&xml, "issuer.missing");
 }
@@ -357,33 +500,51 @@ fn assertion_without_issuer_is_rejected() {
 #[test]
 fn assertion_from_another_idp_is_rejected() {
     let xml = Fixture::new()
-        .edit("<saml:Issuer>https://idp.test/metadata</saml:Issuer>\n    <!--ASSERTION", "<saml:Issuer>https://evil.test/</saml:Issuer>\n    <!--ASSERTION")
+        .edit(
+            "<saml:Issuer>https://idp.test/metadata</saml:Issuer>\n    <!--ASSERTION",
+            "<saml:Issuer>https://evil.test/</saml:Issuer>\n    <!--ASSERTION",
+        )
         .build();
     assert_rejected(&xml, "issuer.mismatch");
 }
 
 #[test]
 fn response_issuer_differing_from_the_idp_is_rejected() {
-    let xml = Fixture::new().edit("<saml:Issuer>https://idp.test/metadata</saml:Issuer>", "<saml:Issuer>https://evil.test/</saml:Issuer>").build();
+    let xml = Fixture::new()
+        .edit(
+            "<saml:Issuer>https://idp.test/metadata</saml:Issuer>",
+            "<saml:Issuer>https://evil.test/</saml:Issuer>",
+        )
+        .build();
     let r = assert_rejected(&xml, "issuer.mismatch");
     assert!(r.message.contains("Response Issuer"), "{}", r.message);
 }
 
 #[test]
 fn signed_response_without_destination_is_rejected() {
-    let xml = Fixture::new().edit(r#" Destination="https://sp.test/saml/acs""#, "").response_sig(Some(Sig::default())).build();
+    let xml = Fixture::new()
+        .edit(r#" Destination="https://sp.test/saml/acs""#, "")
+        .response_sig(Some(Sig::default()))
+        .build();
     assert_rejected(&xml, "destination.missing");
 }
 
 #[test]
 fn unsigned_response_without_destination_is_accepted() {
-    let xml = Fixture::new().edit(r#" Destination="https://sp.test/saml/acs""#, "").build();
+    let xml = Fixture::new()
+        .edit(r#" Destination="https://sp.test/saml/acs""#, "")
+        .build();
     verify(&xml).expect("Destination is optional when only the Assertion is signed");
 }
 
 #[test]
 fn response_destined_for_another_sp_is_rejected() {
-    let xml = Fixture::new().edit(r#"Destination="https://sp.test/saml/acs""#, r#"Destination="https://other.test/acs""#).build();
+    let xml = Fixture::new()
+        .edit(
+            r#"Destination="https://sp.test/saml/acs""#,
+            r#"Destination="https://other.test/acs""#,
+        )
+        .build();
     assert_rejected(&xml, "destination.mismatch");
 }
 
@@ -392,17 +553,26 @@ fn response_destined_for_another_sp_is_rejected() {
 
 #[test]
 fn assertion_from_the_future_is_rejected() {
-    assert_rejected_with(at(signed_default(), NOW - Duration::hours(1)), "time.not_yet_valid");
+    assert_rejected_with(
+        at(signed_default(), NOW - Duration::hours(1)),
+        "time.not_yet_valid",
+    );
 }
 
 #[test]
 fn issue_instant_just_beyond_skew_is_rejected() {
-    assert_rejected_with(at(signed_default(), NOW - Duration::seconds(10 + 121)), "time.not_yet_valid");
+    assert_rejected_with(
+        at(signed_default(), NOW - Duration::seconds(10 + 121)),
+        "time.not_yet_valid",
+    );
 }
 
 #[test]
 fn expired_assertion_is_rejected() {
-    assert_rejected_with(at(signed_default(), NOW + Duration::seconds(300 + 121)), "time.expired");
+    assert_rejected_with(
+        at(signed_default(), NOW + Duration::seconds(300 + 121)),
+        "time.expired",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +588,12 @@ fn assertion_without_audience_restriction_is_rejected() {
 
 #[test]
 fn assertion_for_another_sp_is_rejected() {
-    let xml = Fixture::new().edit("<saml:Audience>https://sp.test/metadata</saml:Audience>", "<saml:Audience>https://other.test/</saml:Audience>").build();
+    let xml = Fixture::new()
+        .edit(
+            "<saml:Audience>https://sp.test/metadata</saml:Audience>",
+            "<saml:Audience>https://other.test/</saml:Audience>",
+        )
+        .build();
     assert_rejected(&xml, "audience.mismatch");
 }
 
@@ -434,33 +609,55 @@ fn without_subject(xml: &str) -> String {
 #[test]
 fn assertion_without_subject_is_rejected() {
     let f = Fixture::new();
-    let xml = Fixture { xml: without_subject(&f.xml), ..f }.build();
+    let xml = Fixture {
+        xml: without_subject(&f.xml),
+        ..f
+    }
+    .build();
     assert_rejected(&xml, "subject.missing");
 }
 
 #[test]
 fn holder_of_key_only_confirmation_is_rejected() {
-    let xml = Fixture::new().edit("urn:oasis:names:tc:SAML:2.0:cm:bearer", "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key").build();
+    let xml = Fixture::new()
+        .edit(
+            "urn:oasis:names:tc:SAML:2.0:cm:bearer",
+            "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key",
+        )
+        .build();
     assert_rejected(&xml, "subject.no_bearer_confirmation");
 }
 
 #[test]
 fn recipient_of_another_sp_is_rejected() {
-    let xml = Fixture::new().edit(r#"Recipient="https://sp.test/saml/acs""#, r#"Recipient="https://other.test/acs""#).build();
+    let xml = Fixture::new()
+        .edit(
+            r#"Recipient="https://sp.test/saml/acs""#,
+            r#"Recipient="https://other.test/acs""#,
+        )
+        .build();
     assert_rejected(&xml, "recipient.mismatch");
 }
 
 #[test]
 fn expired_subject_confirmation_is_rejected() {
     let xml = Fixture::new()
-        .edit(r#"InResponseTo="_req-42" NotOnOrAfter="2030-01-01T00:05:00Z""#, r#"InResponseTo="_req-42" NotOnOrAfter="2029-12-31T23:55:00Z""#)
+        .edit(
+            r#"InResponseTo="_req-42" NotOnOrAfter="2030-01-01T00:05:00Z""#,
+            r#"InResponseTo="_req-42" NotOnOrAfter="2029-12-31T23:55:00Z""#,
+        )
         .build();
     assert_rejected(&xml, "subject.confirmation_expired");
 }
 
 #[test]
 fn subject_confirmation_answering_another_request_is_rejected() {
-    let xml = Fixture::new().edit(r#"SubjectConfirmationData InResponseTo="_req-42""#, r#"SubjectConfirmationData InResponseTo="_req-other""#).build();
+    let xml = Fixture::new()
+        .edit(
+            r#"SubjectConfirmationData InResponseTo="_req-42""#,
+            r#"SubjectConfirmationData InResponseTo="_req-other""#,
+        )
+        .build();
     assert_rejected(&xml, "subject.in_response_to_mismatch");
 }
 
@@ -473,17 +670,26 @@ fn in_response_to_is_checked_against_the_outstanding_request() {
     check_in_response_to(&v, Some("_req-42"), false).expect("matches");
     let r = check_in_response_to(&v, Some("_req-other"), true).unwrap_err();
     assert_eq!(r.code(), "request.unknown_in_response_to");
-    assert_eq!(check_in_response_to(&v, None, true).unwrap_err().code(), "request.unknown_in_response_to");
+    assert_eq!(
+        check_in_response_to(&v, None, true).unwrap_err().code(),
+        "request.unknown_in_response_to"
+    );
 }
 
 #[test]
 fn unsolicited_response_is_rejected_unless_allowed() {
     let xml = Fixture::new()
         .edit(r#" InResponseTo="_req-42">"#, ">")
-        .edit(r#"SubjectConfirmationData InResponseTo="_req-42" "#, "SubjectConfirmationData ")
+        .edit(
+            r#"SubjectConfirmationData InResponseTo="_req-42" "#,
+            "SubjectConfirmationData ",
+        )
         .build();
     let v = verify(&xml).expect("accepted by the verifier");
-    assert_eq!(check_in_response_to(&v, None, false).unwrap_err().code(), "request.unsolicited");
+    assert_eq!(
+        check_in_response_to(&v, None, false).unwrap_err().code(),
+        "request.unsolicited"
+    );
     check_in_response_to(&v, None, true).expect("allowed");
 }
 
@@ -497,25 +703,39 @@ const EVIL_SIG_SLOT: &str = "<!--EVIL_SIGNATURE-->";
 fn evil_assertion(signed: &str) -> String {
     let original = slice_element(signed, ASSERTION_OPEN, "</saml:Assertion>");
     let unsigned = match original.find("<ds:Signature") {
-        Some(_) => original.replacen(slice_element(original, "<ds:Signature", "</ds:Signature>"), EVIL_SIG_SLOT, 1),
+        Some(_) => original.replacen(
+            slice_element(original, "<ds:Signature", "</ds:Signature>"),
+            EVIL_SIG_SLOT,
+            1,
+        ),
         None => original.to_owned(),
     };
-    unsigned
-        .replacen("_assert-9b2e41", "_evil-1", 1)
-        .replacen(">alice@example.com</saml:NameID>", ">admin@example.com</saml:NameID>", 1)
+    unsigned.replacen("_assert-9b2e41", "_evil-1", 1).replacen(
+        ">alice@example.com</saml:NameID>",
+        ">admin@example.com</saml:NameID>",
+        1,
+    )
 }
 
 #[test]
 fn xsw_evil_assertion_before_the_signed_one_is_rejected() {
     let xml = signed_default();
-    let wrapped = xml.replacen(ASSERTION_OPEN, &format!("{}{ASSERTION_OPEN}", evil_assertion(xml)), 1);
+    let wrapped = xml.replacen(
+        ASSERTION_OPEN,
+        &format!("{}{ASSERTION_OPEN}", evil_assertion(xml)),
+        1,
+    );
     assert_rejected(&wrapped, "structure.assertion_count");
 }
 
 #[test]
 fn xsw_evil_assertion_after_the_signed_one_is_rejected() {
     let xml = signed_default();
-    let wrapped = xml.replacen("</saml:Assertion>", &format!("</saml:Assertion>{}", evil_assertion(xml)), 1);
+    let wrapped = xml.replacen(
+        "</saml:Assertion>",
+        &format!("</saml:Assertion>{}", evil_assertion(xml)),
+        1,
+    );
     assert_rejected(&wrapped, "structure.assertion_count");
 }
 
@@ -523,9 +743,11 @@ fn xsw_evil_assertion_after_the_signed_one_is_rejected() {
 fn xsw_signed_assertion_moved_into_extensions_is_rejected() {
     let xml = signed_default();
     let original = slice_element(xml, ASSERTION_OPEN, "</saml:Assertion>");
-    let wrapped = xml
-        .replacen(original, &evil_assertion(xml), 1)
-        .replacen("<samlp:Status>", &format!("<samlp:Extensions>{original}</samlp:Extensions><samlp:Status>"), 1);
+    let wrapped = xml.replacen(original, &evil_assertion(xml), 1).replacen(
+        "<samlp:Status>",
+        &format!("<samlp:Extensions>{original}</samlp:Extensions><samlp:Status>"),
+        1,
+    );
     assert_rejected(&wrapped, "structure.assertion_count");
 }
 
@@ -536,7 +758,14 @@ fn xsw_signed_assertion_moved_into_signature_object_is_rejected() {
     let sig = slice_element(original, "<ds:Signature", "</ds:Signature>");
     let evil_with_sig = evil_assertion(xml).replacen(
         EVIL_SIG_SLOT,
-        &sig.replacen("</ds:Signature>", &format!("<ds:Object>{}</ds:Object></ds:Signature>", original.replacen(sig, "", 1)), 1),
+        &sig.replacen(
+            "</ds:Signature>",
+            &format!(
+                "<ds:Object>{}</ds:Object></ds:Signature>",
+                original.replacen(sig, "", 1)
+            ),
+            1,
+        ),
         1,
     );
     let wrapped = xml.replacen(original, &evil_with_sig, 1);
@@ -558,32 +787,67 @@ fn xsw_signature_transplanted_onto_evil_assertion_is_rejected() {
     let sig = slice_element(original, "<ds:Signature", "</ds:Signature>");
     let evil = evil_assertion(xml).replacen(EVIL_SIG_SLOT, sig, 1);
     assert!(evil.contains("<ds:Signature"));
-    assert_rejected(&xml.replacen(original, &evil, 1), "signature.reference_mismatch");
+    assert_rejected(
+        &xml.replacen(original, &evil, 1),
+        "signature.reference_mismatch",
+    );
 }
 
 #[test]
 fn xsw_response_signature_only_with_injected_unsigned_assertion_is_rejected() {
-    let xml = Fixture::new().assertion_sig(None).response_sig(Some(Sig::default())).build();
-    let injected = xml.replacen(ASSERTION_OPEN, &format!("{}{ASSERTION_OPEN}", evil_assertion(&xml)), 1);
+    let xml = Fixture::new()
+        .assertion_sig(None)
+        .response_sig(Some(Sig::default()))
+        .build();
+    let injected = xml.replacen(
+        ASSERTION_OPEN,
+        &format!("{}{ASSERTION_OPEN}", evil_assertion(&xml)),
+        1,
+    );
     let r = with_policy(&injected, |p| p.accept_response_signature = true);
     assert_rejected_with(r, "structure.assertion_count");
     // Replacing (rather than adding) the assertion breaks the Response digest.
     let original = slice_element(&xml, ASSERTION_OPEN, "</saml:Assertion>");
-    let replaced = xml.replacen(original, &evil_assertion(&xml).replacen("_evil-1", "_assert-9b2e41", 1), 1);
-    assert_rejected_with(with_policy(&replaced, |p| p.accept_response_signature = true), "signature.invalid");
+    let replaced = xml.replacen(
+        original,
+        &evil_assertion(&xml).replacen("_evil-1", "_assert-9b2e41", 1),
+        1,
+    );
+    assert_rejected_with(
+        with_policy(&replaced, |p| p.accept_response_signature = true),
+        "signature.invalid",
+    );
 }
 
 #[test]
 fn xsw_signed_response_wrapped_inside_evil_response_is_rejected() {
     // XSW1/2: a new root Response carries the evil assertion; the original signed Response sits
     // inside the copied Signature's Object.
-    let xml = Fixture::new().assertion_sig(None).response_sig(Some(Sig::default())).build();
+    let xml = Fixture::new()
+        .assertion_sig(None)
+        .response_sig(Some(Sig::default()))
+        .build();
     let body = xml.trim_start_matches(|c| c != '\n').trim_start();
     let sig = slice_element(body, "<ds:Signature", "</ds:Signature>");
     let evil_root = body
         .replacen("_resp-1f0c6a", "_evil-root", 1)
         .replacen("_assert-9b2e41", "_evil-1", 1)
-        .replacen(">alice@example.com</saml:NameID>", ">admin@example.com</saml:NameID>", 1)
-        .replacen(sig, &sig.replacen("</ds:Signature>", &format!("<ds:Object>{body}</ds:Object></ds:Signature>"), 1), 1);
-    assert_rejected_with(with_policy(&evil_root, |p| p.accept_response_signature = true), "structure.assertion_count");
+        .replacen(
+            ">alice@example.com</saml:NameID>",
+            ">admin@example.com</saml:NameID>",
+            1,
+        )
+        .replacen(
+            sig,
+            &sig.replacen(
+                "</ds:Signature>",
+                &format!("<ds:Object>{body}</ds:Object></ds:Signature>"),
+                1,
+            ),
+            1,
+        );
+    assert_rejected_with(
+        with_policy(&evil_root, |p| p.accept_response_signature = true),
+        "structure.assertion_count",
+    );
 }

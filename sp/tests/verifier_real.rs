@@ -41,7 +41,11 @@ const OKTA: Real = Real {
 
 impl Real {
     fn policy(&self) -> VerifyPolicy {
-        let mut p = VerifyPolicy::new(self.sp_entity_id, self.acs_url, vec![read_fixture(self.cert)]);
+        let mut p = VerifyPolicy::new(
+            self.sp_entity_id,
+            self.acs_url,
+            vec![read_fixture(self.cert)],
+        );
         p.idp_entity_id = Some(self.idp.to_owned());
         p.allow_sha1 = self.sha1;
         p
@@ -66,8 +70,14 @@ impl Real {
             .collect();
         let start = xml.find(":Assertion ").expect("assertion");
         let end = xml.rfind(":Assertion>").expect("assertion end");
-        let sig_start = xml[start..].find("<ds:Signature").map(|i| i + start).expect("signature");
-        let sig_end = xml[sig_start..].find("</ds:Signature>").map(|i| i + sig_start + 15).expect("sig end");
+        let sig_start = xml[start..]
+            .find("<ds:Signature")
+            .map(|i| i + start)
+            .expect("signature");
+        let sig_end = xml[sig_start..]
+            .find("</ds:Signature>")
+            .map(|i| i + sig_start + 15)
+            .expect("sig end");
         (start..end)
             .filter(|i| !(sig_start..sig_end).contains(i))
             .filter(|i| !ns_decls.iter().any(|r| r.contains(i)))
@@ -82,7 +92,12 @@ fn secureworks_assertion_signed_sha1_response_is_accepted_when_sha1_allowed() {
     let v = verify_response(r.xml().as_bytes(), &r.policy(), r.now).expect("accepted");
     assert_eq!(v.name_id.as_deref(), Some("rkinder@secureworks.com"));
     assert_eq!(v.signature.signed_element, SignedElement::Assertion);
-    check_in_response_to(&v, Some("id-3992f74e652d89c3cf1efd6c7e472abaac9bc917"), false).expect("solicited");
+    check_in_response_to(
+        &v,
+        Some("id-3992f74e652d89c3cf1efd6c7e472abaac9bc917"),
+        false,
+    )
+    .expect("solicited");
 }
 
 #[test]
@@ -90,7 +105,10 @@ fn secureworks_sha1_response_is_rejected_as_weak_by_default() {
     let r = SECUREWORKS;
     let mut p = r.policy();
     p.allow_sha1 = false;
-    assert_rejected_with(verify_response(r.xml().as_bytes(), &p, r.now), "signature.weak_algorithm");
+    assert_rejected_with(
+        verify_response(r.xml().as_bytes(), &p, r.now),
+        "signature.weak_algorithm",
+    );
 }
 
 #[test]
@@ -106,7 +124,10 @@ fn okta_response_with_both_signatures_and_inclusive_namespaces_is_accepted() {
 fn real_responses_expire() {
     for r in [SECUREWORKS, OKTA] {
         let later = r.now + time::Duration::hours(1);
-        assert_rejected_with(verify_response(r.xml().as_bytes(), &r.policy(), later), "time.expired");
+        assert_rejected_with(
+            verify_response(r.xml().as_bytes(), &r.policy(), later),
+            "time.expired",
+        );
     }
 }
 
@@ -120,9 +141,20 @@ fn real_responses_are_rejected_when_one_signed_letter_changes() {
         for i in positions {
             let mut bytes = xml.clone().into_bytes();
             let b = bytes[i];
-            bytes[i] = if b == b'z' { b'y' } else if b == b'Z' { b'Y' } else if b == b'9' { b'8' } else { b + 1 };
+            bytes[i] = if b == b'z' {
+                b'y'
+            } else if b == b'Z' {
+                b'Y'
+            } else if b == b'9' {
+                b'8'
+            } else {
+                b + 1
+            };
             if let Ok(v) = verify_response(&bytes, &policy, r.now) {
-                panic!("{}: changing byte {i} ({:?}) was accepted: {v:?}", r.file, b as char);
+                panic!(
+                    "{}: changing byte {i} ({:?}) was accepted: {v:?}",
+                    r.file, b as char
+                );
             }
         }
     }
@@ -132,5 +164,8 @@ fn real_responses_are_rejected_when_one_signed_letter_changes() {
 fn real_response_nameid_change_breaks_the_signature() {
     let r = SECUREWORKS;
     let xml = r.xml().replacen("rkinder@", "rkindes@", 1);
-    assert_rejected_with(verify_response(xml.as_bytes(), &r.policy(), r.now), "signature.invalid");
+    assert_rejected_with(
+        verify_response(xml.as_bytes(), &r.policy(), r.now),
+        "signature.invalid",
+    );
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use mock_idp::keys::IdpKeys;
 use mock_idp::mint::{self, MintParams};
 use mock_idp::users::{self, User};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 #[derive(Debug, clap::Args)]
 pub struct MintArgs {
@@ -64,26 +64,44 @@ pub fn run(args: MintArgs) -> ExitCode {
 
 fn mint_to_files(args: &MintArgs) -> Result<(), String> {
     let mut knobs = mock_idp::profiles::get(&args.profile).ok_or_else(|| {
-        let names: Vec<&str> = mock_idp::profiles::ALL.iter().map(|(name, _)| *name).collect();
-        format!("unknown profile {:?}; profiles: {}", args.profile, names.join(", "))
+        let names: Vec<&str> = mock_idp::profiles::ALL
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        format!(
+            "unknown profile {:?}; profiles: {}",
+            args.profile,
+            names.join(", ")
+        )
     })?;
     for knob in &args.knobs {
-        let (key, value) = knob.split_once('=').ok_or_else(|| format!("--knob {knob:?}: expected KEY=VALUE"))?;
-        knobs.set(key, value).map_err(|e| format!("--knob {knob:?}: {e}"))?;
+        let (key, value) = knob
+            .split_once('=')
+            .ok_or_else(|| format!("--knob {knob:?}: expected KEY=VALUE"))?;
+        knobs
+            .set(key, value)
+            .map_err(|e| format!("--knob {knob:?}: {e}"))?;
     }
     let now = match &args.now {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("--now {text:?}: {e}"))?,
+        Some(text) => {
+            OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("--now {text:?}: {e}"))?
+        }
         None => OffsetDateTime::now_utc(),
     };
     let keys = if args.deterministic {
         IdpKeys::fixed_for_tests()
     } else {
-        IdpKeys::load_or_create(&args.state_dir).map_err(|e| format!("IdP keys in {}: {e}", args.state_dir.display()))?
+        IdpKeys::load_or_create(&args.state_dir)
+            .map_err(|e| format!("IdP keys in {}: {e}", args.state_dir.display()))?
     };
     let user = user_for(&args.user)?;
     let random = mint::RandomIds;
     let counter = mint::CounterIds::new();
-    let ids: &dyn mint::IdSource = if args.deterministic { &counter } else { &random };
+    let ids: &dyn mint::IdSource = if args.deterministic {
+        &counter
+    } else {
+        &random
+    };
     let minted = mint::mint_response(&MintParams {
         idp_entity_id: args.idp_entity_id.clone(),
         sp_entity_id: args.sp_entity_id.clone(),
@@ -97,9 +115,15 @@ fn mint_to_files(args: &MintArgs) -> Result<(), String> {
         session_index: None,
     })
     .map_err(|e| e.to_string())?;
-    let output = if args.base64 { minted.saml_response_param() } else { minted.xml };
+    let output = if args.base64 {
+        minted.saml_response_param()
+    } else {
+        minted.xml
+    };
     match &args.out {
-        Some(path) => std::fs::write(path, output).map_err(|e| format!("{}: {e}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, output).map_err(|e| format!("{}: {e}", path.display()))?
+        }
         None => println!("{output}"),
     }
     if let Some(path) = &args.cert_out {

@@ -44,8 +44,15 @@ pub struct VerifyArgs {
 pub fn run(args: VerifyArgs) -> ExitCode {
     match verify_file(&args) {
         Ok((verdict, accepted)) => {
-            println!("{}", serde_json::to_string_pretty(&verdict).unwrap_or_default());
-            if accepted { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&verdict).unwrap_or_default()
+            );
+            if accepted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(message) => {
             eprintln!("samlconf verify: {message}");
@@ -56,7 +63,9 @@ pub fn run(args: VerifyArgs) -> ExitCode {
 
 fn verify_file(args: &VerifyArgs) -> Result<(serde_json::Value, bool), String> {
     let now = match &args.now {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("--now {text:?}: {e}"))?,
+        Some(text) => {
+            OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("--now {text:?}: {e}"))?
+        }
         None => OffsetDateTime::now_utc(),
     };
     let certs = args
@@ -78,8 +87,12 @@ fn verify_file(args: &VerifyArgs) -> Result<(serde_json::Value, bool), String> {
     let outcome = verify::decode_file_input(&input)
         .and_then(|xml| verify::verify_response(&xml, &policy, now))
         .and_then(|verified| {
-            verify::check_in_response_to(&verified, args.in_response_to.as_deref(), args.allow_unsolicited)
-                .map(|()| verified)
+            verify::check_in_response_to(
+                &verified,
+                args.in_response_to.as_deref(),
+                args.allow_unsolicited,
+            )
+            .map(|()| verified)
         });
     Ok(match outcome {
         Ok(v) => (

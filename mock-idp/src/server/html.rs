@@ -7,7 +7,12 @@ use crate::xml::{escape_attr, escape_text};
 /// The HTTP-POST binding's self-submitting form carrying `SAMLResponse` (and `RelayState` if any).
 pub fn auto_submit_form(acs_url: &str, saml_response: &str, relay_state: Option<&str>) -> String {
     let relay = relay_state
-        .map(|rs| format!("\n<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>", escape_attr(rs)))
+        .map(|rs| {
+            format!(
+                "\n<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>",
+                escape_attr(rs)
+            )
+        })
         .unwrap_or_default();
     format!(
         r#"<!DOCTYPE html>
@@ -27,9 +32,19 @@ pub fn auto_submit_form(acs_url: &str, saml_response: &str, relay_state: Option<
 
 /// A page listing `users`, one button each, carrying the pending request (`saml_request`: base64
 /// of the AuthnRequest XML, as the HTTP-POST binding encodes it) to `POST /sso/login`.
-pub fn login_page(users: &[User], sp_entity_id: &str, saml_request: &str, relay_state: Option<&str>) -> String {
+pub fn login_page(
+    users: &[User],
+    sp_entity_id: &str,
+    saml_request: &str,
+    relay_state: Option<&str>,
+) -> String {
     let relay = relay_state
-        .map(|rs| format!("\n<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>", escape_attr(rs)))
+        .map(|rs| {
+            format!(
+                "\n<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>",
+                escape_attr(rs)
+            )
+        })
         .unwrap_or_default();
     let buttons: String = users
         .iter()

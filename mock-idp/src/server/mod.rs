@@ -73,16 +73,27 @@ impl IdpConfig {
     /// Checks the configuration; call before serving.
     pub fn check(&self) -> Result<(), ConfigError> {
         if profiles::get(&self.default_profile).is_none() {
-            return Err(ConfigError::UnknownDefaultProfile(self.default_profile.clone()));
+            return Err(ConfigError::UnknownDefaultProfile(
+                self.default_profile.clone(),
+            ));
         }
         if self.base_url.ends_with('/') {
             return Err(ConfigError::BaseUrlTrailingSlash(self.base_url.clone()));
         }
-        if let Some(sp) = self.service_providers.iter().find(|sp| sp.acs_urls.is_empty()) {
+        if let Some(sp) = self
+            .service_providers
+            .iter()
+            .find(|sp| sp.acs_urls.is_empty())
+        {
             return Err(ConfigError::SpWithoutAcs(sp.entity_id.clone()));
         }
         for (i, user) in self.users.iter().enumerate() {
-            if self.users.iter().take(i).any(|earlier| earlier.login == user.login) {
+            if self
+                .users
+                .iter()
+                .take(i)
+                .any(|earlier| earlier.login == user.login)
+            {
                 return Err(ConfigError::DuplicateLogin(user.login.clone()));
             }
         }
@@ -106,7 +117,12 @@ pub struct NextResponses {
 
 impl Default for NextResponses {
     fn default() -> Self {
-        NextResponses { profile: None, knobs: serde_json::Value::Null, count: 1, user: None }
+        NextResponses {
+            profile: None,
+            knobs: serde_json::Value::Null,
+            count: 1,
+            user: None,
+        }
     }
 }
 
@@ -234,10 +250,20 @@ impl Idp {
             tracing::error!(profile = %config.default_profile, "unknown default profile; using `valid`");
             Knobs::default()
         });
-        let ids: Box<dyn IdSource> =
-            if config.deterministic { Box::new(CounterIds::new()) } else { Box::new(RandomIds) };
+        let ids: Box<dyn IdSource> = if config.deterministic {
+            Box::new(CounterIds::new())
+        } else {
+            Box::new(RandomIds)
+        };
         Idp {
-            inner: Arc::new(Inner { config, keys, clock, ids, default_knobs, state: Mutex::new(State::default()) }),
+            inner: Arc::new(Inner {
+                config,
+                keys,
+                clock,
+                ids,
+                default_knobs,
+                state: Mutex::new(State::default()),
+            }),
         }
     }
 
@@ -269,10 +295,14 @@ impl Idp {
         if next.count == 0 {
             return Err(ControlError::ZeroCount);
         }
-        let profile = next.profile.unwrap_or_else(|| self.inner.config.default_profile.clone());
+        let profile = next
+            .profile
+            .unwrap_or_else(|| self.inner.config.default_profile.clone());
         let mut knobs = match profiles::get(&profile) {
             Some(knobs) => knobs,
-            None if next_is_default(&profile, &self.inner.config) => self.inner.default_knobs.clone(),
+            None if next_is_default(&profile, &self.inner.config) => {
+                self.inner.default_knobs.clone()
+            }
             None => return Err(ControlError::UnknownProfile(profile)),
         };
         knobs.apply_overrides(&next.knobs)?;
@@ -282,7 +312,12 @@ impl Idp {
             None => None,
         };
         tracing::info!(%profile, count = next.count, ?user, "queued next responses");
-        self.state().queue.push_back(Queued { profile, knobs, remaining: next.count, user });
+        self.state().queue.push_back(Queued {
+            profile,
+            knobs,
+            remaining: next.count,
+            user,
+        });
         Ok(())
     }
 
@@ -315,7 +350,11 @@ impl Idp {
 
     /// An IdP-initiated (unsolicited) response for `user` (login or email) to the first configured
     /// SP, as an auto-submit HTML form.
-    pub fn mint_unsolicited(&self, user: &str, relay_state: Option<String>) -> Result<String, ControlError> {
+    pub fn mint_unsolicited(
+        &self,
+        user: &str,
+        relay_state: Option<String>,
+    ) -> Result<String, ControlError> {
         let sp = self
             .inner
             .config
@@ -333,24 +372,37 @@ impl Idp {
         user: &str,
         relay_state: Option<String>,
     ) -> Result<String, ControlError> {
-        let sp = self.find_sp(sp_entity_id).ok_or_else(|| ControlError::UnknownSp(sp_entity_id.to_owned()))?;
-        let acs = sp.acs_urls.first().ok_or_else(|| ControlError::UnknownSp(sp_entity_id.to_owned()))?;
+        let sp = self
+            .find_sp(sp_entity_id)
+            .ok_or_else(|| ControlError::UnknownSp(sp_entity_id.to_owned()))?;
+        let acs = sp
+            .acs_urls
+            .first()
+            .ok_or_else(|| ControlError::UnknownSp(sp_entity_id.to_owned()))?;
         let user = self.find_user(user)?;
         let form = self.answer(sp, acs, user, None, relay_state.as_deref())?;
         Ok(form)
     }
 
     fn find_user(&self, hint: &str) -> Result<&User, ControlError> {
-        users::find(&self.inner.config.users, hint).ok_or_else(|| ControlError::UnknownUser(hint.to_owned()))
+        users::find(&self.inner.config.users, hint)
+            .ok_or_else(|| ControlError::UnknownUser(hint.to_owned()))
     }
 
     fn find_sp(&self, entity_id: &str) -> Option<&KnownSp> {
-        self.inner.config.service_providers.iter().find(|sp| sp.entity_id == entity_id)
+        self.inner
+            .config
+            .service_providers
+            .iter()
+            .find(|sp| sp.entity_id == entity_id)
     }
 
     /// The user queued by `set_next`, if the head of the queue names one.
     fn queued_user(&self) -> Option<String> {
-        self.state().queue.front().and_then(|queued| queued.user.clone())
+        self.state()
+            .queue
+            .front()
+            .and_then(|queued| queued.user.clone())
     }
 
     /// Takes the knobs for one response off the queue (or the default profile's).
@@ -363,7 +415,10 @@ impl Idp {
             };
         };
         head.remaining = head.remaining.saturating_sub(1);
-        let chosen = Chosen { profile: head.profile.clone(), knobs: head.knobs.clone() };
+        let chosen = Chosen {
+            profile: head.profile.clone(),
+            knobs: head.knobs.clone(),
+        };
         if head.remaining == 0 {
             state.queue.pop_front();
         }
@@ -377,7 +432,10 @@ impl Idp {
     fn state(&self) -> MutexGuard<'_, State> {
         // Every State mutation is a single push/pop/assignment, so a panic elsewhere while the
         // lock was held cannot leave it inconsistent.
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -33,16 +33,29 @@ pub fn router(idp: Idp) -> Router {
         .route("/sso/login", post(sso_login))
         .route("/idp-initiated", get(idp_initiated))
         .route("/slo", get(slo).post(slo))
-        .route("/_control/next", post(control_next).delete(control_clear_next))
-        .route("/_control/requests", get(control_requests).delete(control_clear_requests))
-        .route("/_control/clock", get(control_clock).post(control_set_clock))
+        .route(
+            "/_control/next",
+            post(control_next).delete(control_clear_next),
+        )
+        .route(
+            "/_control/requests",
+            get(control_requests).delete(control_clear_requests),
+        )
+        .route(
+            "/_control/clock",
+            get(control_clock).post(control_set_clock),
+        )
         .route("/_control/profiles", get(control_profiles))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(idp)
 }
 
 async fn metadata(State(idp): State<Idp>) -> Response {
-    ([(header::CONTENT_TYPE, "application/samlmetadata+xml")], idp.metadata_xml()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+        idp.metadata_xml(),
+    )
+        .into_response()
 }
 
 async fn sso_redirect(
@@ -82,7 +95,9 @@ async fn idp_initiated(
     params: Result<Query<IdpInitiatedParams>, QueryRejection>,
 ) -> Result<Html<String>, SsoError> {
     let Query(params) = params.map_err(|e| SsoError::UnreadableParameters(e.body_text()))?;
-    let user = params.user.ok_or_else(|| SsoError::UnreadableParameters("`user` is required".to_owned()))?;
+    let user = params
+        .user
+        .ok_or_else(|| SsoError::UnreadableParameters("`user` is required".to_owned()))?;
     let form = match params.sp {
         Some(sp) => idp.mint_unsolicited_for(&sp, &user, params.relay_state),
         None => idp.mint_unsolicited(&user, params.relay_state),
@@ -92,7 +107,10 @@ async fn idp_initiated(
 
 /// Single logout is advertised in metadata (SPs expect it) but not implemented.
 async fn slo() -> Response {
-    let page = super::html::error_page("Not implemented", "The mock IdP does not implement single logout.");
+    let page = super::html::error_page(
+        "Not implemented",
+        "The mock IdP does not implement single logout.",
+    );
     (StatusCode::NOT_IMPLEMENTED, Html(page)).into_response()
 }
 
@@ -103,12 +121,17 @@ impl IntoResponse for ControlError {
             _ => StatusCode::BAD_REQUEST,
         };
         tracing::warn!(error = %self, "control request refused");
-        (status, Json(serde_json::json!({ "error": self.code(), "message": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.code(), "message": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
 async fn control_next(State(idp): State<Idp>, body: Bytes) -> Result<StatusCode, ControlError> {
-    let next: NextResponses = serde_json::from_slice(&body).map_err(|e| ControlError::BadBody(e.to_string()))?;
+    let next: NextResponses =
+        serde_json::from_slice(&body).map_err(|e| ControlError::BadBody(e.to_string()))?;
     idp.set_next(next)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -146,12 +169,17 @@ async fn control_clock(State(idp): State<Idp>) -> Result<Json<ClockState>, Contr
     clock_state(&idp)
 }
 
-async fn control_set_clock(State(idp): State<Idp>, body: Bytes) -> Result<Json<ClockState>, ControlError> {
-    let change: ClockChange = serde_json::from_slice(&body).map_err(|e| ControlError::BadBody(e.to_string()))?;
+async fn control_set_clock(
+    State(idp): State<Idp>,
+    body: Bytes,
+) -> Result<Json<ClockState>, ControlError> {
+    let change: ClockChange =
+        serde_json::from_slice(&body).map_err(|e| ControlError::BadBody(e.to_string()))?;
     match (change.now, change.advance_secs) {
         (Some(now), None) => {
-            let now = OffsetDateTime::parse(&now, &Rfc3339)
-                .map_err(|e| ControlError::BadBody(format!("`now` is not RFC 3339 ({e}): {now}")))?;
+            let now = OffsetDateTime::parse(&now, &Rfc3339).map_err(|e| {
+                ControlError::BadBody(format!("`now` is not RFC 3339 ({e}): {now}"))
+            })?;
             idp.set_clock(now);
         }
         (None, Some(secs)) => {
@@ -160,13 +188,20 @@ async fn control_set_clock(State(idp): State<Idp>, body: Bytes) -> Result<Json<C
                 .ok_or_else(|| ControlError::ClockOutOfRange(format!("now + {secs} s")))?;
             idp.advance_clock(Duration::seconds(secs));
         }
-        _ => return Err(ControlError::BadBody("give exactly one of `now` and `advance_secs`".to_owned())),
+        _ => {
+            return Err(ControlError::BadBody(
+                "give exactly one of `now` and `advance_secs`".to_owned(),
+            ));
+        }
     }
     clock_state(&idp)
 }
 
 fn clock_state(idp: &Idp) -> Result<Json<ClockState>, ControlError> {
-    let now = idp.now().format(&Rfc3339).map_err(|e| ControlError::ClockOutOfRange(e.to_string()))?;
+    let now = idp
+        .now()
+        .format(&Rfc3339)
+        .map_err(|e| ControlError::ClockOutOfRange(e.to_string()))?;
     Ok(Json(ClockState { now }))
 }
 
@@ -181,7 +216,11 @@ async fn control_profiles() -> Json<Vec<ProfileInfo>> {
     Json(
         profiles::ALL
             .iter()
-            .map(|(name, description)| ProfileInfo { name, description, knobs: profiles::get(name) })
+            .map(|(name, description)| ProfileInfo {
+                name,
+                description,
+                knobs: profiles::get(name),
+            })
             .collect(),
     )
 }

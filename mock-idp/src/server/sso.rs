@@ -75,7 +75,11 @@ impl IntoResponse for SsoError {
             _ => StatusCode::BAD_REQUEST,
         };
         tracing::warn!(error = %self, %status, "single sign-on refused");
-        let title = if status.is_server_error() { "Mock IdP failed" } else { "Mock IdP refused the request" };
+        let title = if status.is_server_error() {
+            "Mock IdP failed"
+        } else {
+            "Mock IdP refused the request"
+        };
         (status, Html(html::error_page(title, &self.to_string()))).into_response()
     }
 }
@@ -113,7 +117,11 @@ struct Route<'a> {
 impl Idp {
     /// Handles `GET`/`POST /sso`: decode, record, check SP and ACS, pick the user, then answer with
     /// the auto-submit form or show the login page.
-    pub(crate) fn sso(&self, binding: Binding, params: SsoParams) -> Result<Html<String>, SsoError> {
+    pub(crate) fn sso(
+        &self,
+        binding: Binding,
+        params: SsoParams,
+    ) -> Result<Html<String>, SsoError> {
         let mut received = ReceivedAuthnRequest {
             received_at: self.now(),
             binding,
@@ -145,13 +153,24 @@ impl Idp {
         tracing::info!(sp = %route.sp.entity_id, request_id = %request.id, ?binding, "AuthnRequest accepted");
         match user {
             Some(user) => self
-                .answer(route.sp, route.acs_url, user, Some(request.id), params.relay_state.as_deref())
+                .answer(
+                    route.sp,
+                    route.acs_url,
+                    user,
+                    Some(request.id),
+                    params.relay_state.as_deref(),
+                )
                 .map_err(SsoError::from)
                 .map(Html),
             None => {
                 let carried = base64::engine::general_purpose::STANDARD.encode(&request.raw_xml);
                 let users = &self.inner.config.users;
-                Ok(Html(html::login_page(users, &route.sp.entity_id, &carried, params.relay_state.as_deref())))
+                Ok(Html(html::login_page(
+                    users,
+                    &route.sp.entity_id,
+                    &carried,
+                    params.relay_state.as_deref(),
+                )))
             }
         }
     }
@@ -159,27 +178,52 @@ impl Idp {
     /// Handles `POST /sso/login`: the login page's choice. The carried request is checked again,
     /// because hidden fields come back from the browser and prove nothing.
     pub(crate) fn sso_login(&self, form: LoginForm) -> Result<Html<String>, SsoError> {
-        let param = form.saml_request.as_deref().ok_or(SsoError::MissingSamlRequest)?;
+        let param = form
+            .saml_request
+            .as_deref()
+            .ok_or(SsoError::MissingSamlRequest)?;
         let request = authn_request::decode_post(param)?;
         let route = self.route(&request)?;
         let hint = form.user.as_deref().unwrap_or_default();
-        let user = users::find(&self.inner.config.users, hint).ok_or_else(|| SsoError::UnknownUser(hint.to_owned()))?;
-        self.answer(route.sp, route.acs_url, user, Some(request.id), form.relay_state.as_deref()).map_err(SsoError::from).map(Html)
+        let user = users::find(&self.inner.config.users, hint)
+            .ok_or_else(|| SsoError::UnknownUser(hint.to_owned()))?;
+        self.answer(
+            route.sp,
+            route.acs_url,
+            user,
+            Some(request.id),
+            form.relay_state.as_deref(),
+        )
+        .map_err(SsoError::from)
+        .map(Html)
     }
 
     /// The SP (by Issuer) and the ACS URL (as asked, by index, or the SP's first).
     fn route<'a>(&'a self, request: &AuthnRequest) -> Result<Route<'a>, SsoError> {
         let issuer = request.issuer.as_deref().ok_or(SsoError::MissingIssuer)?;
-        let sp = self.find_sp(issuer).ok_or_else(|| SsoError::UnknownSp(issuer.to_owned()))?;
+        let sp = self
+            .find_sp(issuer)
+            .ok_or_else(|| SsoError::UnknownSp(issuer.to_owned()))?;
         let acs_url = match (&request.acs_url, request.acs_index) {
-            (Some(asked), _) => sp.acs_urls.iter().find(|registered| *registered == asked).ok_or_else(|| {
-                SsoError::UnregisteredAcsUrl { sp: sp.entity_id.clone(), acs_url: asked.clone() }
-            })?,
+            (Some(asked), _) => sp
+                .acs_urls
+                .iter()
+                .find(|registered| *registered == asked)
+                .ok_or_else(|| SsoError::UnregisteredAcsUrl {
+                    sp: sp.entity_id.clone(),
+                    acs_url: asked.clone(),
+                })?,
             (None, Some(index)) => usize::try_from(index)
                 .ok()
                 .and_then(|i| sp.acs_urls.get(i))
-                .ok_or_else(|| SsoError::AcsIndexOutOfRange { sp: sp.entity_id.clone(), index })?,
-            (None, None) => sp.acs_urls.first().ok_or_else(|| SsoError::NoAcsUrl(sp.entity_id.clone()))?,
+                .ok_or_else(|| SsoError::AcsIndexOutOfRange {
+                    sp: sp.entity_id.clone(),
+                    index,
+                })?,
+            (None, None) => sp
+                .acs_urls
+                .first()
+                .ok_or_else(|| SsoError::NoAcsUrl(sp.entity_id.clone()))?,
         };
         Ok(Route { sp, acs_url })
     }
@@ -188,8 +232,12 @@ impl Idp {
     fn pick_user(&self, login_hint: Option<&str>) -> Result<Option<&User>, SsoError> {
         let users = &self.inner.config.users;
         match login_hint.filter(|hint| !hint.is_empty()) {
-            Some(hint) => users::find(users, hint).map(Some).ok_or_else(|| SsoError::UnknownUser(hint.to_owned())),
-            None => Ok(self.queued_user().and_then(|login| users::find(users, &login))),
+            Some(hint) => users::find(users, hint)
+                .map(Some)
+                .ok_or_else(|| SsoError::UnknownUser(hint.to_owned())),
+            None => Ok(self
+                .queued_user()
+                .and_then(|login| users::find(users, &login))),
         }
     }
 
@@ -220,6 +268,10 @@ impl Idp {
             sp = %sp.entity_id, user = %user.login, profile = %chosen.profile,
             response_id = %minted.response_id, "minted response"
         );
-        Ok(html::auto_submit_form(acs_url, &minted.saml_response_param(), relay_state))
+        Ok(html::auto_submit_form(
+            acs_url,
+            &minted.saml_response_param(),
+            relay_state,
+        ))
     }
 }

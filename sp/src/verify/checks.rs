@@ -7,7 +7,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::VerifyPolicy;
-use super::tree::{DS, SAML, at_most_one, attr, children, element_children, exactly_one, is, required_attr, simple_text};
+use super::tree::{
+    DS, SAML, at_most_one, attr, children, element_children, exactly_one, is, required_attr,
+    simple_text,
+};
 use crate::reason::{Reason, Rejection};
 
 /// Exclusive XML canonicalization 1.0 (without comments): the only c14n and c14n transform allowed.
@@ -61,14 +64,22 @@ pub struct SignatureShape {
     pub reference_uri: String,
 }
 
-fn check_algorithm(kind: &str, alg: &str, allowed: &[&str], sha1_alg: &str, allow_sha1: bool) -> Result<(), Rejection> {
+fn check_algorithm(
+    kind: &str,
+    alg: &str,
+    allowed: &[&str],
+    sha1_alg: &str,
+    allow_sha1: bool,
+) -> Result<(), Rejection> {
     if allowed.contains(&alg) || (allow_sha1 && alg == sha1_alg) {
         return Ok(());
     }
     if WEAK.contains(&alg) {
         return Err(rej(
             Reason::SignatureUsesWeakAlgorithm,
-            format!("{kind} is {alg:?}; SHA-1 and older are refused unless allow_sha1 is set (and MD5/DSA always)"),
+            format!(
+                "{kind} is {alg:?}; SHA-1 and older are refused unless allow_sha1 is set (and MD5/DSA always)"
+            ),
         ));
     }
     Err(rej(
@@ -80,16 +91,28 @@ fn check_algorithm(kind: &str, alg: &str, allowed: &[&str], sha1_alg: &str, allo
 /// Checks the signature's SignedInfo: exc-c14n, an allowed SignatureMethod, exactly one Reference
 /// whose URI is `#` + `parent_id`, only enveloped-signature/exc-c14n transforms and an allowed
 /// DigestMethod.
-pub fn inspect_signature(sig: RoNode, parent_id: &str, allow_sha1: bool) -> Result<SignatureShape, Rejection> {
+pub fn inspect_signature(
+    sig: RoNode,
+    parent_id: &str,
+    allow_sha1: bool,
+) -> Result<SignatureShape, Rejection> {
     let signed_info = exactly_one(sig, DS, "SignedInfo")?;
-    let c14n = required_attr(exactly_one(signed_info, DS, "CanonicalizationMethod")?, "Algorithm")?;
+    let c14n = required_attr(
+        exactly_one(signed_info, DS, "CanonicalizationMethod")?,
+        "Algorithm",
+    )?;
     if c14n != EXC_C14N {
         return Err(rej(
             Reason::SignatureUsesForbiddenTransform,
-            format!("CanonicalizationMethod is {c14n:?}; only exclusive c14n without comments ({EXC_C14N}) is allowed"),
+            format!(
+                "CanonicalizationMethod is {c14n:?}; only exclusive c14n without comments ({EXC_C14N}) is allowed"
+            ),
         ));
     }
-    let signature_algorithm = required_attr(exactly_one(signed_info, DS, "SignatureMethod")?, "Algorithm")?;
+    let signature_algorithm = required_attr(
+        exactly_one(signed_info, DS, "SignatureMethod")?,
+        "Algorithm",
+    )?;
     check_algorithm(
         "SignatureMethod",
         &signature_algorithm,
@@ -101,7 +124,10 @@ pub fn inspect_signature(sig: RoNode, parent_id: &str, allow_sha1: bool) -> Resu
     if references.len() != 1 {
         return Err(rej(
             Reason::SignatureReferencesAnotherElement,
-            format!("SignedInfo has {} Reference elements; exactly one, to the signed element, is required", references.len()),
+            format!(
+                "SignedInfo has {} Reference elements; exactly one, to the signed element, is required",
+                references.len()
+            ),
         ));
     }
     let reference = references[0];
@@ -110,12 +136,18 @@ pub fn inspect_signature(sig: RoNode, parent_id: &str, allow_sha1: bool) -> Resu
     if uri.as_deref() != Some(expected.as_str()) {
         return Err(rej(
             Reason::SignatureReferencesAnotherElement,
-            format!("Reference URI is {uri:?}, expected {expected:?} (the ID of the element that carries the signature)"),
+            format!(
+                "Reference URI is {uri:?}, expected {expected:?} (the ID of the element that carries the signature)"
+            ),
         ));
     }
     if let Some(transforms) = at_most_one(reference, DS, "Transforms")? {
         for t in element_children(transforms) {
-            let alg = if is(t, DS, "Transform") { attr(t, "Algorithm") } else { None };
+            let alg = if is(t, DS, "Transform") {
+                attr(t, "Algorithm")
+            } else {
+                None
+            };
             let alg = alg.unwrap_or_else(|| format!("<{}>", t.get_name()));
             let ok_children = element_children(t).all(|c| {
                 alg == EXC_C14N
@@ -125,14 +157,26 @@ pub fn inspect_signature(sig: RoNode, parent_id: &str, allow_sha1: bool) -> Resu
             if !(alg == ENVELOPED || alg == EXC_C14N) || !ok_children {
                 return Err(rej(
                     Reason::SignatureUsesForbiddenTransform,
-                    format!("Reference transform {alg:?} is not allowed; only {ENVELOPED} and {EXC_C14N}"),
+                    format!(
+                        "Reference transform {alg:?} is not allowed; only {ENVELOPED} and {EXC_C14N}"
+                    ),
                 ));
             }
         }
     }
     let digest_algorithm = required_attr(exactly_one(reference, DS, "DigestMethod")?, "Algorithm")?;
-    check_algorithm("DigestMethod", &digest_algorithm, &[SHA256, SHA384, SHA512], SHA1, allow_sha1)?;
-    Ok(SignatureShape { signature_algorithm, digest_algorithm, reference_uri: expected })
+    check_algorithm(
+        "DigestMethod",
+        &digest_algorithm,
+        &[SHA256, SHA384, SHA512],
+        SHA1,
+        allow_sha1,
+    )?;
+    Ok(SignatureShape {
+        signature_algorithm,
+        digest_algorithm,
+        reference_uri: expected,
+    })
 }
 
 /// Parses an `xs:dateTime` as SAML uses it (UTC, `Z` or an offset; any number of fraction
@@ -143,7 +187,11 @@ pub fn parse_instant(value: &str, what: &str) -> Result<OffsetDateTime, Rejectio
     let normalized = match v.find('.') {
         Some(dot) => {
             let digits = v[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 9 { format!("{}{}", &v[..dot + 10], &v[dot + 1 + digits..]) } else { v.to_owned() }
+            if digits > 9 {
+                format!("{}{}", &v[..dot + 10], &v[dot + 1 + digits..])
+            } else {
+                v.to_owned()
+            }
         }
         None => v.to_owned(),
     };
@@ -163,17 +211,30 @@ pub fn required_instant(node: RoNode, name: &str) -> Result<OffsetDateTime, Reje
 
 /// An optional dateTime attribute.
 pub fn optional_instant(node: RoNode, name: &str) -> Result<Option<OffsetDateTime>, Rejection> {
-    attr(node, name).map(|v| parse_instant(&v, &format!("{}/@{name}", node.get_name()))).transpose()
+    attr(node, name)
+        .map(|v| parse_instant(&v, &format!("{}/@{name}", node.get_name())))
+        .transpose()
 }
 
 /// Issuer checks: the Assertion's Issuer is required and must be the configured IdP; the
 /// Response's is optional but must agree. Returns the Assertion issuer.
-pub fn check_issuers(response: RoNode, assertion: RoNode, policy: &VerifyPolicy) -> Result<String, Rejection> {
-    let issuer_node = at_most_one(assertion, SAML, "Issuer")?
-        .ok_or_else(|| rej(Reason::AssertionIssuerIsMissing, "the Assertion has no <saml:Issuer>"))?;
+pub fn check_issuers(
+    response: RoNode,
+    assertion: RoNode,
+    policy: &VerifyPolicy,
+) -> Result<String, Rejection> {
+    let issuer_node = at_most_one(assertion, SAML, "Issuer")?.ok_or_else(|| {
+        rej(
+            Reason::AssertionIssuerIsMissing,
+            "the Assertion has no <saml:Issuer>",
+        )
+    })?;
     let issuer = simple_text(issuer_node)?;
     if issuer.is_empty() {
-        return Err(rej(Reason::AssertionIssuerIsMissing, "the Assertion's <saml:Issuer> is empty"));
+        return Err(rej(
+            Reason::AssertionIssuerIsMissing,
+            "the Assertion's <saml:Issuer> is empty",
+        ));
     }
     check_issuer_format(issuer_node, "Assertion")?;
     if let Some(expected) = &policy.idp_entity_id
@@ -202,33 +263,55 @@ fn check_issuer_format(node: RoNode, whose: &str) -> Result<(), Rejection> {
     match attr(node, "Format") {
         Some(f) if f != ENTITY_FORMAT => Err(rej(
             Reason::IssuerIsNotTheConfiguredIdp,
-            format!("{whose} Issuer has Format {f:?}; an IdP issuer must be omitted-Format or {ENTITY_FORMAT}"),
+            format!(
+                "{whose} Issuer has Format {f:?}; an IdP issuer must be omitted-Format or {ENTITY_FORMAT}"
+            ),
         )),
         _ => Ok(()),
     }
 }
 
 /// Destination: when present it must be our ACS; when absent the Response must not be signed.
-pub fn check_destination(destination: Option<&str>, response_signed: bool, policy: &VerifyPolicy) -> Result<(), Rejection> {
+pub fn check_destination(
+    destination: Option<&str>,
+    response_signed: bool,
+    policy: &VerifyPolicy,
+) -> Result<(), Rejection> {
     match destination {
         Some(d) if d != policy.acs_url => Err(rej(
             Reason::DestinationIsNotOurAcs,
-            format!("Response Destination is {d:?}, expected {:?}", policy.acs_url),
+            format!(
+                "Response Destination is {d:?}, expected {:?}",
+                policy.acs_url
+            ),
         )),
         None if response_signed => Err(rej(
             Reason::SignedResponseLacksDestination,
-            format!("the Response is signed but has no Destination (expected {:?})", policy.acs_url),
+            format!(
+                "the Response is signed but has no Destination (expected {:?})",
+                policy.acs_url
+            ),
         )),
         _ => Ok(()),
     }
 }
 
 /// `instant` (named `what`) must not lie beyond `now + skew`.
-pub fn not_in_future(instant: OffsetDateTime, what: &str, now: OffsetDateTime, skew: time::Duration) -> Result<(), Rejection> {
+pub fn not_in_future(
+    instant: OffsetDateTime,
+    what: &str,
+    now: OffsetDateTime,
+    skew: time::Duration,
+) -> Result<(), Rejection> {
     if instant > now + skew {
         return Err(rej(
             Reason::AssertionIsNotYetValid,
-            format!("{what} is {}, after now ({}) plus the allowed clock skew of {}s", fmt(instant), fmt(now), skew.whole_seconds()),
+            format!(
+                "{what} is {}, after now ({}) plus the allowed clock skew of {}s",
+                fmt(instant),
+                fmt(now),
+                skew.whole_seconds()
+            ),
         ));
     }
     Ok(())
@@ -245,7 +328,9 @@ pub fn check_conditions_time(
     now: OffsetDateTime,
     skew: time::Duration,
 ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), Rejection> {
-    let Some(c) = conditions else { return Ok((None, None)) };
+    let Some(c) = conditions else {
+        return Ok((None, None));
+    };
     let not_before = optional_instant(c, "NotBefore")?;
     let not_on_or_after = optional_instant(c, "NotOnOrAfter")?;
     if let Some(nb) = not_before {
@@ -256,32 +341,50 @@ pub fn check_conditions_time(
     {
         return Err(rej(
             Reason::AssertionHasExpired,
-            format!("Conditions NotOnOrAfter is {}, at or before now ({}) minus the allowed clock skew of {}s", fmt(noa), fmt(now), skew.whole_seconds()),
+            format!(
+                "Conditions NotOnOrAfter is {}, at or before now ({}) minus the allowed clock skew of {}s",
+                fmt(noa),
+                fmt(now),
+                skew.whole_seconds()
+            ),
         ));
     }
     Ok((not_before, not_on_or_after))
 }
 
 /// Every AudienceRestriction must name our entity ID. Returns all audiences.
-pub fn check_audience(conditions: Option<RoNode>, sp_entity_id: &str) -> Result<Vec<String>, Rejection> {
-    let restrictions: Vec<RoNode> =
-        conditions.map(|c| children(c, SAML, "AudienceRestriction").collect()).unwrap_or_default();
+pub fn check_audience(
+    conditions: Option<RoNode>,
+    sp_entity_id: &str,
+) -> Result<Vec<String>, Rejection> {
+    let restrictions: Vec<RoNode> = conditions
+        .map(|c| children(c, SAML, "AudienceRestriction").collect())
+        .unwrap_or_default();
     if restrictions.is_empty() {
         return Err(rej(
             Reason::AudienceRestrictionIsMissing,
-            format!("the Assertion has no Conditions/AudienceRestriction (expected audience {sp_entity_id:?})"),
+            format!(
+                "the Assertion has no Conditions/AudienceRestriction (expected audience {sp_entity_id:?})"
+            ),
         ));
     }
     let mut all = Vec::new();
     for r in restrictions {
-        let audiences = children(r, SAML, "Audience").map(simple_text).collect::<Result<Vec<_>, _>>()?;
+        let audiences = children(r, SAML, "Audience")
+            .map(simple_text)
+            .collect::<Result<Vec<_>, _>>()?;
         if audiences.is_empty() {
-            return Err(rej(Reason::RequiredElementMissingOrMalformed, "an AudienceRestriction has no Audience"));
+            return Err(rej(
+                Reason::RequiredElementMissingOrMalformed,
+                "an AudienceRestriction has no Audience",
+            ));
         }
         if !audiences.iter().any(|a| a == sp_entity_id) {
             return Err(rej(
                 Reason::AudienceIsNotThisSp,
-                format!("AudienceRestriction lists {audiences:?}, expected it to include {sp_entity_id:?}"),
+                format!(
+                    "AudienceRestriction lists {audiences:?}, expected it to include {sp_entity_id:?}"
+                ),
             ));
         }
         all.extend(audiences);
@@ -297,14 +400,19 @@ pub fn check_subject(
     policy: &VerifyPolicy,
     now: OffsetDateTime,
 ) -> Result<RoNode, Rejection> {
-    let subject = at_most_one(assertion, SAML, "Subject")?
-        .ok_or_else(|| rej(Reason::SubjectIsMissing, "the Assertion has no <saml:Subject>"))?;
+    let subject = at_most_one(assertion, SAML, "Subject")?.ok_or_else(|| {
+        rej(
+            Reason::SubjectIsMissing,
+            "the Assertion has no <saml:Subject>",
+        )
+    })?;
     let bearers: Vec<RoNode> = children(subject, SAML, "SubjectConfirmation")
         .filter(|sc| attr(*sc, "Method").as_deref() == Some(BEARER))
         .collect();
     if bearers.is_empty() {
-        let methods: Vec<String> =
-            children(subject, SAML, "SubjectConfirmation").map(|sc| attr(sc, "Method").unwrap_or_default()).collect();
+        let methods: Vec<String> = children(subject, SAML, "SubjectConfirmation")
+            .map(|sc| attr(sc, "Method").unwrap_or_default())
+            .collect();
         return Err(rej(
             Reason::NoBearerSubjectConfirmation,
             format!("no SubjectConfirmation has Method {BEARER:?}; found methods {methods:?}"),
@@ -319,25 +427,44 @@ pub fn check_subject(
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| rej(Reason::NoBearerSubjectConfirmation, "no usable bearer confirmation")))
+    Err(first_error.unwrap_or_else(|| {
+        rej(
+            Reason::NoBearerSubjectConfirmation,
+            "no usable bearer confirmation",
+        )
+    }))
 }
 
-fn check_bearer(sc: RoNode, response_irt: Option<&str>, policy: &VerifyPolicy, now: OffsetDateTime) -> Result<(), Rejection> {
+fn check_bearer(
+    sc: RoNode,
+    response_irt: Option<&str>,
+    policy: &VerifyPolicy,
+    now: OffsetDateTime,
+) -> Result<(), Rejection> {
     let skew = policy.clock_skew;
     let data = at_most_one(sc, SAML, "SubjectConfirmationData")?.ok_or_else(|| {
-        rej(Reason::RecipientIsNotOurAcs, "the bearer SubjectConfirmation has no SubjectConfirmationData, hence no Recipient")
+        rej(
+            Reason::RecipientIsNotOurAcs,
+            "the bearer SubjectConfirmation has no SubjectConfirmationData, hence no Recipient",
+        )
     })?;
     match attr(data, "Recipient") {
         None => {
             return Err(rej(
                 Reason::RecipientIsNotOurAcs,
-                format!("bearer SubjectConfirmationData has no Recipient (expected {:?})", policy.acs_url),
+                format!(
+                    "bearer SubjectConfirmationData has no Recipient (expected {:?})",
+                    policy.acs_url
+                ),
             ));
         }
         Some(r) if r != policy.acs_url => {
             return Err(rej(
                 Reason::RecipientIsNotOurAcs,
-                format!("bearer SubjectConfirmationData Recipient is {r:?}, expected {:?}", policy.acs_url),
+                format!(
+                    "bearer SubjectConfirmationData Recipient is {r:?}, expected {:?}",
+                    policy.acs_url
+                ),
             ));
         }
         Some(_) => {}
@@ -351,7 +478,12 @@ fn check_bearer(sc: RoNode, response_irt: Option<&str>, policy: &VerifyPolicy, n
     if noa <= now - skew {
         return Err(rej(
             Reason::SubjectConfirmationHasExpired,
-            format!("bearer SubjectConfirmationData NotOnOrAfter is {}, at or before now ({}) minus the allowed clock skew of {}s", fmt(noa), fmt(now), skew.whole_seconds()),
+            format!(
+                "bearer SubjectConfirmationData NotOnOrAfter is {}, at or before now ({}) minus the allowed clock skew of {}s",
+                fmt(noa),
+                fmt(now),
+                skew.whole_seconds()
+            ),
         ));
     }
     if let Some(nb) = optional_instant(data, "NotBefore")? {
@@ -362,7 +494,9 @@ fn check_bearer(sc: RoNode, response_irt: Option<&str>, policy: &VerifyPolicy, n
     {
         return Err(rej(
             Reason::SubjectConfirmationAnswersAnotherRequest,
-            format!("bearer SubjectConfirmationData InResponseTo is {irt:?}, but the Response's InResponseTo is {response_irt:?}"),
+            format!(
+                "bearer SubjectConfirmationData InResponseTo is {irt:?}, but the Response's InResponseTo is {response_irt:?}"
+            ),
         ));
     }
     Ok(())
@@ -377,8 +511,10 @@ pub fn check_status(response: RoNode) -> Result<(), Rejection> {
     if value == SUCCESS {
         return Ok(());
     }
-    let second = at_most_one(code, super::tree::SAMLP, "StatusCode")?.and_then(|c| attr(c, "Value"));
-    let message = at_most_one(status, super::tree::SAMLP, "StatusMessage")?.map(|m| m.get_content());
+    let second =
+        at_most_one(code, super::tree::SAMLP, "StatusCode")?.and_then(|c| attr(c, "Value"));
+    let message =
+        at_most_one(status, super::tree::SAMLP, "StatusMessage")?.map(|m| m.get_content());
     Err(rej(
         Reason::StatusIsNotSuccess,
         format!(

@@ -23,7 +23,10 @@ pub fn decode_post_binding(form_value: &str) -> Result<Vec<u8>, Rejection> {
 }
 
 /// [`decode_post_binding`] with an explicit limit (use `VerifyPolicy::max_response_bytes`).
-pub fn decode_post_binding_with_limit(form_value: &str, max_bytes: usize) -> Result<Vec<u8>, Rejection> {
+pub fn decode_post_binding_with_limit(
+    form_value: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, Rejection> {
     // Refuse oversized input before allocating for it: 4 base64 chars per 3 bytes.
     let max_chars = max_bytes.div_ceil(3).saturating_mul(4);
     let mut compact = String::with_capacity(form_value.len().min(max_chars));
@@ -34,17 +37,25 @@ pub fn decode_post_binding_with_limit(form_value: &str, max_bytes: usize) -> Res
         if compact.len() >= max_chars {
             return Err(Rejection::new(
                 Reason::InputExceedsSizeLimit,
-                format!("encoded SAMLResponse exceeds {max_chars} base64 characters (limit {max_bytes} bytes decoded)"),
+                format!(
+                    "encoded SAMLResponse exceeds {max_chars} base64 characters (limit {max_bytes} bytes decoded)"
+                ),
             ));
         }
         compact.push(c);
     }
     if compact.is_empty() {
-        return Err(Rejection::new(Reason::InputIsNotBase64, "SAMLResponse is empty"));
+        return Err(Rejection::new(
+            Reason::InputIsNotBase64,
+            "SAMLResponse is empty",
+        ));
     }
-    let bytes = B64
-        .decode(compact.as_bytes())
-        .map_err(|e| Rejection::new(Reason::InputIsNotBase64, format!("SAMLResponse is not valid base64: {e}")))?;
+    let bytes = B64.decode(compact.as_bytes()).map_err(|e| {
+        Rejection::new(
+            Reason::InputIsNotBase64,
+            format!("SAMLResponse is not valid base64: {e}"),
+        )
+    })?;
     check_size(bytes.len(), max_bytes)?;
     Ok(bytes)
 }
@@ -64,16 +75,24 @@ fn check_size(len: usize, max_bytes: usize) -> Result<(), Rejection> {
 pub fn decode_file_input(bytes: &[u8]) -> Result<Vec<u8>, Rejection> {
     let max = DEFAULT_MAX_RESPONSE_BYTES;
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(body.len());
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
     if body.get(start) == Some(&b'<') {
         check_size(bytes.len(), max)?;
         return Ok(bytes.to_vec());
     }
     let text = std::str::from_utf8(body).map_err(|_| {
-        Rejection::new(Reason::InputIsNotBase64, "input is neither XML (does not start with '<') nor base64 text")
+        Rejection::new(
+            Reason::InputIsNotBase64,
+            "input is neither XML (does not start with '<') nor base64 text",
+        )
     })?;
     let decoded = decode_post_binding_with_limit(text, max)?;
-    if decoded.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') || decoded.starts_with(b"\xEF\xBB\xBF") {
+    if decoded.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+        || decoded.starts_with(b"\xEF\xBB\xBF")
+    {
         return Ok(decoded);
     }
     let mut inflated = Vec::new();

@@ -77,7 +77,9 @@ pub enum IdRegistration {
 /// Declares the `ID` attribute node `attr` (from `RoNode::get_property_node_no_ns("ID")`) as an
 /// XML ID of the document, so that `#value` references resolve to its element.
 pub fn register_id(doc: &Document, attr: RoNode, value: &str) -> IdRegistration {
-    let Ok(c_value) = CString::new(value) else { return IdRegistration::Invalid };
+    let Ok(c_value) = CString::new(value) else {
+        return IdRegistration::Invalid;
+    };
     let doc_ptr = doc.doc_ptr();
     let attr_ptr = attr.node_ptr() as libxml::bindings::xmlAttrPtr;
     // SAFETY: invariants 1 and 3 — live document, attribute node of that document (the caller got
@@ -93,9 +95,17 @@ pub fn register_id(doc: &Document, attr: RoNode, value: &str) -> IdRegistration 
                 IdRegistration::Duplicate
             };
         }
-        let added =
-            libxml::bindings::xmlAddID(std::ptr::null_mut(), doc_ptr, c_value.as_ptr() as *const u8, attr_ptr);
-        if added.is_null() { IdRegistration::Duplicate } else { IdRegistration::Registered }
+        let added = libxml::bindings::xmlAddID(
+            std::ptr::null_mut(),
+            doc_ptr,
+            c_value.as_ptr() as *const u8,
+            attr_ptr,
+        );
+        if added.is_null() {
+            IdRegistration::Duplicate
+        } else {
+            IdRegistration::Registered
+        }
     }
 }
 
@@ -215,7 +225,9 @@ pub fn verify(
 ) -> Result<Verified, DsigFailure> {
     quiet_xmlsec();
     if certs_pem.is_empty() {
-        return Err(DsigFailure::Invalid("no IdP certificate is configured".into()));
+        return Err(DsigFailure::Invalid(
+            "no IdP certificate is configured".into(),
+        ));
     }
     let mut notes = Vec::new();
     for (index, pem) in certs_pem.iter().enumerate() {
@@ -250,7 +262,9 @@ pub fn verify(
                 ));
             }
             Attempt::SignatureValueMismatch => {
-                notes.push(format!("certificate #{index}: signature value does not verify"));
+                notes.push(format!(
+                    "certificate #{index}: signature value does not verify"
+                ));
             }
             Attempt::Error(e) => notes.push(format!("certificate #{index}: {e}")),
         }
@@ -263,14 +277,17 @@ pub fn verify(
 }
 
 fn attempt(signature: RoNode, key: XmlSecKey, allowed: Allowed) -> Attempt {
-    let Some(ctx) = DsigCtx::new() else { return Attempt::Error("xmlsec context allocation failed".into()) };
+    let Some(ctx) = DsigCtx::new() else {
+        return Attempt::Error("xmlsec context allocation failed".into());
+    };
     let c = ctx.ptr();
     // SAFETY: invariants 1, 2, 4, 5, 6 — `c` is a live context we own; the klass getters return
     // static descriptors; `signature` is an element of the live document; the key is leaked into
     // the context, which destroys it; the reference list is read before `ctx` drops.
     unsafe {
         (*c).flags = xs::XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
-        (*c).enabledReferenceUris = xs::xmlSecTransformUriTypeSameDocument as xs::xmlSecTransformUriType;
+        (*c).enabledReferenceUris =
+            xs::xmlSecTransformUriTypeSameDocument as xs::xmlSecTransformUriType;
         for klass in signature_transforms(allowed) {
             if xs::xmlSecDSigCtxEnableSignatureTransform(c, klass()) < 0 {
                 return Attempt::Error("xmlsec refused to enable a signature transform".into());
@@ -304,7 +321,9 @@ fn attempt(signature: RoNode, key: XmlSecKey, allowed: Allowed) -> Attempt {
             uris.push(if uri.is_null() {
                 String::new()
             } else {
-                CStr::from_ptr(uri as *const std::ffi::c_char).to_string_lossy().into_owned()
+                CStr::from_ptr(uri as *const std::ffi::c_char)
+                    .to_string_lossy()
+                    .into_owned()
             });
         }
         if rc < 0 {
@@ -316,7 +335,10 @@ fn attempt(signature: RoNode, key: XmlSecKey, allowed: Allowed) -> Attempt {
         match (*c).status {
             xs::xmlSecDSigStatus_xmlSecDSigStatusSucceeded => {
                 if uris.len() != 1 || !all_succeeded {
-                    return Attempt::Error(format!("expected exactly one verified reference, xmlsec reports {}", uris.len()));
+                    return Attempt::Error(format!(
+                        "expected exactly one verified reference, xmlsec reports {}",
+                        uris.len()
+                    ));
                 }
                 Attempt::Ok(uris.swap_remove(0))
             }

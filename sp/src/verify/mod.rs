@@ -80,7 +80,11 @@ pub struct VerifyPolicy {
 
 impl VerifyPolicy {
     /// A policy with the defaults: 120 s skew, no SHA-1, Assertion signature required, 512 KiB.
-    pub fn new(sp_entity_id: impl Into<String>, acs_url: impl Into<String>, idp_certs_pem: Vec<String>) -> Self {
+    pub fn new(
+        sp_entity_id: impl Into<String>,
+        acs_url: impl Into<String>,
+        idp_certs_pem: Vec<String>,
+    ) -> Self {
         VerifyPolicy {
             sp_entity_id: sp_entity_id.into(),
             acs_url: acs_url.into(),
@@ -186,10 +190,11 @@ pub struct VerifiedResponse {
 impl VerifiedResponse {
     /// The attribute whose `Name` is `name`, or failing that whose `FriendlyName` is.
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .or_else(|| self.attributes.iter().find(|a| a.friendly_name.as_deref() == Some(name)))
+        self.attributes.iter().find(|a| a.name == name).or_else(|| {
+            self.attributes
+                .iter()
+                .find(|a| a.friendly_name.as_deref() == Some(name))
+        })
     }
 
     /// The values of [`attribute`](Self::attribute)`(name)`, empty when absent.
@@ -208,7 +213,11 @@ impl VerifiedResponse {
 /// `expected` is the ID of the outstanding AuthnRequest this browser started (or `None` if it has
 /// none). A response without `InResponseTo` is unsolicited (IdP-initiated) and passes only when
 /// `allow_unsolicited`.
-pub fn check_in_response_to(v: &VerifiedResponse, expected: Option<&str>, allow_unsolicited: bool) -> Result<(), Rejection> {
+pub fn check_in_response_to(
+    v: &VerifiedResponse,
+    expected: Option<&str>,
+    allow_unsolicited: bool,
+) -> Result<(), Rejection> {
     match (v.in_response_to.as_deref(), expected) {
         (None, _) if allow_unsolicited => Ok(()),
         (None, _) => Err(Rejection::new(
@@ -224,20 +233,34 @@ pub fn check_in_response_to(v: &VerifiedResponse, expected: Option<&str>, allow_
 }
 
 /// Verifies a SAML Response (decoded XML bytes) against `policy` at instant `now`.
-pub fn verify_response(xml: &[u8], policy: &VerifyPolicy, now: OffsetDateTime) -> Result<VerifiedResponse, Rejection> {
+pub fn verify_response(
+    xml: &[u8],
+    policy: &VerifyPolicy,
+    now: OffsetDateTime,
+) -> Result<VerifiedResponse, Rejection> {
     // 1. input
     if xml.len() > policy.max_response_bytes {
         return Err(Rejection::new(
             Reason::InputExceedsSizeLimit,
-            format!("response is {} bytes, limit is {}", xml.len(), policy.max_response_bytes),
+            format!(
+                "response is {} bytes, limit is {}",
+                xml.len(),
+                policy.max_response_bytes
+            ),
         ));
     }
     let doc = parse_document(xml)?;
-    let root = doc
-        .get_root_readonly()
-        .ok_or_else(|| Rejection::new(Reason::InputIsNotWellFormedXml, "the document has no root element"))?;
+    let root = doc.get_root_readonly().ok_or_else(|| {
+        Rejection::new(
+            Reason::InputIsNotWellFormedXml,
+            "the document has no root element",
+        )
+    })?;
     if tree::has_entity_reference(root) {
-        return Err(Rejection::new(Reason::InputContainsDoctype, "the document contains entity references"));
+        return Err(Rejection::new(
+            Reason::InputContainsDoctype,
+            "the document contains entity references",
+        ));
     }
     // 2. structure
     let assertion = check_structure(&doc, root)?;
@@ -249,10 +272,16 @@ pub fn verify_response(xml: &[u8], policy: &VerifyPolicy, now: OffsetDateTime) -
 /// substitution, declared encoding ignored (so no other encoding can hide a DOCTYPE).
 fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
     let text = std::str::from_utf8(xml).map_err(|e| {
-        Rejection::new(Reason::InputIsNotWellFormedXml, format!("the response is not UTF-8: {e}"))
+        Rejection::new(
+            Reason::InputIsNotWellFormedXml,
+            format!("the response is not UTF-8: {e}"),
+        )
     })?;
     if text.contains('\0') {
-        return Err(Rejection::new(Reason::InputIsNotWellFormedXml, "the response contains a NUL character"));
+        return Err(Rejection::new(
+            Reason::InputIsNotWellFormedXml,
+            "the response contains a NUL character",
+        ));
     }
     for marker in ["<!DOCTYPE", "<!ENTITY"] {
         if let Some(at) = text.find(marker) {
@@ -274,9 +303,17 @@ fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
     };
     let doc = Parser::default()
         .parse_string_with_options(xml, options)
-        .map_err(|_| Rejection::new(Reason::InputIsNotWellFormedXml, "the response is not well-formed XML"))?;
+        .map_err(|_| {
+            Rejection::new(
+                Reason::InputIsNotWellFormedXml,
+                "the response is not well-formed XML",
+            )
+        })?;
     if dsig::has_dtd(&doc) {
-        return Err(Rejection::new(Reason::InputContainsDoctype, "the parsed document has a DTD"));
+        return Err(Rejection::new(
+            Reason::InputContainsDoctype,
+            "the parsed document has a DTD",
+        ));
     }
     Ok(doc)
 }
@@ -289,16 +326,25 @@ fn malformed(message: impl Into<String>) -> Rejection {
 /// digits, `_`, `-`, `.`. A leading digit is tolerated although xs:ID forbids it, because real
 /// IdPs send bare UUIDs (see `tests/fixtures/real/`); quotes, parentheses and spaces never pass.
 fn is_plain_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Stage 2. Returns the one Assertion.
 fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
     if !is(root, SAMLP, "Response") {
-        let ns = root.get_namespace().map(|n| n.get_href()).unwrap_or_default();
+        let ns = root
+            .get_namespace()
+            .map(|n| n.get_href())
+            .unwrap_or_default();
         return Err(Rejection::new(
             Reason::DocumentIsNotAResponse,
-            format!("document element is {{{ns}}}{}, expected {{{SAMLP}}}Response", root.get_name()),
+            format!(
+                "document element is {{{ns}}}{}, expected {{{SAMLP}}}Response",
+                root.get_name()
+            ),
         ));
     }
     let mut assertions = Vec::new();
@@ -325,13 +371,20 @@ fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
         if let Some(xml_id) = el.get_property_ns("id", XML)
             && !seen.insert(xml_id.clone())
         {
-            return Err(Rejection::new(Reason::IdValueIsDuplicated, format!("ID value {xml_id:?} occurs more than once")));
+            return Err(Rejection::new(
+                Reason::IdValueIsDuplicated,
+                format!("ID value {xml_id:?} occurs more than once"),
+            ));
         }
         if (is_assertion || is(el, SAMLP, "Response"))
-            && let (Some(value), Some(attr_node)) = (attr(el, "ID"), el.get_property_node_no_ns("ID"))
+            && let (Some(value), Some(attr_node)) =
+                (attr(el, "ID"), el.get_property_node_no_ns("ID"))
         {
             if !seen.insert(value.clone()) {
-                return Err(Rejection::new(Reason::IdValueIsDuplicated, format!("ID value {value:?} occurs more than once")));
+                return Err(Rejection::new(
+                    Reason::IdValueIsDuplicated,
+                    format!("ID value {value:?} occurs more than once"),
+                ));
             }
             id_holders.push((el, attr_node, value));
         }
@@ -339,10 +392,15 @@ fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
     if encrypted > 0 {
         return Err(Rejection::new(
             Reason::EncryptedAssertionIsNotSupported,
-            format!("the response has {encrypted} EncryptedAssertion element(s); decryption is not supported yet"),
+            format!(
+                "the response has {encrypted} EncryptedAssertion element(s); decryption is not supported yet"
+            ),
         ));
     }
-    let direct = assertions.iter().filter(|a| a.get_parent() == Some(root)).count();
+    let direct = assertions
+        .iter()
+        .filter(|a| a.get_parent() == Some(root))
+        .count();
     if assertions.len() != 1 || direct != 1 {
         return Err(Rejection::new(
             Reason::ResponseDoesNotContainExactlyOneAssertion,
@@ -355,14 +413,22 @@ fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
     let assertion = assertions[0];
     for (el, attr_node, value) in id_holders {
         if !is_plain_id(&value) {
-            return Err(malformed(format!("{} ID {value:?} is not a plain NCName", tree::label(el))));
+            return Err(malformed(format!(
+                "{} ID {value:?} is not a plain NCName",
+                tree::label(el)
+            )));
         }
         match dsig::register_id(doc, attr_node, &value) {
             dsig::IdRegistration::Registered => {}
             dsig::IdRegistration::Duplicate => {
-                return Err(Rejection::new(Reason::IdValueIsDuplicated, format!("ID value {value:?} occurs more than once")));
+                return Err(Rejection::new(
+                    Reason::IdValueIsDuplicated,
+                    format!("ID value {value:?} occurs more than once"),
+                ));
             }
-            dsig::IdRegistration::Invalid => return Err(malformed(format!("ID value {value:?} is invalid"))),
+            dsig::IdRegistration::Invalid => {
+                return Err(malformed(format!("ID value {value:?} is invalid")));
+            }
         }
     }
     for (el, what) in [(root, "Response"), (assertion, "Assertion")] {
@@ -370,7 +436,9 @@ fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
         checks::required_instant(el, "IssueInstant")?;
         let version = required_attr(el, "Version")?;
         if version != "2.0" {
-            return Err(malformed(format!("{what} Version is {version:?}, expected \"2.0\"")));
+            return Err(malformed(format!(
+                "{what} Version is {version:?}, expected \"2.0\""
+            )));
         }
     }
     Ok(assertion)
@@ -379,12 +447,20 @@ fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
 /// Best-effort, unverified facts for the audit log.
 fn unverified_context(root: RoNode, assertion: RoNode) -> RejectionContext {
     let text_of = |parent: RoNode, ns: &'static str, local: &'static str| {
-        children(parent, ns, local).next().map(|n| n.get_content().trim().to_owned())
+        children(parent, ns, local)
+            .next()
+            .map(|n| n.get_content().trim().to_owned())
     };
     let issuer = text_of(assertion, SAML, "Issuer").or_else(|| text_of(root, SAML, "Issuer"));
-    let subject = children(assertion, SAML, "Subject").next().and_then(|s| text_of(s, SAML, "NameID"));
+    let subject = children(assertion, SAML, "Subject")
+        .next()
+        .and_then(|s| text_of(s, SAML, "NameID"));
     let groups_or_attributes = read_attributes(assertion).unwrap_or_default();
-    RejectionContext { issuer, subject, groups_or_attributes }
+    RejectionContext {
+        issuer,
+        subject,
+        groups_or_attributes,
+    }
 }
 
 fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {
@@ -394,7 +470,9 @@ fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {
             out.push(Attribute {
                 name: required_attr(a, "Name")?,
                 friendly_name: attr(a, "FriendlyName"),
-                values: children(a, SAML, "AttributeValue").map(|v| v.get_content()).collect(),
+                values: children(a, SAML, "AttributeValue")
+                    .map(|v| v.get_content())
+                    .collect(),
             });
         }
     }
@@ -414,7 +492,10 @@ fn verify_parsed(
 
     // 4. signatures
     let signature = verify_signatures(doc, root, assertion, policy)?;
-    let response_signed = matches!(signature.signed_element, SignedElement::Response | SignedElement::Both);
+    let response_signed = matches!(
+        signature.signed_element,
+        SignedElement::Response | SignedElement::Both
+    );
 
     // From here on, `assertion` is the element the verified reference resolved to (or the single
     // Assertion child of the verified Response): claims are read from it only.
@@ -425,7 +506,12 @@ fn verify_parsed(
 
     // 6. time
     let skew = policy.clock_skew;
-    checks::not_in_future(checks::required_instant(root, "IssueInstant")?, "Response IssueInstant", now, skew)?;
+    checks::not_in_future(
+        checks::required_instant(root, "IssueInstant")?,
+        "Response IssueInstant",
+        now,
+        skew,
+    )?;
     let issue_instant = checks::required_instant(assertion, "IssueInstant")?;
     checks::not_in_future(issue_instant, "Assertion IssueInstant", now, skew)?;
     let conditions = at_most_one(assertion, SAML, "Conditions")?;
@@ -443,7 +529,9 @@ fn verify_parsed(
 
     let authn = children(assertion, SAML, "AuthnStatement")
         .next()
-        .ok_or_else(|| malformed("the Assertion has no AuthnStatement, which the Web SSO profile requires"))?;
+        .ok_or_else(|| {
+            malformed("the Assertion has no AuthnStatement, which the Web SSO profile requires")
+        })?;
 
     Ok(VerifiedResponse {
         response_id: required_attr(root, "ID")?,
@@ -485,26 +573,50 @@ fn verify_signatures(
             ));
         }
         (false, false) => {
-            return Err(Rejection::new(Reason::AssertionIsNotSigned, "neither the Assertion nor the Response is signed"));
+            return Err(Rejection::new(
+                Reason::AssertionIsNotSigned,
+                "neither the Assertion nor the Response is signed",
+            ));
         }
     };
     let mut relied_on: Option<(SignatureShape, usize)> = None;
     // Assertion first: it is the signature the claims depend on.
-    for (sig, target, what) in [(assertion_sig, assertion, "Assertion"), (response_sig, root, "Response")] {
+    for (sig, target, what) in [
+        (assertion_sig, assertion, "Assertion"),
+        (response_sig, root, "Response"),
+    ] {
         let Some(sig) = sig else { continue };
         let id = required_attr(target, "ID")?;
-        let shape = checks::inspect_signature(sig, &id, policy.allow_sha1)
-            .map_err(|r| Rejection { message: format!("{what} signature: {}", r.message), ..r })?;
-        let allowed = dsig::Allowed { sha1: policy.allow_sha1 };
-        let verified = dsig::verify(doc, sig, target, &shape.reference_uri, &policy.idp_certs_pem, allowed).map_err(|f| match f {
-            dsig::DsigFailure::Invalid(m) => Rejection::new(Reason::SignatureDoesNotVerify, format!("{what} signature: {m}")),
-            dsig::DsigFailure::ReferenceMismatch(m) => {
-                Rejection::new(Reason::SignatureReferencesAnotherElement, format!("{what} signature: {m}"))
-            }
+        let shape =
+            checks::inspect_signature(sig, &id, policy.allow_sha1).map_err(|r| Rejection {
+                message: format!("{what} signature: {}", r.message),
+                ..r
+            })?;
+        let allowed = dsig::Allowed {
+            sha1: policy.allow_sha1,
+        };
+        let verified = dsig::verify(
+            doc,
+            sig,
+            target,
+            &shape.reference_uri,
+            &policy.idp_certs_pem,
+            allowed,
+        )
+        .map_err(|f| match f {
+            dsig::DsigFailure::Invalid(m) => Rejection::new(
+                Reason::SignatureDoesNotVerify,
+                format!("{what} signature: {m}"),
+            ),
+            dsig::DsigFailure::ReferenceMismatch(m) => Rejection::new(
+                Reason::SignatureReferencesAnotherElement,
+                format!("{what} signature: {m}"),
+            ),
         })?;
         relied_on.get_or_insert((shape, verified.cert_index));
     }
-    let (shape, certificate_index) = relied_on.ok_or_else(|| Rejection::new(Reason::AssertionIsNotSigned, "no signature was verified"))?;
+    let (shape, certificate_index) = relied_on
+        .ok_or_else(|| Rejection::new(Reason::AssertionIsNotSigned, "no signature was verified"))?;
     Ok(SignatureFacts {
         signed_element,
         signature_algorithm: shape.signature_algorithm,

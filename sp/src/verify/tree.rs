@@ -29,12 +29,20 @@ pub fn element_children(node: RoNode) -> impl Iterator<Item = RoNode> {
 }
 
 /// Element children named `{ns}local`.
-pub fn children(node: RoNode, ns: &'static str, local: &'static str) -> impl Iterator<Item = RoNode> {
+pub fn children(
+    node: RoNode,
+    ns: &'static str,
+    local: &'static str,
+) -> impl Iterator<Item = RoNode> {
     element_children(node).filter(move |c| is(*c, ns, local))
 }
 
 /// The only child named `{ns}local`: `Ok(None)` if absent, `structure.malformed` if repeated.
-pub fn at_most_one(node: RoNode, ns: &'static str, local: &'static str) -> Result<Option<RoNode>, Rejection> {
+pub fn at_most_one(
+    node: RoNode,
+    ns: &'static str,
+    local: &'static str,
+) -> Result<Option<RoNode>, Rejection> {
     let mut it = children(node, ns, local);
     let first = it.next();
     if it.next().is_some() {
@@ -47,7 +55,11 @@ pub fn at_most_one(node: RoNode, ns: &'static str, local: &'static str) -> Resul
 }
 
 /// The only child named `{ns}local`, required.
-pub fn exactly_one(node: RoNode, ns: &'static str, local: &'static str) -> Result<RoNode, Rejection> {
+pub fn exactly_one(
+    node: RoNode,
+    ns: &'static str,
+    local: &'static str,
+) -> Result<RoNode, Rejection> {
     at_most_one(node, ns, local)?.ok_or_else(|| {
         Rejection::new(
             Reason::RequiredElementMissingOrMalformed,
@@ -78,7 +90,10 @@ pub fn simple_text(node: RoNode) -> Result<String, Rejection> {
     if element_children(node).next().is_some() {
         return Err(Rejection::new(
             Reason::RequiredElementMissingOrMalformed,
-            format!("<{}> must contain only text, found a child element", node.get_name()),
+            format!(
+                "<{}> must contain only text, found a child element",
+                node.get_name()
+            ),
         ));
     }
     Ok(node.get_content().trim().to_owned())
@@ -106,18 +121,30 @@ pub fn descendants(root: RoNode) -> Vec<RoNode> {
 pub fn has_entity_reference(root: RoNode) -> bool {
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
-        if matches!(n.get_type(), Some(NodeType::EntityRefNode) | Some(NodeType::EntityNode)) {
+        if matches!(
+            n.get_type(),
+            Some(NodeType::EntityRefNode) | Some(NodeType::EntityNode)
+        ) {
             return true;
         }
-        stack.extend(std::iter::successors(n.get_first_child(), |c| c.get_next_sibling()));
+        stack.extend(std::iter::successors(n.get_first_child(), |c| {
+            c.get_next_sibling()
+        }));
     }
     false
 }
 
 /// `prefix:Name` style label for messages.
 pub fn label(node: RoNode) -> String {
-    let prefix = node.get_namespace().map(|n| n.get_prefix()).unwrap_or_default();
-    if prefix.is_empty() { node.get_name() } else { format!("{prefix}:{}", node.get_name()) }
+    let prefix = node
+        .get_namespace()
+        .map(|n| n.get_prefix())
+        .unwrap_or_default();
+    if prefix.is_empty() {
+        node.get_name()
+    } else {
+        format!("{prefix}:{}", node.get_name())
+    }
 }
 
 /// The raw name of `el` or of one of its attributes when it still contains `:` — what libxml2
@@ -127,5 +154,8 @@ pub fn unbound_prefixed_name(el: RoNode) -> Option<String> {
     if name.contains(':') {
         return Some(name);
     }
-    el.get_attributes_ns().into_keys().map(|(n, _)| n).find(|n| n.contains(':'))
+    el.get_attributes_ns()
+        .into_keys()
+        .map(|(n, _)| n)
+        .find(|n| n.contains(':'))
 }

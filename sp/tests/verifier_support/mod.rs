@@ -29,7 +29,8 @@ pub fn fixtures() -> PathBuf {
 
 pub fn read_fixture(rel: &str) -> String {
     let p = fixtures().join(rel);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", p.display()))
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", p.display()))
 }
 
 /// PEM of `keys/<name>.crt`.
@@ -90,7 +91,11 @@ impl Default for Fixture {
 impl Fixture {
     /// The template with a signed Assertion (RSA-SHA256, exc-c14n, `idp` key).
     pub fn new() -> Self {
-        Fixture { xml: read_fixture("response.xml"), assertion_sig: Some(Sig::default()), response_sig: None }
+        Fixture {
+            xml: read_fixture("response.xml"),
+            assertion_sig: Some(Sig::default()),
+            response_sig: None,
+        }
     }
 
     /// Replaces `from` (which must occur) by `to` before signing.
@@ -119,18 +124,39 @@ impl Fixture {
                 .replace("{{SIGNATURE_METHOD}}", &sig.method)
                 .replace("{{DIGEST_METHOD}}", &sig.digest)
                 .replace("{{TRANSFORMS}}", &sig.transforms)
-                .replace("{{REFERENCE_ID}}", sig.reference_id.as_deref().unwrap_or(own_id))
+                .replace(
+                    "{{REFERENCE_ID}}",
+                    sig.reference_id.as_deref().unwrap_or(own_id),
+                )
         };
         let assertion_id = attr_value(&xml, "<saml:Assertion ", "ID").unwrap_or_default();
         let response_id = attr_value(&xml, "<samlp:Response ", "ID").unwrap_or_default();
-        let a = self.assertion_sig.as_ref().map(|s| fill(s, &assertion_id)).unwrap_or_default();
-        let r = self.response_sig.as_ref().map(|s| fill(s, &response_id)).unwrap_or_default();
-        xml = xml.replace("<!--ASSERTION_SIGNATURE-->", &a).replace("<!--RESPONSE_SIGNATURE-->", &r);
+        let a = self
+            .assertion_sig
+            .as_ref()
+            .map(|s| fill(s, &assertion_id))
+            .unwrap_or_default();
+        let r = self
+            .response_sig
+            .as_ref()
+            .map(|s| fill(s, &response_id))
+            .unwrap_or_default();
+        xml = xml
+            .replace("<!--ASSERTION_SIGNATURE-->", &a)
+            .replace("<!--RESPONSE_SIGNATURE-->", &r);
         if let Some(s) = &self.assertion_sig {
-            xml = xmlsec1_sign(&xml, &s.key, "//*[local-name()='Assertion']/*[local-name()='Signature']");
+            xml = xmlsec1_sign(
+                &xml,
+                &s.key,
+                "//*[local-name()='Assertion']/*[local-name()='Signature']",
+            );
         }
         if let Some(s) = &self.response_sig {
-            xml = xmlsec1_sign(&xml, &s.key, "/*[local-name()='Response']/*[local-name()='Signature']");
+            xml = xmlsec1_sign(
+                &xml,
+                &s.key,
+                "/*[local-name()='Response']/*[local-name()='Signature']",
+            );
         }
         xml
     }
@@ -153,7 +179,11 @@ pub fn xmlsec1_sign(xml: &str, key: &str, node_xpath: &str) -> String {
     let output = dir.path().join("out.xml");
     std::fs::write(&input, xml).expect("write input");
     let keys = fixtures().join("keys");
-    let keyspec = format!("{},{}", keys.join(format!("{key}.key")).display(), keys.join(format!("{key}.crt")).display());
+    let keyspec = format!(
+        "{},{}",
+        keys.join(format!("{key}.key")).display(),
+        keys.join(format!("{key}.crt")).display()
+    );
     let out = Command::new("xmlsec1")
         .args(["--sign", "--privkey-pem", &keyspec])
         .args(["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
@@ -183,8 +213,16 @@ pub fn assert_rejected_with(result: Result<VerifiedResponse, Rejection>, code: &
     match result {
         Ok(v) => panic!("expected rejection {code}, but it was accepted: {v:#?}"),
         Err(r) => {
-            assert_eq!(r.reason.code(), code, "wrong reason; message: {}", r.message);
-            assert!(!r.message.is_empty(), "rejection {code} has an empty message");
+            assert_eq!(
+                r.reason.code(),
+                code,
+                "wrong reason; message: {}",
+                r.message
+            );
+            assert!(
+                !r.message.is_empty(),
+                "rejection {code} has an empty message"
+            );
             r
         }
     }
