@@ -105,7 +105,7 @@ pub fn parse(xml: Vec<u8>) -> Result<AuthnRequest, AuthnRequestError> {
         return Err(AuthnRequestError::ParameterTooLarge(xml.len()));
     }
     let raw_xml = String::from_utf8(xml).map_err(|_| AuthnRequestError::NotUtf8)?;
-    // Checked on the text because libxml is told to read UTF-8 whatever the prolog claims, so no
+    // Checked on the text because the text must be UTF-8 and libxml ignores the prolog's encoding, so no
     // other encoding can hide the declaration.
     if contains_ignore_ascii_case(&raw_xml, "<!DOCTYPE") {
         return Err(AuthnRequestError::DtdRefused);
@@ -113,8 +113,10 @@ pub fn parse(xml: Vec<u8>) -> Result<AuthnRequest, AuthnRequestError> {
     let options = ParserOptions {
         recover: false,
         no_net: true,
+        // No explicit `encoding`: libxml2 2.9's forced-encoding path races between threads (a
+        // concurrent parse intermittently lost elements; see tests/concurrency.rs). The text is
+        // checked to be UTF-8 and `ignore_enc` makes libxml2 ignore the prolog's claim.
         ignore_enc: true,
-        encoding: Some("UTF-8"),
         ..ParserOptions::default()
     };
     let doc = Parser::default()

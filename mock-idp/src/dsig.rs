@@ -86,8 +86,11 @@ pub(crate) fn sign(xml: &str, key_pem: &str, targets: &[Signed]) -> Result<Strin
 fn parse(xml: &str) -> Result<Document, SignError> {
     let options = ParserOptions {
         recover: false,
+        // No explicit `encoding`: libxml2 2.9's forced-encoding path races between threads (a
+        // concurrent parse intermittently lost elements; see tests/concurrency.rs). The text is
+        // checked to be UTF-8 and `ignore_enc` makes libxml2 ignore the prolog's claim.
         no_net: true,
-        encoding: Some("UTF-8"),
+        ignore_enc: true,
         ..ParserOptions::default()
     };
     Parser::default()
