@@ -10,11 +10,12 @@ use serde_json::Value;
 pub enum SignInOutcome {
     /// The SP signed the user in; `me` is the SP's `/me` JSON.
     SignedIn { landing: String, me: Value },
-    /// The SP refused the response with a reason code.
+    /// The SP refused the response with a reason code; `detail` is the SP's expected-vs-received.
     Refused {
         status: u16,
         code: String,
         message: String,
+        detail: String,
     },
     /// The IdP refused to answer (e.g. unknown ACS); no response reached the SP.
     IdpRefused { status: u16, body: String },
@@ -193,6 +194,7 @@ impl HttpDriver {
             status,
             code: text("error"),
             message: text("message"),
+            detail: text("detail"),
         })
     }
 

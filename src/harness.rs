@@ -18,6 +18,8 @@ pub struct PairOptions {
     /// A full SP configuration to use instead of the demo one; its `[idp]` section is
     /// overwritten to point at the mock IdP.
     pub sp_config: Option<sp::config::SpConfig>,
+    /// Adjusts the SP configuration (demo or given) after the pair's addresses are known.
+    pub sp_tweak: Option<fn(&mut sp::config::SpConfig)>,
     /// SP database; `:memory:` for tests.
     pub database: String,
     /// Where the IdP keeps its generated signing key; `None` uses the fixed test key.
@@ -32,6 +34,7 @@ impl Default for PairOptions {
             idp_port: 0,
             sp_port: 0,
             sp_config: None,
+            sp_tweak: None,
             database: ":memory:".into(),
             idp_state_dir: None,
             virtual_start: None,
@@ -99,7 +102,7 @@ impl Pair {
             idp_base_url: format!("http://{idp_addr}"),
             sp_base_url: format!("http://{sp_addr}"),
         };
-        let sp_config = match options.sp_config {
+        let mut sp_config = match options.sp_config {
             Some(mut config) => {
                 endpoints.sp_base_url = config.sp.base_url.clone();
                 let demo = demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database);
@@ -108,6 +111,9 @@ impl Pair {
             }
             None => demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database),
         };
+        if let Some(tweak) = options.sp_tweak {
+            tweak(&mut sp_config);
+        }
 
         let (idp_clock, sp_clock, clocks): (
             Arc<dyn mock_idp::clock::Clock>,

@@ -363,3 +363,111 @@ async fn session_ends_when_virtual_time_passes_its_end() {
         "the session ended with SessionNotOnOrAfter"
     );
 }
+
+#[tokio::test]
+async fn algorithm_allow_lists_in_the_sp_configuration_are_enforced() {
+    let only_sha512 = Pair::start(PairOptions {
+        virtual_start: Some(datetime!(2026-06-01 12:00 UTC)),
+        sp_tweak: Some(|c| c.sp.signature_algorithms = vec!["rsa-sha512".into()]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_refused(
+        &sign_in_with(&only_sha512, "valid", "bob@example.com").await,
+        "signature.unsupported_algorithm",
+    );
+    only_sha512
+        .idp
+        .set_next(NextResponses {
+            profile: Some("valid".into()),
+            knobs: json!({"signature_algorithm": "rsa-sha512"}),
+            count: 1,
+            user: None,
+        })
+        .unwrap();
+    let driver = HttpDriver::new(&only_sha512.endpoints.sp_base_url).unwrap();
+    assert_signed_in(
+        &driver.sign_in("bob@example.com", None).await.unwrap(),
+        "bob@example.com",
+        &["member"],
+    );
+
+    let sha1_allowed = Pair::start(PairOptions {
+        virtual_start: Some(datetime!(2026-06-01 12:00 UTC)),
+        sp_tweak: Some(|c| {
+            c.sp.signature_algorithms.push("rsa-sha1".into());
+            c.sp.digest_algorithms.push("sha1".into());
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let outcome = sign_in_with(&sha1_allowed, "sha1", "alice@example.com").await;
+    assert_signed_in(&outcome, "alice@example.com", &["admin"]);
+}
+
+#[tokio::test]
+async fn identity_policies_refuse_with_their_codes() {
+    let start = Some(datetime!(2026-06-01 12:00 UTC));
+    let domains = Pair::start(PairOptions {
+        virtual_start: start,
+        sp_tweak: Some(|c| c.sp.allowed_email_domains = vec!["corp.example".into()]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_refused(
+        &sign_in_with(&domains, "valid", "bob@example.com").await,
+        "email.domain_not_allowed",
+    );
+    assert!(
+        domains
+            .sp
+            .store()
+            .user_by_email("bob@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "no account touched"
+    );
+
+    let no_jit = Pair::start(PairOptions {
+        virtual_start: start,
+        sp_tweak: Some(|c| c.sp.jit_provisioning = false),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_refused(
+        &sign_in_with(&no_jit, "valid", "bob@example.com").await,
+        "user.not_provisioned",
+    );
+
+    // No e-mail attribute the SP looks for, and a NameID that is not an e-mail address.
+    let no_email = Pair::start(PairOptions {
+        virtual_start: start,
+        sp_tweak: Some(|c| c.attributes.email = vec!["urn:oid:0.9.2342.19200300.100.1.3".into()]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    no_email
+        .idp
+        .set_next(NextResponses {
+            profile: Some("valid".into()),
+            knobs: json!({"name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", "name_id_value": "u-1234"}),
+            count: 1,
+            user: None,
+        })
+        .unwrap();
+    let driver = HttpDriver::new(&no_email.endpoints.sp_base_url).unwrap();
+    let outcome = driver.sign_in("bob@example.com", None).await.unwrap();
+    assert_refused(&outcome, "attribute.email_missing");
+    if let SignInOutcome::Refused { detail, .. } = &outcome {
+        assert!(
+            detail.contains("\"mail\""),
+            "the detail names the attributes received: {detail}"
+        );
+    }
+}

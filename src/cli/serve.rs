@@ -55,6 +55,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             idp_port: args.idp_port,
             sp_port: args.sp_port,
             sp_config,
+            sp_tweak: None,
             database,
             idp_state_dir: Some(args.state_dir.join("idp")),
             virtual_start: None,

@@ -74,16 +74,9 @@ fn verify_file(args: &VerifyArgs) -> Result<(serde_json::Value, bool), String> {
         .map(|path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display())))
         .collect::<Result<Vec<_>, _>>()?;
     let input = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
-    let policy = VerifyPolicy {
-        sp_entity_id: args.sp_entity_id.clone(),
-        acs_url: args.acs_url.clone(),
-        idp_entity_id: args.idp_entity_id.clone(),
-        idp_certs_pem: certs,
-        clock_skew: Duration::seconds(i64::from(args.skew)),
-        allow_sha1: false,
-        accept_response_signature: false,
-        max_response_bytes: 512 * 1024,
-    };
+    let mut policy = VerifyPolicy::new(args.sp_entity_id.clone(), args.acs_url.clone(), certs);
+    policy.idp_entity_id = args.idp_entity_id.clone();
+    policy.clock_skew = Duration::seconds(i64::from(args.skew));
     let outcome = verify::decode_file_input(&input)
         .and_then(|xml| verify::verify_response(&xml, &policy, now))
         .and_then(|verified| {

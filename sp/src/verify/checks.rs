@@ -67,11 +67,11 @@ pub struct SignatureShape {
 fn check_algorithm(
     kind: &str,
     alg: &str,
-    allowed: &[&str],
+    allowed: &[String],
     sha1_alg: &str,
     allow_sha1: bool,
 ) -> Result<(), Rejection> {
-    if allowed.contains(&alg) || (allow_sha1 && alg == sha1_alg) {
+    if allowed.iter().any(|a| a == alg) || (allow_sha1 && alg == sha1_alg) {
         return Ok(());
     }
     if WEAK.contains(&alg) {
@@ -94,8 +94,9 @@ fn check_algorithm(
 pub fn inspect_signature(
     sig: RoNode,
     parent_id: &str,
-    allow_sha1: bool,
+    policy: &VerifyPolicy,
 ) -> Result<SignatureShape, Rejection> {
+    let allow_sha1 = policy.allow_sha1;
     let signed_info = exactly_one(sig, DS, "SignedInfo")?;
     let c14n = required_attr(
         exactly_one(signed_info, DS, "CanonicalizationMethod")?,
@@ -116,7 +117,7 @@ pub fn inspect_signature(
     check_algorithm(
         "SignatureMethod",
         &signature_algorithm,
-        &[RSA_SHA256, RSA_SHA384, RSA_SHA512],
+        &policy.signature_algorithms,
         RSA_SHA1,
         allow_sha1,
     )?;
@@ -168,7 +169,7 @@ pub fn inspect_signature(
     check_algorithm(
         "DigestMethod",
         &digest_algorithm,
-        &[SHA256, SHA384, SHA512],
+        &policy.digest_algorithms,
         SHA1,
         allow_sha1,
     )?;

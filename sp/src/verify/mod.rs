@@ -70,7 +70,12 @@ pub struct VerifyPolicy {
     pub idp_certs_pem: Vec<String>,
     /// Allowed clock difference with the IdP (default 120 s).
     pub clock_skew: time::Duration,
-    /// Accept RSA-SHA1 signatures and SHA-1 digests (default false).
+    /// Accepted SignatureMethod URIs besides RSA-SHA1 (default: RSA-SHA256/384/512). A method
+    /// outside this list is `signature.unsupported_algorithm`, or `signature.weak_algorithm` if weak.
+    pub signature_algorithms: Vec<String>,
+    /// Accepted DigestMethod URIs besides SHA-1 (default: SHA-256/384/512).
+    pub digest_algorithms: Vec<String>,
+    /// Also accept RSA-SHA1 signatures and SHA-1 digests (default false).
     pub allow_sha1: bool,
     /// A valid Response signature suffices when the Assertion is unsigned (default false).
     pub accept_response_signature: bool,
@@ -91,6 +96,12 @@ impl VerifyPolicy {
             idp_entity_id: None,
             idp_certs_pem,
             clock_skew: DEFAULT_CLOCK_SKEW,
+            signature_algorithms: [checks::RSA_SHA256, checks::RSA_SHA384, checks::RSA_SHA512]
+                .map(String::from)
+                .to_vec(),
+            digest_algorithms: [checks::SHA256, checks::SHA384, checks::SHA512]
+                .map(String::from)
+                .to_vec(),
             allow_sha1: false,
             accept_response_signature: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -589,11 +600,10 @@ fn verify_signatures(
     ] {
         let Some(sig) = sig else { continue };
         let id = required_attr(target, "ID")?;
-        let shape =
-            checks::inspect_signature(sig, &id, policy.allow_sha1).map_err(|r| Rejection {
-                message: format!("{what} signature: {}", r.message),
-                ..r
-            })?;
+        let shape = checks::inspect_signature(sig, &id, policy).map_err(|r| Rejection {
+            message: format!("{what} signature: {}", r.message),
+            ..r
+        })?;
         let allowed = dsig::Allowed {
             sha1: policy.allow_sha1,
         };

@@ -23,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::authn_request::{self, AuthnRequestOptions};
 use crate::clock::Clock;
-use crate::config::{ConfigError, SpConfig};
+use crate::config::{ConfigError, SpConfig, digest_algorithm_uri, signature_algorithm_uri};
 
 use crate::pages;
 
@@ -83,14 +83,29 @@ impl Sp {
 /// The verifier policy that a configuration stands for.
 pub fn verify_policy(config: &SpConfig) -> Result<VerifyPolicy, ConfigError> {
     let sp = &config.sp;
+    // Names were validated with the configuration; SHA-1 is the policy's explicit opt-in.
+    let uris = |names: &[String], to_uri: fn(&str) -> Option<&'static str>, sha1: &str| {
+        names
+            .iter()
+            .filter(|n| *n != sha1)
+            .filter_map(|n| to_uri(n))
+            .map(String::from)
+            .collect()
+    };
     Ok(VerifyPolicy {
         sp_entity_id: config.entity_id(),
         acs_url: config.acs_url(),
         idp_entity_id: Some(config.idp.entity_id.clone()),
         idp_certs_pem: config.idp_certificates_pem()?,
         clock_skew: Duration::seconds(i64::from(sp.clock_skew_secs)),
+        signature_algorithms: uris(
+            &sp.signature_algorithms,
+            signature_algorithm_uri,
+            "rsa-sha1",
+        ),
+        digest_algorithms: uris(&sp.digest_algorithms, digest_algorithm_uri, "sha1"),
         allow_sha1: sp.signature_algorithms.iter().any(|a| a == "rsa-sha1")
-            && sp.digest_algorithms.iter().any(|a| a == "sha1"),
+            || sp.digest_algorithms.iter().any(|a| a == "sha1"),
         accept_response_signature: sp.accept_response_signature,
         max_response_bytes: sp.max_response_bytes,
     })
