@@ -24,7 +24,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    /// Visible to the crate so that feature modules can keep their queries beside their logic.
+    pub(crate) pool: SqlitePool,
 }
 
 /// A local user.
