@@ -9,7 +9,7 @@
 //! | dave@example.com | contractors / 0a1b… | `member` (unmapped group) |
 //! | erin@example.com | — | refused when the IdP sends `access=false` (shotgun style) |
 
-use sp::config::{AttributeCandidates, IdpSettings, RoleMapping, SpConfig, SpSettings};
+use sp::config::SpConfig;
 
 /// Entra object ID of carol's "engineering" group, mapped to `editor` in the demo SP.
 pub const ENGINEERING_GROUP_ID: &str = "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a";
@@ -29,48 +29,62 @@ impl Endpoints {
     }
 }
 
-/// The demo SP configuration, trusting the given IdP certificate.
+/// The demo SP configuration, trusting the given IdP certificate. Written as the TOML a user
+/// would write, so that it goes through the same parsing and validation.
 pub fn sp_config(endpoints: &Endpoints, idp_cert_pem: &str, database: &str) -> SpConfig {
-    SpConfig {
-        sp: SpSettings {
-            entity_id: None,
-            base_url: endpoints.sp_base_url.clone(),
-            database: database.to_owned(),
-            clock_skew_secs: 120,
-            max_session_secs: 8 * 3600,
-            request_ttl_secs: 600,
-            allow_unsolicited: true,
-            jit_provisioning: true,
-            default_role: "member".into(),
-            admin_roles: vec!["admin".into()],
-            allowed_email_domains: vec![],
-            signature_algorithms: ["rsa-sha256", "rsa-sha384", "rsa-sha512"]
-                .map(String::from)
-                .to_vec(),
-            digest_algorithms: ["sha256", "sha384", "sha512"].map(String::from).to_vec(),
-            accept_response_signature: false,
-            max_response_bytes: 512 * 1024,
-        },
-        idp: IdpSettings {
-            entity_id: endpoints.idp_entity_id(),
-            sso_url: format!("{}/sso", endpoints.idp_base_url),
-            slo_url: Some(format!("{}/slo", endpoints.idp_base_url)),
-            certificate_file: None,
-            certificate_pem: Some(idp_cert_pem.to_owned()),
-            metadata_file: None,
-        },
-        attributes: AttributeCandidates::default(),
-        role_mappings: vec![
-            RoleMapping {
-                group: "admins".into(),
-                role: "admin".into(),
-            },
-            RoleMapping {
-                group: ENGINEERING_GROUP_ID.into(),
-                role: "editor".into(),
-            },
-        ],
+    let text = sp_config_toml(endpoints, idp_cert_pem, database);
+    // The demo text is a constant shape with quoted values; failing to parse it is a bug here.
+    SpConfig::from_toml(&text).unwrap_or_else(|e| panic!("demo SP configuration is invalid: {e}"))
+}
+
+/// The TOML of [`sp_config`].
+pub fn sp_config_toml(endpoints: &Endpoints, idp_cert_pem: &str, database: &str) -> String {
+    let quote = |s: &str| toml_string(s);
+    format!(
+        r#"[sp]
+base_url = {sp_base}
+database = {database}
+allow_unsolicited = true
+
+[idp]
+entity_id = {idp_entity}
+sso_url = {sso}
+slo_url = {slo}
+certificate_pem = {cert}
+
+[[role_mapping]]
+group = "admins"
+role = "admin"
+
+[[role_mapping]]
+group = "{ENGINEERING_GROUP_ID}"
+role = "editor"
+"#,
+        sp_base = quote(&endpoints.sp_base_url),
+        database = quote(database),
+        idp_entity = quote(&endpoints.idp_entity_id()),
+        sso = quote(&format!("{}/sso", endpoints.idp_base_url)),
+        slo = quote(&format!("{}/slo", endpoints.idp_base_url)),
+        cert = quote(idp_cert_pem),
+    )
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
     }
+    out.push('"');
+    out
 }
 
 /// The mock IdP configuration that knows the SP of `sp_config`.
@@ -85,9 +99,13 @@ pub fn idp_config(
         service_providers: vec![mock_idp::server::KnownSp {
             entity_id: sp.entity_id(),
             acs_urls: vec![sp.acs_url()],
+            slo_url: Some(sp.sls_url()),
+            // The SP's signing certificate (`sp::keys`): filled in by the harness, which holds it.
+            signing_cert_pem: None,
         }],
         users: mock_idp::users::demo_users(),
         default_profile: "valid".into(),
         deterministic,
+        forbid_framing: false,
     }
 }

@@ -19,6 +19,17 @@ pub enum SignInOutcome {
     },
     /// The IdP refused to answer (e.g. unknown ACS); no response reached the SP.
     IdpRefused { status: u16, body: String },
+    /// The SP asks the person to link an existing account (or skip) first; `page` is its HTML.
+    LinkPrompt { page: String },
+}
+
+/// How a session renewal (passive re-authentication) ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RenewOutcome {
+    /// The session was refreshed; `me` is `/me` afterwards.
+    Renewed { me: Value },
+    /// The renewal failed and the SP ended the session, with this reason code.
+    SessionEnded { code: String },
 }
 
 impl SignInOutcome {
@@ -127,8 +138,20 @@ impl HttpDriver {
                 format!("expected a redirect to the IdP, got {}", response.status()),
             )
         })?;
-        let mut sso = url::Url::parse(&location).map_err(|e| unexpected("login", e.to_string()))?;
-        sso.query_pairs_mut().append_pair("login_hint", user);
+        self.idp_form_at(&location, Some(user)).await
+    }
+
+    /// Follows the SP's redirect to the IdP (adding `login_hint` when given) and returns the
+    /// auto-submit form the IdP answers with.
+    async fn idp_form_at(
+        &self,
+        location: &str,
+        user: Option<&str>,
+    ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
+        let mut sso = url::Url::parse(location).map_err(|e| unexpected("login", e.to_string()))?;
+        if let Some(user) = user {
+            sso.query_pairs_mut().append_pair("login_hint", user);
+        }
         let response = self.client.get(sso).send().await?;
         let status = response.status().as_u16();
         let body = response.text().await?;
@@ -176,19 +199,52 @@ impl HttpDriver {
             .send()
             .await?;
         let status = response.status().as_u16();
+        self.verdict(response, status, "acs").await
+    }
+
+    /// Reads an SP answer: a redirect (signed in, or to the linking page) or a JSON/HTML refusal.
+    async fn verdict(
+        &self,
+        response: reqwest::Response,
+        status: u16,
+        step: &'static str,
+    ) -> Result<SignInOutcome, DriverError> {
         if let Some(landing) = redirect_target(&response) {
+            if url::Url::parse(&landing).is_ok_and(|u| u.path() == "/link") {
+                let page = self.client.get(&landing).send().await?.text().await?;
+                return Ok(SignInOutcome::LinkPrompt { page });
+            }
             let me = self
                 .me()
                 .await?
                 .ok_or_else(|| unexpected("acs", "redirected, but /me says signed out"))?;
             return Ok(SignInOutcome::SignedIn { landing, me });
         }
-        let body: Value = response.json().await.map_err(|e| {
-            unexpected(
-                "acs",
-                format!("status {status} with a body that is not JSON: {e}"),
-            )
-        })?;
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            let page = response.text().await?;
+            if status == 401 && page.contains("id=\"link-form\"") {
+                return Ok(SignInOutcome::LinkPrompt { page });
+            }
+            let code = page
+                .split("<code id=\"reason-code\">")
+                .nth(1)
+                .and_then(|rest| rest.split('<').next())
+                .ok_or_else(|| {
+                    unexpected(step, format!("status {status} without a reason code"))
+                })?;
+            return Ok(SignInOutcome::Refused {
+                status,
+                code: code.to_owned(),
+                message: String::new(),
+                detail: String::new(),
+            });
+        }
+        let body: Value = response.json().await?;
         let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
         Ok(SignInOutcome::Refused {
             status,
@@ -196,6 +252,119 @@ impl HttpDriver {
             message: text("message"),
             detail: text("detail"),
         })
+    }
+
+    /// On the linking page: prove an existing account by its password (`username` only when no
+    /// account matched).
+    pub async fn link_account(
+        &self,
+        username: Option<&str>,
+        password: &str,
+    ) -> Result<SignInOutcome, DriverError> {
+        let mut form = vec![("action", "link"), ("password", password)];
+        if let Some(username) = username {
+            form.push(("username", username));
+        }
+        let response = self
+            .client
+            .post(format!("{}/link", self.sp_base_url))
+            .form(&form)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        self.verdict(response, status, "link").await
+    }
+
+    /// On the linking page: skip, creating a new user.
+    pub async fn skip_linking(&self) -> Result<SignInOutcome, DriverError> {
+        let response = self
+            .client
+            .post(format!("{}/link", self.sp_base_url))
+            .form(&[("action", "skip")])
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        self.verdict(response, status, "link").await
+    }
+
+    /// Follows an invitation link (`/invite/{token}`) through the IdP as `user`.
+    pub async fn accept_invitation(
+        &self,
+        invitation_path: &str,
+        user: &str,
+    ) -> Result<SignInOutcome, DriverError> {
+        let response = self
+            .client
+            .get(format!("{}{invitation_path}", self.sp_base_url))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let Some(location) = redirect_target(&response) else {
+            return self.verdict(response, status, "invite").await;
+        };
+        match self.idp_form_at(&location, Some(user)).await? {
+            Ok(form) => self.submit(&form).await,
+            Err(outcome) => Ok(outcome),
+        }
+    }
+
+    /// What the renewal iframe does: `/renew` → passive AuthnRequest → the IdP (with this
+    /// browser's IdP session cookie, no login hint) → its answer posted to the ACS.
+    pub async fn renew(&self) -> Result<RenewOutcome, DriverError> {
+        let response = self
+            .client
+            .get(format!("{}/renew", self.sp_base_url))
+            .send()
+            .await?;
+        let Some(location) = redirect_target(&response) else {
+            return Ok(RenewOutcome::SessionEnded {
+                code: format!("http.{}", response.status().as_u16()),
+            });
+        };
+        let form = match self.idp_form_at(&location, None).await? {
+            Ok(form) => form,
+            Err(outcome) => {
+                return Err(unexpected(
+                    "renew",
+                    format!("the IdP did not answer the passive request: {outcome:?}"),
+                ));
+            }
+        };
+        let response = self
+            .client
+            .post(&form.action)
+            .header(ACCEPT, "application/json")
+            .form(&form.fields)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await?;
+        if status == 200 && body["renewed"] == true {
+            let me = self
+                .me()
+                .await?
+                .ok_or_else(|| unexpected("renew", "renewed, but /me says signed out"))?;
+            return Ok(RenewOutcome::Renewed { me });
+        }
+        Ok(RenewOutcome::SessionEnded {
+            code: body["error"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// The recovery password login (`/login?sso=false`).
+    pub async fn recovery_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<SignInOutcome, DriverError> {
+        let response = self
+            .client
+            .post(format!("{}/login/password", self.sp_base_url))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        self.verdict(response, status, "recovery").await
     }
 
     /// `/me`: the session as JSON, or `None` when signed out.
@@ -219,6 +388,60 @@ impl HttpDriver {
             .await?;
         Ok(())
     }
+
+    /// GETs `url` (absolute, or a path on the SP) and follows redirects with this browser's
+    /// cookies to the last page: e.g. `/logout` → the IdP's `/slo` → the SP's `/saml/sls`.
+    pub async fn visit(&self, url: &str) -> Result<Visited, DriverError> {
+        let url = if url.starts_with('/') {
+            format!("{}{url}", self.sp_base_url)
+        } else {
+            url.to_owned()
+        };
+        let response = self.client.get(&url).send().await?;
+        self.follow(response).await
+    }
+
+    /// POSTs an HTTP-POST binding form and follows redirects like [`visit`](Self::visit).
+    pub async fn post_and_follow(&self, form: &PostForm) -> Result<Visited, DriverError> {
+        let response = self
+            .client
+            .post(&form.action)
+            .form(&form.fields)
+            .send()
+            .await?;
+        self.follow(response).await
+    }
+
+    async fn follow(&self, mut response: reqwest::Response) -> Result<Visited, DriverError> {
+        let mut hops = vec![response.url().to_string()];
+        while let Some(next) = redirect_target(&response) {
+            if hops.len() > 10 {
+                return Err(unexpected(
+                    "follow",
+                    format!("too many redirects: {hops:?}"),
+                ));
+            }
+            hops.push(next.clone());
+            response = self.client.get(&next).send().await?;
+        }
+        Ok(Visited {
+            status: response.status().as_u16(),
+            url: response.url().to_string(),
+            hops,
+            body: response.text().await?,
+        })
+    }
+}
+
+/// The last page of a chain of redirects followed by [`HttpDriver::visit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visited {
+    pub status: u16,
+    /// The final URL.
+    pub url: String,
+    /// Every URL requested, in order.
+    pub hops: Vec<String>,
+    pub body: String,
 }
 
 fn redirect_target(response: &reqwest::Response) -> Option<String> {

@@ -24,6 +24,9 @@ pub struct PairOptions {
     pub database: String,
     /// Where the IdP keeps its generated signing key; `None` uses the fixed test key.
     pub idp_state_dir: Option<std::path::PathBuf>,
+    /// Where the SP keeps its generated signing key (unless its configuration names one with
+    /// `signing_key_file`); `None` uses the fixed test key.
+    pub sp_state_dir: Option<std::path::PathBuf>,
     /// Virtual time shared by both servers; `None` uses the wall clock.
     pub virtual_start: Option<time::OffsetDateTime>,
 }
@@ -37,6 +40,7 @@ impl Default for PairOptions {
             sp_tweak: None,
             database: ":memory:".into(),
             idp_state_dir: None,
+            sp_state_dir: None,
             virtual_start: None,
         }
     }
@@ -70,7 +74,7 @@ impl Clocks {
 pub enum HarnessError {
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
-    #[error("mock IdP keys: {0}")]
+    #[error("signing keys: {0}")]
     Keys(String),
     #[error("SP configuration: {0}")]
     Config(#[from] sp::config::ConfigError),
@@ -138,10 +142,22 @@ impl Pair {
             ),
         };
 
-        let idp_config = demo::idp_config(&endpoints, &sp_config, false);
+        let sp_keys = match (&options.sp_state_dir, &sp_config.sp.signing_key_file) {
+            (None, None) => sp::keys::SpKeys::fixed_for_tests(),
+            (dir, _) => {
+                let dir = dir.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
+                sp::keys::SpKeys::for_config(&sp_config, &dir)
+                    .map_err(|e| HarnessError::Keys(e.to_string()))?
+            }
+        };
+        let mut idp_config = demo::idp_config(&endpoints, &sp_config, false);
+        // The IdP verifies the SP's signed logout messages with the SP's certificate.
+        for known in &mut idp_config.service_providers {
+            known.signing_cert_pem = Some(sp_keys.cert_pem.clone());
+        }
         let idp = mock_idp::server::Idp::new(idp_config, keys, idp_clock);
         let store = sp::store::Store::open(&sp_config.sp.database).await?;
-        let sp = sp::web::Sp::new(sp_config, store, sp_clock)?;
+        let sp = sp::web::Sp::new(sp_config, store, sp_clock, sp_keys)?;
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());

@@ -6,6 +6,8 @@ use libxml::parser::{Parser, ParserOptions};
 use libxml::tree::{Document, Node, SaveOptions};
 use xmlsec::{XmlSecDocumentExt, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
 
+use crate::knobs::SignatureAlgorithm;
+use crate::logout::SignatureCheck;
 use crate::xml::{ASSERTION_NS, DSIG_NS, PROTOCOL_NS};
 
 /// An element whose `ds:Signature` child should be filled in.
@@ -15,6 +17,8 @@ pub enum Signed {
     Assertion,
     /// The `samlp:Response` root.
     Response,
+    /// The `samlp:LogoutRequest` root (IdP-initiated logout over HTTP-POST).
+    LogoutRequest,
 }
 
 /// Why signing failed. These are bugs in the minter or a bad key file, never the request's fault.
@@ -61,7 +65,7 @@ pub(crate) fn sign(xml: &str, key_pem: &str, targets: &[Signed]) -> Result<Strin
         .map_err(|e| SignError::KeyUnusable(with_xmlsec_detail(e.to_string())))?;
     // xmlsec resolves `URI="#ID"` only through attributes declared as IDs; SAML has no DTD to do it.
     doc.specify_idattr(
-        "//samlp:Response | //saml:Assertion",
+        "//samlp:Response | //saml:Assertion | /samlp:LogoutRequest",
         "ID",
         Some(&[("samlp", PROTOCOL_NS), ("saml", ASSERTION_NS)]),
     )
@@ -81,6 +85,80 @@ pub(crate) fn sign(xml: &str, key_pem: &str, targets: &[Signed]) -> Result<Strin
         })?;
     }
     Ok(serialise(&doc))
+}
+
+/// Verifies the enveloped signature of a received message's root element (an SP's LogoutRequest
+/// or LogoutResponse over HTTP-POST) with the public key of `cert_pem`, never with a key or
+/// certificate the message carries in KeyInfo (the key put in the context is the only one used).
+pub(crate) fn verify_root(xml: &str, cert_pem: Option<&str>) -> SignatureCheck {
+    let invalid = |reason: String| SignatureCheck::Invalid { reason };
+    let doc = match crate::logout::parse_xml(xml) {
+        Ok(doc) => doc,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let Some(root) = doc.get_root_element() else {
+        return invalid("the message has no root element".to_owned());
+    };
+    let signatures: Vec<Node> = root
+        .get_child_elements()
+        .into_iter()
+        .filter(|c| {
+            c.get_name() == "Signature"
+                && c.get_namespace().is_some_and(|ns| ns.get_href() == DSIG_NS)
+        })
+        .collect();
+    let signature = match signatures.as_slice() {
+        [] => return SignatureCheck::Missing,
+        [one] => one,
+        _ => return invalid("the message root carries more than one signature".to_owned()),
+    };
+    // xmlsec checks that the Reference resolves and its digest matches, not *what* it points at:
+    // a signature over some other element (signature wrapping) must not count for the root.
+    let signed_info = child_element(signature, DSIG_NS, "SignedInfo");
+    let reference = signed_info
+        .as_ref()
+        .and_then(|si| child_element(si, DSIG_NS, "Reference"))
+        .and_then(|r| r.get_attribute_no_ns("URI"));
+    let root_id = root.get_attribute_no_ns("ID").unwrap_or_default();
+    if root_id.is_empty() || reference.as_deref() != Some(&format!("#{root_id}")) {
+        return invalid("the signature does not reference the message root".to_owned());
+    }
+    let algorithm = signed_info
+        .as_ref()
+        .and_then(|si| child_element(si, DSIG_NS, "SignatureMethod"))
+        .and_then(|m| m.get_attribute_no_ns("Algorithm"))
+        .unwrap_or_default();
+    let Some(cert_pem) = cert_pem else {
+        return SignatureCheck::NoCertificate;
+    };
+    let mut context = XmlSecSignatureContext::new();
+    ffi::capture_xmlsec_errors();
+    ffi::take_xmlsec_errors();
+    let key = match XmlSecKey::from_memory(cert_pem.as_bytes(), XmlSecKeyFormat::CertPem, None) {
+        Ok(key) => key,
+        Err(e) => {
+            return invalid(format!(
+                "the SP certificate is unusable: {}",
+                with_xmlsec_detail(e.to_string())
+            ));
+        }
+    };
+    if let Err(e) = doc.specify_idattr(
+        "/samlp:LogoutRequest | /samlp:LogoutResponse",
+        "ID",
+        Some(&[("samlp", PROTOCOL_NS)]),
+    ) {
+        return invalid(format!("cannot declare the ID attribute: {e}"));
+    }
+    context.insert_key(key);
+    match context.verify_node(signature) {
+        Ok(true) if algorithm == SignatureAlgorithm::RsaSha1.uri() => {
+            SignatureCheck::WeakAlgorithm { algorithm }
+        }
+        Ok(true) => SignatureCheck::Verified { algorithm },
+        Ok(false) => invalid("the signature does not verify with the SP's certificate".to_owned()),
+        Err(e) => invalid(format!("xmlsec: {}", with_xmlsec_detail(e.to_string()))),
+    }
 }
 
 fn parse(xml: &str) -> Result<Document, SignError> {
@@ -106,7 +184,7 @@ fn serialise(doc: &Document) -> String {
 fn signature_template(doc: &Document, target: Signed) -> Option<Node> {
     let response = doc.get_root_element()?;
     let signed = match target {
-        Signed::Response => response,
+        Signed::Response | Signed::LogoutRequest => response,
         Signed::Assertion => child_element(&response, ASSERTION_NS, "Assertion")?,
     };
     child_element(&signed, DSIG_NS, "Signature")

@@ -59,6 +59,10 @@ pub struct Knobs {
     pub omit_groups: bool,
     /// Sends a groups Attribute with no AttributeValue.
     pub empty_groups: bool,
+    /// Entra ID's group overage (a user in more than 150 groups): leaves out the groups claim and
+    /// sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An SP
+    /// must not read this as "no groups".
+    pub group_overage: bool,
     /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
     pub assertion_id_override: Option<String>,
     /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
@@ -92,6 +96,7 @@ impl Default for Knobs {
             group_format: GroupFormat::Names,
             omit_groups: false,
             empty_groups: false,
+            group_overage: false,
             assertion_id_override: None,
             compact_xml: false,
         }
@@ -182,6 +187,11 @@ impl Knobs {
         if self.omit_groups && self.empty_groups {
             return Err(KnobError::Contradictory(
                 "omit_groups and empty_groups are both set",
+            ));
+        }
+        if self.group_overage && self.empty_groups {
+            return Err(KnobError::Contradictory(
+                "group_overage and empty_groups are both set",
             ));
         }
         if self.omit_destination && self.destination_override.is_some() {
@@ -362,6 +372,21 @@ impl StatusCode {
         StatusCode(format!("{STATUS_PREFIX}Success"))
     }
 
+    /// `urn:oasis:names:tc:SAML:2.0:status:Requester`: the request was at fault.
+    pub fn requester() -> StatusCode {
+        StatusCode(format!("{STATUS_PREFIX}Requester"))
+    }
+
+    /// `urn:oasis:names:tc:SAML:2.0:status:Responder`: the IdP could not answer as asked.
+    pub fn responder() -> StatusCode {
+        StatusCode(format!("{STATUS_PREFIX}Responder"))
+    }
+
+    /// `urn:oasis:names:tc:SAML:2.0:status:NoPassive`: a passive request needs the user.
+    pub fn no_passive() -> StatusCode {
+        StatusCode(format!("{STATUS_PREFIX}NoPassive"))
+    }
+
     /// The full URI.
     pub fn uri(&self) -> &str {
         &self.0
@@ -394,6 +419,94 @@ impl TryFrom<String> for StatusCode {
 impl From<StatusCode> for String {
     fn from(code: StatusCode) -> String {
         code.0
+    }
+}
+
+/// Every way the IdP's single-logout messages can go wrong: the LogoutRequests it sends
+/// (IdP-initiated logout) and the LogoutResponses it answers an SP's LogoutRequest with.
+/// `LogoutKnobs::default()` sends conformant, signed messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogoutKnobs {
+    /// Sends the message unsigned: no `SigAlg`/`Signature` on HTTP-Redirect, no `ds:Signature`
+    /// on HTTP-POST. An SP should refuse it (`logout.unsigned`).
+    pub unsigned: bool,
+    /// Whose key signs; `attacker` signs with a key the SP never trusted.
+    pub signing_key: SigningKey,
+    /// Sends this Issuer instead of the IdP's entity ID.
+    pub issuer_override: Option<String>,
+    /// LogoutRequest: sends this SessionIndex instead of the user's IdP session's (e.g. a session
+    /// the SP never had).
+    pub session_index_override: Option<String>,
+    /// LogoutRequest: sends this NameID value instead of the one in the user's last assertion.
+    pub name_id_override: Option<String>,
+    /// LogoutRequest: sends `NotOnOrAfter` = now + this many seconds (negative: already expired);
+    /// `null` leaves the attribute out.
+    pub not_on_or_after_offset_secs: Option<i64>,
+    /// Sends this Destination instead of the SP's `slo_url` (the message still goes to `slo_url`).
+    pub destination_override: Option<String>,
+    /// LogoutResponse: sends this top-level status instead of Success (short names as for
+    /// [`Knobs::status_code`], e.g. `responder`).
+    pub status_code: StatusCode,
+}
+
+impl Default for LogoutKnobs {
+    fn default() -> Self {
+        LogoutKnobs {
+            unsigned: false,
+            signing_key: SigningKey::Idp,
+            issuer_override: None,
+            session_index_override: None,
+            name_id_override: None,
+            not_on_or_after_offset_secs: None,
+            destination_override: None,
+            status_code: StatusCode::success(),
+        }
+    }
+}
+
+impl LogoutKnobs {
+    /// Every logout knob with its one-line description, for `GET /_control/logout-knobs`.
+    pub const DESCRIPTIONS: &'static [(&'static str, &'static str)] = &[
+        ("unsigned", "Send the message without any signature."),
+        (
+            "signing_key",
+            "`idp` (default) or `attacker`: whose key signs.",
+        ),
+        (
+            "issuer_override",
+            "Send this Issuer instead of the IdP's entity ID.",
+        ),
+        (
+            "session_index_override",
+            "LogoutRequest: send this SessionIndex (e.g. an unknown session).",
+        ),
+        (
+            "name_id_override",
+            "LogoutRequest: send this NameID value instead of the session's.",
+        ),
+        (
+            "not_on_or_after_offset_secs",
+            "LogoutRequest: NotOnOrAfter = now + this (negative: expired); null omits it.",
+        ),
+        (
+            "destination_override",
+            "Send this Destination instead of the SP's slo_url.",
+        ),
+        (
+            "status_code",
+            "LogoutResponse: send this status instead of Success.",
+        ),
+    ];
+
+    /// Refuses combinations that cannot both hold.
+    pub fn validate(&self) -> Result<(), KnobError> {
+        if self.unsigned && self.signing_key == SigningKey::Attacker {
+            return Err(KnobError::Contradictory(
+                "unsigned and signing_key = attacker are both set",
+            ));
+        }
+        Ok(())
     }
 }
 

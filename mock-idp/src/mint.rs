@@ -11,7 +11,10 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::dsig::{self, SignError, Signed};
 use crate::keys::{IdpKeys, SigningIdentity};
-use crate::knobs::{AttributeStyle, GroupFormat, KnobError, Knobs, SigningKey};
+use crate::knobs::{
+    AttributeStyle, DigestAlgorithm, GroupFormat, KnobError, Knobs, SignatureAlgorithm, SigningKey,
+    StatusCode,
+};
 use crate::users::User;
 use crate::xml::{ASSERTION_NS, Attr, DSIG_NS, PROTOCOL_NS, XmlWriter};
 
@@ -48,6 +51,8 @@ pub struct Minted {
     pub response_id: String,
     /// The Assertion ID; `None` when a non-success status carries no assertion.
     pub assertion_id: Option<String>,
+    /// The AuthnStatement SessionIndex; `None` when there is no assertion.
+    pub session_index: Option<String>,
 }
 
 impl Minted {
@@ -190,7 +195,13 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     );
     w.text("saml:Issuer", &[("Format", Some(ENTITY_FORMAT))], issuer);
     if knobs.sign.response() {
-        write_signature_template(&mut w, &response_id, knobs, signer);
+        write_signature_template(
+            &mut w,
+            &response_id,
+            knobs.signature_algorithm,
+            knobs.digest_algorithm,
+            signer,
+        );
     }
     write_status(&mut w, knobs);
     if let Some(assertion_id) = &assertion_id {
@@ -217,8 +228,72 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     Ok(Minted {
         xml,
         response_id,
+        session_index: assertion_id.is_some().then_some(session_index),
         assertion_id,
     })
+}
+
+/// A Response that carries only a Status, no assertion (e.g. Responder/NoPassive).
+pub struct StatusOnly<'a> {
+    /// The IdP's entity ID (the Issuer).
+    pub idp_entity_id: &'a str,
+    /// The ACS URL (the Destination).
+    pub acs_url: &'a str,
+    /// The AuthnRequest ID being answered.
+    pub in_response_to: Option<&'a str>,
+    /// The IdP's "now".
+    pub now: OffsetDateTime,
+    /// Top-level StatusCode.
+    pub status: &'a StatusCode,
+    /// Second-level StatusCode.
+    pub sub_status: Option<&'a StatusCode>,
+    /// Where the Response ID comes from.
+    pub ids: &'a dyn IdSource,
+}
+
+/// Mints a status-only Response. It is unsigned, as Okta and Entra ID send their error
+/// responses: there is no assertion to protect, and an SP must not trust its status for access.
+pub fn mint_status_response(params: &StatusOnly<'_>) -> Result<Minted, MintError> {
+    let knobs = Knobs {
+        status_code: params.status.clone(),
+        sub_status_code: params.sub_status.cloned(),
+        ..Knobs::default()
+    };
+    let issue = format_timestamp(params.now).ok_or(MintError::TimestampOutOfRange {
+        knob: "clock_offset_secs",
+    })?;
+    let response_id = params.ids.next_id();
+    let mut w = XmlWriter::new(false);
+    w.start(
+        "samlp:Response",
+        &[
+            ("xmlns:samlp", Some(PROTOCOL_NS)),
+            ("xmlns:saml", Some(ASSERTION_NS)),
+            ("ID", Some(&response_id)),
+            ("Version", Some("2.0")),
+            ("IssueInstant", Some(&issue)),
+            ("Destination", Some(params.acs_url)),
+            ("InResponseTo", params.in_response_to),
+        ],
+    );
+    w.text(
+        "saml:Issuer",
+        &[("Format", Some(ENTITY_FORMAT))],
+        params.idp_entity_id,
+    );
+    write_status(&mut w, &knobs);
+    w.end("samlp:Response");
+    Ok(Minted {
+        xml: w.finish(),
+        response_id,
+        assertion_id: None,
+        session_index: None,
+    })
+}
+
+/// `t` as an xs:dateTime in UTC, as every minted timestamp is written.
+pub(crate) fn format_timestamp(t: OffsetDateTime) -> Option<String> {
+    t.to_offset(UtcOffset::UTC).format(TIMESTAMP).ok()
 }
 
 /// Every timestamp of one response, already formatted.
@@ -300,7 +375,13 @@ fn write_assertion(
         parts.issuer,
     );
     if knobs.sign.assertion() {
-        write_signature_template(w, parts.id, knobs, signer);
+        write_signature_template(
+            w,
+            parts.id,
+            knobs.signature_algorithm,
+            knobs.digest_algorithm,
+            signer,
+        );
     }
 
     w.start("saml:Subject", &[]);
@@ -368,6 +449,33 @@ fn write_assertion(
     w.end("saml:Assertion");
 }
 
+/// The claim Entra ID sends instead of the groups when a user is in too many (over 150) groups.
+pub const GROUPS_LINK: &str = "http://schemas.microsoft.com/claims/groups.link";
+
+/// The mock Entra tenant ID written into `groups.link` URLs.
+pub const MOCK_ENTRA_TENANT_ID: &str = "8c1a6f3e-2b4d-4e5f-9a0b-1c2d3e4f5a6b";
+
+/// The Graph URL of the groups.link claim: `…/{tenant}/users/{object-id}/getMemberObjects`.
+/// `User` has no object ID, so a stable GUID-shaped one is derived from the login (FNV-1a, 128
+/// bits): the same user always gets the same URL, and no two demo users collide.
+pub fn groups_link(user: &User) -> String {
+    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for byte in user.login.bytes() {
+        hash ^= u128::from(byte);
+        hash = hash.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    let hex = format!("{hash:032x}");
+    let object_id = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    format!("https://graph.windows.net/{MOCK_ENTRA_TENANT_ID}/users/{object_id}/getMemberObjects")
+}
+
 /// One SAML Attribute: name and values.
 struct Attribute {
     name: &'static str,
@@ -425,7 +533,13 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
         })
         .collect();
     // Okta and Entra ID leave the groups attribute out for a user with no groups.
-    if knobs.empty_groups {
+    if knobs.group_overage {
+        // Entra ID's overage claim: too many groups for a token, so it says where to fetch them.
+        attributes.push(Attribute {
+            name: GROUPS_LINK,
+            values: vec![groups_link(user)],
+        });
+    } else if knobs.empty_groups {
         attributes.push(Attribute {
             name: groups_name,
             values: Vec::new(),
@@ -469,7 +583,13 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
 
 /// The enveloped-signature template xmlsec fills in: exclusive C14N, one Reference to `#id`,
 /// empty DigestValue/SignatureValue, and the signer's certificate in KeyInfo.
-fn write_signature_template(w: &mut XmlWriter, id: &str, knobs: &Knobs, signer: &SigningIdentity) {
+pub(crate) fn write_signature_template(
+    w: &mut XmlWriter,
+    id: &str,
+    signature_algorithm: SignatureAlgorithm,
+    digest_algorithm: DigestAlgorithm,
+    signer: &SigningIdentity,
+) {
     let reference = format!("#{id}");
     w.start("ds:Signature", &[("xmlns:ds", Some(DSIG_NS))]);
     w.start("ds:SignedInfo", &[]);
@@ -479,7 +599,7 @@ fn write_signature_template(w: &mut XmlWriter, id: &str, knobs: &Knobs, signer: 
     );
     w.empty(
         "ds:SignatureMethod",
-        &[("Algorithm", Some(knobs.signature_algorithm.uri()))],
+        &[("Algorithm", Some(signature_algorithm.uri()))],
     );
     w.start("ds:Reference", &[("URI", Some(&reference))]);
     w.start("ds:Transforms", &[]);
@@ -488,7 +608,7 @@ fn write_signature_template(w: &mut XmlWriter, id: &str, knobs: &Knobs, signer: 
     w.end("ds:Transforms");
     w.empty(
         "ds:DigestMethod",
-        &[("Algorithm", Some(knobs.digest_algorithm.uri()))],
+        &[("Algorithm", Some(digest_algorithm.uri()))],
     );
     w.text("ds:DigestValue", &[], "");
     w.end("ds:Reference");

@@ -38,6 +38,10 @@ pub const ALL: &[(&str, &str)] = &[
         "Entra ID claim names, with groups sent as object GUIDs instead of names.",
     ),
     (
+        "entra-group-overage",
+        "Entra ID claim names, with the groups claim replaced by a groups.link Graph URL (group overage, over 150 groups).",
+    ),
+    (
         "unsigned",
         "Neither the response nor the assertion is signed.",
     ),
@@ -122,6 +126,11 @@ pub fn get(name: &str) -> Option<Knobs> {
         "entra-guid-groups" => Knobs {
             attribute_style: AttributeStyle::Entra,
             group_format: GroupFormat::EntraGuids,
+            ..valid
+        },
+        "entra-group-overage" => Knobs {
+            attribute_style: AttributeStyle::Entra,
+            group_overage: true,
             ..valid
         },
         "unsigned" => Knobs {

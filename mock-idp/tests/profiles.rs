@@ -61,6 +61,19 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
         &[">admins<", "Name=\"mail\""],
     ),
     (
+        "entra-group-overage",
+        &[
+            r#"Name="http://schemas.microsoft.com/claims/groups.link""#,
+            "<saml:AttributeValue>https://graph.windows.net/8c1a6f3e-2b4d-4e5f-9a0b-1c2d3e4f5a6b/users/",
+            "/getMemberObjects</saml:AttributeValue>",
+        ],
+        &[
+            "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+            ">admins<",
+            "5f2c8e4a-1d3b-4c6e-9a7f-0b1d2e3f4a5b",
+        ],
+    ),
+    (
         "unsigned",
         &["<saml:Assertion"],
         &["ds:Signature", "SignatureValue"],

@@ -28,10 +28,13 @@ fn idp() -> Idp {
         service_providers: vec![KnownSp {
             entity_id: SP_ENTITY_ID.to_owned(),
             acs_urls: vec![ACS_URL.to_owned()],
+            slo_url: None,
+            signing_cert_pem: None,
         }],
         users: users::demo_users(),
         default_profile: "valid".to_owned(),
         deterministic: true,
+        forbid_framing: false,
     };
     config.check().expect("config");
     Idp::new(

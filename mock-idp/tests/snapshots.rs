@@ -20,10 +20,13 @@ fn idp_metadata() {
             service_providers: vec![KnownSp {
                 entity_id: common::SP_ENTITY_ID.to_owned(),
                 acs_urls: vec![common::ACS_URL.to_owned()],
+                slo_url: None,
+                signing_cert_pem: None,
             }],
             users: users::demo_users(),
             default_profile: "valid".to_owned(),
             deterministic: true,
+            forbid_framing: false,
         },
         IdpKeys::fixed_for_tests(),
         Arc::new(ManualClock::new(common::NOW)),

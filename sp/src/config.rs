@@ -70,6 +70,58 @@ pub struct SpSettings {
     /// Largest decoded SAMLResponse accepted, in bytes.
     #[serde(default = "default_max_response_bytes")]
     pub max_response_bytes: usize,
+    /// Refuse an IdP-initiated LogoutRequest that is not signed (`logout.unsigned`).
+    #[serde(default = "default_true")]
+    pub require_signed_logout_requests: bool,
+    /// The SP's own signing key (PEM), for the logout messages it sends. With
+    /// `signing_certificate_file`; both unset: `samlconf serve` keeps a generated pair in its state
+    /// directory.
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// The certificate (PEM) of `signing_key_file`, published in the SP metadata.
+    #[serde(default)]
+    pub signing_certificate_file: Option<PathBuf>,
+    /// What happens at the first SSO sign-in of an identity that is not linked yet.
+    #[serde(default)]
+    pub account_linking: AccountLinking,
+    /// Wrong passwords allowed on the linking page before the link is locked (and audited).
+    #[serde(default = "default_max_link_attempts")]
+    pub max_link_attempts: u32,
+    /// Profile fields the IdP does not overwrite at sign-in (e.g. `email` for external
+    /// contributors, 001): any of `email`, `first_name`, `last_name`, `login`.
+    #[serde(default)]
+    pub ignore_fields_on_update: Vec<String>,
+    /// How the IdP's groups change a user's roles at each sign-in.
+    #[serde(default)]
+    pub role_sync: RoleSync,
+    /// Re-authenticate (passive AuthnRequest) this often while signed in, in seconds; 0 = never.
+    #[serde(default = "default_renewal_interval_secs")]
+    pub renewal_interval_secs: u32,
+}
+
+/// The first SSO sign-in of an identity that is not linked to a local user yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountLinking {
+    /// Link to the local user with the same e-mail without asking, else provision (OnTrackio, 004).
+    #[default]
+    Email,
+    /// Ask (Flow Production Tracking, 000): a matching local account's password links it; with no
+    /// match, any account's username and password; "skip" creates a new user.
+    Prompt,
+}
+
+/// How groups become roles at every sign-in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleSync {
+    /// The mapped groups replace the roles each time; no mapped group gives the default role
+    /// (004: a manual role is overwritten at the next sign-in).
+    #[default]
+    Replace,
+    /// An absent or empty groups attribute leaves the roles unchanged; present groups map as
+    /// usual, an unknown name giving the default role (002).
+    KeepWhenAbsent,
 }
 
 /// The identity provider this SP trusts.
@@ -178,6 +230,8 @@ impl SpConfig {
             for file in [
                 &mut config.idp.certificate_file,
                 &mut config.idp.metadata_file,
+                &mut config.sp.signing_key_file,
+                &mut config.sp.signing_certificate_file,
             ]
             .into_iter()
             .flatten()
@@ -222,6 +276,13 @@ impl SpConfig {
             if digest_algorithm_uri(name).is_none() {
                 return Err(ConfigError::Invalid(format!(
                     "sp.digest_algorithms: unknown {name:?} (expected sha256, sha384, sha512 or sha1)"
+                )));
+            }
+        }
+        for field in &sp.ignore_fields_on_update {
+            if !["email", "first_name", "last_name", "login"].contains(&field.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "sp.ignore_fields_on_update: unknown field {field:?} (expected email, first_name, last_name or login)"
                 )));
             }
         }
@@ -338,6 +399,12 @@ fn default_digest_algorithms() -> Vec<String> {
 }
 fn default_max_response_bytes() -> usize {
     512 * 1024
+}
+fn default_max_link_attempts() -> u32 {
+    5
+}
+fn default_renewal_interval_secs() -> u32 {
+    270
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddre
 const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 
 /// The person an accepted assertion speaks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Identity {
     /// The stable key of this identity at its IdP: the NameID, unless that is transient (a new
     /// value at every sign-in), in which case the login or e-mail.
@@ -152,4 +152,48 @@ fn rejection(
     rejection.context.subject = verified.name_id.clone();
     rejection.context.groups_or_attributes = verified.attributes.clone();
     rejection
+}
+
+/// The claim Entra sends instead of the groups when a user is in more groups than fit in a
+/// SAML token (150): a link to query them from Microsoft Graph.
+pub const ENTRA_GROUPS_LINK: &str = "http://schemas.microsoft.com/claims/groups.link";
+
+/// Whether any groups candidate attribute is present at all (even with no values).
+pub fn groups_attribute_present(verified: &VerifiedResponse, candidates: &[String]) -> bool {
+    verified
+        .attributes
+        .iter()
+        .any(|a| candidates.contains(&a.name))
+}
+
+/// Whether the IdP announced group overage instead of sending the groups (Entra).
+pub fn groups_overage(verified: &VerifiedResponse) -> bool {
+    verified
+        .attributes
+        .iter()
+        .any(|a| a.name == ENTRA_GROUPS_LINK)
+}
+
+/// The roles a user has after this sign-in, or `None` to leave them as they are.
+///
+/// - Entra group overage: the groups are unknown, not absent, so nothing changes (a new user
+///   gets the default role); the caller audits a `groups.overage` warning.
+/// - `replace` (004): the mapped groups replace the roles, the default role when none maps.
+/// - `keep_when_absent` (002): an absent or empty groups attribute changes nothing (a new user
+///   gets the default role); present groups map as under `replace`.
+pub fn roles_after_sign_in(
+    config: &SpConfig,
+    groups: &[String],
+    groups_present: bool,
+    overage: bool,
+    is_new_user: bool,
+) -> Option<Vec<String>> {
+    let unknown = overage
+        || (config.sp.role_sync == crate::config::RoleSync::KeepWhenAbsent
+            && (!groups_present || groups.is_empty()));
+    match (unknown, is_new_user) {
+        (true, false) => None,
+        (true, true) => Some(vec![config.sp.default_role.clone()]),
+        (false, _) => Some(roles_for(groups, config)),
+    }
 }

@@ -10,11 +10,14 @@
 pub mod reason;
 pub mod verify;
 
+pub mod accounts;
 pub mod authn_request;
 pub mod clock;
 pub mod config;
 pub mod identity;
+pub mod keys;
 pub mod metadata;
 pub mod pages;
+pub mod slo;
 pub mod store;
 pub mod web;

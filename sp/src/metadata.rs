@@ -2,10 +2,13 @@
 //! certificates out of an IdP's metadata file.
 
 use crate::config::SpConfig;
+use crate::keys::SpKeys;
 use crate::pages::escape;
 
-/// The SP's EntityDescriptor: the ACS (HTTP-POST) and the SLS (HTTP-Redirect and HTTP-POST).
-pub fn sp_metadata(config: &SpConfig) -> String {
+/// The SP's EntityDescriptor: its signing certificate (for the logout messages it signs), the ACS
+/// (HTTP-POST) and the SLS (HTTP-Redirect and HTTP-POST).
+pub fn sp_metadata(config: &SpConfig, keys: &SpKeys) -> String {
+    let cert = keys.cert_der_base64();
     let entity_id = escape(&config.entity_id());
     let acs = escape(&config.acs_url());
     let sls = escape(&config.sls_url());
@@ -13,6 +16,9 @@ pub fn sp_metadata(config: &SpConfig) -> String {
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity_id}">
   <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
+    </md:KeyDescriptor>
     <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sls}"/>
     <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sls}"/>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
@@ -114,7 +120,10 @@ certificate_pem = "unused"
 "#,
         )
         .unwrap();
-        insta::assert_snapshot!("sp_metadata", sp_metadata(&config));
+        insta::assert_snapshot!(
+            "sp_metadata",
+            sp_metadata(&config, &crate::keys::SpKeys::fixed_for_tests())
+        );
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub struct HomeView<'a> {
     pub roles: &'a [String],
     pub idp: &'a str,
     pub expires_at: OffsetDateTime,
+    /// Seconds between passive re-authentications; 0 disables renewal.
+    pub renewal_interval_secs: u32,
 }
 
 pub fn home(view: Option<&HomeView<'_>>) -> String {
@@ -90,7 +92,9 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
 <tr><th>Identity provider</th><td><code>{idp}</code></td></tr>
 <tr><th>Session ends</th><td>{expires}</td></tr>
 </table>
-<p><a href="/me">Session as JSON</a> · <a href="/logout">Sign out</a></p>"#,
+<p><a href="/me">Session as JSON</a> · <a href="/logout">Sign out</a></p>
+<p id="renewal-status" role="status"></p>
+{renewal}"#,
                     name = v
                         .name
                         .as_deref()
@@ -100,6 +104,7 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
                     roles = roles.join(" "),
                     idp = escape(v.idp),
                     expires = saml_instant(v.expires_at),
+                    renewal = renewal_script(v.renewal_interval_secs),
                 ),
             )
         }
@@ -133,10 +138,201 @@ pub fn error(title: &str, message: &str) -> String {
     )
 }
 
+/// The page a refused logout message (at `/saml/sls`) lands on, with the stable reason code.
+pub fn logout_refused(code: &str, summary: &str) -> String {
+    layout(
+        "SAML sign-out failed",
+        &format!(
+            r#"<div class="error"><p>{summary}</p><p>Reason code: <code id="reason-code">{code}</code></p></div>
+<p>Your administrator can find this code, with the details, in the audit log.</p>
+<p><a href="/">Home</a></p>"#,
+            summary = escape(summary),
+            code = escape(code),
+        ),
+    )
+}
+
 pub fn signed_out() -> String {
     layout(
         "You are signed out",
-        r#"<p>Your session has ended.</p><p><a class="button" href="/login">Sign in again</a></p>"#,
+        r#"<p>Your session has ended.</p><p><a class="button" href="/login">Sign in again</a></p>
+<script>
+// Logout closes the renewal window (000): tell every page of this site, the popup included.
+if ("BroadcastChannel" in window) new BroadcastChannel("samlconf-session").postMessage("logout");
+</script>"#,
+    )
+}
+
+/// Keeps the session alive the way 000 describes: every `interval` a passive AuthnRequest in a
+/// hidden iframe; if the IdP refuses to be framed (no answer within 10 s), a small renewal
+/// window instead; if pop-ups are blocked, a message asking to allow them. A failed renewal
+/// (reported by the ACS page) ends the session here too.
+fn renewal_script(interval_secs: u32) -> String {
+    if interval_secs == 0 {
+        return String::new();
+    }
+    format!(
+        r#"<script>
+(() => {{
+  const intervalMs = {interval_secs} * 1000;
+  const status = document.getElementById("renewal-status");
+  let pending = null;
+  window.addEventListener("message", (event) => {{
+    if (event.origin !== location.origin || !event.data || event.data.samlconf !== "renewal") return;
+    clearTimeout(pending);
+    pending = null;
+    if (!event.data.ok) location.href = "/?renewal_failed=" + encodeURIComponent(event.data.code || "");
+  }});
+  function openRenewalWindow() {{
+    const popup = window.open("/renew?mode=popup", "samlconf-renewal", "width=420,height=260,left=0,top=10000");
+    if (!popup) status.textContent = "Your identity provider does not allow background renewal: allow pop-ups for this site so that your session can be renewed.";
+  }}
+  function renew() {{
+    const frame = document.createElement("iframe");
+    frame.hidden = true;
+    frame.src = "/renew?mode=iframe";
+    document.body.appendChild(frame);
+    pending = setTimeout(() => {{ frame.remove(); openRenewalWindow(); }}, 10000);
+    setTimeout(() => frame.remove(), 20000);
+  }}
+  setInterval(renew, intervalMs);
+  if ("BroadcastChannel" in window) {{
+    new BroadcastChannel("samlconf-session").onmessage = (event) => {{ if (event.data === "logout") location.href = "/"; }};
+  }}
+}})();
+</script>"#
+    )
+}
+
+/// What the ACS answers to a renewal, inside the iframe or the renewal window: it reports to the
+/// page that asked; a renewal window stays open (000) and closes when the user signs out.
+pub fn renewal_result(failed_code: Option<&str>) -> String {
+    let (title, text) = match failed_code {
+        None => (
+            "Session renewed",
+            "Your session was renewed. Please keep this window open; it closes when you sign out."
+                .to_string(),
+        ),
+        Some(code) => (
+            "Session ended",
+            format!(
+                "Your session could not be renewed (reason code {}) and has ended.",
+                escape(code)
+            ),
+        ),
+    };
+    let message = match failed_code {
+        None => r#"{samlconf: "renewal", ok: true}"#.to_string(),
+        Some(code) => format!(
+            r#"{{samlconf: "renewal", ok: false, code: "{}"}}"#,
+            escape(code)
+        ),
+    };
+    layout(
+        title,
+        &format!(
+            r#"<p>{text}</p>
+<script>
+(() => {{
+  const message = {message};
+  if (window.parent !== window) window.parent.postMessage(message, location.origin);
+  if (window.opener) window.opener.postMessage(message, location.origin);
+  if ("BroadcastChannel" in window) {{
+    new BroadcastChannel("samlconf-session").onmessage = (event) => {{ if (event.data === "logout") window.close(); }};
+  }}
+}})();
+</script>"#
+        ),
+    )
+}
+
+/// What the linking page shows.
+pub struct LinkView<'a> {
+    /// The e-mail the IdP asserted.
+    pub email: &'a str,
+    /// The local account that matched (login or e-mail), if any.
+    pub matched: Option<&'a str>,
+    /// A wrong-password notice.
+    pub error: Option<String>,
+}
+
+/// First SSO sign-in of an identity that is not linked yet (000): prove an existing account by
+/// its password, or skip and get a new user.
+pub fn link_prompt(view: &LinkView<'_>) -> String {
+    let error = view
+        .error
+        .as_deref()
+        .map(|e| {
+            format!(
+                r#"<div class="error"><p id="link-error">{}</p></div>"#,
+                escape(e)
+            )
+        })
+        .unwrap_or_default();
+    let (title, intro, fields) = match view.matched {
+        Some(account) => (
+            "Link your existing account",
+            format!(
+                "You signed in as <code>{}</code> for the first time. An account <code>{}</code> already exists here: enter its password to link it to your single sign-on identity.",
+                escape(view.email),
+                escape(account)
+            ),
+            r#"<p><label>Password of that account <input type="password" name="password" autocomplete="current-password" required></label></p>"#,
+        ),
+        None => (
+            "Link to an existing account?",
+            format!(
+                "You signed in as <code>{}</code> for the first time and no account here matches it. If you already have an account, enter its username and password to link it.",
+                escape(view.email)
+            ),
+            r#"<p><label>Username or e-mail <input name="username" autocomplete="username" required></label></p>
+<p><label>Password <input type="password" name="password" autocomplete="current-password" required></label></p>"#,
+        ),
+    };
+    layout(
+        title,
+        &format!(
+            r#"<p>{intro}</p>
+{error}
+<form method="post" action="/link" id="link-form">
+<input type="hidden" name="action" value="link">
+{fields}
+<p><button type="submit">Link account</button></p>
+</form>
+<form method="post" action="/link" id="skip-form">
+<input type="hidden" name="action" value="skip">
+<p><strong>Not recommended:</strong> skipping creates a new user that is not tied to your old
+account and is missing its privileges and access.</p>
+<p><button type="submit">Skip linking and create a new user</button></p>
+</form>"#
+        ),
+    )
+}
+
+/// The recovery password login (001, 003): for administrators while SSO is enforced.
+pub fn recovery_form(error: Option<(&str, &str)>) -> String {
+    let error = error
+        .map(|(code, summary)| {
+            format!(
+                r#"<div class="error"><p>{}</p><p>Reason code: <code id="reason-code">{}</code></p></div>"#,
+                escape(summary),
+                escape(code)
+            )
+        })
+        .unwrap_or_default();
+    layout(
+        "Recovery sign-in",
+        &format!(
+            r#"<p>Single sign-on is enforced. This password sign-in is only for administrators who need to
+recover access (for example when the identity provider is misconfigured). Every attempt is audited.</p>
+{error}
+<form method="post" action="/login/password">
+<p><label>Username or e-mail <input name="username" autocomplete="username" required></label></p>
+<p><label>Password <input type="password" name="password" autocomplete="current-password" required></label></p>
+<p><button type="submit">Sign in</button></p>
+</form>
+<p><a href="/login">Sign in with SSO instead</a></p>"#
+        ),
     )
 }
 

@@ -97,6 +97,46 @@ pub enum Reason {
     AccessIsDeniedByPolicy,
     /// The user does not exist locally and just-in-time provisioning is disabled.
     UserIsNotProvisioned,
+    /// The matching local account exists but is not allowed to sign in through SAML.
+    AccountIsNotAllowedToUseSso,
+    /// Too many wrong passwords on the account-linking page; the link is locked.
+    LinkIsLockedOut,
+    /// The account-linking page was used after its pending link expired (or without one).
+    LinkHasExpired,
+    /// The recovery (password) login was used by an account without an admin role.
+    RecoveryLoginRequiresAdmin,
+    /// The recovery login's username or password is wrong.
+    RecoveryCredentialsAreWrong,
+    /// The HTTP-Redirect `SAMLRequest`/`SAMLResponse` is not valid raw DEFLATE data.
+    InputIsNotValidDeflate,
+    /// A logout message is not a `LogoutRequest`/`LogoutResponse`, lacks a required element or
+    /// attribute, or its query string is ambiguous (a repeated parameter).
+    LogoutMessageIsMalformed,
+    /// An IdP-initiated `LogoutRequest` is not signed and `require_signed_logout_requests` is on.
+    LogoutRequestIsUnsigned,
+    /// The IdP's `LogoutResponse` is not signed.
+    LogoutResponseIsUnsigned,
+    /// A logout message's signature (query string or XML) does not verify with any pinned IdP
+    /// certificate.
+    LogoutSignatureDoesNotVerify,
+    /// A logout message's `Issuer` is missing or is not the configured IdP.
+    LogoutIssuerIsNotTheConfiguredIdp,
+    /// A logout message's `Destination` is not this SP's `/saml/sls` URL.
+    LogoutDestinationIsNotOurSls,
+    /// A `LogoutRequest`'s `IssueInstant` lies in the future beyond the allowed clock skew.
+    LogoutRequestIsNotYetValid,
+    /// A `LogoutRequest`'s `NotOnOrAfter` has passed, or it was issued longer ago than
+    /// `request_ttl_secs`.
+    LogoutRequestHasExpired,
+    /// This `LogoutRequest` ID was already processed (replay).
+    LogoutRequestWasAlreadyUsed,
+    /// A valid `LogoutRequest` names a NameID/SessionIndex with no live session here (nothing ended).
+    LogoutRequestMatchesNoSession,
+    /// A `LogoutResponse`'s `InResponseTo` names no outstanding LogoutRequest of this SP (unknown,
+    /// already answered, or expired).
+    LogoutResponseAnswersNoOutstandingRequest,
+    /// The IdP's `LogoutResponse` reports a status other than Success.
+    LogoutStatusIsNotSuccess,
 }
 
 impl Reason {
@@ -138,6 +178,24 @@ impl Reason {
         Reason::EmailDomainIsNotAllowed,
         Reason::AccessIsDeniedByPolicy,
         Reason::UserIsNotProvisioned,
+        Reason::AccountIsNotAllowedToUseSso,
+        Reason::LinkIsLockedOut,
+        Reason::LinkHasExpired,
+        Reason::RecoveryLoginRequiresAdmin,
+        Reason::RecoveryCredentialsAreWrong,
+        Reason::InputIsNotValidDeflate,
+        Reason::LogoutMessageIsMalformed,
+        Reason::LogoutRequestIsUnsigned,
+        Reason::LogoutResponseIsUnsigned,
+        Reason::LogoutSignatureDoesNotVerify,
+        Reason::LogoutIssuerIsNotTheConfiguredIdp,
+        Reason::LogoutDestinationIsNotOurSls,
+        Reason::LogoutRequestIsNotYetValid,
+        Reason::LogoutRequestHasExpired,
+        Reason::LogoutRequestWasAlreadyUsed,
+        Reason::LogoutRequestMatchesNoSession,
+        Reason::LogoutResponseAnswersNoOutstandingRequest,
+        Reason::LogoutStatusIsNotSuccess,
     ];
 
     /// The stable dotted code, e.g. `signature.invalid`.
@@ -179,6 +237,24 @@ impl Reason {
             Reason::EmailDomainIsNotAllowed => "email.domain_not_allowed",
             Reason::AccessIsDeniedByPolicy => "access.denied",
             Reason::UserIsNotProvisioned => "user.not_provisioned",
+            Reason::AccountIsNotAllowedToUseSso => "account.sso_not_allowed",
+            Reason::LinkIsLockedOut => "link.locked_out",
+            Reason::LinkHasExpired => "link.expired",
+            Reason::RecoveryLoginRequiresAdmin => "recovery.not_admin",
+            Reason::RecoveryCredentialsAreWrong => "recovery.bad_credentials",
+            Reason::InputIsNotValidDeflate => "input.bad_deflate",
+            Reason::LogoutMessageIsMalformed => "logout.malformed",
+            Reason::LogoutRequestIsUnsigned => "logout.unsigned",
+            Reason::LogoutResponseIsUnsigned => "logout.response_unsigned",
+            Reason::LogoutSignatureDoesNotVerify => "logout.signature_invalid",
+            Reason::LogoutIssuerIsNotTheConfiguredIdp => "logout.issuer_mismatch",
+            Reason::LogoutDestinationIsNotOurSls => "logout.destination_mismatch",
+            Reason::LogoutRequestIsNotYetValid => "logout.not_yet_valid",
+            Reason::LogoutRequestHasExpired => "logout.expired",
+            Reason::LogoutRequestWasAlreadyUsed => "logout.replayed",
+            Reason::LogoutRequestMatchesNoSession => "logout.unknown_session",
+            Reason::LogoutResponseAnswersNoOutstandingRequest => "logout.unknown_in_response_to",
+            Reason::LogoutStatusIsNotSuccess => "logout.status_not_success",
         }
     }
 
@@ -249,6 +325,40 @@ impl Reason {
             Reason::EmailDomainIsNotAllowed => "Your e-mail domain is not allowed here.",
             Reason::AccessIsDeniedByPolicy => "Your account is not allowed to use this service.",
             Reason::UserIsNotProvisioned => "Your account does not exist in this service.",
+            Reason::AccountIsNotAllowedToUseSso => {
+                "Your account is not configured to use SAML single sign-on."
+            }
+            Reason::LinkIsLockedOut => {
+                "Too many wrong passwords: account linking is locked. Contact your administrator."
+            }
+            Reason::LinkHasExpired => "The account-linking step has expired. Sign in again.",
+            Reason::RecoveryLoginRequiresAdmin => {
+                "Only administrators can sign in with a password while single sign-on is enforced."
+            }
+            Reason::RecoveryCredentialsAreWrong => "The username or password is wrong.",
+            Reason::InputIsNotValidDeflate => "The logout message could not be decompressed.",
+            Reason::LogoutMessageIsMalformed => "The logout message is malformed.",
+            Reason::LogoutRequestIsUnsigned => "The logout request is not signed.",
+            Reason::LogoutResponseIsUnsigned => "The logout response is not signed.",
+            Reason::LogoutSignatureDoesNotVerify => {
+                "The signature of the logout message is not valid."
+            }
+            Reason::LogoutIssuerIsNotTheConfiguredIdp => {
+                "The logout message comes from an unexpected identity provider."
+            }
+            Reason::LogoutDestinationIsNotOurSls => {
+                "The logout message was sent to another destination."
+            }
+            Reason::LogoutRequestIsNotYetValid => "The logout request is not yet valid.",
+            Reason::LogoutRequestHasExpired => "The logout request has expired.",
+            Reason::LogoutRequestWasAlreadyUsed => "This logout request was already used.",
+            Reason::LogoutRequestMatchesNoSession => "No session matches the logout request.",
+            Reason::LogoutResponseAnswersNoOutstandingRequest => {
+                "The logout response answers an unknown logout request."
+            }
+            Reason::LogoutStatusIsNotSuccess => {
+                "The identity provider reported that logout failed."
+            }
         }
     }
 }
@@ -275,6 +385,9 @@ pub struct RejectionContext {
     pub subject: Option<String>,
     /// The Assertion's attributes (groups are attributes too), as sent.
     pub groups_or_attributes: Vec<Attribute>,
+    /// The Response's `InResponseTo`. Unverified: the SP uses it only to end a session whose
+    /// renewal failed, never to grant anything.
+    pub in_response_to: Option<String>,
 }
 
 /// A refusal: the reason, a specific message (expected vs. received) and unverified context.
@@ -287,7 +400,8 @@ pub struct Rejection {
     /// it may quote attacker-controlled text.
     pub message: String,
     /// Facts read from the unverified message, for the audit log.
-    pub context: RejectionContext,
+    /// Boxed: rejections travel in `Result`s everywhere, and the context is the bulky part.
+    pub context: Box<RejectionContext>,
 }
 
 impl Rejection {
@@ -296,13 +410,13 @@ impl Rejection {
         Rejection {
             reason,
             message: message.into(),
-            context: RejectionContext::default(),
+            context: Box::default(),
         }
     }
 
     /// The same rejection with `context` attached.
     pub fn with_context(mut self, context: RejectionContext) -> Self {
-        self.context = context;
+        self.context = Box::new(context);
         self
     }
 

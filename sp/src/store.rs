@@ -72,6 +72,19 @@ pub struct AuditEvent {
 pub struct OutstandingRequest {
     pub request_id: String,
     pub relay_state: Option<String>,
+    pub purpose: RequestPurpose,
+}
+
+/// Why an AuthnRequest was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RequestPurpose {
+    /// A person signing in.
+    #[default]
+    SignIn,
+    /// A passive re-authentication of this live session (the session's cookie token).
+    Renewal { session_token: String },
+    /// A sign-in started from an admin's invitation link: it links to the invited user.
+    Invitation { token: String },
 }
 
 fn unix(t: OffsetDateTime) -> i64 {
@@ -119,13 +132,40 @@ impl Store {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
+        self.remember_request_for(
+            request_id,
+            relay_state,
+            &RequestPurpose::SignIn,
+            now,
+            expires_at,
+        )
+        .await
+    }
+
+    pub async fn remember_request_for(
+        &self,
+        request_id: &str,
+        relay_state: Option<&str>,
+        purpose: &RequestPurpose,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let (kind, session_token, invitation_token) = match purpose {
+            RequestPurpose::SignIn => ("sign_in", None, None),
+            RequestPurpose::Renewal { session_token } => ("renewal", Some(session_token), None),
+            RequestPurpose::Invitation { token } => ("invitation", None, Some(token)),
+        };
         sqlx::query(
-            "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at, purpose, session_token, invitation_token)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(request_id)
         .bind(relay_state)
         .bind(unix(now))
         .bind(unix(expires_at))
+        .bind(kind)
+        .bind(session_token)
+        .bind(invitation_token)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -138,16 +178,31 @@ impl Store {
         now: OffsetDateTime,
     ) -> StoreResult<Option<OutstandingRequest>> {
         let row = sqlx::query(
-            "DELETE FROM outstanding_requests WHERE request_id = ? RETURNING relay_state, expires_at",
+            "DELETE FROM outstanding_requests WHERE request_id = ?
+             RETURNING relay_state, expires_at, purpose, session_token, invitation_token",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.and_then(|row| {
             let expires_at: i64 = row.get("expires_at");
+            let purpose = match row.get::<&str, _>("purpose") {
+                "renewal" => RequestPurpose::Renewal {
+                    session_token: row
+                        .get::<Option<String>, _>("session_token")
+                        .unwrap_or_default(),
+                },
+                "invitation" => RequestPurpose::Invitation {
+                    token: row
+                        .get::<Option<String>, _>("invitation_token")
+                        .unwrap_or_default(),
+                },
+                _ => RequestPurpose::SignIn,
+            };
             (expires_at > unix(now)).then(|| OutstandingRequest {
                 request_id: request_id.to_owned(),
                 relay_state: row.get("relay_state"),
+                purpose,
             })
         }))
     }
@@ -178,7 +233,7 @@ impl Store {
 
     // --- users and identities ------------------------------------------------------------------
 
-    fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> User {
+    pub(crate) fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> User {
         User {
             id: row.get("id"),
             login: row.get("login"),
@@ -347,6 +402,24 @@ impl Store {
             created_at: from_unix(row.get("created_at")),
             expires_at: from_unix(row.get("expires_at")),
         }))
+    }
+
+    /// A successful renewal moves the session's end (the IdP owns its length) and SessionIndex.
+    pub async fn renew_session(
+        &self,
+        token: &str,
+        expires_at: OffsetDateTime,
+        session_index: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET expires_at = ?, session_index = COALESCE(?, session_index) WHERE token = ?",
+        )
+        .bind(unix(expires_at))
+        .bind(session_index)
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub async fn delete_session(&self, token: &str) -> StoreResult<()> {

@@ -17,7 +17,7 @@ pub struct ServeArgs {
     /// by the mock IdP's. Default: the demo configuration.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Where the IdP's signing key and the SP's database live.
+    /// Where the IdP's and the SP's signing keys and the SP's database live.
     #[arg(long, default_value = ".samlconf")]
     state_dir: PathBuf,
 }
@@ -58,6 +58,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             sp_tweak: None,
             database,
             idp_state_dir: Some(args.state_dir.join("idp")),
+            sp_state_dir: Some(args.state_dir.join("sp")),
             virtual_start: None,
         };
         let pair = match Pair::start(options).await {

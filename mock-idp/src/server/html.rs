@@ -6,6 +6,17 @@ use crate::xml::{escape_attr, escape_text};
 
 /// The HTTP-POST binding's self-submitting form carrying `SAMLResponse` (and `RelayState` if any).
 pub fn auto_submit_form(acs_url: &str, saml_response: &str, relay_state: Option<&str>) -> String {
+    auto_submit_saml_form(acs_url, "SAMLResponse", saml_response, relay_state)
+}
+
+/// The HTTP-POST binding's self-submitting form carrying `field` (`SAMLRequest` or
+/// `SAMLResponse`) and `RelayState` if any.
+pub fn auto_submit_saml_form(
+    action: &str,
+    field: &str,
+    value: &str,
+    relay_state: Option<&str>,
+) -> String {
     let relay = relay_state
         .map(|rs| {
             format!(
@@ -16,17 +27,23 @@ pub fn auto_submit_form(acs_url: &str, saml_response: &str, relay_state: Option<
         .unwrap_or_default();
     format!(
         r#"<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Signing in…</title></head>
+<html><head><meta charset="utf-8"><title>{title}</title></head>
 <body>
 <form id="saml-post" method="post" action="{action}">
-<input type="hidden" name="SAMLResponse" value="{response}"/>{relay}
+<input type="hidden" name="{field}" value="{response}"/>{relay}
 <noscript><button type="submit">Continue</button></noscript>
 </form>
 <script>document.getElementById("saml-post").submit();</script>
 </body></html>
 "#,
-        action = escape_attr(acs_url),
-        response = escape_attr(saml_response),
+        action = escape_attr(action),
+        field = escape_attr(field),
+        title = if field == "SAMLRequest" {
+            "Signing out…"
+        } else {
+            "Signing in…"
+        },
+        response = escape_attr(value),
     )
 }
 
@@ -72,6 +89,14 @@ pub fn login_page(
 "#,
         sp = escape_text(sp_entity_id),
         request = escape_attr(saml_request),
+    )
+}
+
+/// The page an SP's LogoutResponse lands on.
+pub fn signed_out_page(detail: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Signed out</title></head>\n<body>\n<h1>You are signed out</h1>\n<p>{detail}</p>\n</body></html>\n",
+        detail = escape_text(detail),
     )
 }
 

@@ -1,7 +1,10 @@
 //! The IdP as a service: configuration, the in-process control handle [`Idp`], and [`router`].
 
+mod directory;
 mod html;
 mod routes;
+mod session;
+mod slo;
 mod sso;
 
 use std::collections::VecDeque;
@@ -13,13 +16,21 @@ use time::{Duration, OffsetDateTime};
 use crate::authn_request::AuthnRequest;
 use crate::clock::Clock;
 use crate::keys::IdpKeys;
+use crate::knobs::LogoutKnobs;
 use crate::knobs::{KnobError, Knobs};
 use crate::mint::{CounterIds, IdSource, MintError, RandomIds};
 use crate::profiles;
 use crate::users::{self, User};
 
+pub use directory::UserChange;
+pub use html::auto_submit_saml_form;
 pub use html::{auto_submit_form, error_page, login_page};
 pub use routes::router;
+pub use session::{IdpSession, SESSION_COOKIE};
+pub use slo::{
+    LogoutBinding, LogoutMessage, ReceivedLogoutRequest, ReceivedLogoutResponse, SloError,
+    StartLogout,
+};
 pub use sso::SsoError;
 
 /// A service provider the IdP will answer.
@@ -30,6 +41,14 @@ pub struct KnownSp {
     pub entity_id: String,
     /// Its registered ACS URLs; the first is used when a request names none.
     pub acs_urls: Vec<String>,
+    /// Its single logout service (HTTP-Redirect), e.g. `{base}/saml/sls`: where LogoutRequests
+    /// and LogoutResponses go. `None`: the SP takes no part in single logout.
+    #[serde(default)]
+    pub slo_url: Option<String>,
+    /// The SP's signing certificate (PEM), to verify its signed LogoutRequests and
+    /// LogoutResponses. `None`: every SP logout message counts as unverifiable and is refused.
+    #[serde(default)]
+    pub signing_cert_pem: Option<String>,
 }
 
 /// How the IdP is set up.
@@ -49,6 +68,12 @@ pub struct IdpConfig {
     /// Counter IDs instead of random ones (pair with a `ManualClock` and fixed keys for
     /// byte-for-byte stable output).
     pub deterministic: bool,
+    /// Send `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'` on every
+    /// `/sso` answer, as IdPs that forbid framing do: an SP's hidden-iframe session renewal then
+    /// cannot work and it must fall back to a pop-up. Can be flipped at run time
+    /// (`POST /_control/framing`).
+    #[serde(default)]
+    pub forbid_framing: bool,
 }
 
 /// Why an [`IdpConfig`] cannot be used.
@@ -186,6 +211,16 @@ pub enum ControlError {
     /// Minting failed.
     #[error(transparent)]
     MintFailed(#[from] MintError),
+    /// The user has no live IdP session to log out of (and no `session_index_override` says
+    /// which session to name).
+    #[error("`{0}` has no live IdP session; sign in first or set session_index_override")]
+    NoSession(String),
+    /// The SP has no `slo_url`, so there is nowhere to send logout messages.
+    #[error("the service provider `{0}` has no slo_url")]
+    NoSloUrl(String),
+    /// Building or signing a logout message failed (a bug or a bad key).
+    #[error("building the logout message failed: {0}")]
+    LogoutFailed(String),
 }
 
 impl ControlError {
@@ -200,6 +235,9 @@ impl ControlError {
             ControlError::BadBody(_) => "bad_body",
             ControlError::ClockOutOfRange(_) => "clock_out_of_range",
             ControlError::MintFailed(_) => "mint_failed",
+            ControlError::NoSession(_) => "no_session",
+            ControlError::NoSloUrl(_) => "no_slo_url",
+            ControlError::LogoutFailed(_) => "logout_failed",
         }
     }
 }
@@ -226,6 +264,18 @@ struct State {
     clock_offset: Duration,
     queue: VecDeque<Queued>,
     requests: Vec<ReceivedAuthnRequest>,
+    /// The current directory: starts as `config.users`, changed by the control API.
+    users: Vec<User>,
+    /// Live (and not yet pruned expired) IdP sessions.
+    sessions: Vec<IdpSession>,
+    /// Starts as `config.forbid_framing`.
+    forbid_framing: bool,
+    logout_requests: Vec<ReceivedLogoutRequest>,
+    logout_responses: Vec<ReceivedLogoutResponse>,
+    /// Knobs for the next LogoutResponse only.
+    next_logout_response: Option<LogoutKnobs>,
+    /// IDs of the LogoutRequests the IdP sent, to tell which SP LogoutResponses answer one.
+    sent_logout_requests: Vec<String>,
 }
 
 /// Knobs waiting in the queue for `remaining` more responses.
@@ -255,6 +305,11 @@ impl Idp {
         } else {
             Box::new(RandomIds)
         };
+        let state = State {
+            users: config.users.clone(),
+            forbid_framing: config.forbid_framing,
+            ..State::default()
+        };
         Idp {
             inner: Arc::new(Inner {
                 config,
@@ -262,12 +317,13 @@ impl Idp {
                 clock,
                 ids,
                 default_knobs,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(state),
             }),
         }
     }
 
-    /// The configuration.
+    /// The configuration as given at start-up (the directory and the framing setting may have
+    /// changed since: see [`Idp::users`] and [`Idp::forbid_framing`]).
     pub fn config(&self) -> &IdpConfig {
         &self.inner.config
     }
@@ -308,7 +364,7 @@ impl Idp {
         knobs.apply_overrides(&next.knobs)?;
         knobs.validate()?;
         let user = match next.user {
-            Some(hint) => Some(self.find_user(&hint)?.login.clone()),
+            Some(hint) => Some(self.find_user(&hint)?.login),
             None => None,
         };
         tracing::info!(%profile, count = next.count, ?user, "queued next responses");
@@ -319,6 +375,17 @@ impl Idp {
             user,
         });
         Ok(())
+    }
+
+    /// Whether `/sso` answers forbid framing (see [`IdpConfig::forbid_framing`]).
+    pub fn forbid_framing(&self) -> bool {
+        self.state().forbid_framing
+    }
+
+    /// Turns the anti-framing headers on `/sso` answers on or off.
+    pub fn set_forbid_framing(&self, forbid: bool) {
+        tracing::info!(forbid, "framing setting changed");
+        self.state().forbid_framing = forbid;
     }
 
     /// Drops everything queued by [`Idp::set_next`].
@@ -380,12 +447,14 @@ impl Idp {
             .first()
             .ok_or_else(|| ControlError::UnknownSp(sp_entity_id.to_owned()))?;
         let user = self.find_user(user)?;
-        let form = self.answer(sp, acs, user, None, relay_state.as_deref())?;
-        Ok(form)
+        let answered = self.answer(sp, acs, &user, None, relay_state.as_deref(), None)?;
+        Ok(answered.html)
     }
 
-    fn find_user(&self, hint: &str) -> Result<&User, ControlError> {
-        users::find(&self.inner.config.users, hint)
+    /// The user named by `hint` (login or email) in the current directory.
+    fn find_user(&self, hint: &str) -> Result<User, ControlError> {
+        users::find(&self.state().users, hint)
+            .cloned()
             .ok_or_else(|| ControlError::UnknownUser(hint.to_owned()))
     }
 
@@ -430,8 +499,8 @@ impl Idp {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // Every State mutation is a single push/pop/assignment, so a panic elsewhere while the
-        // lock was held cannot leave it inconsistent.
+        // Every State mutation is a single push/pop/retain/assignment, so a panic elsewhere while
+        // the lock was held cannot leave it inconsistent.
         self.inner
             .state
             .lock()

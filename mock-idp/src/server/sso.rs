@@ -5,11 +5,15 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 
+use time::Duration;
+
 use super::html;
+use super::session::SessionFacts;
 use super::{Binding, ControlError, Idp, KnownSp, ReceivedAuthnRequest};
 use crate::authn_request::{self, AuthnRequest, AuthnRequestError};
-use crate::mint::{MintError, MintParams, mint_response};
-use crate::users::{self, User};
+use crate::knobs::StatusCode as KnobStatus;
+use crate::mint::{MintError, MintParams, StatusOnly, mint_response, mint_status_response};
+use crate::users::User;
 
 /// Why `/sso`, `/sso/login` or `/idp-initiated` refused to answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,14 +118,31 @@ struct Route<'a> {
     acs_url: &'a str,
 }
 
+/// What `/sso` answers: a page, and the cookie of a session it started, if any.
+#[derive(Debug)]
+pub(crate) struct SsoAnswer {
+    pub html: String,
+    /// The new session's cookie value (normal sign-ins only).
+    pub new_session: Option<String>,
+}
+
+/// A minted auto-submit form and what it says about the session.
+pub(super) struct Answered {
+    pub html: String,
+    /// `None` when the response carries no assertion (a non-success status knob).
+    pub session: Option<SessionFacts>,
+}
+
 impl Idp {
-    /// Handles `GET`/`POST /sso`: decode, record, check SP and ACS, pick the user, then answer with
-    /// the auto-submit form or show the login page.
+    /// Handles `GET`/`POST /sso`: decode, record, check SP and ACS, then answer a passive request
+    /// from the IdP session (or with NoPassive), and a normal one for the picked user (or with the
+    /// login page). `session_cookie` is the browser's `mockidp_session` cookie.
     pub(crate) fn sso(
         &self,
         binding: Binding,
         params: SsoParams,
-    ) -> Result<Html<String>, SsoError> {
+        session_cookie: Option<&str>,
+    ) -> Result<SsoAnswer, SsoError> {
         let mut received = ReceivedAuthnRequest {
             received_at: self.now(),
             binding,
@@ -143,41 +164,42 @@ impl Idp {
         let decision = decoded.and_then(|request| {
             received.request = Some(request.clone());
             let route = self.route(&request)?;
-            let user = self.pick_user(params.login_hint.as_deref())?;
+            // A passive request never picks a user: only an IdP session can answer it.
+            let user = match request.is_passive {
+                true => None,
+                false => self.pick_user(params.login_hint.as_deref())?,
+            };
             Ok((request, route, user))
         });
         received.refusal = decision.as_ref().err().map(ToString::to_string);
         self.record(received);
         let (request, route, user) = decision?;
+        let relay_state = params.relay_state.as_deref();
 
-        tracing::info!(sp = %route.sp.entity_id, request_id = %request.id, ?binding, "AuthnRequest accepted");
+        tracing::info!(sp = %route.sp.entity_id, request_id = %request.id, ?binding, passive = request.is_passive, "AuthnRequest accepted");
+        if request.is_passive {
+            return self.passive(&route, request.id, relay_state, session_cookie);
+        }
         match user {
-            Some(user) => self
-                .answer(
-                    route.sp,
-                    route.acs_url,
-                    user,
-                    Some(request.id),
-                    params.relay_state.as_deref(),
-                )
-                .map_err(SsoError::from)
-                .map(Html),
+            Some(user) => self.sign_in(&route, &user, request.id, relay_state, session_cookie),
             None => {
                 let carried = base64::engine::general_purpose::STANDARD.encode(&request.raw_xml);
-                let users = &self.inner.config.users;
-                Ok(Html(html::login_page(
-                    users,
-                    &route.sp.entity_id,
-                    &carried,
-                    params.relay_state.as_deref(),
-                )))
+                let users = self.users();
+                Ok(SsoAnswer {
+                    html: html::login_page(&users, &route.sp.entity_id, &carried, relay_state),
+                    new_session: None,
+                })
             }
         }
     }
 
     /// Handles `POST /sso/login`: the login page's choice. The carried request is checked again,
     /// because hidden fields come back from the browser and prove nothing.
-    pub(crate) fn sso_login(&self, form: LoginForm) -> Result<Html<String>, SsoError> {
+    pub(crate) fn sso_login(
+        &self,
+        form: LoginForm,
+        session_cookie: Option<&str>,
+    ) -> Result<SsoAnswer, SsoError> {
         let param = form
             .saml_request
             .as_deref()
@@ -185,17 +207,99 @@ impl Idp {
         let request = authn_request::decode_post(param)?;
         let route = self.route(&request)?;
         let hint = form.user.as_deref().unwrap_or_default();
-        let user = users::find(&self.inner.config.users, hint)
-            .ok_or_else(|| SsoError::UnknownUser(hint.to_owned()))?;
-        self.answer(
+        let user = self.find_user(hint)?;
+        self.sign_in(
+            &route,
+            &user,
+            request.id,
+            form.relay_state.as_deref(),
+            session_cookie,
+        )
+    }
+
+    /// A normal sign-in: answer, then start an IdP session if the response carries an assertion.
+    fn sign_in(
+        &self,
+        route: &Route<'_>,
+        user: &User,
+        request_id: String,
+        relay_state: Option<&str>,
+        session_cookie: Option<&str>,
+    ) -> Result<SsoAnswer, SsoError> {
+        let answered = self.answer(
             route.sp,
             route.acs_url,
             user,
-            Some(request.id),
-            form.relay_state.as_deref(),
-        )
-        .map_err(SsoError::from)
-        .map(Html)
+            Some(request_id),
+            relay_state,
+            None,
+        )?;
+        let new_session = answered
+            .session
+            .map(|facts| self.begin_session(session_cookie, user, &route.sp.entity_id, facts));
+        Ok(SsoAnswer {
+            html: answered.html,
+            new_session,
+        })
+    }
+
+    /// A passive request: silent answer from the live IdP session, else NoPassive. It never shows
+    /// the login page and never starts a session.
+    fn passive(
+        &self,
+        route: &Route<'_>,
+        request_id: String,
+        relay_state: Option<&str>,
+        session_cookie: Option<&str>,
+    ) -> Result<SsoAnswer, SsoError> {
+        let Some((session, user)) = session_cookie.and_then(|cookie| self.live_session(cookie))
+        else {
+            tracing::info!(sp = %route.sp.entity_id, "passive request without a live IdP session: NoPassive");
+            let html = self.no_passive(route.acs_url, &request_id, relay_state)?;
+            return Ok(SsoAnswer {
+                html,
+                new_session: None,
+            });
+        };
+        let answered = self.answer(
+            route.sp,
+            route.acs_url,
+            &user,
+            Some(request_id),
+            relay_state,
+            Some(session.session_index.clone()),
+        )?;
+        if let Some(facts) = &answered.session {
+            self.refresh_session(&session.id, &route.sp.entity_id, facts);
+        }
+        Ok(SsoAnswer {
+            html: answered.html,
+            new_session: None,
+        })
+    }
+
+    /// The Responder/NoPassive Response (no assertion) in the auto-submit form. It leaves the knob
+    /// queue alone: queued knobs are for responses that sign someone in.
+    fn no_passive(
+        &self,
+        acs_url: &str,
+        request_id: &str,
+        relay_state: Option<&str>,
+    ) -> Result<String, SsoError> {
+        let minted = mint_status_response(&StatusOnly {
+            idp_entity_id: &self.inner.config.entity_id,
+            acs_url,
+            in_response_to: Some(request_id),
+            now: self.now(),
+            status: &KnobStatus::responder(),
+            sub_status: Some(&KnobStatus::no_passive()),
+            ids: self.inner.ids.as_ref(),
+        })?;
+        Ok(html::auto_submit_form(
+            acs_url,
+            &minted.saml_response_param(),
+            relay_state,
+        ))
     }
 
     /// The SP (by Issuer) and the ACS URL (as asked, by index, or the SP's first).
@@ -229,19 +333,17 @@ impl Idp {
     }
 
     /// `login_hint` first, then the user queued by the control API; `None` means "ask".
-    fn pick_user(&self, login_hint: Option<&str>) -> Result<Option<&User>, SsoError> {
-        let users = &self.inner.config.users;
+    fn pick_user(&self, login_hint: Option<&str>) -> Result<Option<User>, SsoError> {
         match login_hint.filter(|hint| !hint.is_empty()) {
-            Some(hint) => users::find(users, hint)
-                .map(Some)
-                .ok_or_else(|| SsoError::UnknownUser(hint.to_owned())),
+            Some(hint) => self.find_user(hint).map(Some).map_err(SsoError::from),
             None => Ok(self
                 .queued_user()
-                .and_then(|login| users::find(users, &login))),
+                .and_then(|login| self.find_user(&login).ok())),
         }
     }
 
     /// Mints a response with the next knobs and wraps it in the auto-submit form.
+    /// `session_index`: the IdP session's (passive answers); `None` draws a fresh one.
     pub(super) fn answer(
         &self,
         sp: &KnownSp,
@@ -249,29 +351,48 @@ impl Idp {
         user: &User,
         in_response_to: Option<String>,
         relay_state: Option<&str>,
-    ) -> Result<String, ControlError> {
+        session_index: Option<String>,
+    ) -> Result<Answered, ControlError> {
         let chosen = self.take_knobs();
+        let knobs = &chosen.knobs;
         let config = &self.inner.config;
+        let now = self.now();
         let minted = mint_response(&MintParams {
             idp_entity_id: config.entity_id.clone(),
             sp_entity_id: sp.entity_id.clone(),
             acs_url: acs_url.to_owned(),
             user,
             in_response_to,
-            now: self.now(),
-            knobs: &chosen.knobs,
+            now,
+            knobs,
             keys: &self.inner.keys,
             ids: self.inner.ids.as_ref(),
-            session_index: None,
+            session_index,
         })?;
         tracing::info!(
             sp = %sp.entity_id, user = %user.login, profile = %chosen.profile,
             response_id = %minted.response_id, "minted response"
         );
-        Ok(html::auto_submit_form(
-            acs_url,
-            &minted.saml_response_param(),
-            relay_state,
-        ))
+        // The IdP session ends when the assertion says it does (SessionNotOnOrAfter, including
+        // the clock-offset knob, as the minter computed it).
+        let session = minted
+            .session_index
+            .clone()
+            .map(|session_index| SessionFacts {
+                session_index,
+                name_id: knobs
+                    .name_id_value
+                    .clone()
+                    .unwrap_or_else(|| user.email.clone()),
+                name_id_format: knobs.name_id_format.clone(),
+                not_on_or_after: knobs.session_not_on_or_after_secs.and_then(|secs| {
+                    now.checked_add(Duration::seconds(knobs.clock_offset_secs))?
+                        .checked_add(Duration::seconds(secs))
+                }),
+            });
+        Ok(Answered {
+            html: html::auto_submit_form(acs_url, &minted.saml_response_param(), relay_state),
+            session,
+        })
     }
 }

@@ -1,6 +1,8 @@
 //! Shared fixtures for the integration tests.
 #![allow(dead_code)]
 
+pub mod http;
+
 use mock_idp::keys::IdpKeys;
 use mock_idp::knobs::Knobs;
 use mock_idp::mint::{CounterIds, MintParams, Minted, mint_response};

@@ -34,10 +34,11 @@
 //! Everything runs synchronously on the caller's thread (`libxml::Document` is not `Send`); call
 //! from `spawn_blocking`.
 
-mod checks;
+pub(crate) mod checks;
 mod decode;
-mod dsig;
-mod tree;
+// `pub(crate)` for single logout (`crate::slo`), which verifies logout messages the same way.
+pub(crate) mod dsig;
+pub(crate) mod tree;
 
 use libxml::parser::{Parser, ParserOptions};
 use libxml::readonly::RoNode;
@@ -273,6 +274,19 @@ pub fn verify_response(
             "the document contains entity references",
         ));
     }
+    // A failure status carries no assertion (SAML core §3.2.2.2), so it is reported as itself
+    // (e.g. NoPassive to a passive renewal) before the structure checks would call it malformed.
+    if is(root, SAMLP, "Response") {
+        checks::check_status(root).map_err(|r| {
+            r.with_context(RejectionContext {
+                issuer: children(root, SAML, "Issuer")
+                    .next()
+                    .map(|n| n.get_content().trim().to_owned()),
+                in_response_to: attr(root, "InResponseTo"),
+                ..RejectionContext::default()
+            })
+        })?;
+    }
     // 2. structure
     let assertion = check_structure(&doc, root)?;
     let context = unverified_context(root, assertion);
@@ -281,7 +295,7 @@ pub fn verify_response(
 
 /// Parses UTF-8 XML once: DOCTYPE refused beforehand, no recovery, no network, no entity
 /// substitution, declared encoding ignored (so no other encoding can hide a DOCTYPE).
-fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
+pub(crate) fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
     let text = std::str::from_utf8(xml).map_err(|e| {
         Rejection::new(
             Reason::InputIsNotWellFormedXml,
@@ -338,7 +352,7 @@ fn malformed(message: impl Into<String>) -> Rejection {
 /// Whether `id` is safe to hand to xmlsec's `#id` → `xpointer(id('…'))` resolution: letters,
 /// digits, `_`, `-`, `.`. A leading digit is tolerated although xs:ID forbids it, because real
 /// IdPs send bare UUIDs (see `tests/fixtures/real/`); quotes, parentheses and spaces never pass.
-fn is_plain_id(id: &str) -> bool {
+pub(crate) fn is_plain_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()
@@ -473,6 +487,7 @@ fn unverified_context(root: RoNode, assertion: RoNode) -> RejectionContext {
         issuer,
         subject,
         groups_or_attributes,
+        in_response_to: attr(root, "InResponseTo"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `POST /saml/acs`: the Assertion Consumer Service. Verify (on a blocking thread: libxml2
-//! documents are not Send), then everything that needs the store: replay, InResponseTo,
-//! identity, provisioning, roles, session.
+//! documents are not Send), then everything that needs the store: replay, InResponseTo and what
+//! the request was for (sign-in, renewal, invitation), identity, account linking, provisioning,
+//! roles, session.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -10,14 +11,30 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::{Sp, WebError, accepts_json, new_session_token, safe_relay_state, session_cookie};
+use super::{
+    Sp, WebError, accepts_json, link_cookie, new_session_token, safe_relay_state, session_cookie,
+};
+use crate::accounts::PendingIdentity;
+use crate::config::AccountLinking;
 use crate::identity::{self, Identity};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
-use crate::store::{AuditEvent, Session, User};
+use crate::store::{AuditEvent, RequestPurpose, Session, User};
 use crate::verify::{self, VerifiedResponse};
 
-/// `POST /saml/acs`: verify, check the request and replay, resolve the person, provision, sign in.
+/// What an accepted (or renewal-ending) response led to.
+pub(super) enum Outcome {
+    /// A session was created; go to `landing`.
+    SignedIn { token: String, landing: String },
+    /// The identity needs its owner's decision on the linking page.
+    LinkPrompt { link_token: String },
+    /// A passive re-authentication refreshed the session.
+    Renewed,
+    /// A renewal failed; the session it was renewing has ended.
+    RenewalEnded { rejection: Rejection },
+}
+
+/// `POST /saml/acs`.
 pub(super) async fn acs(
     State(sp): State<Sp>,
     headers: HeaderMap,
@@ -25,27 +42,49 @@ pub(super) async fn acs(
 ) -> Result<Response, WebError> {
     let wants_json = accepts_json(&headers);
     match consume(&sp, &body).await? {
-        Ok(signed_in) => {
-            let mut response = Redirect::to(&signed_in.landing).into_response();
+        Ok(Outcome::SignedIn { token, landing }) => {
+            let mut response = Redirect::to(&landing).into_response();
             response
                 .headers_mut()
-                .insert(header::SET_COOKIE, session_cookie(&sp, &signed_in.token));
+                .insert(header::SET_COOKIE, session_cookie(&sp, &token));
             Ok(response)
+        }
+        Ok(Outcome::LinkPrompt { link_token }) => {
+            let mut response = Redirect::to("/link").into_response();
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, link_cookie(&sp, &link_token));
+            Ok(response)
+        }
+        Ok(Outcome::Renewed) => Ok(if wants_json {
+            Json(json!({"renewed": true})).into_response()
+        } else {
+            Html(pages::renewal_result(None)).into_response()
+        }),
+        Ok(Outcome::RenewalEnded { rejection }) => {
+            tracing::info!(code = rejection.reason.code(), detail = %rejection.message, "renewal failed; session ended");
+            audit_rejection(&sp, "renewal.failed", &rejection).await?;
+            Ok(if wants_json {
+                let body = json!({
+                    "error": rejection.reason.code(),
+                    "message": rejection.reason.summary(),
+                    "detail": rejection.message,
+                    "session_ended": true,
+                });
+                (StatusCode::FORBIDDEN, Json(body)).into_response()
+            } else {
+                Html(pages::renewal_result(Some(rejection.reason.code()))).into_response()
+            })
         }
         Err(rejection) => {
             tracing::info!(code = rejection.reason.code(), detail = %rejection.message, "sign-in refused");
-            audit_rejection(&sp, &rejection).await?;
+            audit_rejection(&sp, "sign_in.rejected", &rejection).await?;
             Ok(refusal(&rejection, wants_json))
         }
     }
 }
 
-struct SignedIn {
-    token: String,
-    landing: String,
-}
-
-async fn consume(sp: &Sp, body: &[u8]) -> Result<Result<SignedIn, Rejection>, WebError> {
+async fn consume(sp: &Sp, body: &[u8]) -> Result<Result<Outcome, Rejection>, WebError> {
     let mut saml_response = None;
     let mut relay_state = None;
     for (key, value) in url::form_urlencoded::parse(body) {
@@ -73,30 +112,50 @@ async fn consume(sp: &Sp, body: &[u8]) -> Result<Result<SignedIn, Rejection>, We
         .map_err(|e| WebError::Internal(format!("verifier task failed: {e}")))?;
     let verified = match verified {
         Ok(v) => v,
-        Err(rejection) => return Ok(Err(rejection)),
+        Err(rejection) => return failed_response(sp, rejection, now).await,
     };
-    match sign_in(sp, &verified, relay_state, now).await? {
-        Ok(signed_in) => Ok(Ok(signed_in)),
-        Err(mut rejection) => {
-            rejection
-                .context
-                .issuer
-                .get_or_insert_with(|| verified.issuer.clone());
-            if rejection.context.subject.is_none() {
-                rejection.context.subject = verified.name_id.clone();
-            }
-            Ok(Err(rejection))
+    let result = accepted_response(sp, &verified, relay_state, now).await?;
+    Ok(result.map_err(|mut rejection| {
+        rejection
+            .context
+            .issuer
+            .get_or_insert_with(|| verified.issuer.clone());
+        if rejection.context.subject.is_none() {
+            rejection.context.subject = verified.name_id.clone();
         }
+        if rejection.context.groups_or_attributes.is_empty() {
+            rejection.context.groups_or_attributes = verified.attributes.clone();
+        }
+        rejection
+    }))
+}
+
+/// A refused response still answers its request: a failed renewal (NoPassive, a bad signature…)
+/// ends the session it was renewing. Its InResponseTo is unverified, so it can only ever end a
+/// session — of a renewal whose random request ID it knows — never grant one.
+async fn failed_response(
+    sp: &Sp,
+    rejection: Rejection,
+    now: OffsetDateTime,
+) -> Result<Result<Outcome, Rejection>, WebError> {
+    let Some(id) = rejection.context.in_response_to.as_deref() else {
+        return Ok(Err(rejection));
+    };
+    match sp.store().take_request(id, now).await?.map(|r| r.purpose) {
+        Some(RequestPurpose::Renewal { session_token }) => {
+            sp.store().delete_session(&session_token).await?;
+            Ok(Ok(Outcome::RenewalEnded { rejection }))
+        }
+        _ => Ok(Err(rejection)),
     }
 }
 
-/// The part of sign-in that needs the store: InResponseTo, replay, provisioning, roles, session.
-async fn sign_in(
+async fn accepted_response(
     sp: &Sp,
     verified: &VerifiedResponse,
     relay_state: Option<String>,
     now: OffsetDateTime,
-) -> Result<Result<SignedIn, Rejection>, WebError> {
+) -> Result<Result<Outcome, Rejection>, WebError> {
     let config = sp.config();
     let store = sp.store();
 
@@ -111,15 +170,13 @@ async fn sign_in(
         .consume_assertion_id(&verified.assertion_id, keep_until, now)
         .await?
     {
-        let mut rejection = Rejection::new(
+        return Ok(Err(Rejection::new(
             Reason::AssertionWasAlreadyUsed,
             format!(
                 "assertion {:?} was already used to sign in",
                 verified.assertion_id
             ),
-        );
-        rejection.context.groups_or_attributes = verified.attributes.clone();
-        return Ok(Err(rejection));
+        )));
     }
 
     // InResponseTo: an outstanding request of ours, answered once; or an allowed unsolicited one.
@@ -130,7 +187,7 @@ async fn sign_in(
                 return Ok(Err(Rejection::new(
                     Reason::InResponseToIsUnknown,
                     format!(
-                        "InResponseTo {id:?} names no outstanding AuthnRequest of this SP (unknown, already answered, or expired)"
+                        "InResponseTo {id:?} names no outstanding AuthnRequest of this SP (unknown, already answered, or expired): a request/response mismatch, not a time problem"
                     ),
                 )));
             }
@@ -143,115 +200,182 @@ async fn sign_in(
             )));
         }
     };
+    let (purpose, landing) = match request {
+        Some(r) => (r.purpose, r.relay_state.or(relay_state)),
+        None => (RequestPurpose::SignIn, relay_state),
+    };
 
     let identity = match identity::resolve(verified, config) {
         Ok(identity) => identity,
-        Err(rejection) => return Ok(Err(rejection)),
+        Err(rejection) => {
+            if let RequestPurpose::Renewal { session_token } = &purpose {
+                store.delete_session(session_token).await?;
+                return Ok(Ok(Outcome::RenewalEnded { rejection }));
+            }
+            return Ok(Err(rejection));
+        }
     };
-
-    let user = match provision(sp, verified, &identity, now).await? {
-        Ok(user) => user,
-        Err(rejection) => return Ok(Err(rejection)),
+    let facts = PendingIdentity {
+        groups_present: identity::groups_attribute_present(verified, &config.attributes.groups),
+        groups_overage: identity::groups_overage(verified),
+        name_id: verified.name_id.clone(),
+        name_id_format: verified.name_id_format.clone(),
+        session_index: verified.session_index.clone(),
+        session_expires_at: session_end(sp, verified, now),
+        identity,
     };
-    store
-        .update_profile(
-            user.id,
-            identity.login.as_deref(),
-            &identity.email,
-            identity.first_name.as_deref(),
-            identity.last_name.as_deref(),
-        )
-        .await?;
-    let roles = identity::roles_for(&identity.groups, config);
-    store.set_roles(user.id, &roles).await?;
-
-    // Session length: SessionNotOnOrAfter, else Conditions NotOnOrAfter (002), capped by the SP.
-    let cap = now + Duration::seconds(i64::from(config.sp.max_session_secs));
-    let expires_at = verified
-        .session_not_on_or_after
-        .or(verified.not_on_or_after)
-        .map_or(cap, |t| t.min(cap));
-    let token = new_session_token();
-    store
-        .create_session(&Session {
-            token: token.clone(),
-            user_id: user.id,
-            idp_entity_id: verified.issuer.clone(),
-            name_id: verified.name_id.clone(),
-            session_index: verified.session_index.clone(),
-            created_at: now,
-            expires_at,
-        })
-        .await?;
-    store
-        .audit(&AuditEvent {
-            at: now,
-            kind: "sign_in.accepted".into(),
-            code: None,
-            idp: Some(verified.issuer.clone()),
-            subject: Some(identity.subject.clone()),
-            user_email: Some(identity.email.clone()),
-            groups: identity.groups.clone(),
-            detail: format!(
-                "roles {roles:?}; session until {}",
-                pages::saml_instant(expires_at)
-            ),
-        })
-        .await?;
-
-    let landing = request
-        .and_then(|r| r.relay_state)
-        .or(relay_state)
+    let idp = verified.issuer.as_str();
+    let landing = landing
         .map(|r| safe_relay_state(&r))
         .unwrap_or_else(|| "/".into());
-    Ok(Ok(SignedIn { token, landing }))
+    match purpose {
+        RequestPurpose::Renewal { session_token } => {
+            renew(sp, &session_token, idp, &facts, now).await
+        }
+        RequestPurpose::Invitation { token } => {
+            let Some(user) = store.user_by_invitation(&token).await? else {
+                return Ok(Err(Rejection::new(
+                    Reason::LinkHasExpired,
+                    "the invitation was already used or withdrawn",
+                )));
+            };
+            if !store.sso_allowed(user.id).await? {
+                return Ok(Err(not_allowed(&user)));
+            }
+            if store
+                .user_by_identity(idp, &facts.identity.subject)
+                .await?
+                .is_none()
+            {
+                store
+                    .link_identity(idp, &facts.identity.subject, user.id, now)
+                    .await?;
+            }
+            store.clear_invitation(user.id).await?;
+            audit(
+                sp,
+                "identity.linked",
+                idp,
+                &facts.identity,
+                format!("linked to invited user {} without a prompt", user.id),
+                now,
+            )
+            .await?;
+            complete_sign_in(sp, &user, false, idp, &facts, &landing, now)
+                .await
+                .map(Ok)
+        }
+        RequestPurpose::SignIn => sign_in(sp, idp, &facts, &landing, now).await,
+    }
 }
 
-/// Finds the local user of this identity, linking by e-mail or creating one (JIT).
-async fn provision(
+/// A sign-in: the linked user, or linking (by e-mail or on the linking page), or JIT.
+async fn sign_in(
     sp: &Sp,
-    verified: &VerifiedResponse,
-    identity: &Identity,
+    idp: &str,
+    facts: &PendingIdentity,
+    landing: &str,
     now: OffsetDateTime,
-) -> Result<Result<User, Rejection>, WebError> {
+) -> Result<Result<Outcome, Rejection>, WebError> {
     let store = sp.store();
-    let idp = &verified.issuer;
+    let config = sp.config();
+    let identity = &facts.identity;
     if let Some(user) = store.user_by_identity(idp, &identity.subject).await? {
-        return Ok(Ok(user));
+        if !store.sso_allowed(user.id).await? {
+            return Ok(Err(not_allowed(&user)));
+        }
+        return complete_sign_in(sp, &user, false, idp, facts, landing, now)
+            .await
+            .map(Ok);
     }
-    let event = |kind: &str, detail: String| AuditEvent {
-        at: now,
-        kind: kind.into(),
-        code: None,
-        idp: Some(idp.clone()),
-        subject: Some(identity.subject.clone()),
-        user_email: Some(identity.email.clone()),
-        groups: identity.groups.clone(),
-        detail,
-    };
-    if let Some(user) = store.user_by_email(&identity.email).await? {
-        store
-            .link_identity(idp, &identity.subject, user.id, now)
-            .await?;
-        store
-            .audit(&event(
+    let matches = store
+        .users_matching(identity.login.as_deref(), &identity.email)
+        .await?;
+    for user in &matches {
+        if !store.sso_allowed(user.id).await? {
+            return Ok(Err(not_allowed(user)));
+        }
+    }
+    match (config.sp.account_linking, matches.first()) {
+        (AccountLinking::Email, Some(user)) => {
+            store
+                .link_identity(idp, &identity.subject, user.id, now)
+                .await?;
+            audit(
+                sp,
                 "identity.linked",
+                idp,
+                identity,
                 format!("linked to existing user {} by e-mail", user.id),
-            ))
+                now,
+            )
             .await?;
-        return Ok(Ok(user));
+            complete_sign_in(sp, user, false, idp, facts, landing, now)
+                .await
+                .map(Ok)
+        }
+        (AccountLinking::Prompt, Some(user)) if store.password_hash(user.id).await?.is_none() => {
+            // An account an admin made for SSO (no password to prove): nothing to ask.
+            store
+                .link_identity(idp, &identity.subject, user.id, now)
+                .await?;
+            audit(
+                sp,
+                "identity.linked",
+                idp,
+                identity,
+                format!("linked to SSO-only user {} by login/e-mail", user.id),
+                now,
+            )
+            .await?;
+            complete_sign_in(sp, user, false, idp, facts, landing, now)
+                .await
+                .map(Ok)
+        }
+        (AccountLinking::Prompt, matched) => {
+            let expires = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
+            let token = store
+                .create_pending_link(
+                    idp,
+                    facts,
+                    matched.map(|u| u.id),
+                    Some(landing),
+                    now,
+                    expires,
+                )
+                .await?;
+            let detail = match matched {
+                Some(u) => format!("asked to link to matching user {} by password", u.id),
+                None => {
+                    "no matching account: asked to link by username and password, or skip".into()
+                }
+            };
+            audit(sp, "link.prompted", idp, identity, detail, now).await?;
+            Ok(Ok(Outcome::LinkPrompt { link_token: token }))
+        }
+        (AccountLinking::Email, None) => provision(sp, idp, facts, landing, now).await,
     }
+}
+
+/// Creates a new user for the identity (JIT), or refuses when JIT is off.
+pub(super) async fn provision(
+    sp: &Sp,
+    idp: &str,
+    facts: &PendingIdentity,
+    landing: &str,
+    now: OffsetDateTime,
+) -> Result<Result<Outcome, Rejection>, WebError> {
+    let identity = &facts.identity;
     if !sp.config().sp.jit_provisioning {
-        let mut rejection = Rejection::new(
+        return Ok(Err(Rejection::new(
             Reason::UserIsNotProvisioned,
             format!(
                 "no local user for {:?} and sp.jit_provisioning is off",
                 identity.email
             ),
-        );
-        rejection.context.groups_or_attributes = verified.attributes.clone();
-        return Ok(Err(rejection));
+        )));
     }
+    let store = sp.store();
     let user = store
         .create_user(
             identity.login.as_deref(),
@@ -265,20 +389,235 @@ async fn provision(
     store
         .link_identity(idp, &identity.subject, user.id, now)
         .await?;
-    store
-        .audit(&event(
-            "user.provisioned",
-            format!("created user {} just in time", user.id),
-        ))
-        .await?;
-    Ok(Ok(user))
+    audit(
+        sp,
+        "user.provisioned",
+        idp,
+        identity,
+        format!("created user {} just in time", user.id),
+        now,
+    )
+    .await?;
+    complete_sign_in(sp, &user, true, idp, facts, landing, now)
+        .await
+        .map(Ok)
 }
 
-async fn audit_rejection(sp: &Sp, rejection: &Rejection) -> Result<(), WebError> {
+/// Profile and roles from the IdP, then a new session.
+pub(super) async fn complete_sign_in(
+    sp: &Sp,
+    user: &User,
+    is_new_user: bool,
+    idp: &str,
+    facts: &PendingIdentity,
+    landing: &str,
+    now: OffsetDateTime,
+) -> Result<Outcome, WebError> {
+    let roles = sync_profile_and_roles(sp, user, is_new_user, idp, facts, now).await?;
+    let token = new_session_token();
+    sp.store()
+        .create_session(&Session {
+            token: token.clone(),
+            user_id: user.id,
+            idp_entity_id: idp.to_owned(),
+            name_id: facts.name_id.clone(),
+            session_index: facts.session_index.clone(),
+            created_at: now,
+            expires_at: facts.session_expires_at,
+        })
+        .await?;
+    // Single logout names the NameID with its Format (crate::slo).
+    sp.store()
+        .remember_name_id_format(&token, facts.name_id_format.as_deref())
+        .await?;
+    let detail = format!(
+        "roles {roles:?}; session until {}",
+        pages::saml_instant(facts.session_expires_at)
+    );
+    audit(sp, "sign_in.accepted", idp, &facts.identity, detail, now).await?;
+    Ok(Outcome::SignedIn {
+        token,
+        landing: landing.to_owned(),
+    })
+}
+
+/// A passive re-authentication of a live session by the same identity: refresh profile, roles
+/// and the session's end. Anything else ends the session.
+async fn renew(
+    sp: &Sp,
+    session_token: &str,
+    idp: &str,
+    facts: &PendingIdentity,
+    now: OffsetDateTime,
+) -> Result<Result<Outcome, Rejection>, WebError> {
+    let store = sp.store();
+    let ended = |message: String| Outcome::RenewalEnded {
+        rejection: Rejection::new(Reason::InResponseToIsUnknown, message),
+    };
+    let Some(session) = store.live_session(session_token, now).await? else {
+        return Ok(Ok(ended(
+            "the session being renewed has already ended".into(),
+        )));
+    };
+    let owner = store.user_by_identity(idp, &facts.identity.subject).await?;
+    let Some(user) = owner.filter(|u| u.id == session.user_id) else {
+        store.delete_session(session_token).await?;
+        return Ok(Ok(ended(format!(
+            "the IdP renewed the session as {:?}, not as the session's user",
+            facts.identity.subject
+        ))));
+    };
+    if !store.sso_allowed(user.id).await? {
+        store.delete_session(session_token).await?;
+        return Ok(Ok(Outcome::RenewalEnded {
+            rejection: not_allowed(&user),
+        }));
+    }
+    let roles = sync_profile_and_roles(sp, &user, false, idp, facts, now).await?;
+    store
+        .renew_session(
+            session_token,
+            facts.session_expires_at,
+            facts.session_index.as_deref(),
+        )
+        .await?;
+    let detail = format!(
+        "roles {roles:?}; session until {}",
+        pages::saml_instant(facts.session_expires_at)
+    );
+    audit(sp, "session.renewed", idp, &facts.identity, detail, now).await?;
+    Ok(Ok(Outcome::Renewed))
+}
+
+/// The IdP's fields overwrite local edits (except `ignore_fields_on_update`), and roles follow
+/// the groups under the role-sync policy. Returns the user's roles afterwards.
+async fn sync_profile_and_roles(
+    sp: &Sp,
+    user: &User,
+    is_new_user: bool,
+    idp: &str,
+    facts: &PendingIdentity,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, WebError> {
+    let config = sp.config();
+    let store = sp.store();
+    let identity = &facts.identity;
+    let keep =
+        |field: &str| !is_new_user && config.sp.ignore_fields_on_update.iter().any(|f| f == field);
+    let pick = |field: &str, current: &Option<String>, new: &Option<String>| {
+        if keep(field) {
+            current.clone()
+        } else {
+            new.clone().or_else(|| current.clone())
+        }
+    };
+    let email = if keep("email") {
+        user.email.clone()
+    } else {
+        identity.email.clone()
+    };
+    store
+        .update_profile(
+            user.id,
+            pick("login", &user.login, &identity.login).as_deref(),
+            &email,
+            pick("first_name", &user.first_name, &identity.first_name).as_deref(),
+            pick("last_name", &user.last_name, &identity.last_name).as_deref(),
+        )
+        .await?;
+    if facts.groups_overage {
+        let detail = "the IdP sent a groups.link claim instead of the groups (Entra group overage: more groups than fit in a token); roles left unchanged. Fix it at the IdP: emit only groups assigned to the application, or filter the groups claim.";
+        audit_warning(sp, "groups.overage", idp, identity, detail, now).await?;
+    }
+    match identity::roles_after_sign_in(
+        config,
+        &identity.groups,
+        facts.groups_present,
+        facts.groups_overage,
+        is_new_user,
+    ) {
+        Some(roles) => {
+            store.set_roles(user.id, &roles).await?;
+            Ok(roles)
+        }
+        None => Ok(store.roles(user.id).await?),
+    }
+}
+
+/// Session end: SessionNotOnOrAfter, else Conditions NotOnOrAfter (002), capped by the SP.
+fn session_end(sp: &Sp, verified: &VerifiedResponse, now: OffsetDateTime) -> OffsetDateTime {
+    let cap = now + Duration::seconds(i64::from(sp.config().sp.max_session_secs));
+    verified
+        .session_not_on_or_after
+        .or(verified.not_on_or_after)
+        .map_or(cap, |t| t.min(cap))
+}
+
+fn not_allowed(user: &User) -> Rejection {
+    Rejection::new(
+        Reason::AccountIsNotAllowedToUseSso,
+        format!(
+            "the local account {} ({}) is not configured to use SAML",
+            user.id, user.email
+        ),
+    )
+}
+
+pub(super) async fn audit(
+    sp: &Sp,
+    kind: &str,
+    idp: &str,
+    identity: &Identity,
+    detail: String,
+    now: OffsetDateTime,
+) -> Result<(), WebError> {
+    sp.store()
+        .audit(&AuditEvent {
+            at: now,
+            kind: kind.into(),
+            code: None,
+            idp: Some(idp.to_owned()),
+            subject: Some(identity.subject.clone()),
+            user_email: Some(identity.email.clone()),
+            groups: identity.groups.clone(),
+            detail,
+        })
+        .await?;
+    Ok(())
+}
+
+async fn audit_warning(
+    sp: &Sp,
+    code: &str,
+    idp: &str,
+    identity: &Identity,
+    detail: &str,
+    now: OffsetDateTime,
+) -> Result<(), WebError> {
+    sp.store()
+        .audit(&AuditEvent {
+            at: now,
+            kind: "warning".into(),
+            code: Some(code.into()),
+            idp: Some(idp.to_owned()),
+            subject: Some(identity.subject.clone()),
+            user_email: Some(identity.email.clone()),
+            groups: identity.groups.clone(),
+            detail: detail.into(),
+        })
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn audit_rejection(
+    sp: &Sp,
+    kind: &str,
+    rejection: &Rejection,
+) -> Result<(), WebError> {
     sp.store()
         .audit(&AuditEvent {
             at: sp.now(),
-            kind: "sign_in.rejected".into(),
+            kind: kind.into(),
             code: Some(rejection.reason.code().into()),
             idp: rejection.context.issuer.clone(),
             subject: rejection.context.subject.clone(),
@@ -303,7 +642,7 @@ fn received_groups(sp: &Sp, rejection: &Rejection) -> Vec<String> {
 }
 
 /// 403 (400 for undecodable input) with the code: an HTML page, or JSON when asked for.
-fn refusal(rejection: &Rejection, wants_json: bool) -> Response {
+pub(super) fn refusal(rejection: &Rejection, wants_json: bool) -> Response {
     let status =
         StatusCode::from_u16(rejection.reason.http_status()).unwrap_or(StatusCode::FORBIDDEN);
     if wants_json {

@@ -7,7 +7,8 @@
 //! | `GET /saml/metadata` | the SP's metadata |
 //! | `POST /saml/acs` | the Assertion Consumer Service (HTTP-POST binding) |
 //! | `GET /me` | the session as JSON; 401 when signed out |
-//! | `GET /logout` | ends the local session |
+//! | `GET\|POST /logout` | ends the local session; with `[idp] slo_url`, also a signed LogoutRequest to the IdP (HTTP-Redirect) |
+//! | `GET\|POST /saml/sls` | single logout service: the IdP's LogoutResponses and IdP-initiated LogoutRequests (HTTP-Redirect and HTTP-POST) |
 //! | `GET /admin/audit` | the audit log as JSON (admin role required) |
 
 use std::sync::Arc;
@@ -27,10 +28,13 @@ use crate::config::{ConfigError, SpConfig, digest_algorithm_uri, signature_algor
 
 use crate::pages;
 
-use crate::store::{AuditEvent, Session, Store, StoreError, User};
+use crate::store::{RequestPurpose, Session, Store, StoreError, User};
 use crate::verify::VerifyPolicy;
 
 mod acs;
+mod link;
+mod recovery;
+mod renew;
 mod slo;
 
 const SESSION_COOKIE: &str = "samlconf_sp_session";
@@ -46,11 +50,19 @@ struct SpInner {
     policy: VerifyPolicy,
     store: Store,
     clock: Arc<dyn Clock>,
+    keys: crate::keys::SpKeys,
 }
 
 impl Sp {
     /// Builds the SP from a validated configuration; reads the pinned IdP certificate(s).
-    pub fn new(config: SpConfig, store: Store, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
+    /// `keys` is the SP's own signing key pair (see [`crate::keys`]): it signs the logout messages
+    /// the SP sends, and its certificate is in the SP metadata.
+    pub fn new(
+        config: SpConfig,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keys: crate::keys::SpKeys,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         let policy = verify_policy(&config)?;
         Ok(Self {
@@ -59,6 +71,7 @@ impl Sp {
                 policy,
                 store,
                 clock,
+                keys,
             }),
         })
     }
@@ -69,6 +82,11 @@ impl Sp {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The SP's own signing key pair.
+    pub fn keys(&self) -> &crate::keys::SpKeys {
+        &self.inner.keys
     }
 
     pub fn policy(&self) -> &VerifyPolicy {
@@ -123,6 +141,10 @@ pub fn router(sp: Sp) -> Router {
         .route("/me", get(me))
         .route("/logout", get(logout).post(logout))
         .route("/admin/audit", get(audit_log))
+        .route("/link", get(link::page).post(link::decide))
+        .route("/invite/{token}", get(link::invitation))
+        .route("/renew", get(renew::start))
+        .route("/login/password", post(recovery::sign_in))
         .merge(slo::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(sp)
@@ -177,6 +199,7 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
         roles: &roles,
         idp: &session.idp_entity_id,
         expires_at: session.expires_at,
+        renewal_interval_secs: sp.config().sp.renewal_interval_secs,
     };
     Ok(Html(pages::home(Some(&view))).into_response())
 }
@@ -184,7 +207,7 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
 async fn metadata(State(sp): State<Sp>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
-        crate::metadata::sp_metadata(sp.config()),
+        crate::metadata::sp_metadata(sp.config(), sp.keys()),
     )
         .into_response()
 }
@@ -193,11 +216,34 @@ async fn metadata(State(sp): State<Sp>) -> Response {
 struct LoginQuery {
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
+    /// `sso=false`: the recovery password login for administrators (001, 003).
+    sso: Option<String>,
 }
 
 async fn login(
     State(sp): State<Sp>,
     Query(query): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    if query.sso.as_deref() == Some("false") {
+        return Ok(Html(pages::recovery_form(None)).into_response());
+    }
+    let relay_state = query.relay_state.as_deref().map(safe_relay_state);
+    start_authn(
+        &sp,
+        relay_state.as_deref(),
+        &RequestPurpose::SignIn,
+        &AuthnRequestOptions::default(),
+    )
+    .await
+}
+
+/// Sends an AuthnRequest over HTTP-Redirect, remembering it (and what it is for) server-side so
+/// that the IdP's cross-site POST needs no cookie.
+async fn start_authn(
+    sp: &Sp,
+    relay_state: Option<&str>,
+    purpose: &RequestPurpose,
+    options: &AuthnRequestOptions,
 ) -> Result<Response, WebError> {
     let config = sp.config();
     let now = sp.now();
@@ -206,16 +252,14 @@ async fn login(
         &config.acs_url(),
         &config.idp.sso_url,
         now,
-        &AuthnRequestOptions::default(),
+        options,
     );
-    let relay_state = query.relay_state.as_deref().map(safe_relay_state);
     let expires_at = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
     sp.store()
-        .remember_request(&request.id, relay_state.as_deref(), now, expires_at)
+        .remember_request_for(&request.id, relay_state, purpose, now, expires_at)
         .await?;
-    let url =
-        authn_request::redirect_url(&config.idp.sso_url, &request.xml, relay_state.as_deref())
-            .map_err(|e| WebError::Internal(format!("idp.sso_url is not a URL: {e}")))?;
+    let url = authn_request::redirect_url(&config.idp.sso_url, &request.xml, relay_state)
+        .map_err(|e| WebError::Internal(format!("idp.sso_url is not a URL: {e}")))?;
     Ok(Redirect::to(&url).into_response())
 }
 
@@ -242,29 +286,9 @@ async fn me(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebErr
     .into_response())
 }
 
-async fn logout(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
-    if let Some(token) = session_token(&headers) {
-        if let Some((session, user)) = current_session(&sp, &headers).await? {
-            sp.store()
-                .audit(&AuditEvent {
-                    at: sp.now(),
-                    kind: "session.logout".into(),
-                    code: None,
-                    idp: Some(session.idp_entity_id.clone()),
-                    subject: session.name_id.clone(),
-                    user_email: Some(user.email),
-                    groups: vec![],
-                    detail: "local logout".into(),
-                })
-                .await?;
-        }
-        sp.store().delete_session(&token).await?;
-    }
-    let mut response = Html(pages::signed_out()).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, clear_cookie());
-    Ok(response)
+/// Local logout, plus single logout when `[idp] slo_url` is set: see [`slo::logout`].
+async fn logout(state: State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
+    slo::logout(state, headers).await
 }
 
 async fn audit_log(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
@@ -320,6 +344,36 @@ fn new_session_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const LINK_COOKIE: &str = "samlconf_sp_link";
+
+/// The pending account link of this browser (set by the ACS, read by the linking page).
+fn link_cookie(sp: &Sp, token: &str) -> HeaderValue {
+    cookie(sp, LINK_COOKIE, token)
+}
+
+fn cookie(sp: &Sp, name: &str, value: &str) -> HeaderValue {
+    let secure = if sp.config().sp.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 fn session_cookie(sp: &Sp, token: &str) -> HeaderValue {

@@ -1,0 +1,282 @@
+//! Local accounts beside SSO identities: Argon2 passwords, invitations, and the pending links of
+//! identities waiting on the linking page. Queries live here, next to the rules they serve.
+
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::identity::Identity;
+use crate::store::{Store, StoreResult, User};
+
+/// A local account an admin creates (or a fixture pre-creates).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewLocalAccount {
+    pub login: Option<String>,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `None`: no password (the account can only be reached through SSO or an invitation).
+    pub password: Option<String>,
+    pub roles: Vec<String>,
+    /// `false`: SAML sign-in is refused for this account (`account.sso_not_allowed`).
+    pub sso_allowed: bool,
+}
+
+/// A verified identity waiting on the linking page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    pub token: String,
+    pub idp_entity_id: String,
+    pub identity: PendingIdentity,
+    pub matched_user_id: Option<i64>,
+    pub failed_attempts: u32,
+    pub locked: bool,
+    pub relay_state: Option<String>,
+}
+
+/// What the sign-in established, kept until the link is decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingIdentity {
+    pub identity: Identity,
+    /// Whether a groups attribute was present (role sync needs to know).
+    pub groups_present: bool,
+    pub groups_overage: bool,
+    pub name_id: Option<String>,
+    /// The NameID's Format: single logout names the NameID exactly as the IdP sent it.
+    #[serde(default)]
+    pub name_id_format: Option<String>,
+    pub session_index: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub session_expires_at: OffsetDateTime,
+}
+
+/// Hashes a password with Argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        // Hashing into a String with the default parameters cannot fail; an empty hash never verifies.
+        .unwrap_or_default()
+}
+
+/// Checks a password against a PHC string; anything malformed is a mismatch.
+pub fn password_matches(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Creates a local account with its roles.
+    pub async fn create_local_account(
+        &self,
+        account: &NewLocalAccount,
+        now: OffsetDateTime,
+    ) -> StoreResult<User> {
+        let user = self
+            .create_user(
+                account.login.as_deref(),
+                &account.email,
+                account.first_name.as_deref(),
+                account.last_name.as_deref(),
+                "local",
+                now,
+            )
+            .await?;
+        let hash = account.password.as_deref().map(hash_password);
+        sqlx::query("UPDATE users SET password_hash = ?, sso_allowed = ? WHERE id = ?")
+            .bind(hash)
+            .bind(account.sso_allowed)
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        self.set_roles(user.id, &account.roles).await?;
+        Ok(user)
+    }
+
+    /// The Argon2 hash of a user's password, if the user has one.
+    pub async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|r| r.get("password_hash")))
+    }
+
+    pub async fn sso_allowed(&self, user_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT sso_allowed FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.get::<bool, _>("sso_allowed"))
+            .unwrap_or(false))
+    }
+
+    /// Local accounts whose login or e-mail equals the identity's (case-insensitive), oldest first.
+    pub async fn users_matching(&self, login: Option<&str>, email: &str) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT * FROM users WHERE email = ? COLLATE NOCASE OR (? IS NOT NULL AND login = ? COLLATE NOCASE) ORDER BY id",
+        )
+        .bind(email)
+        .bind(login)
+        .bind(login)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(Store::user_from_row).collect())
+    }
+
+    /// A user by login or e-mail (what a person types on a form).
+    pub async fn user_by_login_or_email(&self, name: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT * FROM users WHERE login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
+        )
+        .bind(name)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(Store::user_from_row))
+    }
+
+    /// Gives a user an invitation token and returns it.
+    pub async fn invite(&self, user_id: i64) -> StoreResult<String> {
+        let token = random_token();
+        sqlx::query("UPDATE users SET invitation_token = ? WHERE id = ?")
+            .bind(&token)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(token)
+    }
+
+    pub async fn user_by_invitation(&self, token: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE invitation_token = ?")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Store::user_from_row))
+    }
+
+    /// An invitation is used once.
+    pub async fn clear_invitation(&self, user_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET invitation_token = NULL WHERE id = ?")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_pending_link(
+        &self,
+        idp_entity_id: &str,
+        identity: &PendingIdentity,
+        matched_user_id: Option<i64>,
+        relay_state: Option<&str>,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<String> {
+        let token = random_token();
+        let identity = serde_json::to_string(identity).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO pending_links (token, idp_entity_id, identity, matched_user_id, relay_state, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token)
+        .bind(idp_entity_id)
+        .bind(identity)
+        .bind(matched_user_id)
+        .bind(relay_state)
+        .bind(now.unix_timestamp())
+        .bind(expires_at.unix_timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(token)
+    }
+
+    /// A pending link that has not expired at `now`.
+    pub async fn pending_link(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<PendingLink>> {
+        let row = sqlx::query("SELECT * FROM pending_links WHERE token = ? AND expires_at > ?")
+            .bind(token)
+            .bind(now.unix_timestamp())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|row| {
+            let identity: PendingIdentity =
+                serde_json::from_str(row.get::<&str, _>("identity")).ok()?;
+            Some(PendingLink {
+                token: row.get("token"),
+                idp_entity_id: row.get("idp_entity_id"),
+                identity,
+                matched_user_id: row.get("matched_user_id"),
+                failed_attempts: row
+                    .get::<i64, _>("failed_attempts")
+                    .try_into()
+                    .unwrap_or(u32::MAX),
+                locked: row.get::<bool, _>("locked"),
+                relay_state: row.get("relay_state"),
+            })
+        }))
+    }
+
+    /// Counts a wrong password; locks the link when `max` is reached. Returns the new count.
+    pub async fn fail_link_attempt(&self, token: &str, max: u32) -> StoreResult<u32> {
+        let row = sqlx::query(
+            "UPDATE pending_links SET failed_attempts = failed_attempts + 1,
+               locked = (failed_attempts + 1 >= ?) WHERE token = ? RETURNING failed_attempts",
+        )
+        .bind(max)
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| {
+                r.get::<i64, _>("failed_attempts")
+                    .try_into()
+                    .unwrap_or(u32::MAX)
+            })
+            .unwrap_or(max))
+    }
+
+    pub async fn delete_pending_link(&self, token: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM pending_links WHERE token = ?")
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2_round_trip_and_malformed_hashes_never_match() {
+        let phc = hash_password("correct horse");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(password_matches("correct horse", &phc));
+        assert!(!password_matches("Correct horse", &phc));
+        assert!(!password_matches("correct horse", "not-a-hash"));
+        assert!(!password_matches("", ""));
+    }
+}

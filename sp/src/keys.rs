@@ -1,0 +1,278 @@
+//! The SP's own signing key: it signs the LogoutRequests and LogoutResponses the SP sends over the
+//! HTTP-Redirect binding, and its certificate is published in the SP metadata
+//! (`KeyDescriptor use="signing"`) so that an IdP can verify them.
+//!
+//! Where the key comes from: `[sp] signing_key_file` / `signing_certificate_file` when configured
+//! ([`SpKeys::from_files`]); otherwise `samlconf serve` keeps a generated pair under
+//! `<state-dir>/sp/` ([`SpKeys::load_or_create`]), and tests use the committed, public pair of
+//! `sp/testdata/` ([`SpKeys::fixed_for_tests`]).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::sign::Signer;
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256};
+
+/// The SP's signing key pair, as PEM text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SpKeys {
+    /// PKCS#8 (or traditional RSA) private key, PEM.
+    pub key_pem: String,
+    /// Self-signed X.509 certificate, PEM.
+    pub cert_pem: String,
+}
+
+impl std::fmt::Debug for SpKeys {
+    /// Never prints the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpKeys")
+            .field("key_pem", &"<redacted>")
+            .field("cert_pem", &self.cert_pem)
+            .finish()
+    }
+}
+
+/// Why the SP's keys could not be loaded, created or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// A key or certificate file could not be read or written.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Only one of the pair exists (or is configured), so the pair cannot be trusted to match.
+    #[error("{present} exists but {missing} does not; configure or restore the pair")]
+    HalfAPair {
+        /// The file found or configured.
+        present: PathBuf,
+        /// The file missing.
+        missing: PathBuf,
+    },
+    /// The key or certificate is not usable PEM, or the key does not match the certificate.
+    #[error("SP signing key: {0}")]
+    Unusable(String),
+    /// rcgen failed to generate a key or certificate.
+    #[error("cannot generate the SP {what}: {detail}")]
+    Generate {
+        /// What was being generated.
+        what: &'static str,
+        /// rcgen's message.
+        detail: String,
+    },
+}
+
+const KEY_FILE: &str = "sp.key";
+const CERT_FILE: &str = "sp.crt";
+
+impl SpKeys {
+    /// Builds and checks a pair from PEM text: an RSA private key, a certificate, and the
+    /// certificate's public key is the private key's.
+    pub fn from_pems(key_pem: &str, cert_pem: &str) -> Result<SpKeys, KeyError> {
+        let keys = SpKeys {
+            key_pem: key_pem.to_owned(),
+            cert_pem: cert_pem.to_owned(),
+        };
+        let key = keys.private_key()?;
+        let cert = openssl::x509::X509::from_pem(cert_pem.as_bytes())
+            .map_err(|e| KeyError::Unusable(format!("the certificate is not PEM X.509: {e}")))?;
+        let public = cert
+            .public_key()
+            .map_err(|e| KeyError::Unusable(format!("the certificate has no public key: {e}")))?;
+        if !public.public_eq(&key) {
+            return Err(KeyError::Unusable(
+                "the private key does not belong to the certificate".into(),
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// Loads the pair from the two configured files.
+    pub fn from_files(key_file: &Path, cert_file: &Path) -> Result<SpKeys, KeyError> {
+        SpKeys::from_pems(&read(key_file)?, &read(cert_file)?)
+    }
+
+    /// Loads `sp.key`/`sp.crt` from `dir`, or creates them (RSA-2048, self-signed) when neither
+    /// exists, so an IdP configured once with the SP's metadata keeps working across restarts.
+    pub fn load_or_create(dir: &Path) -> Result<SpKeys, KeyError> {
+        fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let key_path = dir.join(KEY_FILE);
+        let cert_path = dir.join(CERT_FILE);
+        match (key_path.exists(), cert_path.exists()) {
+            (true, true) => SpKeys::from_files(&key_path, &cert_path),
+            (false, false) => {
+                let keys = SpKeys::generate("samlconf reference SP")?;
+                write(&key_path, &keys.key_pem)?;
+                write(&cert_path, &keys.cert_pem)?;
+                tracing::info!(key = %key_path.display(), cert = %cert_path.display(), "created the SP signing key");
+                Ok(keys)
+            }
+            (true, false) => Err(KeyError::HalfAPair {
+                present: key_path,
+                missing: cert_path,
+            }),
+            (false, true) => Err(KeyError::HalfAPair {
+                present: cert_path,
+                missing: key_path,
+            }),
+        }
+    }
+
+    /// The keys a configuration names (`[sp] signing_key_file` and `signing_certificate_file`,
+    /// both or neither), else [`load_or_create`](SpKeys::load_or_create) in `default_dir`.
+    pub fn for_config(
+        config: &crate::config::SpConfig,
+        default_dir: &Path,
+    ) -> Result<SpKeys, KeyError> {
+        match (
+            &config.sp.signing_key_file,
+            &config.sp.signing_certificate_file,
+        ) {
+            (Some(key), Some(cert)) => SpKeys::from_files(key, cert),
+            (Some(key), None) => Err(KeyError::HalfAPair {
+                present: key.clone(),
+                missing: PathBuf::from("[sp] signing_certificate_file"),
+            }),
+            (None, Some(cert)) => Err(KeyError::HalfAPair {
+                present: cert.clone(),
+                missing: PathBuf::from("[sp] signing_key_file"),
+            }),
+            (None, None) => SpKeys::load_or_create(default_dir),
+        }
+    }
+
+    /// The fixed, public, test-only pair committed under `sp/testdata/` (see its README).
+    pub fn fixed_for_tests() -> SpKeys {
+        SpKeys {
+            key_pem: include_str!("../testdata/sp.key").to_owned(),
+            cert_pem: include_str!("../testdata/sp.crt").to_owned(),
+        }
+    }
+
+    /// Generates a fresh RSA-2048 key and a self-signed certificate whose CN is `common_name`.
+    pub fn generate(common_name: &str) -> Result<SpKeys, KeyError> {
+        let generate = |what, e: rcgen::Error| KeyError::Generate {
+            what,
+            detail: e.to_string(),
+        };
+        let key =
+            KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| generate("RSA-2048 key", e))?;
+        let mut params =
+            CertificateParams::new(Vec::<String>::new()).map_err(|e| generate("certificate", e))?;
+        let mut name = DistinguishedName::new();
+        name.push(DnType::CommonName, common_name);
+        params.distinguished_name = name;
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| generate("certificate", e))?;
+        Ok(SpKeys {
+            key_pem: key.serialize_pem(),
+            cert_pem: cert.pem(),
+        })
+    }
+
+    /// The certificate's DER as one line of base64: the content of `ds:X509Certificate`.
+    pub fn cert_der_base64(&self) -> String {
+        pem_body(&self.cert_pem).unwrap_or_default()
+    }
+
+    /// RSA-SHA256 (PKCS#1 v1.5) signature of `data`: the HTTP-Redirect binding's `Signature`.
+    pub fn sign_rsa_sha256(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let key = self.private_key()?;
+        let unusable = |e: openssl::error::ErrorStack| KeyError::Unusable(e.to_string());
+        let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(unusable)?;
+        signer.update(data).map_err(unusable)?;
+        signer.sign_to_vec().map_err(unusable)
+    }
+
+    fn private_key(&self) -> Result<PKey<Private>, KeyError> {
+        let key = PKey::private_key_from_pem(self.key_pem.as_bytes())
+            .map_err(|e| KeyError::Unusable(format!("the private key is not PEM: {e}")))?;
+        if key.rsa().is_err() {
+            return Err(KeyError::Unusable(
+                "the private key is not an RSA key".into(),
+            ));
+        }
+        Ok(key)
+    }
+}
+
+fn read(path: &Path) -> Result<String, KeyError> {
+    fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), KeyError> {
+    fs::write(path, contents).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if path.extension().is_some_and(|e| e == "key") {
+            let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
+        }
+    }
+    Ok(())
+}
+
+/// The base64 body of the first `CERTIFICATE` block, joined onto one line.
+fn pem_body(pem: &str) -> Option<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    let start = pem.find(BEGIN)? + BEGIN.len();
+    let end = start + pem[start..].find("-----END CERTIFICATE-----")?;
+    let body: String = pem[start..end]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    // Valid base64 only: it goes into XML metadata verbatim.
+    base64::engine::general_purpose::STANDARD
+        .decode(&body)
+        .ok()
+        .map(|_| body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_test_keys_are_a_matching_pair() {
+        let keys = SpKeys::fixed_for_tests();
+        SpKeys::from_pems(&keys.key_pem, &keys.cert_pem).expect("matching pair");
+        assert!(keys.cert_der_base64().starts_with("MII"));
+        assert!(!format!("{keys:?}").contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn load_or_create_reuses_the_saved_pair_and_refuses_half_a_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SpKeys::load_or_create(dir.path()).expect("create");
+        let second = SpKeys::load_or_create(dir.path()).expect("load");
+        assert_eq!(first, second);
+        assert_ne!(first, SpKeys::fixed_for_tests());
+        assert_eq!(first.sign_rsa_sha256(b"x").unwrap().len(), 256);
+        fs::remove_file(dir.path().join(CERT_FILE)).unwrap();
+        let err = SpKeys::load_or_create(dir.path()).expect_err("half a pair");
+        assert!(err.to_string().contains("sp.crt"), "{err}");
+    }
+
+    #[test]
+    fn a_key_that_is_not_the_certificates_is_refused() {
+        let a = SpKeys::fixed_for_tests();
+        let b = SpKeys::generate("other").unwrap();
+        assert!(SpKeys::from_pems(&a.key_pem, &b.cert_pem).is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! Account linking (000, 001, 003): the page an unlinked identity lands on when
+//! `account_linking = "prompt"`, and invitations that link without a prompt.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::acs::{self, Outcome};
+use super::{LINK_COOKIE, Sp, WebError, cookie_value, session_cookie, start_authn};
+use crate::accounts::{PendingLink, password_matches};
+use crate::authn_request::AuthnRequestOptions;
+use crate::pages::{self, LinkView};
+use crate::reason::{Reason, Rejection, RejectionContext};
+use crate::store::RequestPurpose;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LinkForm {
+    /// `link` or `skip`.
+    action: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+async fn pending(sp: &Sp, headers: &HeaderMap) -> Result<Option<PendingLink>, WebError> {
+    let Some(token) = cookie_value(headers, LINK_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(sp.store().pending_link(&token, sp.now()).await?)
+}
+
+fn expired() -> Rejection {
+    Rejection::new(
+        Reason::LinkHasExpired,
+        "no pending account link for this browser (expired or already decided)",
+    )
+}
+
+/// `GET /link`.
+pub(super) async fn page(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
+    let Some(link) = pending(&sp, &headers).await? else {
+        return Ok(acs::refusal(&expired(), false));
+    };
+    if link.locked {
+        return Ok(acs::refusal(&locked(&link), false));
+    }
+    prompt(&sp, &link, None, StatusCode::OK).await
+}
+
+async fn prompt(
+    sp: &Sp,
+    link: &PendingLink,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let matched = match link.matched_user_id {
+        Some(id) => sp.store().user_by_id(id).await?,
+        None => None,
+    };
+    let matched_name = matched
+        .as_ref()
+        .map(|u| u.login.clone().unwrap_or_else(|| u.email.clone()));
+    let view = LinkView {
+        email: &link.identity.identity.email,
+        matched: matched_name.as_deref(),
+        error,
+    };
+    Ok((status, Html(pages::link_prompt(&view))).into_response())
+}
+
+fn locked(link: &PendingLink) -> Rejection {
+    let mut rejection = Rejection::new(
+        Reason::LinkIsLockedOut,
+        format!(
+            "{} wrong passwords: linking is locked for this sign-in",
+            link.failed_attempts
+        ),
+    );
+    *rejection.context = RejectionContext {
+        issuer: Some(link.idp_entity_id.clone()),
+        subject: Some(link.identity.identity.subject.clone()),
+        ..RejectionContext::default()
+    };
+    rejection
+}
+
+/// `POST /link`: link with a password, or skip.
+pub(super) async fn decide(
+    State(sp): State<Sp>,
+    headers: HeaderMap,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, WebError> {
+    let Some(link) = pending(&sp, &headers).await? else {
+        return Ok(acs::refusal(&expired(), false));
+    };
+    if link.locked {
+        return Ok(acs::refusal(&locked(&link), false));
+    }
+    let store = sp.store();
+    let now = sp.now();
+    let facts = &link.identity;
+    let idp = link.idp_entity_id.as_str();
+    let landing = link.relay_state.clone().unwrap_or_else(|| "/".into());
+    match form.action.as_str() {
+        "skip" => {
+            store.delete_pending_link(&link.token).await?;
+            acs::audit(
+                &sp,
+                "link.skipped",
+                idp,
+                &facts.identity,
+                "linking skipped: a new user is created".into(),
+                now,
+            )
+            .await?;
+            finish(&sp, acs::provision(&sp, idp, facts, &landing, now).await?).await
+        }
+        "link" => {
+            let target = match (link.matched_user_id, form.username.as_deref()) {
+                (Some(id), _) => store.user_by_id(id).await?,
+                (None, Some(name)) => store.user_by_login_or_email(name.trim()).await?,
+                (None, None) => None,
+            };
+            let password = form.password.unwrap_or_default();
+            let mut proven = None;
+            if let Some(user) = target {
+                if let Some(hash) = store.password_hash(user.id).await? {
+                    if password_matches(&password, &hash) {
+                        proven = Some(user);
+                    }
+                }
+            }
+            let Some(user) = proven else {
+                let max = sp.config().sp.max_link_attempts;
+                let failed = store.fail_link_attempt(&link.token, max).await?;
+                acs::audit(
+                    &sp,
+                    "link.password_failed",
+                    idp,
+                    &facts.identity,
+                    format!("wrong username or password (try {failed} of {max})"),
+                    now,
+                )
+                .await?;
+                if failed >= max {
+                    let rejection = locked(&PendingLink {
+                        failed_attempts: failed,
+                        ..link.clone()
+                    });
+                    acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
+                    return Ok(acs::refusal(&rejection, false));
+                }
+                let error = format!("Wrong username or password. {} tries left.", max - failed);
+                return prompt(&sp, &link, Some(error), StatusCode::UNAUTHORIZED).await;
+            };
+            if !store.sso_allowed(user.id).await? {
+                let rejection = Rejection::new(
+                    Reason::AccountIsNotAllowedToUseSso,
+                    format!(
+                        "the local account {} is not configured to use SAML",
+                        user.id
+                    ),
+                );
+                acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
+                return Ok(acs::refusal(&rejection, false));
+            }
+            store
+                .link_identity(idp, &facts.identity.subject, user.id, now)
+                .await?;
+            store.delete_pending_link(&link.token).await?;
+            acs::audit(
+                &sp,
+                "link.linked",
+                idp,
+                &facts.identity,
+                format!("linked to user {} by password", user.id),
+                now,
+            )
+            .await?;
+            finish(
+                &sp,
+                Ok(acs::complete_sign_in(&sp, &user, false, idp, facts, &landing, now).await?),
+            )
+            .await
+        }
+        other => Ok((
+            StatusCode::BAD_REQUEST,
+            Html(pages::error(
+                "Unknown action",
+                &format!("{other:?} is neither link nor skip"),
+            )),
+        )
+            .into_response()),
+    }
+}
+
+async fn finish(sp: &Sp, outcome: Result<Outcome, Rejection>) -> Result<Response, WebError> {
+    match outcome {
+        Ok(Outcome::SignedIn { token, landing }) => {
+            let mut response = Redirect::to(&landing).into_response();
+            let headers = response.headers_mut();
+            headers.append(header::SET_COOKIE, session_cookie(sp, &token));
+            headers.append(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "samlconf_sp_link=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+                ),
+            );
+            Ok(response)
+        }
+        Ok(_) => Err(WebError::Internal(
+            "linking ended in something other than a sign-in".into(),
+        )),
+        Err(rejection) => {
+            acs::audit_rejection(sp, "sign_in.rejected", &rejection).await?;
+            Ok(acs::refusal(&rejection, false))
+        }
+    }
+}
+
+/// `GET /invite/{token}`: an admin's invitation. Signing in from here links to the invited user
+/// directly, with no prompt (000).
+pub(super) async fn invitation(
+    State(sp): State<Sp>,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    if sp.store().user_by_invitation(&token).await?.is_none() {
+        let rejection = Rejection::new(
+            Reason::LinkHasExpired,
+            "the invitation is unknown or was already used",
+        );
+        return Ok(acs::refusal(&rejection, false));
+    }
+    start_authn(
+        &sp,
+        None,
+        &RequestPurpose::Invitation { token },
+        &AuthnRequestOptions::default(),
+    )
+    .await
+}

@@ -1,0 +1,34 @@
+//! `GET /renew`: a passive re-authentication of the current session (000's renewal window),
+//! loaded by the home page in a hidden iframe, or in a small window when the IdP forbids framing.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::{Sp, WebError, current_session, start_authn};
+use crate::authn_request::AuthnRequestOptions;
+use crate::pages;
+use crate::store::RequestPurpose;
+
+pub(super) async fn start(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
+    let Some((session, _)) = current_session(&sp, &headers).await? else {
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            Html(pages::renewal_result(Some("session.expired"))),
+        )
+            .into_response());
+    };
+    let options = AuthnRequestOptions {
+        is_passive: true,
+        ..AuthnRequestOptions::default()
+    };
+    start_authn(
+        &sp,
+        None,
+        &RequestPurpose::Renewal {
+            session_token: session.token,
+        },
+        &options,
+    )
+    .await
+}
