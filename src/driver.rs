@@ -91,6 +91,8 @@ impl PostForm {
 pub struct HttpDriver {
     client: reqwest::Client,
     sp_base_url: String,
+    /// Every form this browser posted, oldest first (see [`HttpDriver::posted_forms`]).
+    posted: std::sync::Mutex<Vec<PostForm>>,
 }
 
 impl HttpDriver {
@@ -102,7 +104,24 @@ impl HttpDriver {
         Ok(Self {
             client,
             sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),
+            posted: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Every HTTP-POST binding form this browser submitted (SAMLResponse, SAMLRequest, …),
+    /// oldest first: what reports show as the wire exchange.
+    pub fn posted_forms(&self) -> Vec<PostForm> {
+        self.posted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record_post(&self, form: &PostForm) {
+        self.posted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(form.clone());
     }
 
     /// SP-initiated: `/login` → the IdP (with `login_hint`) → auto-submit form → ACS → landing.
@@ -116,6 +135,38 @@ impl HttpDriver {
             Err(outcome) => return Ok(outcome),
         };
         self.submit(&form).await
+    }
+
+    /// SP-initiated from another sign-in path of the SP, e.g. `/login?idp=…` when several IdPs
+    /// are configured.
+    pub async fn sign_in_at(&self, path: &str, user: &str) -> Result<SignInOutcome, DriverError> {
+        let location = self.login_redirect(path).await?;
+        match self.idp_form_at(&location, Some(user)).await? {
+            Ok(form) => self.submit(&form).await,
+            Err(outcome) => Ok(outcome),
+        }
+    }
+
+    /// Where the SP's sign-in path redirects to (the IdP's SSO URL with the AuthnRequest).
+    pub async fn login_redirect(&self, path: &str) -> Result<String, DriverError> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.sp_base_url))
+            .send()
+            .await?;
+        redirect_target(&response).ok_or_else(|| {
+            unexpected(
+                "login",
+                format!("expected a redirect to the IdP, got {}", response.status()),
+            )
+        })
+    }
+
+    /// The auto-submit form an IdP answers at `location` for `user`; an error if it refuses.
+    pub async fn idp_form(&self, location: &str, user: &str) -> Result<PostForm, DriverError> {
+        self.idp_form_at(location, Some(user))
+            .await?
+            .map_err(|outcome| unexpected("idp", format!("the IdP refused: {outcome:?}")))
     }
 
     /// Follows `/login` to the IdP and returns the auto-submit form it answers with, unsent.
@@ -191,6 +242,7 @@ impl HttpDriver {
 
     /// POSTs a form to its action as the browser's script would, then reads the verdict.
     pub async fn submit(&self, form: &PostForm) -> Result<SignInOutcome, DriverError> {
+        self.record_post(form);
         let response = self
             .client
             .post(&form.action)
@@ -330,6 +382,7 @@ impl HttpDriver {
                 ));
             }
         };
+        self.record_post(&form);
         let response = self
             .client
             .post(&form.action)
@@ -403,6 +456,7 @@ impl HttpDriver {
 
     /// POSTs an HTTP-POST binding form and follows redirects like [`visit`](Self::visit).
     pub async fn post_and_follow(&self, form: &PostForm) -> Result<Visited, DriverError> {
+        self.record_post(form);
         let response = self
             .client
             .post(&form.action)

@@ -20,6 +20,11 @@ pub struct PairOptions {
     pub sp_config: Option<sp::config::SpConfig>,
     /// Adjusts the SP configuration (demo or given) after the pair's addresses are known.
     pub sp_tweak: Option<fn(&mut sp::config::SpConfig)>,
+    /// A TOML table deep-merged into the demo SP configuration before it is parsed (scenario
+    /// files' `[sp]` overrides); ignored when `sp_config` is given.
+    pub sp_overrides: Option<toml::Table>,
+    /// Users added to the mock IdP's demo directory (a user with a demo user's login replaces it).
+    pub extra_idp_users: Vec<mock_idp::users::User>,
     /// SP database; `:memory:` for tests.
     pub database: String,
     /// Where the IdP keeps its generated signing key; `None` uses the fixed test key.
@@ -38,6 +43,8 @@ impl Default for PairOptions {
             sp_port: 0,
             sp_config: None,
             sp_tweak: None,
+            sp_overrides: None,
+            extra_idp_users: Vec::new(),
             database: ":memory:".into(),
             idp_state_dir: None,
             sp_state_dir: None,
@@ -113,7 +120,19 @@ impl Pair {
                 config.idp = demo.idp;
                 config
             }
-            None => demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database),
+            None => match &options.sp_overrides {
+                None => demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database),
+                Some(overrides) => {
+                    let text =
+                        demo::sp_config_toml(&endpoints, &keys.idp.cert_pem, &options.database);
+                    let mut table: toml::Table = toml::from_str(&text)
+                        .map_err(|e| sp::config::ConfigError::Invalid(e.to_string()))?;
+                    merge_toml(&mut table, overrides);
+                    let merged = toml::to_string(&table)
+                        .map_err(|e| sp::config::ConfigError::Invalid(e.to_string()))?;
+                    sp::config::SpConfig::from_toml(&merged)?
+                }
+            },
         };
         if let Some(tweak) = options.sp_tweak {
             tweak(&mut sp_config);
@@ -151,6 +170,10 @@ impl Pair {
             }
         };
         let mut idp_config = demo::idp_config(&endpoints, &sp_config, false);
+        for user in options.extra_idp_users {
+            idp_config.users.retain(|u| u.login != user.login);
+            idp_config.users.push(user);
+        }
         // The IdP verifies the SP's signed logout messages with the SP's certificate.
         for known in &mut idp_config.service_providers {
             known.signing_cert_pem = Some(sp_keys.cert_pem.clone());
@@ -186,6 +209,21 @@ impl Pair {
     pub async fn wait(mut self) {
         for task in self.tasks.drain(..) {
             let _ = task.await;
+        }
+    }
+}
+
+/// Deep-merges `overrides` into `base`: tables merge key by key, anything else (arrays included)
+/// replaces the base value.
+pub fn merge_toml(base: &mut toml::Table, overrides: &toml::Table) {
+    for (key, value) in overrides {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(over_table)) => {
+                merge_toml(base_table, over_table)
+            }
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
         }
     }
 }

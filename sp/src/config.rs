@@ -13,7 +13,12 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct SpConfig {
     pub sp: SpSettings,
+    /// The IdP users sign in with by default.
     pub idp: IdpSettings,
+    /// Further IdPs on the same SP (004: "Each enabled IdP adds its own button"), each with its
+    /// own entity ID and pinned certificate.
+    #[serde(default, rename = "additional_idp")]
+    pub additional_idps: Vec<IdpSettings>,
     #[serde(default)]
     pub attributes: AttributeCandidates,
     /// Exact, case-sensitive group value → role. Entra object-ID GUIDs are group values too.
@@ -130,6 +135,9 @@ pub enum RoleSync {
 pub struct IdpSettings {
     /// The IdP entity ID; the Issuer every response and assertion must carry.
     pub entity_id: String,
+    /// The sign-in button's text when several IdPs are configured ("Continue with …").
+    #[serde(default)]
+    pub label: Option<String>,
     /// SingleSignOnService (HTTP-Redirect) URL.
     pub sso_url: String,
     /// SingleLogoutService URL; empty means local logout only.
@@ -227,15 +235,14 @@ impl SpConfig {
             other => other,
         })?;
         if let Some(dir) = path.parent() {
-            for file in [
-                &mut config.idp.certificate_file,
-                &mut config.idp.metadata_file,
+            let idp_files = std::iter::once(&mut config.idp)
+                .chain(config.additional_idps.iter_mut())
+                .flat_map(|idp| [&mut idp.certificate_file, &mut idp.metadata_file]);
+            let sp_files = [
                 &mut config.sp.signing_key_file,
                 &mut config.sp.signing_certificate_file,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            ];
+            for file in idp_files.chain(sp_files).flatten() {
                 if file.is_relative() {
                     *file = dir.join(&*file);
                 }
@@ -286,16 +293,25 @@ impl SpConfig {
                 )));
             }
         }
-        let sources = [
-            self.idp.certificate_file.is_some(),
-            self.idp.certificate_pem.is_some(),
-            self.idp.metadata_file.is_some(),
-        ];
-        if sources.iter().filter(|s| **s).count() != 1 {
-            return Err(ConfigError::Invalid(
-                "[idp] needs exactly one of certificate_file, certificate_pem or metadata_file"
-                    .into(),
-            ));
+        let mut seen = std::collections::HashSet::new();
+        for idp in self.idps() {
+            let sources = [
+                idp.certificate_file.is_some(),
+                idp.certificate_pem.is_some(),
+                idp.metadata_file.is_some(),
+            ];
+            if sources.iter().filter(|s| **s).count() != 1 {
+                return Err(ConfigError::Invalid(format!(
+                    "IdP {:?} needs exactly one of certificate_file, certificate_pem or metadata_file",
+                    idp.entity_id
+                )));
+            }
+            if !seen.insert(idp.entity_id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "IdP entity ID {:?} is configured twice; each IdP needs its own",
+                    idp.entity_id
+                )));
+            }
         }
         Ok(())
     }
@@ -315,21 +331,38 @@ impl SpConfig {
         format!("{}/saml/sls", self.sp.base_url)
     }
 
-    /// The pinned IdP signing certificates, as PEM, from whichever source is configured.
+    /// The pinned signing certificates of the default IdP.
     pub fn idp_certificates_pem(&self) -> Result<Vec<String>, ConfigError> {
+        self.idp.certificates_pem()
+    }
+
+    /// Every configured IdP, the default first.
+    pub fn idps(&self) -> impl Iterator<Item = &IdpSettings> {
+        std::iter::once(&self.idp).chain(self.additional_idps.iter())
+    }
+
+    /// The IdP with this entity ID.
+    pub fn idp_by_entity_id(&self, entity_id: &str) -> Option<&IdpSettings> {
+        self.idps().find(|idp| idp.entity_id == entity_id)
+    }
+}
+
+impl IdpSettings {
+    /// The pinned signing certificates, as PEM, from whichever source is configured.
+    pub fn certificates_pem(&self) -> Result<Vec<String>, ConfigError> {
         let read = |path: &PathBuf| {
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
                 source,
             })
         };
-        if let Some(pem) = &self.idp.certificate_pem {
+        if let Some(pem) = &self.certificate_pem {
             return Ok(vec![pem.clone()]);
         }
-        if let Some(path) = &self.idp.certificate_file {
+        if let Some(path) = &self.certificate_file {
             return Ok(vec![read(path)?]);
         }
-        if let Some(path) = &self.idp.metadata_file {
+        if let Some(path) = &self.metadata_file {
             let certs = crate::metadata::signing_certificates_from_idp_metadata(&read(path)?)
                 .map_err(|message| ConfigError::Parse {
                     path: path.clone(),
@@ -337,9 +370,19 @@ impl SpConfig {
                 })?;
             return Ok(certs);
         }
-        Err(ConfigError::Invalid("no IdP certificate configured".into()))
+        Err(ConfigError::Invalid(format!(
+            "IdP {:?} has no certificate configured",
+            self.entity_id
+        )))
     }
 
+    /// The text of its sign-in button.
+    pub fn display_name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.entity_id)
+    }
+}
+
+impl SpConfig {
     /// True when the named role grants administration.
     pub fn is_admin_role(&self, role: &str) -> bool {
         self.sp.admin_roles.iter().any(|r| r == role)

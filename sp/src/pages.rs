@@ -246,6 +246,30 @@ pub fn renewal_result(failed_code: Option<&str>) -> String {
     )
 }
 
+/// Several IdPs on one SP: one "Continue with …" button each (004).
+pub fn idp_chooser(idps: &[(String, String)], relay_state: Option<&str>) -> String {
+    let mut buttons = String::new();
+    for (entity_id, label) in idps {
+        let mut url = format!("/login?idp={}", percent(entity_id));
+        if let Some(relay_state) = relay_state {
+            url.push_str(&format!("&RelayState={}", percent(relay_state)));
+        }
+        buttons.push_str(&format!(
+            "<p><a class=\"button\" href=\"{}\">Continue with {}</a></p>\n",
+            escape(&url),
+            escape(label)
+        ));
+    }
+    layout(
+        "Sign in",
+        &format!("<p>Choose how to sign in.</p>\n{buttons}"),
+    )
+}
+
+fn percent(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 /// What the linking page shows.
 pub struct LinkView<'a> {
     /// The e-mail the IdP asserted.

@@ -573,6 +573,15 @@ pub fn verify_message(
     }
     let id = attr(root, "ID");
     let context = unverified_context(root);
+    // Several IdPs: the unverified Issuer only selects which pinned certificates to try.
+    let selected = SloPolicy {
+        verify: policy
+            .verify
+            .for_issuer(context.issuer.as_deref())
+            .into_owned(),
+        ..policy.clone()
+    };
+    let policy = &selected;
     let refusal = |rejection: Rejection| LogoutRefusal {
         rejection: rejection.with_context(context.clone()),
         kind: Some(raw.kind),

@@ -73,6 +73,8 @@ pub struct OutstandingRequest {
     pub request_id: String,
     pub relay_state: Option<String>,
     pub purpose: RequestPurpose,
+    /// The IdP the request was sent to (`None` for requests remembered before several IdPs).
+    pub idp_entity_id: Option<String>,
 }
 
 /// Why an AuthnRequest was sent.
@@ -136,6 +138,7 @@ impl Store {
             request_id,
             relay_state,
             &RequestPurpose::SignIn,
+            None,
             now,
             expires_at,
         )
@@ -147,6 +150,7 @@ impl Store {
         request_id: &str,
         relay_state: Option<&str>,
         purpose: &RequestPurpose,
+        idp_entity_id: Option<&str>,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
@@ -156,8 +160,8 @@ impl Store {
             RequestPurpose::Invitation { token } => ("invitation", None, Some(token)),
         };
         sqlx::query(
-            "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at, purpose, session_token, invitation_token)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at, purpose, session_token, invitation_token, idp_entity_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(request_id)
         .bind(relay_state)
@@ -166,6 +170,7 @@ impl Store {
         .bind(kind)
         .bind(session_token)
         .bind(invitation_token)
+        .bind(idp_entity_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -179,7 +184,7 @@ impl Store {
     ) -> StoreResult<Option<OutstandingRequest>> {
         let row = sqlx::query(
             "DELETE FROM outstanding_requests WHERE request_id = ?
-             RETURNING relay_state, expires_at, purpose, session_token, invitation_token",
+             RETURNING relay_state, expires_at, purpose, session_token, invitation_token, idp_entity_id",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
@@ -203,6 +208,7 @@ impl Store {
                 request_id: request_id.to_owned(),
                 relay_state: row.get("relay_state"),
                 purpose,
+                idp_entity_id: row.get("idp_entity_id"),
             })
         }))
     }

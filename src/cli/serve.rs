@@ -60,6 +60,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             idp_state_dir: Some(args.state_dir.join("idp")),
             sp_state_dir: Some(args.state_dir.join("sp")),
             virtual_start: None,
+            ..Default::default()
         };
         let pair = match Pair::start(options).await {
             Ok(pair) => pair,

@@ -69,6 +69,9 @@ pub struct VerifyPolicy {
     /// Pinned IdP signing certificates (PEM), tried in order (rotation). KeyInfo in the message is
     /// never used.
     pub idp_certs_pem: Vec<String>,
+    /// Further trusted IdPs: when the Assertion's Issuer names one of them, its entity ID and
+    /// certificates take the place of `idp_entity_id` and `idp_certs_pem`.
+    pub other_idps: Vec<TrustedIdp>,
     /// Allowed clock difference with the IdP (default 120 s).
     pub clock_skew: time::Duration,
     /// Accepted SignatureMethod URIs besides RSA-SHA1 (default: RSA-SHA256/384/512). A method
@@ -84,7 +87,29 @@ pub struct VerifyPolicy {
     pub max_response_bytes: usize,
 }
 
+/// An IdP and its pinned signing certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedIdp {
+    pub entity_id: String,
+    pub certs_pem: Vec<String>,
+}
+
 impl VerifyPolicy {
+    /// The policy for a message whose (unverified) Issuer is `issuer`. The Issuer only selects
+    /// which pinned certificates to try; it is checked again as signed content afterwards, and
+    /// an unknown Issuer gets the default IdP (and so fails the signature or issuer check).
+    pub fn for_issuer(&self, issuer: Option<&str>) -> std::borrow::Cow<'_, VerifyPolicy> {
+        match issuer.and_then(|i| self.other_idps.iter().find(|idp| idp.entity_id == i)) {
+            Some(idp) => std::borrow::Cow::Owned(VerifyPolicy {
+                idp_entity_id: Some(idp.entity_id.clone()),
+                idp_certs_pem: idp.certs_pem.clone(),
+                other_idps: Vec::new(),
+                ..self.clone()
+            }),
+            None => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
     /// A policy with the defaults: 120 s skew, no SHA-1, Assertion signature required, 512 KiB.
     pub fn new(
         sp_entity_id: impl Into<String>,
@@ -96,6 +121,7 @@ impl VerifyPolicy {
             acs_url: acs_url.into(),
             idp_entity_id: None,
             idp_certs_pem,
+            other_idps: Vec::new(),
             clock_skew: DEFAULT_CLOCK_SKEW,
             signature_algorithms: [checks::RSA_SHA256, checks::RSA_SHA384, checks::RSA_SHA512]
                 .map(String::from)
@@ -290,7 +316,8 @@ pub fn verify_response(
     // 2. structure
     let assertion = check_structure(&doc, root)?;
     let context = unverified_context(root, assertion);
-    verify_parsed(&doc, root, assertion, policy, now).map_err(|r| r.with_context(context))
+    let policy = policy.for_issuer(context.issuer.as_deref());
+    verify_parsed(&doc, root, assertion, &policy, now).map_err(|r| r.with_context(context))
 }
 
 /// Parses UTF-8 XML once: DOCTYPE refused beforehand, no recovery, no network, no entity

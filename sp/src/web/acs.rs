@@ -200,6 +200,18 @@ async fn accepted_response(
             )));
         }
     };
+    // Several IdPs: the one that answers must be the one we asked (no IdP mix-up).
+    if let Some(asked) = request.as_ref().and_then(|r| r.idp_entity_id.as_deref()) {
+        if asked != verified.issuer {
+            return Ok(Err(Rejection::new(
+                Reason::IssuerIsNotTheConfiguredIdp,
+                format!(
+                    "the AuthnRequest went to {asked:?} but the response was issued by {:?}",
+                    verified.issuer
+                ),
+            )));
+        }
+    }
     let (purpose, landing) = match request {
         Some(r) => (r.purpose, r.relay_state.or(relay_state)),
         None => (RequestPurpose::SignIn, relay_state),

@@ -234,8 +234,10 @@ pub(super) async fn invitation(
         );
         return Ok(acs::refusal(&rejection, false));
     }
+    let idp = &sp.config().idp;
     start_authn(
         &sp,
+        idp,
         None,
         &RequestPurpose::Invitation { token },
         &AuthnRequestOptions::default(),

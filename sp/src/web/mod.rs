@@ -29,7 +29,7 @@ use crate::config::{ConfigError, SpConfig, digest_algorithm_uri, signature_algor
 use crate::pages;
 
 use crate::store::{RequestPurpose, Session, Store, StoreError, User};
-use crate::verify::VerifyPolicy;
+use crate::verify::{TrustedIdp, VerifyPolicy};
 
 mod acs;
 mod link;
@@ -115,6 +115,16 @@ pub fn verify_policy(config: &SpConfig) -> Result<VerifyPolicy, ConfigError> {
         acs_url: config.acs_url(),
         idp_entity_id: Some(config.idp.entity_id.clone()),
         idp_certs_pem: config.idp_certificates_pem()?,
+        other_idps: config
+            .additional_idps
+            .iter()
+            .map(|idp| {
+                Ok(TrustedIdp {
+                    entity_id: idp.entity_id.clone(),
+                    certs_pem: idp.certificates_pem()?,
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?,
         clock_skew: Duration::seconds(i64::from(sp.clock_skew_secs)),
         signature_algorithms: uris(
             &sp.signature_algorithms,
@@ -218,6 +228,8 @@ struct LoginQuery {
     relay_state: Option<String>,
     /// `sso=false`: the recovery password login for administrators (001, 003).
     sso: Option<String>,
+    /// The entity ID of the IdP to sign in with, when several are configured.
+    idp: Option<String>,
 }
 
 async fn login(
@@ -228,8 +240,32 @@ async fn login(
         return Ok(Html(pages::recovery_form(None)).into_response());
     }
     let relay_state = query.relay_state.as_deref().map(safe_relay_state);
+    let config = sp.config();
+    let idp = match query.idp.as_deref() {
+        Some(entity_id) => match config.idp_by_entity_id(entity_id) {
+            Some(idp) => idp,
+            None => {
+                let message = format!("No identity provider {entity_id:?} is configured here.");
+                return Ok((
+                    StatusCode::NOT_FOUND,
+                    Html(pages::error("Unknown identity provider", &message)),
+                )
+                    .into_response());
+            }
+        },
+        // Several IdPs: one button each (004), unless the link names one.
+        None if !config.additional_idps.is_empty() => {
+            let choices: Vec<(String, String)> = config
+                .idps()
+                .map(|idp| (idp.entity_id.clone(), idp.display_name().to_owned()))
+                .collect();
+            return Ok(Html(pages::idp_chooser(&choices, relay_state.as_deref())).into_response());
+        }
+        None => &config.idp,
+    };
     start_authn(
         &sp,
+        idp,
         relay_state.as_deref(),
         &RequestPurpose::SignIn,
         &AuthnRequestOptions::default(),
@@ -241,6 +277,7 @@ async fn login(
 /// that the IdP's cross-site POST needs no cookie.
 async fn start_authn(
     sp: &Sp,
+    idp: &crate::config::IdpSettings,
     relay_state: Option<&str>,
     purpose: &RequestPurpose,
     options: &AuthnRequestOptions,
@@ -250,15 +287,22 @@ async fn start_authn(
     let request = authn_request::build(
         &config.entity_id(),
         &config.acs_url(),
-        &config.idp.sso_url,
+        &idp.sso_url,
         now,
         options,
     );
     let expires_at = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
     sp.store()
-        .remember_request_for(&request.id, relay_state, purpose, now, expires_at)
+        .remember_request_for(
+            &request.id,
+            relay_state,
+            purpose,
+            Some(&idp.entity_id),
+            now,
+            expires_at,
+        )
         .await?;
-    let url = authn_request::redirect_url(&config.idp.sso_url, &request.xml, relay_state)
+    let url = authn_request::redirect_url(&idp.sso_url, &request.xml, relay_state)
         .map_err(|e| WebError::Internal(format!("idp.sso_url is not a URL: {e}")))?;
     Ok(Redirect::to(&url).into_response())
 }

@@ -22,8 +22,14 @@ pub(super) async fn start(State(sp): State<Sp>, headers: HeaderMap) -> Result<Re
         is_passive: true,
         ..AuthnRequestOptions::default()
     };
+    // Renew with the IdP that signed this session in (the default one for recovery sessions).
+    let config = sp.config();
+    let idp = config
+        .idp_by_entity_id(&session.idp_entity_id)
+        .unwrap_or(&config.idp);
     start_authn(
         &sp,
+        idp,
         None,
         &RequestPurpose::Renewal {
             session_token: session.token,

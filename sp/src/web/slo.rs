@@ -42,7 +42,12 @@ pub(super) async fn logout(State(sp): State<Sp>, headers: HeaderMap) -> Result<R
         if let Some((session, user)) = current_session(&sp, &headers).await? {
             let format = sp.store().name_id_format(&token).await?;
             sp.store().delete_session(&token).await?;
-            let detail = match (&sp.config().idp.slo_url, &session.name_id) {
+            // The IdP that signed this session in (none for recovery sessions: local only).
+            let session_slo_url = sp
+                .config()
+                .idp_by_entity_id(&session.idp_entity_id)
+                .and_then(|idp| idp.slo_url.clone());
+            let detail = match (&session_slo_url, &session.name_id) {
                 (Some(slo_url), Some(name_id)) if !slo_url.is_empty() => {
                     let config = sp.config();
                     let expires_at = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
@@ -184,6 +189,7 @@ async fn handle(
                 && !rejection.reason.code().starts_with("input.")
                 && let Some(url) = answer_url(
                     &sp,
+                    rejection.context.issuer.as_deref(),
                     id.as_deref(),
                     &LogoutStatus::refused(STATUS_REQUEST_DENIED, rejection.reason),
                     relay_state.as_deref(),
@@ -275,14 +281,20 @@ async fn idp_initiated(
         (Ok(ended), Some(token)) => ended.contains(&token),
         _ => false,
     };
-    let mut response =
-        match answer_url(sp, Some(&request.id), &status, relay_state.as_deref(), now)? {
-            Some(url) => Redirect::to(&url).into_response(),
-            None => match &outcome {
-                Ok(_) => Html(pages::signed_out()).into_response(),
-                Err(rejection) => refusal_page(rejection, accepts_json(headers)),
-            },
-        };
+    let mut response = match answer_url(
+        sp,
+        Some(&request.issuer),
+        Some(&request.id),
+        &status,
+        relay_state.as_deref(),
+        now,
+    )? {
+        Some(url) => Redirect::to(&url).into_response(),
+        None => match &outcome {
+            Ok(_) => Html(pages::signed_out()).into_response(),
+            Err(rejection) => refusal_page(rejection, accepts_json(headers)),
+        },
+    };
     if clear {
         response
             .headers_mut()
@@ -354,12 +366,18 @@ async fn logout_response(
 /// The signed HTTP-Redirect URL of our LogoutResponse to the IdP's SLO URL, if one is set.
 fn answer_url(
     sp: &Sp,
+    idp: Option<&str>,
     in_response_to: Option<&str>,
     status: &LogoutStatus,
     relay_state: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<String>, WebError> {
-    let Some(slo_url) = sp.config().idp.slo_url.as_deref().filter(|u| !u.is_empty()) else {
+    // The IdP that sent the request when it is one of ours, else the default IdP.
+    let config = sp.config();
+    let idp = idp
+        .and_then(|i| config.idp_by_entity_id(i))
+        .unwrap_or(&config.idp);
+    let Some(slo_url) = idp.slo_url.as_deref().filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
     let answer = slo::build_logout_response(

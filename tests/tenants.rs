@@ -1,0 +1,246 @@
+//! Several IdPs on one SP, and several workspaces (tenants) — each its own SP entity ID and ACS —
+//! trusting one IdP (issue 3, 004: "Each workspace is its own SAML SP … That per-workspace
+//! perimeter is what blocks an assertion issued for one workspace from being replayed against
+//! another"). Real servers on loopback, assembled by hand.
+
+use std::sync::Arc;
+
+use mock_idp::keys::IdpKeys;
+use mock_idp::server::{Idp, IdpConfig, KnownSp, NextResponses};
+use samlconf::demo::{self, Endpoints};
+use samlconf::driver::{HttpDriver, SignInOutcome};
+use serde_json::json;
+use sp::config::{IdpSettings, SpConfig};
+use time::macros::datetime;
+use tokio::net::TcpListener;
+
+const START: time::OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+async fn listen() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+fn serve(listener: TcpListener, app: axum::Router) {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
+fn idp(base_url: &str, keys: IdpKeys, sps: &[&SpConfig]) -> Idp {
+    let config = IdpConfig {
+        entity_id: format!("{base_url}/metadata"),
+        base_url: base_url.to_owned(),
+        service_providers: sps
+            .iter()
+            .map(|sp| KnownSp {
+                entity_id: sp.entity_id(),
+                acs_urls: vec![sp.acs_url()],
+                slo_url: Some(sp.sls_url()),
+                signing_cert_pem: Some(sp::keys::SpKeys::fixed_for_tests().cert_pem),
+            })
+            .collect(),
+        users: mock_idp::users::demo_users(),
+        default_profile: "valid".into(),
+        deterministic: false,
+        forbid_framing: false,
+    };
+    Idp::new(
+        config,
+        keys,
+        Arc::new(mock_idp::clock::ManualClock::new(START)),
+    )
+}
+
+async fn start_sp(listener: TcpListener, config: SpConfig) -> sp::web::Sp {
+    let store = sp::store::Store::open(":memory:").await.unwrap();
+    let clock = Arc::new(sp::clock::ManualClock::new(START));
+    let sp = sp::web::Sp::new(config, store, clock, sp::keys::SpKeys::fixed_for_tests()).unwrap();
+    serve(listener, sp::web::router(sp.clone()));
+    sp
+}
+
+/// A second IdP with its own key (the fixed test keys, swapped).
+fn partner_keys() -> IdpKeys {
+    let fixed = IdpKeys::fixed_for_tests();
+    IdpKeys {
+        idp: fixed.attacker.clone(),
+        attacker: fixed.idp.clone(),
+    }
+}
+
+#[tokio::test]
+async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
+    let (main_listener, main_url) = listen().await;
+    let (partner_listener, partner_url) = listen().await;
+    let (sp_listener, sp_url) = listen().await;
+    let endpoints = Endpoints {
+        idp_base_url: main_url.clone(),
+        sp_base_url: sp_url.clone(),
+    };
+    let mut config = demo::sp_config(
+        &endpoints,
+        &IdpKeys::fixed_for_tests().idp.cert_pem,
+        ":memory:",
+    );
+    config.idp.label = Some("Corporate IdP".into());
+    config.additional_idps.push(IdpSettings {
+        entity_id: format!("{partner_url}/metadata"),
+        label: Some("Partner IdP".into()),
+        sso_url: format!("{partner_url}/sso"),
+        slo_url: None,
+        certificate_file: None,
+        certificate_pem: Some(partner_keys().idp.cert_pem),
+        metadata_file: None,
+    });
+    let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
+    let partner = idp(&partner_url, partner_keys(), &[&config]);
+    serve(main_listener, mock_idp::server::router(main.clone()));
+    serve(partner_listener, mock_idp::server::router(partner.clone()));
+    start_sp(sp_listener, config).await;
+
+    // One button per IdP.
+    let chooser = reqwest::get(format!("{sp_url}/login"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        chooser.contains("Continue with Corporate IdP")
+            && chooser.contains("Continue with Partner IdP"),
+        "{chooser}"
+    );
+
+    for (idp_url, email) in [
+        (&partner_url, "carol@example.com"),
+        (&main_url, "alice@example.com"),
+    ] {
+        let driver = HttpDriver::new(&sp_url).unwrap();
+        let login = format!(
+            "/login?idp={}",
+            url::form_urlencoded::byte_serialize(format!("{idp_url}/metadata").as_bytes())
+                .collect::<String>()
+        );
+        let outcome = driver.sign_in_at(&login, email).await.unwrap();
+        match &outcome {
+            SignInOutcome::SignedIn { me, .. } => {
+                assert_eq!(me["idp"], format!("{idp_url}/metadata"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // The partner IdP signing in as the main IdP: its key is not the main IdP's.
+    partner
+        .set_next(NextResponses {
+            knobs: json!({"issuer_override": format!("{main_url}/metadata")}),
+            ..Default::default()
+        })
+        .unwrap();
+    let driver = HttpDriver::new(&sp_url).unwrap();
+    let login = format!(
+        "/login?idp={}",
+        url::form_urlencoded::byte_serialize(format!("{partner_url}/metadata").as_bytes())
+            .collect::<String>()
+    );
+    assert_eq!(
+        driver
+            .sign_in_at(&login, "carol@example.com")
+            .await
+            .unwrap()
+            .code(),
+        Some("signature.invalid")
+    );
+
+    // IdP mix-up: the request went to the main IdP, the partner answers it.
+    let driver = HttpDriver::new(&sp_url).unwrap();
+    let to_main = driver
+        .login_redirect(&format!(
+            "/login?idp={}",
+            url::form_urlencoded::byte_serialize(format!("{main_url}/metadata").as_bytes())
+                .collect::<String>()
+        ))
+        .await
+        .unwrap();
+    let to_partner = to_main.replacen(&main_url, &partner_url, 1);
+    let form = driver
+        .idp_form(&to_partner, "carol@example.com")
+        .await
+        .unwrap();
+    let outcome = driver.submit(&form).await.unwrap();
+    assert_eq!(outcome.code(), Some("issuer.mismatch"), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn an_assertion_for_one_workspace_is_refused_by_another() {
+    let (idp_listener, idp_url) = listen().await;
+    let (acme_listener, acme_url) = listen().await;
+    let (globex_listener, globex_url) = listen().await;
+    let cert = IdpKeys::fixed_for_tests().idp.cert_pem;
+    let acme = demo::sp_config(
+        &Endpoints {
+            idp_base_url: idp_url.clone(),
+            sp_base_url: acme_url.clone(),
+        },
+        &cert,
+        ":memory:",
+    );
+    let globex = demo::sp_config(
+        &Endpoints {
+            idp_base_url: idp_url.clone(),
+            sp_base_url: globex_url.clone(),
+        },
+        &cert,
+        ":memory:",
+    );
+    assert_ne!(acme.entity_id(), globex.entity_id());
+    let shared_idp = idp(&idp_url, IdpKeys::fixed_for_tests(), &[&acme, &globex]);
+    serve(idp_listener, mock_idp::server::router(shared_idp.clone()));
+    let acme_entity = acme.entity_id();
+    start_sp(acme_listener, acme).await;
+    start_sp(globex_listener, globex).await;
+
+    // Both workspaces work on their own.
+    for url in [&acme_url, &globex_url] {
+        let driver = HttpDriver::new(url).unwrap();
+        assert!(matches!(
+            driver.sign_in("bob@example.com", None).await.unwrap(),
+            SignInOutcome::SignedIn { .. }
+        ));
+    }
+    // An assertion whose audience is acme, delivered to globex (Destination and Recipient
+    // re-pointed, as a replaying attacker or a misconfigured IdP app would).
+    shared_idp
+        .set_next(NextResponses {
+            knobs: json!({"audience_override": acme_entity}),
+            ..Default::default()
+        })
+        .unwrap();
+    let driver = HttpDriver::new(&globex_url).unwrap();
+    assert_eq!(
+        driver
+            .sign_in("bob@example.com", None)
+            .await
+            .unwrap()
+            .code(),
+        Some("audience.mismatch")
+    );
+    assert!(driver.me().await.unwrap().is_none());
+
+    // A response acme would accept, replayed as is against globex.
+    let acme_driver = HttpDriver::new(&acme_url).unwrap();
+    let mut form = acme_driver
+        .fetch_idp_form("bob@example.com", None)
+        .await
+        .unwrap()
+        .expect("form");
+    form.action = format!("{globex_url}/saml/acs");
+    let outcome = HttpDriver::new(&globex_url)
+        .unwrap()
+        .submit(&form)
+        .await
+        .unwrap();
+    assert_eq!(outcome.code(), Some("destination.mismatch"), "{outcome:?}");
+}
