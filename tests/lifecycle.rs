@@ -689,3 +689,66 @@ async fn recovery_login_is_for_admins_only_and_audited() {
     );
     assert!(events.iter().any(|e| e.kind == "recovery.sign_in"));
 }
+
+#[tokio::test]
+async fn session_ends_at_conditions_not_on_or_after_without_session_expiry_and_is_capped() {
+    // 002: without SessionNotOnOrAfter, Conditions NotOnOrAfter (5 minutes here) ends the session.
+    let pair = pair_with(|_| {}).await;
+    queue(&pair, "no-session-expiry", json!({}));
+    let driver = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
+    assert_eq!(
+        me(&driver.sign_in("bob@example.com", None).await.unwrap())["session_expires_at"],
+        "2026-06-01T12:05:00Z"
+    );
+    // The SP's maximum caps what the IdP grants (8 h here).
+    let capped = pair_with(|c| c.sp.max_session_secs = 3600).await;
+    let driver = HttpDriver::new(&capped.endpoints.sp_base_url).unwrap();
+    assert_eq!(
+        me(&driver.sign_in("bob@example.com", None).await.unwrap())["session_expires_at"],
+        "2026-06-01T13:00:00Z"
+    );
+    // An expired session sends the user back to sign in.
+    capped
+        .clocks
+        .clone()
+        .unwrap()
+        .advance(time::Duration::hours(2));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert!(driver.me().await.unwrap().is_none());
+    let home = client
+        .get(format!("{}/", capped.endpoints.sp_base_url))
+        .header("cookie", "samlconf_sp_session=stale")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn authn_context_class_ref_that_is_not_a_uri_is_refused_with_the_reason() {
+    let pair = pair_with(|_| {}).await;
+    queue(
+        &pair,
+        "valid",
+        json!({"authn_context_class_ref_override": "Password"}),
+    );
+    let outcome = HttpDriver::new(&pair.endpoints.sp_base_url)
+        .unwrap()
+        .sign_in("bob@example.com", None)
+        .await
+        .unwrap();
+    match &outcome {
+        SignInOutcome::Refused { code, detail, .. } => {
+            assert_eq!(code, "structure.malformed");
+            assert!(
+                detail.contains("must be a URI"),
+                "003's troubleshooting message: {detail}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -65,6 +65,9 @@ pub struct Knobs {
     pub group_overage: bool,
     /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
     pub assertion_id_override: Option<String>,
+    /// Sends this AuthnContextClassRef instead of PasswordProtectedTransport; a value that is not
+    /// a URI (e.g. `Password`) reproduces 003's "AuthContextClassRef … must be a URI" error.
+    pub authn_context_class_ref_override: Option<String>,
     /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
     pub compact_xml: bool,
 }
@@ -72,6 +75,7 @@ pub struct Knobs {
 impl Default for Knobs {
     fn default() -> Self {
         Knobs {
+            authn_context_class_ref_override: None,
             signature_algorithm: SignatureAlgorithm::RsaSha256,
             digest_algorithm: DigestAlgorithm::Sha256,
             sign: SignTarget::Assertion,

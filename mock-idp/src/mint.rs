@@ -440,7 +440,10 @@ fn write_assertion(
     w.text(
         "saml:AuthnContextClassRef",
         &[],
-        PASSWORD_PROTECTED_TRANSPORT,
+        knobs
+            .authn_context_class_ref_override
+            .as_deref()
+            .unwrap_or(PASSWORD_PROTECTED_TRANSPORT),
     );
     w.end("saml:AuthnContext");
     w.end("saml:AuthnStatement");

@@ -320,6 +320,18 @@ pub fn verify_response(
     verify_parsed(&doc, root, assertion, &policy, now).map_err(|r| r.with_context(context))
 }
 
+/// `scheme:rest` with an RFC 3986 scheme: what URN and URL values of SAML's anyURI look like.
+fn is_absolute_uri(value: &str) -> bool {
+    let Some((scheme, rest)) = value.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && !value.chars().any(char::is_whitespace)
+}
+
 /// Parses UTF-8 XML once: DOCTYPE refused beforehand, no recovery, no network, no entity
 /// substitution, declared encoding ignored (so no other encoding can hide a DOCTYPE).
 pub(crate) fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
@@ -587,6 +599,17 @@ fn verify_parsed(
         .ok_or_else(|| {
             malformed("the Assertion has no AuthnStatement, which the Web SSO profile requires")
         })?;
+    // SAML core §2.7.2.2: AuthnContextClassRef is a URI (003's troubleshooting table).
+    for context in children(authn, SAML, "AuthnContext") {
+        if let Some(class_ref) = at_most_one(context, SAML, "AuthnContextClassRef")? {
+            let value = simple_text(class_ref)?;
+            if !is_absolute_uri(value.trim()) {
+                return Err(malformed(format!(
+                    "AuthnContextClassRef {value:?} must be a URI, e.g. urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+                )));
+            }
+        }
+    }
 
     Ok(VerifiedResponse {
         response_id: required_attr(root, "ID")?,

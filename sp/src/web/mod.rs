@@ -188,6 +188,15 @@ impl IntoResponse for WebError {
 
 async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
     let Some((session, user)) = current_session(&sp, &headers).await? else {
+        // A session cookie whose session has ended (expired, or ended by the IdP): back to
+        // sign-in, with the cookie cleared so that this happens once.
+        if session_token(&headers).is_some() {
+            let mut response = Redirect::to("/login").into_response();
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, clear_cookie());
+            return Ok(response);
+        }
         return Ok(Html(pages::home(None)).into_response());
     };
     let roles = sp.store().roles(user.id).await?;
