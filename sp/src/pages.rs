@@ -164,7 +164,8 @@ if ("BroadcastChannel" in window) new BroadcastChannel("samlconf-session").postM
 }
 
 /// Keeps the session alive the way 000 describes: every `interval` a passive AuthnRequest in a
-/// hidden iframe; if the IdP refuses to be framed (no answer within 10 s), a small renewal
+/// hidden iframe; if the IdP refuses to be framed (no answer within 10 s, or half the interval
+/// when that is shorter), a small renewal
 /// window instead; if pop-ups are blocked, a message asking to allow them. A failed renewal
 /// (reported by the ACS page) ends the session here too.
 fn renewal_script(interval_secs: u32) -> String {
@@ -192,7 +193,8 @@ fn renewal_script(interval_secs: u32) -> String {
     frame.hidden = true;
     frame.src = "/renew?mode=iframe";
     document.body.appendChild(frame);
-    pending = setTimeout(() => {{ frame.remove(); openRenewalWindow(); }}, 10000);
+    // A framed answer takes well under this; none means the IdP refused to be framed.
+    pending = setTimeout(() => {{ frame.remove(); openRenewalWindow(); }}, Math.min(10000, intervalMs / 2));
     setTimeout(() => frame.remove(), 20000);
   }}
   setInterval(renew, intervalMs);
