@@ -8,3 +8,6 @@
 pub mod demo;
 pub mod driver;
 pub mod harness;
+pub mod report;
+pub mod runner;
+pub mod scenario;

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 /// samlconf — a SAML 2.0 conformance test harness: a programmable mock IdP, a reference SP,
-/// and (soon) a scenario runner.
+/// and a scenario runner.
 #[derive(Debug, Parser)]
 #[command(name = "samlconf", version, about, long_about = None)]
 struct Cli {
@@ -23,11 +23,8 @@ enum Command {
     Mint(cli::mint::MintArgs),
     /// Verify a SAMLResponse with the reference SP's verifier; prints a JSON verdict.
     Verify(cli::verify::VerifyArgs),
-    /// Run scenario files (not available yet).
-    Run {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        rest: Vec<String>,
-    },
+    /// Run scenario files against the reference SP and report (summary, JUnit, JSON, HTML).
+    Run(cli::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,12 +33,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(args),
         Command::Mint(args) => cli::mint::run(args),
         Command::Verify(args) => cli::verify::run(args),
-        Command::Run { .. } => {
-            eprintln!(
-                "samlconf run: the scenario runner is not there yet (tracked in issue 4). \
-                 Today you can `samlconf serve`, `samlconf mint` and `samlconf verify`."
-            );
-            ExitCode::from(2)
-        }
+        Command::Run(args) => cli::run::run(args),
     }
 }

@@ -203,8 +203,8 @@ fn usage_and_io_errors_exit_2() {
 }
 
 #[test]
-fn run_says_plainly_that_it_is_not_there_yet() {
-    let output = samlconf(&["run"]);
+fn run_says_plainly_that_the_browser_driver_is_not_there_yet() {
+    let output = samlconf(&["run", "--driver", "browser"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not there yet"));
 }

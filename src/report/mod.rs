@@ -1,0 +1,93 @@
+//! What a run produced, for people and for CI: the summary table printed at the end of
+//! `samlconf run`, JUnit XML ([`junit`]), JSON ([`json`]) and a self-contained HTML page
+//! ([`html`]).
+
+pub mod html;
+pub mod junit;
+pub mod xml;
+
+use crate::runner::{ScenarioResult, Verdict};
+
+/// Counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+}
+
+impl Totals {
+    pub fn of(results: &[ScenarioResult]) -> Totals {
+        let mut totals = Totals::default();
+        for result in results {
+            match result.verdict {
+                Verdict::Pass => totals.passed += 1,
+                Verdict::Fail => totals.failed += 1,
+                Verdict::Error => totals.errors += 1,
+            }
+        }
+        totals
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.errors == 0
+    }
+}
+
+/// The summary table: one row per scenario (id, result, time, title), the reason under each row
+/// that did not pass, then the totals and the rate.
+pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
+    let id_width = results.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
+    let mut out = format!(
+        "{:<id_width$}  {:<6} {:>7}  TITLE\n",
+        "ID", "RESULT", "TIME"
+    );
+    for result in results {
+        let verdict = match result.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Error => "ERROR",
+        };
+        out.push_str(&format!(
+            "{:<id_width$}  {:<6} {:>6.2}s  {}\n",
+            result.id, verdict, result.seconds, result.title
+        ));
+        if let Some(reason) = &result.reason {
+            out.push_str(&format!("{:id_width$}  └─ {reason}\n", ""));
+        }
+    }
+    let totals = Totals::of(results);
+    let rate = if wall_seconds > 0.0 {
+        results.len() as f64 / wall_seconds
+    } else {
+        0.0
+    };
+    out.push_str(&format!(
+        "\n{} scenarios: {} passed, {} failed, {} errors in {:.2}s ({:.1} scenarios/s)\n",
+        results.len(),
+        totals.passed,
+        totals.failed,
+        totals.errors,
+        wall_seconds,
+        rate
+    ));
+    out
+}
+
+/// JSON: every scenario with every step's expected and actual outcome.
+pub fn json(results: &[ScenarioResult]) -> String {
+    let totals = Totals::of(results);
+    let report = serde_json::json!({
+        "tool": "samlconf",
+        "version": env!("CARGO_PKG_VERSION"),
+        "driver": "http",
+        "totals": {
+            "scenarios": results.len(),
+            "passed": totals.passed,
+            "failed": totals.failed,
+            "errors": totals.errors,
+        },
+        "scenarios": results,
+    });
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}

@@ -1,0 +1,250 @@
+//! Runs scenarios: each in its own [`Pair`] (in-memory store, virtual clocks starting at
+//! [`START`], its own ports), many at once, and grades each like Autobahn|Testsuite: **pass**,
+//! **fail** (the SP did something else than the scenario expects), or **error** (the harness
+//! itself broke, e.g. a server did not start or a page could not be read).
+
+mod compare;
+mod step;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::scenario::{Expect, Scenario};
+
+/// Where every scenario's virtual clocks start.
+pub const START: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+/// How long one scenario may take before it is graded `error`.
+pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A scenario's grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every step ended as expected.
+    Pass,
+    /// A step ended otherwise than expected: the SP under test is at fault (or the scenario).
+    Fail,
+    /// The harness could not run the scenario to a verdict.
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// A step's grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    Pass,
+    Fail,
+    Error,
+    /// Not run: an earlier step did not pass.
+    Skipped,
+}
+
+/// What a scenario did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub file: String,
+    pub description: String,
+    pub expectation: String,
+    pub source: String,
+    pub tags: Vec<String>,
+    pub verdict: Verdict,
+    /// Wall-clock time, in seconds.
+    pub seconds: f64,
+    /// One line: what differed (fail) or what broke (error).
+    pub reason: Option<String>,
+    pub steps: Vec<StepResult>,
+    /// The SP's whole audit log at the end.
+    pub audit: Vec<sp::store::AuditEvent>,
+}
+
+/// What one step did, beside what it was expected to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    /// 1-based.
+    pub index: usize,
+    /// Line in the scenario file.
+    pub line: usize,
+    pub action: String,
+    /// The action as written, in words.
+    pub summary: String,
+    pub note: Option<String>,
+    pub status: StepStatus,
+    pub expected: Expect,
+    pub actual: Option<Actual>,
+    /// Each expectation that did not hold, as "field: expected X, got Y".
+    pub differences: Vec<String>,
+    /// What broke, when the harness failed.
+    pub error: Option<String>,
+    /// The SAML messages the browser carried in this step, decoded.
+    pub messages: Vec<SamlMessage>,
+}
+
+/// What was observed after a step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Actual {
+    pub outcome: Option<String>,
+    pub code: Option<String>,
+    /// HTTP status of a refusal.
+    pub status: Option<u16>,
+    /// The SP's message and expected-vs-received detail of a refusal.
+    pub message: Option<String>,
+    pub detail: Option<String>,
+    /// Whether the step's browser has a session afterwards; `None` for steps without a browser.
+    pub signed_in: Option<bool>,
+    pub email: Option<String>,
+    pub login: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    /// Path and query of the landing page after a sign-in.
+    pub landing: Option<String>,
+    pub session_expires_at: Option<String>,
+    /// The `[[accounts]]` handle the signed-in identity is linked to (or a description of the
+    /// user when it is none of them).
+    pub linked_account: Option<String>,
+    /// Roles of the accounts named in `expect.account_roles`.
+    pub account_roles: BTreeMap<String, Vec<String>>,
+    /// The audit events this step logged.
+    pub audit: Vec<AuditBrief>,
+    /// The status of the LogoutResponse the IdP received in this step (last segment).
+    pub idp_logout_status: Option<String>,
+    /// The last page's HTML (first 4 KiB).
+    pub page: Option<String>,
+    #[serde(skip)]
+    pub full_page: Option<String>,
+}
+
+/// An audit event, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditBrief {
+    pub kind: String,
+    pub code: Option<String>,
+    pub detail: String,
+}
+
+/// A SAML message seen in a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct SamlMessage {
+    /// `SAMLResponse` or `SAMLRequest`.
+    pub parameter: String,
+    /// `HTTP-POST` or `HTTP-Redirect`.
+    pub binding: String,
+    /// Where it was sent.
+    pub to: String,
+    /// The decoded XML, pretty-printed (or what could be read of it).
+    pub xml: String,
+}
+
+/// Runs `scenarios` with at most `jobs` at once, calling `on_done` as each finishes; results come
+/// back in the scenarios' order.
+pub async fn run_all(
+    scenarios: Vec<Scenario>,
+    jobs: usize,
+    on_done: impl Fn(&ScenarioResult) + Send + Sync + 'static,
+) -> Vec<ScenarioResult> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let on_done = Arc::new(on_done);
+    let mut handles = Vec::new();
+    for scenario in scenarios {
+        let semaphore = semaphore.clone();
+        let on_done = on_done.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let result = run_scenario(&scenario).await;
+            on_done(&result);
+            (scenario, result)
+        }));
+    }
+    let mut results = Vec::new();
+    for handle in handles {
+        match handle.await {
+            Ok((_, result)) => results.push(result),
+            Err(e) => results.push(ScenarioResult {
+                id: "?".into(),
+                title: "a scenario task panicked".into(),
+                section: String::new(),
+                file: String::new(),
+                description: String::new(),
+                expectation: String::new(),
+                source: String::new(),
+                tags: vec![],
+                verdict: Verdict::Error,
+                seconds: 0.0,
+                reason: Some(format!("task failed: {e}")),
+                steps: vec![],
+                audit: vec![],
+            }),
+        }
+    }
+    results
+}
+
+/// Runs one scenario in a fresh pair and grades it.
+pub async fn run_scenario(scenario: &Scenario) -> ScenarioResult {
+    let started = Instant::now();
+    let mut result = ScenarioResult {
+        id: scenario.id.clone(),
+        title: scenario.title.clone(),
+        section: scenario.section.clone(),
+        file: scenario.file.display().to_string(),
+        description: scenario.description.clone(),
+        expectation: scenario.expectation.clone(),
+        source: scenario.source.clone(),
+        tags: scenario.tags.clone(),
+        verdict: Verdict::Pass,
+        seconds: 0.0,
+        reason: None,
+        steps: vec![],
+        audit: vec![],
+    };
+    match tokio::time::timeout(SCENARIO_TIMEOUT, step::execute(scenario, &mut result)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            result.verdict = Verdict::Error;
+            result.reason = Some(error);
+        }
+        Err(_) => {
+            result.verdict = Verdict::Error;
+            result.reason = Some(format!("timed out after {} s", SCENARIO_TIMEOUT.as_secs()));
+        }
+    }
+    if result.reason.is_none() {
+        if let Some(step) = result
+            .steps
+            .iter()
+            .find(|s| matches!(s.status, StepStatus::Fail | StepStatus::Error))
+        {
+            let what = match step.status {
+                StepStatus::Error => step.error.clone().unwrap_or_default(),
+                _ => step.differences.join("; "),
+            };
+            result.verdict = if step.status == StepStatus::Error {
+                Verdict::Error
+            } else {
+                Verdict::Fail
+            };
+            result.reason = Some(format!("step {} ({}): {what}", step.index, step.action));
+        }
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    result
+}

@@ -1,0 +1,383 @@
+//! The load-time consistency check, after BoringSSL's `checkTests()`: a contradictory or
+//! impossible scenario is refused before anything runs, naming the file and line.
+
+use mock_idp::knobs::Knobs;
+use std::collections::BTreeSet;
+
+use super::load::LoadError;
+use super::{Action, Expect, Outcome, Scenario, Via};
+
+/// Where the scenario's top-level pieces are in the text (byte offsets).
+pub(super) struct Spans {
+    pub id: usize,
+    pub section: usize,
+    pub sp: Option<usize>,
+    pub accounts: Vec<usize>,
+}
+
+/// Codes the SP audits as warnings (kind `warning`); they are not refusals.
+pub const WARNING_CODES: &[&str] = &["groups.overage"];
+
+/// Whether `code` is a reason code the SP can give (`sp::reason::Reason::ALL`) or a warning code.
+pub fn known_code(code: &str) -> bool {
+    sp::reason::Reason::ALL.iter().any(|r| r.code() == code) || WARNING_CODES.contains(&code)
+}
+
+fn all_codes() -> String {
+    sp::reason::Reason::ALL
+        .iter()
+        .map(|r| r.code())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Knobs from a profile name and a TOML table of overrides, checked as the IdP would.
+pub fn resolve_knobs(profile: Option<&str>, knobs: Option<&toml::Table>) -> Result<Knobs, String> {
+    let name = profile.unwrap_or("valid");
+    let mut resolved = mock_idp::profiles::get(name).ok_or_else(|| {
+        format!(
+            "unknown profile {name:?}; known profiles: {}",
+            mock_idp::profiles::names()
+        )
+    })?;
+    if let Some(table) = knobs {
+        let json = serde_json::to_value(table).map_err(|e| format!("knobs: {e}"))?;
+        resolved.apply_overrides(&json).map_err(|e| e.to_string())?;
+    }
+    resolved.validate().map_err(|e| e.to_string())?;
+    Ok(resolved)
+}
+
+pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadError> {
+    let file = scenario.file.as_path();
+    let mut errors = Vec::new();
+    let mut error = |offset: Option<usize>, message: String| {
+        errors.push(LoadError::at(file, text, offset, message));
+    };
+    let at_line = |line: usize| line_offset(text, line);
+
+    // --- identity: id, section, file name -----------------------------------------------------
+    let id_ok = scenario
+        .id
+        .split_once('.')
+        .is_some_and(|(a, b)| is_number(a) && is_number(b));
+    if !id_ok {
+        error(
+            Some(spans.id),
+            format!(
+                "id {:?} must be <section>.<number>, e.g. \"1.4\"",
+                scenario.id
+            ),
+        );
+    }
+    let section_number = scenario.id.split('.').next().unwrap_or_default();
+    if id_ok && scenario.section.split_whitespace().next() != Some(section_number) {
+        error(
+            Some(spans.section),
+            format!(
+                "section {:?} must start with the id's section number {section_number} (e.g. \"{section_number} sign-in\")",
+                scenario.section
+            ),
+        );
+    }
+    if let Some(stem) = file.file_stem().and_then(|s| s.to_str())
+        && !stem.starts_with(&format!("{}-", scenario.id))
+    {
+        error(
+            Some(spans.id),
+            format!(
+                "the file name must be <id>-<slug>.toml, i.e. start with \"{}-\"; it is {stem:?}",
+                scenario.id
+            ),
+        );
+    }
+    for (field, value) in [
+        ("title", &scenario.title),
+        ("description", &scenario.description),
+        ("expectation", &scenario.expectation),
+        ("source", &scenario.source),
+    ] {
+        if value.trim().is_empty() {
+            error(None, format!("`{field}` must not be empty"));
+        }
+    }
+    if scenario.steps.is_empty() {
+        error(None, "a scenario needs at least one [[step]]".into());
+    }
+
+    // --- SP configuration overrides -----------------------------------------------------------
+    if let Some(overrides) = &scenario.sp {
+        if let Err(message) = merged_sp_config(overrides) {
+            error(spans.sp, format!("[sp] overrides: {message}"));
+        }
+    }
+
+    // --- accounts and IdP users ---------------------------------------------------------------
+    let mut handles = BTreeSet::new();
+    for (account, offset) in scenario.accounts.iter().zip(&spans.accounts) {
+        if !handles.insert(account.handle().to_owned()) {
+            error(
+                Some(*offset),
+                format!("two [[accounts]] have the handle {:?}", account.handle()),
+            );
+        }
+    }
+    let mut directory = mock_idp::users::demo_users();
+    for user in &scenario.idp_users {
+        directory.retain(|u| u.login != user.login);
+        directory.push(user.clone());
+    }
+    let idp_user_known = |user: &str| mock_idp::users::find(&directory, user).is_some();
+    let account_known = |name: &str| handles.contains(name);
+
+    // --- steps ----------------------------------------------------------------------------------
+    let mut invited = BTreeSet::new();
+    let mut responses_seen = false;
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let offset = Some(at_line(step.line));
+        let n = index + 1;
+        let name = step.action.name();
+        let mut step_error =
+            |message: String| error(offset, format!("step {n} ({name}): {message}"));
+        let expect = &step.expect;
+
+        // Outcomes that fit the action.
+        let allowed = step.action.outcomes();
+        if let Some(outcome) = expect.outcome {
+            if allowed.is_empty() {
+                step_error(format!(
+                    "`{name}` has no outcome; check the session with a `check` step or `expect.signed_in`"
+                ));
+            } else if !allowed.contains(&outcome) {
+                step_error(format!(
+                    "outcome {:?} cannot follow `{name}`; expected one of {}",
+                    outcome.as_str(),
+                    allowed
+                        .iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        check_expect(expect, &mut step_error, &account_known);
+        if step.action.browser().is_none()
+            && (expect.signed_in.is_some()
+                || expect.user.is_some()
+                || expect.email.is_some()
+                || expect.roles.is_some()
+                || !expect.page_contains.is_empty())
+        {
+            step_error(format!(
+                "`{name}` uses no browser, so it has no session or page to check; add a `check` step"
+            ));
+        }
+
+        match &step.action {
+            Action::SignIn(a) => {
+                if !idp_user_known(&a.user) && expect.outcome != Some(Outcome::IdpRefused) {
+                    step_error(format!(
+                        "user {:?} is not in the IdP directory (demo users or [[idp_users]])",
+                        a.user
+                    ));
+                }
+                if let Err(message) = resolve_knobs(a.profile.as_deref(), a.knobs.as_ref()) {
+                    step_error(message);
+                }
+                responses_seen = true;
+            }
+            Action::AcceptInvitation(a) => {
+                if !invited.contains(&a.account) {
+                    step_error(format!(
+                        "account {:?} was not invited by an earlier `invite` step",
+                        a.account
+                    ));
+                }
+                if let Err(message) = resolve_knobs(a.profile.as_deref(), a.knobs.as_ref()) {
+                    step_error(message);
+                }
+                responses_seen = true;
+            }
+            Action::Renew(a) => {
+                if let Err(message) = resolve_knobs(a.profile.as_deref(), a.knobs.as_ref()) {
+                    step_error(message);
+                }
+            }
+            Action::Invite(a) => {
+                if !account_known(&a.account) {
+                    step_error(format!(
+                        "no [[accounts]] entry has the handle {:?}",
+                        a.account
+                    ));
+                }
+                invited.insert(a.account.clone());
+            }
+            Action::Replay(_) => {
+                if !responses_seen {
+                    step_error("nothing to replay: no earlier step received a SAMLResponse".into());
+                }
+            }
+            Action::Logout(a) => {
+                if let Some(knobs) = &a.knobs
+                    && let Err(e) = knobs.validate()
+                {
+                    step_error(e.to_string());
+                }
+                match a.via {
+                    Via::Idp if a.user.is_none() => {
+                        step_error("`via = \"idp\"` needs the `user` the IdP logs out".into())
+                    }
+                    Via::Idp => {
+                        if let Some(user) = &a.user
+                            && !idp_user_known(user)
+                        {
+                            step_error(format!("user {user:?} is not in the IdP directory"));
+                        }
+                    }
+                    Via::Sp if a.user.is_some() => step_error(
+                        "`user` is for `via = \"idp\"`; an SP-initiated logout logs out the browser's session".into(),
+                    ),
+                    Via::Sp => {}
+                }
+            }
+            Action::AdvanceClock(a) => {
+                if a.seconds <= 0 {
+                    step_error(
+                        "`seconds` must be positive (virtual time only moves forward)".into(),
+                    );
+                }
+            }
+            Action::IdpSetAccess(a) => {
+                if !idp_user_known(&a.user) {
+                    step_error(format!("user {:?} is not in the IdP directory", a.user));
+                }
+            }
+            Action::IdpRemoveUser(a) => {
+                if !idp_user_known(&a.user) {
+                    step_error(format!("user {:?} is not in the IdP directory", a.user));
+                }
+            }
+            Action::Link(_)
+            | Action::SkipLink(_)
+            | Action::RecoveryLogin(_)
+            | Action::Check(_)
+            | Action::SetRoles(_)
+            | Action::IdpEndSessions(_)
+            | Action::IdpForbidFraming(_) => {}
+        }
+    }
+    errors
+}
+
+fn check_expect(
+    expect: &Expect,
+    step_error: &mut impl FnMut(String),
+    account_known: &impl Fn(&str) -> bool,
+) {
+    match (expect.outcome, &expect.code) {
+        (Some(Outcome::Refused), None) => step_error(
+            "outcome \"refused\" needs the reason `code` (e.g. code = \"audience.mismatch\")"
+                .into(),
+        ),
+        (Some(Outcome::SignedIn | Outcome::LinkPrompt | Outcome::Renewed), Some(code)) => {
+            step_error(format!(
+                "`code = {code:?}` contradicts outcome {:?}: only refusals carry a code",
+                expect.outcome.map(Outcome::as_str).unwrap_or_default()
+            ))
+        }
+        _ => {}
+    }
+    if let Some(code) = &expect.code
+        && !known_code(code)
+    {
+        step_error(format!(
+            "unknown reason code {code:?}; the SP's codes are: {}",
+            all_codes()
+        ));
+    }
+    for audit in expect.audit.iter().chain(&expect.no_audit) {
+        if audit.kind.is_none() && audit.code.is_none() && audit.detail_contains.is_none() {
+            step_error("an audit expectation needs `kind`, `code` or `detail_contains`".into());
+        }
+        if let Some(code) = &audit.code
+            && !known_code(code)
+        {
+            step_error(format!(
+                "unknown audit code {code:?}; the SP's codes are: {}, and warnings {}",
+                all_codes(),
+                WARNING_CODES.join(", ")
+            ));
+        }
+    }
+    let about_a_session = expect.user.is_some()
+        || expect.email.is_some()
+        || expect.roles.is_some()
+        || expect.first_name.is_some()
+        || expect.last_name.is_some()
+        || expect.session_expires_at.is_some()
+        || expect.landing.is_some();
+    if about_a_session
+        && matches!(
+            expect.outcome,
+            Some(
+                Outcome::Refused
+                    | Outcome::IdpRefused
+                    | Outcome::LinkPrompt
+                    | Outcome::SessionEnded
+                    | Outcome::SignedOut
+            )
+        )
+    {
+        step_error(format!(
+            "user/email/roles/landing/session expectations need a session, but the outcome is {:?}",
+            expect.outcome.map(Outcome::as_str).unwrap_or_default()
+        ));
+    }
+    if about_a_session && expect.signed_in == Some(false) {
+        step_error("user/email/roles expectations contradict `signed_in = false`".into());
+    }
+    if let Some(at) = &expect.session_expires_at
+        && time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_err()
+    {
+        step_error(format!(
+            "session_expires_at {at:?} is not an RFC 3339 instant"
+        ));
+    }
+    for name in expect
+        .linked_to
+        .iter()
+        .chain(&expect.not_linked_to)
+        .chain(expect.account_roles.keys())
+    {
+        if !account_known(name) {
+            step_error(format!("no [[accounts]] entry has the handle {name:?}"));
+        }
+    }
+}
+
+/// The demo SP configuration with `overrides` merged in, parsed and validated (with placeholder
+/// addresses: the real ones are known only when the pair starts).
+pub fn merged_sp_config(overrides: &toml::Table) -> Result<sp::config::SpConfig, String> {
+    let endpoints = crate::demo::Endpoints {
+        idp_base_url: "http://127.0.0.1:1".into(),
+        sp_base_url: "http://127.0.0.1:2".into(),
+    };
+    let pem = "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n";
+    let text = crate::demo::sp_config_toml(&endpoints, pem, ":memory:");
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| e.to_string())?;
+    crate::harness::merge_toml(&mut table, &super::sp_overrides_root(overrides));
+    let merged = toml::to_string(&table).map_err(|e| e.to_string())?;
+    sp::config::SpConfig::from_toml(&merged).map_err(|e| e.to_string().replace('\n', " "))
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Byte offset of the start of 1-based `line`.
+fn line_offset(text: &str, line: usize) -> usize {
+    text.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
+}

@@ -1,0 +1,490 @@
+//! Scenario files: one TOML file per scenario under `scenarios/<section>/<id>-<slug>.toml`.
+//!
+//! A scenario is data, in the spirit of BoringSSL's `testCase` and Autobahn's cases: what the
+//! tester does (`description`), what a conformant SP does and why (`expectation`, `source`), the
+//! SP configuration overrides, the IdP users and local accounts it needs, and ordered steps, each
+//! with its expectations. [`load`] parses and checks files; `scenarios/README.md` documents every
+//! field.
+
+mod check;
+mod load;
+
+pub use check::{WARNING_CODES, known_code, merged_sp_config, resolve_knobs};
+pub use load::{LoadError, load_dir, load_file, load_paths, parse, scenario_files};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use mock_idp::knobs::LogoutKnobs;
+use mock_idp::users::User as IdpUser;
+use serde::{Deserialize, Serialize};
+
+/// One scenario, as written in its file (plus where it came from).
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// Stable ID, `<section>.<n>` (e.g. `1.1`); never reused.
+    pub id: String,
+    pub title: String,
+    /// e.g. `1 sign-in`.
+    pub section: String,
+    /// What the tester does.
+    pub description: String,
+    /// What a conformant SP does, and why.
+    pub expectation: String,
+    /// The document or spec clause the expectation comes from, quoting the requirement.
+    pub source: String,
+    pub tags: Vec<String>,
+    /// SP configuration overrides, deep-merged into the demo configuration (see
+    /// [`Scenario::sp_overrides_root`]).
+    pub sp: Option<toml::Table>,
+    /// Users added to the mock IdP's demo directory.
+    pub idp_users: Vec<IdpUser>,
+    /// Local accounts created at the SP before the first step.
+    pub accounts: Vec<Account>,
+    pub steps: Vec<Step>,
+    /// The file it was loaded from.
+    pub file: PathBuf,
+}
+
+impl Scenario {
+    /// The `[sp]` table rearranged as a whole SP configuration: its `idp`, `attributes` and
+    /// `role_mapping` keys go to the root, every other key into the configuration's `[sp]`.
+    pub fn sp_overrides_root(&self) -> Option<toml::Table> {
+        self.sp.as_ref().map(sp_overrides_root)
+    }
+
+    /// Whether `filter` selects this scenario. A term of digits and dots is an ID (`2.3`) or a
+    /// section (`2`, `2.`); anything else is a tag, or a case-insensitive part of the title or
+    /// file path.
+    pub fn matches_filter(&self, filter: &str) -> bool {
+        let filter = filter.trim().to_lowercase();
+        if !filter.is_empty() && filter.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            let section = self.id.split('.').next().unwrap_or_default();
+            return self.id == filter || section == filter.trim_end_matches('.');
+        }
+        self.title.to_lowercase().contains(&filter)
+            || self.file.to_string_lossy().to_lowercase().contains(&filter)
+            || self.tags.iter().any(|t| t.to_lowercase() == filter)
+    }
+}
+
+pub(crate) fn sp_overrides_root(table: &toml::Table) -> toml::Table {
+    let mut root = toml::Table::new();
+    let mut settings = toml::Table::new();
+    for (key, value) in table {
+        if matches!(key.as_str(), "idp" | "attributes" | "role_mapping") {
+            root.insert(key.clone(), value.clone());
+        } else {
+            settings.insert(key.clone(), value.clone());
+        }
+    }
+    if !settings.is_empty() {
+        root.insert("sp".into(), toml::Value::Table(settings));
+    }
+    root
+}
+
+/// A local account created before the first step (an admin's pre-created or legacy account).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The handle steps use (`invite`, `set_roles`, `linked_to`); defaults to `login`, else `email`.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub login: Option<String>,
+    pub email: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// No password: the account can only be reached through SSO or an invitation.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// `false`: SAML sign-in is refused for this account (`account.sso_not_allowed`).
+    #[serde(default = "yes")]
+    pub sso_allowed: bool,
+}
+
+impl Account {
+    pub fn handle(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.login.as_deref())
+            .unwrap_or(&self.email)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One step: an action and what must hold after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub action: Action,
+    pub expect: Expect,
+    /// Free text shown in reports.
+    pub note: Option<String>,
+    /// 1-based line of the step in its file.
+    pub line: usize,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    SignIn(SignIn),
+    Link(Link),
+    SkipLink(Browser),
+    Invite(AccountRef),
+    AcceptInvitation(AcceptInvitation),
+    AdvanceClock(AdvanceClock),
+    Renew(Renew),
+    Logout(Logout),
+    Replay(Browser),
+    RecoveryLogin(RecoveryLogin),
+    Check(Browser),
+    SetRoles(SetRoles),
+    IdpSetAccess(IdpSetAccess),
+    IdpRemoveUser(IdpUserRef),
+    IdpEndSessions(Nothing),
+    IdpForbidFraming(IdpForbidFraming),
+}
+
+impl Action {
+    /// The action's key in the file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::SignIn(_) => "sign_in",
+            Action::Link(_) => "link",
+            Action::SkipLink(_) => "skip_link",
+            Action::Invite(_) => "invite",
+            Action::AcceptInvitation(_) => "accept_invitation",
+            Action::AdvanceClock(_) => "advance_clock",
+            Action::Renew(_) => "renew",
+            Action::Logout(_) => "logout",
+            Action::Replay(_) => "replay",
+            Action::RecoveryLogin(_) => "recovery_login",
+            Action::Check(_) => "check",
+            Action::SetRoles(_) => "set_roles",
+            Action::IdpSetAccess(_) => "idp_set_access",
+            Action::IdpRemoveUser(_) => "idp_remove_user",
+            Action::IdpEndSessions(_) => "idp_end_sessions",
+            Action::IdpForbidFraming(_) => "idp_forbid_framing",
+        }
+    }
+
+    /// The browser the step acts through, if it uses one.
+    pub fn browser(&self) -> Option<&str> {
+        let (driver, default) = match self {
+            Action::SignIn(a) => (&a.driver, MAIN),
+            Action::Link(a) => (&a.driver, MAIN),
+            Action::SkipLink(a) | Action::Check(a) => (&a.driver, MAIN),
+            Action::Replay(a) => (&a.driver, ATTACKER),
+            Action::AcceptInvitation(a) => (&a.driver, MAIN),
+            Action::Renew(a) => (&a.driver, MAIN),
+            Action::Logout(a) => (&a.driver, MAIN),
+            Action::RecoveryLogin(a) => (&a.driver, MAIN),
+            _ => return None,
+        };
+        Some(driver.as_deref().unwrap_or(default))
+    }
+
+    /// The outcomes this action can have (empty: it has none, only state checks).
+    pub fn outcomes(&self) -> &'static [Outcome] {
+        use Outcome::*;
+        match self {
+            Action::SignIn(_)
+            | Action::Link(_)
+            | Action::SkipLink(_)
+            | Action::AcceptInvitation(_)
+            | Action::Replay(_)
+            | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
+            Action::Renew(_) => &[Renewed, SessionEnded],
+            Action::Logout(_) => &[SignedOut, StillSignedIn],
+            Action::Check(_) => &[SignedIn, SignedOut],
+            _ => &[],
+        }
+    }
+}
+
+/// The default browser.
+pub const MAIN: &str = "main";
+/// The default browser of `replay`: a second one, as an attacker's.
+pub const ATTACKER: &str = "attacker";
+
+/// Where a sign-in or logout starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    #[default]
+    Sp,
+    Idp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// The IdP user (login or e-mail) who signs in.
+    pub user: String,
+    /// `sp` (default): SP-initiated through `/login`; `idp`: the IdP mints an unsolicited
+    /// response.
+    #[serde(default)]
+    pub via: Via,
+    /// A mock-IdP profile for this response (default: `valid`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Knob overrides on top of the profile, e.g. `{ validity_secs = 60 }`.
+    #[serde(default)]
+    pub knobs: Option<toml::Table>,
+    #[serde(default)]
+    pub relay_state: Option<String>,
+    /// The browser (default `main`).
+    #[serde(default)]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub password: String,
+    /// Only when no account matched: the username of the account to link.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Browser {
+    #[serde(default)]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nothing {}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRef {
+    /// An `[[accounts]]` handle.
+    pub account: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    /// The invited `[[accounts]]` handle (an earlier `invite` step).
+    pub account: String,
+    /// The IdP user who follows the invitation.
+    pub user: String,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub knobs: Option<toml::Table>,
+    #[serde(default)]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceClock {
+    /// Moves both virtual clocks forward by this many seconds.
+    pub seconds: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renew {
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub knobs: Option<toml::Table>,
+    #[serde(default)]
+    pub driver: Option<String>,
+}
+
+/// A logout binding, as the mock IdP names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Binding {
+    #[default]
+    Redirect,
+    Post,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logout {
+    /// `sp` (default): the browser visits the SP's `/logout`; `idp`: the IdP sends a
+    /// LogoutRequest through the browser.
+    #[serde(default)]
+    pub via: Via,
+    /// `via = "idp"`: the user the IdP logs out (login or e-mail).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `via = "idp"`: the binding of the IdP's LogoutRequest.
+    #[serde(default)]
+    pub binding: Binding,
+    /// `via = "idp"`: faults in the IdP's LogoutRequest; `via = "sp"`: in the IdP's
+    /// LogoutResponse.
+    #[serde(default)]
+    pub knobs: Option<LogoutKnobs>,
+    #[serde(default)]
+    pub relay_state: Option<String>,
+    #[serde(default)]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryLogin {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRoles {
+    /// An `[[accounts]]` handle, or the e-mail of a user the SP provisioned.
+    pub user: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSetAccess {
+    pub user: String,
+    pub access: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpUserRef {
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpForbidFraming {
+    pub forbid: bool,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The SP signed the user in (a session cookie; `/me` answers).
+    SignedIn,
+    /// The SP refused, with a reason code.
+    Refused,
+    /// The IdP refused to answer; nothing reached the SP.
+    IdpRefused,
+    /// The SP shows the account-linking page.
+    LinkPrompt,
+    /// A passive renewal refreshed the session.
+    Renewed,
+    /// A renewal failed and the SP ended the session.
+    SessionEnded,
+    /// After a logout, or a check: the browser has no session at the SP.
+    SignedOut,
+    /// After a logout: the browser's session survived (the logout was refused).
+    StillSignedIn,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::SignedIn => "signed_in",
+            Outcome::Refused => "refused",
+            Outcome::IdpRefused => "idp_refused",
+            Outcome::LinkPrompt => "link_prompt",
+            Outcome::Renewed => "renewed",
+            Outcome::SessionEnded => "session_ended",
+            Outcome::SignedOut => "signed_out",
+            Outcome::StillSignedIn => "still_signed_in",
+        }
+    }
+}
+
+/// What must hold after a step. Every field is optional; only the given ones are checked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub outcome: Option<Outcome>,
+    /// The reason code: of the refusal (`refused`), of the ended renewal (`session_ended`), or of
+    /// the SP's `*.rejected` audit event (logout).
+    pub code: Option<String>,
+    /// The HTTP status of the SP's refusal.
+    pub status: Option<u16>,
+    /// The signed-in user, by e-mail or login.
+    pub user: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The signed-in user's roles, in the SP's order.
+    pub roles: Option<Vec<String>>,
+    /// The path (and query) the browser lands on after signing in.
+    pub landing: Option<String>,
+    /// The session's end, RFC 3339 (the virtual clock starts at 2026-06-01T12:00:00Z).
+    pub session_expires_at: Option<String>,
+    /// Whether the step's browser has a session at the SP afterwards (`/me`).
+    pub signed_in: Option<bool>,
+    /// The signed-in identity is linked to this `[[accounts]]` account.
+    pub linked_to: Option<String>,
+    /// The signed-in identity is *not* linked to this `[[accounts]]` account.
+    pub not_linked_to: Option<String>,
+    /// Roles of `[[accounts]]` accounts after the step, by handle.
+    #[serde(default)]
+    pub account_roles: BTreeMap<String, Vec<String>>,
+    /// Audit events the step must have logged.
+    #[serde(default)]
+    pub audit: Vec<AuditExpect>,
+    /// Audit events the step must not have logged.
+    #[serde(default)]
+    pub no_audit: Vec<AuditExpect>,
+    /// Texts the last page must contain (link page, failure page, logout page, IdP refusal).
+    #[serde(default)]
+    pub page_contains: Vec<String>,
+    /// The status of the last LogoutResponse the IdP received from the SP, by its last segment
+    /// (`Success`, `Requester`).
+    pub idp_logout_status: Option<String>,
+}
+
+/// An audit event to look for among those a step logged; the given fields must all match.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditExpect {
+    pub kind: Option<String>,
+    pub code: Option<String>,
+    /// The event's detail contains this text.
+    pub detail_contains: Option<String>,
+    /// Exactly this many matching events (default: at least one).
+    pub count: Option<usize>,
+}
+
+impl std::fmt::Display for AuditExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(kind) = &self.kind {
+            parts.push(format!("kind={kind}"));
+        }
+        if let Some(code) = &self.code {
+            parts.push(format!("code={code}"));
+        }
+        if let Some(text) = &self.detail_contains {
+            parts.push(format!("detail~{text:?}"));
+        }
+        if let Some(count) = self.count {
+            parts.push(format!("count={count}"));
+        }
+        write!(f, "{{{}}}", parts.join(", "))
+    }
+}

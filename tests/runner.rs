@@ -1,0 +1,171 @@
+//! `samlconf run` as a user and a CI run it: the built binary on a fixture directory with one
+//! passing and one deliberately failing scenario, its exit code, summary and reports; and the
+//! loader's errors on malformed files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const FIXTURES: &str = "tests/fixtures/scenarios";
+
+fn samlconf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run samlconf")
+}
+
+/// Replaces run times (`0.03s`, `time="0.031"`, the rate) with placeholders.
+fn redact_times(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|word| {
+                if let Some(rest) = word.strip_prefix("time=\"") {
+                    let end = rest.find('"').map_or(rest.len(), |i| i + 1);
+                    return format!("time=\"[t]\"{}", &rest[end..]);
+                }
+                // `0.03s`, `0.87s`, and the rate `(119.9` before "scenarios/s)".
+                let number = match (word.strip_suffix('s'), word.strip_prefix('(')) {
+                    (Some(n), _) => n,
+                    (None, Some(n)) => n,
+                    (None, None) => "",
+                };
+                if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                    return word.replace(number, "[t]");
+                }
+                word.to_owned()
+            })
+            .collect();
+        out.push_str(&words.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn a_failing_scenario_gives_exit_1_a_summary_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let html = dir.path().join("report.html");
+    let output = samlconf(&[
+        "run",
+        &format!("{FIXTURES}/run"),
+        "--jobs",
+        "2",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!("summary", redact_times(&stdout));
+
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    insta::assert_snapshot!("junit", redact_times(&junit));
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["totals"]["passed"], 1);
+    assert_eq!(report["totals"]["failed"], 1);
+    let failing = &report["scenarios"][1];
+    assert_eq!(failing["verdict"], "fail");
+    let step = &failing["steps"][0];
+    assert_eq!(step["expected"]["outcome"], "refused");
+    assert_eq!(step["actual"]["outcome"], "signed_in");
+    assert_eq!(
+        failing["steps"][1]["status"], "skipped",
+        "steps after a failure are not run"
+    );
+    let response = &step["messages"][0];
+    assert_eq!(response["parameter"], "SAMLResponse");
+    assert!(
+        response["xml"]
+            .as_str()
+            .unwrap()
+            .contains("\n  <saml:Issuer"),
+        "decoded and pretty-printed: {response}"
+    );
+    assert!(!failing["audit"].as_array().unwrap().is_empty());
+
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<script>"), "scenario text is escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co."));
+    assert!(
+        html.contains("&lt;samlp:Response"),
+        "the SAML message is shown, escaped"
+    );
+    assert!(
+        html.contains("sign_in.accepted"),
+        "the audit events are shown"
+    );
+    assert!(html.contains("What differed"));
+}
+
+#[test]
+fn a_passing_run_exits_0() {
+    let output = samlconf(&["run", &format!("{FIXTURES}/run"), "--filter", "1.1"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let by_tag = samlconf(&["run", &format!("{FIXTURES}/run"), "--tag", "no-such-tag"]);
+    assert_eq!(
+        by_tag.status.code(),
+        Some(2),
+        "nothing selected is a usage error"
+    );
+}
+
+#[test]
+fn malformed_files_are_refused_naming_file_line_and_field() {
+    let output = samlconf(&["run", &format!("{FIXTURES}/malformed")]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let typo = Path::new(FIXTURES).join("malformed/1.1-typo.toml");
+    assert!(
+        stderr.contains(&format!("{}:9:13:", typo.display())),
+        "file and line: {stderr}"
+    );
+    assert!(stderr.contains("unknown field `usr`"), "{stderr}");
+    assert!(stderr.contains("`user`"), "what was expected: {stderr}");
+    assert!(
+        stderr.contains("1.2-unknown-code.toml:8:")
+            && stderr.contains("unknown reason code \"audience.wrong\""),
+        "the consistency check names the code: {stderr}"
+    );
+    assert!(stderr.contains("nothing was run"), "{stderr}");
+}
+
+#[test]
+fn the_browser_driver_is_not_pretended() {
+    let output = samlconf(&["run", "--driver", "browser"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not there yet"));
+}
+
+#[test]
+fn load_errors_in_process_name_the_missing_field() {
+    let text = "id = \"1.1\"\ntitle = \"t\"\nsection = \"1 x\"\ndescription = \"d\"\nexpectation = \"e\"\nsource = \"s\"\n\n[[step]]\nsign_in = { via = \"idp\" }\n";
+    let errors =
+        samlconf::scenario::parse(Path::new("scenarios/1-x/1.1-t.toml"), text).unwrap_err();
+    let message = errors[0].to_string();
+    assert!(
+        message.starts_with("scenarios/1-x/1.1-t.toml:9:"),
+        "{message}"
+    );
+    assert!(message.contains("missing field `user`"), "{message}");
+}
