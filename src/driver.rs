@@ -93,6 +93,8 @@ pub struct HttpDriver {
     sp_base_url: String,
     /// Every form this browser posted, oldest first (see [`HttpDriver::posted_forms`]).
     posted: std::sync::Mutex<Vec<PostForm>>,
+    /// Every HTTP-Redirect binding URL it followed to an IdP (see [`HttpDriver::redirects`]).
+    redirects: std::sync::Mutex<Vec<String>>,
 }
 
 impl HttpDriver {
@@ -105,6 +107,7 @@ impl HttpDriver {
             client,
             sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),
             posted: std::sync::Mutex::new(Vec::new()),
+            redirects: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -115,6 +118,11 @@ impl HttpDriver {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Every HTTP-Redirect URL this browser followed to an IdP (AuthnRequests), oldest first.
+    pub fn redirects(&self) -> Vec<String> {
+        self.redirects.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     fn record_post(&self, form: &PostForm) {
@@ -200,6 +208,10 @@ impl HttpDriver {
         user: Option<&str>,
     ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
         let mut sso = url::Url::parse(location).map_err(|e| unexpected("login", e.to_string()))?;
+        self.redirects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(location.to_owned());
         if let Some(user) = user {
             sso.query_pairs_mut().append_pair("login_hint", user);
         }

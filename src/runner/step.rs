@@ -20,6 +20,7 @@ struct Ctx {
     drivers: HashMap<String, HttpDriver>,
     /// How many posted forms of each browser were already looked at.
     forms_seen: HashMap<String, usize>,
+    redirects_seen: HashMap<String, usize>,
     /// `[[accounts]]` handle → user ID.
     accounts: BTreeMap<String, i64>,
     /// `[[accounts]]` handle → invitation token.
@@ -44,6 +45,11 @@ impl Ctx {
         let mut names: Vec<&String> = self.drivers.keys().collect();
         names.sort();
         for name in names {
+            // The AuthnRequests this browser carried to the IdP come before the answers.
+            let redirects = self.drivers[name].redirects();
+            let seen = self.redirects_seen.get(name).copied().unwrap_or(0);
+            messages.extend(redirect_messages(&redirects[seen.min(redirects.len())..]));
+            self.redirects_seen.insert(name.clone(), redirects.len());
             let forms = self.drivers[name].posted_forms();
             let seen = self.forms_seen.get(name).copied().unwrap_or(0);
             for form in forms.iter().skip(seen) {
@@ -128,6 +134,7 @@ pub(super) async fn execute(
         pair,
         drivers: HashMap::new(),
         forms_seen: HashMap::new(),
+        redirects_seen: HashMap::new(),
         accounts: BTreeMap::new(),
         invitations: HashMap::new(),
         last_response: None,
