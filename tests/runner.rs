@@ -87,7 +87,12 @@ fn a_failing_scenario_gives_exit_1_a_summary_and_reports() {
         failing["steps"][1]["status"], "skipped",
         "steps after a failure are not run"
     );
-    let response = &step["messages"][0];
+    // The AuthnRequest the browser carried to the IdP, then the IdP's answer.
+    let request = &step["messages"][0];
+    assert_eq!(request["parameter"], "SAMLRequest");
+    assert_eq!(request["binding"], "HTTP-Redirect");
+    assert!(request["xml"].as_str().unwrap().contains("AuthnRequest"), "{request}");
+    let response = &step["messages"][1];
     assert_eq!(response["parameter"], "SAMLResponse");
     assert!(
         response["xml"]
