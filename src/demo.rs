@@ -102,6 +102,8 @@ pub fn idp_config(
             slo_url: Some(sp.sls_url()),
             // The SP's signing certificate (`sp::keys`): filled in by the harness, which holds it.
             signing_cert_pem: None,
+            // The SP's encryption certificate: filled in by the harness, which holds it.
+            encryption_cert_pem: None,
         }],
         users: mock_idp::users::demo_users(),
         default_profile: "valid".into(),

@@ -174,9 +174,11 @@ impl Pair {
             idp_config.users.retain(|u| u.login != user.login);
             idp_config.users.push(user);
         }
-        // The IdP verifies the SP's signed logout messages with the SP's certificate.
+        // The IdP verifies the SP's signed logout messages with the SP's certificate, and
+        // encrypts (when its knobs say so) to the SP's encryption certificate.
         for known in &mut idp_config.service_providers {
             known.signing_cert_pem = Some(sp_keys.cert_pem.clone());
+            known.encryption_cert_pem = sp_keys.encryption.as_ref().map(|e| e.cert_pem.clone());
         }
         let idp = mock_idp::server::Idp::new(idp_config, keys, idp_clock);
         let store = sp::store::Store::open(&sp_config.sp.database).await?;

@@ -233,3 +233,236 @@ fn a_real_okta_response_is_accepted_by_the_verify_command() {
     assert_eq!(verdict["accepted"], true);
     assert_eq!(verdict["signature"]["signed_element"], "both", "{verdict}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Encryption and the policy options (issue 5)
+
+const SP_ENC_CERT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/mock-idp/testdata/sp-enc-test.crt"
+);
+const SP_ENC_KEY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/mock-idp/testdata/sp-enc-test.key"
+);
+
+/// Mints `profile` encrypted to the SP's test encryption certificate.
+fn mint_encrypted(dir: &Path, profile: &str, extra: &[&str]) -> (String, String) {
+    let mut args = vec!["--sp-enc-cert", SP_ENC_CERT];
+    args.extend_from_slice(extra);
+    mint(dir, profile, &args)
+}
+
+#[track_caller]
+fn assert_verdict(verdict: (i32, Value), expected: Option<&str>) -> Value {
+    let (code, v) = verdict;
+    match expected {
+        None => assert_eq!((code, &v["accepted"]), (0, &Value::Bool(true)), "{v}"),
+        Some(reason) => assert_eq!((code, v["reason"].as_str()), (1, Some(reason)), "{v}"),
+    }
+    v
+}
+
+/// The issue's "Done means": a real IdP's encrypted, SHA-1-signed response (SimpleSAMLphp, see
+/// sp/tests/fixtures/real/README.md) is accepted with `--sp-key KEY --allow-sha1` and refused
+/// with the right code without either.
+#[test]
+fn a_real_encrypted_sha1_response_is_accepted_with_sp_key_and_allow_sha1_only() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/sp/tests/fixtures/real");
+    let cert = format!("{fixtures}/simplesamlphp2014.crt");
+    let key = format!("{fixtures}/simplesamlphp2014_sp.key");
+    let file = format!("{fixtures}/simplesamlphp2014_encrypted_response.xml");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--idp-cert",
+            &cert,
+            "--sp-entity-id",
+            "http://pytoolkit.com:8000/metadata/",
+            "--acs-url",
+            "http://pytoolkit.com:8000/?acs",
+            "--idp-entity-id",
+            "https://idp.example.com/simplesaml/saml2/idp/metadata.php",
+            "--now",
+            "2014-09-24T00:50:00Z",
+            "--in-response-to",
+            "ONELOGIN_fd78d8a622d0010771932870724f3843816d398a",
+        ];
+        args.extend_from_slice(extra);
+        args.push(&file);
+        let output = samlconf(&args);
+        let verdict: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!("no JSON ({e}): {}", String::from_utf8_lossy(&output.stderr))
+        });
+        (output.status.code().unwrap_or(-1), verdict)
+    };
+    let v = assert_verdict(run(&["--sp-key", &key, "--allow-sha1"]), None);
+    assert_eq!(v["subject"], "25ddd7d34a7d79db69167625cda56a320adf2876");
+    assert_eq!(v["encrypted"]["assertion"], true);
+    assert_eq!(v["signed_element"], "both");
+    assert_eq!(
+        v["signature_algorithm"],
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    );
+    assert_eq!(
+        v["digest_algorithm"],
+        "http://www.w3.org/2000/09/xmldsig#sha1"
+    );
+    assert_eq!(v["audiences"][0], "http://pytoolkit.com:8000/metadata/");
+    assert_eq!(v["not_on_or_after"], "2024-03-27T06:09:49Z");
+    assert!(
+        v["attribute_names"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("mail"))
+    );
+
+    let v = assert_verdict(run(&["--allow-sha1"]), Some("decryption.failed"));
+    assert_eq!(
+        v["encrypted"]["assertion"], true,
+        "facts on refusal too: {v}"
+    );
+    let v = assert_verdict(run(&["--sp-key", &key]), Some("signature.weak_algorithm"));
+    assert_eq!(
+        v["signature_algorithm"],
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    );
+    assert_verdict(
+        run(&["--sp-key", SP_ENC_KEY, "--allow-sha1"]),
+        Some("decryption.failed"),
+    );
+}
+
+#[test]
+fn sp_key_decrypts_what_the_mock_idp_encrypts_and_failures_are_uniform() {
+    let dir = tempfile::tempdir().unwrap();
+    let u = "--allow-unsolicited";
+    let (file, cert) = mint_encrypted(dir.path(), "encrypted", &[]);
+    assert_verdict(verify(&file, &cert, &[u]), Some("decryption.failed"));
+    let v = assert_verdict(verify(&file, &cert, &[u, "--sp-key", SP_ENC_KEY]), None);
+    assert_eq!(v["encrypted"]["assertion"], true);
+    assert_eq!(v["signed_element"], "assertion");
+    for (profile, reason) in [
+        ("encrypted-wrong-key", "decryption.failed"),
+        ("encrypted-corrupt", "decryption.failed"),
+        ("encrypted-unsigned", "signature.missing"),
+        ("encrypted-attacker-signed", "signature.invalid"),
+    ] {
+        let (file, cert) = mint_encrypted(dir.path(), profile, &[]);
+        assert_verdict(
+            verify(&file, &cert, &[u, "--sp-key", SP_ENC_KEY]),
+            Some(reason),
+        );
+    }
+}
+
+#[test]
+fn each_policy_flag_changes_the_verdict_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let u = "--allow-unsolicited";
+    let key = ["--sp-key", SP_ENC_KEY];
+
+    // --allow-sha1
+    let (file, cert) = mint(dir.path(), "sha1", &[]);
+    assert_verdict(verify(&file, &cert, &[u]), Some("signature.weak_algorithm"));
+    assert_verdict(verify(&file, &cert, &[u, "--allow-sha1"]), None);
+
+    // --accept-response-signature
+    let (file, cert) = mint(dir.path(), "valid", &["--knob", "sign=response"]);
+    assert_verdict(verify(&file, &cert, &[u]), Some("signature.missing"));
+    let v = assert_verdict(
+        verify(&file, &cert, &[u, "--accept-response-signature"]),
+        None,
+    );
+    assert_eq!(v["signature"]["signed_element"], "response");
+
+    // --require-encrypted
+    let (file, cert) = mint(dir.path(), "valid", &[]);
+    let v = assert_verdict(
+        verify(&file, &cert, &[u, "--require-encrypted"]),
+        Some("encryption.required"),
+    );
+    assert_eq!(v["encrypted"]["assertion"], false);
+    let (file, cert) = mint_encrypted(dir.path(), "encrypted", &[]);
+    assert_verdict(
+        verify(&file, &cert, &[u, "--require-encrypted", key[0], key[1]]),
+        None,
+    );
+
+    // --allow-rsa15
+    let (file, cert) = mint_encrypted(
+        dir.path(),
+        "encrypted",
+        &["--knob", "key_transport=rsa-1_5"],
+    );
+    let v = assert_verdict(
+        verify(&file, &cert, &[u, key[0], key[1]]),
+        Some("decryption.failed"),
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("allow_rsa15"),
+        "{v}"
+    );
+    assert_verdict(
+        verify(&file, &cert, &[u, key[0], key[1], "--allow-rsa15"]),
+        None,
+    );
+
+    // --skew (overrides the default; the skewed-clock profile is minutes ahead)
+    let (file, cert) = mint(dir.path(), "skewed-clock", &[]);
+    assert_verdict(verify(&file, &cert, &[u]), Some("time.not_yet_valid"));
+    assert_verdict(verify(&file, &cert, &[u, "--skew", "86400"]), None);
+}
+
+#[test]
+fn a_policy_file_states_the_policy_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let u = "--allow-unsolicited";
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        r#"
+[sp]
+base_url = "https://ignored.example"   # an SP configuration is a valid policy file
+clock_skew_secs = 86400
+signature_algorithms = ["rsa-sha256", "rsa-sha1"]
+digest_algorithms = ["sha256", "sha1"]
+accept_response_signature = true
+[idp]
+entity_id = "ignored"
+"#,
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let (file, cert) = mint(dir.path(), "sha1", &["--knob", "sign=response"]);
+    assert_verdict(verify(&file, &cert, &[u]), Some("signature.missing"));
+    assert_verdict(
+        verify(&file, &cert, &[u, "--accept-response-signature"]),
+        Some("signature.weak_algorithm"),
+    );
+    let v = assert_verdict(verify(&file, &cert, &[u, "--policy", p]), None);
+    assert_eq!(v["policy"]["clock_skew_secs"], 86400);
+    let (file, cert) = mint(dir.path(), "skewed-clock", &[]);
+    assert_verdict(verify(&file, &cert, &[u, "--policy", p]), None);
+    assert_verdict(
+        verify(&file, &cert, &[u, "--policy", p, "--skew", "0"]),
+        Some("time.not_yet_valid"),
+    );
+
+    std::fs::write(&policy, "[sp]\nallow_sha1 = true\n").unwrap();
+    let (file, cert) = mint(dir.path(), "valid", &[]);
+    let output = samlconf(&[
+        "verify",
+        "--idp-cert",
+        &cert,
+        "--sp-entity-id",
+        SP,
+        "--acs-url",
+        ACS,
+        "--policy",
+        p,
+        &file,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("allow_sha1"));
+}

@@ -40,6 +40,7 @@ fn concurrent_mint_and_verify_never_fails() {
                         keys: &keys,
                         ids: &mint::RandomIds,
                         session_index: None,
+                        sp_encryption_cert_pem: None,
                     });
                     match minted {
                         Err(e) => failures.push(format!("mint {profile}: {e}")),

@@ -39,6 +39,7 @@ fn idp(base_url: &str, keys: IdpKeys, sps: &[&SpConfig]) -> Idp {
                 acs_urls: vec![sp.acs_url()],
                 slo_url: Some(sp.sls_url()),
                 signing_cert_pem: Some(sp::keys::SpKeys::fixed_for_tests().cert_pem),
+                encryption_cert_pem: None,
             })
             .collect(),
         users: mock_idp::users::demo_users(),

@@ -24,6 +24,7 @@ fn mint_valid(c: &mut Criterion) {
                 keys: &keys,
                 ids: &ids,
                 session_index: None,
+                sp_encryption_cert_pem: None,
             })
             .expect("mint")
         })

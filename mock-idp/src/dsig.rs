@@ -161,7 +161,7 @@ pub(crate) fn verify_root(xml: &str, cert_pem: Option<&str>) -> SignatureCheck {
     }
 }
 
-fn parse(xml: &str) -> Result<Document, SignError> {
+pub(crate) fn parse(xml: &str) -> Result<Document, SignError> {
     let options = ParserOptions {
         recover: false,
         // No explicit `encoding`: libxml2 2.9's forced-encoding path races between threads (a
@@ -180,12 +180,16 @@ fn serialise(doc: &Document) -> String {
     doc.to_string_with_options(SaveOptions::default())
 }
 
-/// The `ds:Signature` element child of the Response or of its Assertion.
+/// The `ds:Signature` element child of the Response or of its Assertion (a child of the Response,
+/// or of the `saml:EncryptedAssertion` that waits for it to be signed and then encrypted).
 fn signature_template(doc: &Document, target: Signed) -> Option<Node> {
     let response = doc.get_root_element()?;
     let signed = match target {
         Signed::Response | Signed::LogoutRequest => response,
-        Signed::Assertion => child_element(&response, ASSERTION_NS, "Assertion")?,
+        Signed::Assertion => child_element(&response, ASSERTION_NS, "Assertion").or_else(|| {
+            let wrapper = child_element(&response, ASSERTION_NS, "EncryptedAssertion")?;
+            child_element(&wrapper, ASSERTION_NS, "Assertion")
+        })?,
     };
     child_element(&signed, DSIG_NS, "Signature")
 }
@@ -199,7 +203,7 @@ fn child_element(parent: &Node, namespace: &str, name: &str) -> Option<Node> {
     })
 }
 
-fn with_xmlsec_detail(summary: String) -> String {
+pub(crate) fn with_xmlsec_detail(summary: String) -> String {
     let detail = ffi::take_xmlsec_errors();
     if detail.is_empty() {
         summary
@@ -211,7 +215,7 @@ fn with_xmlsec_detail(summary: String) -> String {
 /// The only unsafe code in the crate: routing xmlsec's error reports into a thread-local buffer
 /// instead of stderr, so failures become part of the error value and tests stay quiet.
 #[allow(unsafe_code)]
-mod ffi {
+pub(crate) mod ffi {
     use std::cell::RefCell;
     use std::ffi::{CStr, c_char, c_int};
     use std::sync::Once;
@@ -241,7 +245,7 @@ mod ffi {
 
     /// Installs the capturing callback once per process. Must run after xmlsec is initialised
     /// (any `XmlSecSignatureContext::new()` does that), because initialisation may reset it.
-    pub(super) fn capture_xmlsec_errors() {
+    pub(crate) fn capture_xmlsec_errors() {
         static INSTALL: Once = Once::new();
         // SAFETY: the callback has exactly the C signature xmlsec declares, and is a plain
         // function that lives for the whole process.
@@ -249,7 +253,7 @@ mod ffi {
     }
 
     /// Returns and clears this thread's captured messages.
-    pub(super) fn take_xmlsec_errors() -> Vec<String> {
+    pub(crate) fn take_xmlsec_errors() -> Vec<String> {
         MESSAGES.with(|messages| std::mem::take(&mut *messages.borrow_mut()))
     }
 

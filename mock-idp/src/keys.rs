@@ -175,7 +175,7 @@ fn write(path: &Path, contents: &str) -> Result<(), KeyError> {
 }
 
 /// The base64 body of the first `CERTIFICATE` block, joined onto one line.
-fn pem_body(pem: &str) -> Option<String> {
+pub(crate) fn pem_body(pem: &str) -> Option<String> {
     let start = pem.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
     let end = start + pem[start..].find("-----END CERTIFICATE-----")?;
     let body: String = pem[start..end]

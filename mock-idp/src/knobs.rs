@@ -70,6 +70,25 @@ pub struct Knobs {
     pub authn_context_class_ref_override: Option<String>,
     /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
     pub compact_xml: bool,
+    /// Wraps the assertion in `saml:EncryptedAssertion`, encrypted to the SP's encryption
+    /// certificate. The assertion is signed first, then encrypted (and a Response signature, if
+    /// any, covers the encrypted form), as real IdPs do.
+    pub encrypt_assertion: bool,
+    /// Sends the NameID as `saml:EncryptedID` (encrypted before the assertion is signed).
+    pub encrypt_name_id: bool,
+    /// Sends every attribute as its own `saml:EncryptedAttribute` (encrypted before the assertion
+    /// is signed).
+    pub encrypt_attributes: bool,
+    /// How the session key is wrapped for the recipient (`EncryptedKey`'s EncryptionMethod).
+    pub key_transport: KeyTransport,
+    /// How the content is encrypted with the session key (`EncryptedData`'s EncryptionMethod).
+    pub data_encryption: DataEncryption,
+    /// Whose public key the session key is wrapped for; `wrong-key` encrypts to a throwaway key
+    /// the SP does not hold, so the SP cannot decrypt.
+    pub encrypt_to: EncryptTo,
+    /// Flips bytes of the content's CipherValue after encrypting (before any Response signature
+    /// is computed), so decryption fails: the GCM tag does not match, or CBC yields garbage.
+    pub corrupt_ciphertext: bool,
 }
 
 impl Default for Knobs {
@@ -103,6 +122,13 @@ impl Default for Knobs {
             group_overage: false,
             assertion_id_override: None,
             compact_xml: false,
+            encrypt_assertion: false,
+            encrypt_name_id: false,
+            encrypt_attributes: false,
+            key_transport: KeyTransport::RsaOaep,
+            data_encryption: DataEncryption::Aes256Gcm,
+            encrypt_to: EncryptTo::Sp,
+            corrupt_ciphertext: false,
         }
     }
 }
@@ -186,8 +212,34 @@ impl Knobs {
         Ok(())
     }
 
+    /// Whether any element is encrypted, and so the SP's encryption certificate is needed.
+    pub fn encrypts_anything(&self) -> bool {
+        self.encrypt_assertion || self.encrypt_name_id || self.encrypt_attributes
+    }
+
+    /// The first encryption knob that is set, to name in errors.
+    pub fn first_encryption_knob(&self) -> Option<&'static str> {
+        [
+            ("encrypt_assertion", self.encrypt_assertion),
+            ("encrypt_name_id", self.encrypt_name_id),
+            ("encrypt_attributes", self.encrypt_attributes),
+        ]
+        .into_iter()
+        .find_map(|(name, set)| set.then_some(name))
+    }
+
     /// Refuses combinations that cannot both hold.
     pub fn validate(&self) -> Result<(), KnobError> {
+        if self.corrupt_ciphertext && !self.encrypts_anything() {
+            return Err(KnobError::Contradictory(
+                "corrupt_ciphertext is set but nothing is encrypted (set encrypt_assertion, encrypt_name_id or encrypt_attributes)",
+            ));
+        }
+        if self.encrypt_to == EncryptTo::WrongKey && !self.encrypts_anything() {
+            return Err(KnobError::Contradictory(
+                "encrypt_to = wrong-key is set but nothing is encrypted (set encrypt_assertion, encrypt_name_id or encrypt_attributes)",
+            ));
+        }
         if self.omit_groups && self.empty_groups {
             return Err(KnobError::Contradictory(
                 "omit_groups and empty_groups are both set",
@@ -290,6 +342,75 @@ impl DigestAlgorithm {
             DigestAlgorithm::Sha1 => "http://www.w3.org/2000/09/xmldsig#sha1",
         }
     }
+}
+
+/// XML Encryption key transport: how the random session key is wrapped with the recipient's RSA
+/// public key. (xmlsec 1.2.37, which the mock IdP links, has neither XML Encryption 1.1's
+/// `xmlenc11#rsa-oaep` nor an OAEP digest other than SHA-1, so there is no SHA-256 variant.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyTransport {
+    /// RSA-OAEP with MGF1-SHA1 and a SHA-1 digest (`xmlenc#rsa-oaep-mgf1p` with an explicit
+    /// `ds:DigestMethod` SHA-1), as Entra ID, ADFS and Okta send.
+    #[serde(rename = "rsa-oaep")]
+    RsaOaep,
+    /// RSA PKCS#1 v1.5 (`xmlenc#rsa-1_5`): open to Bleichenbacher-style padding oracles; an SP
+    /// should accept it only where its policy allows.
+    #[serde(rename = "rsa-1_5")]
+    Rsa15,
+}
+
+impl KeyTransport {
+    /// The algorithm URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            KeyTransport::RsaOaep => "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+            KeyTransport::Rsa15 => "http://www.w3.org/2001/04/xmlenc#rsa-1_5",
+        }
+    }
+}
+
+/// XML Encryption data encryption algorithm (a block cipher with the session key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataEncryption {
+    /// AES-256 in GCM (XML Encryption 1.1), authenticated.
+    Aes256Gcm,
+    /// AES-128 in GCM (XML Encryption 1.1), authenticated.
+    Aes128Gcm,
+    /// AES-256 in CBC, unauthenticated (ADFS's and older IdPs' default).
+    Aes256Cbc,
+    /// AES-128 in CBC, unauthenticated.
+    Aes128Cbc,
+}
+
+impl DataEncryption {
+    /// The algorithm URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            DataEncryption::Aes256Gcm => "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+            DataEncryption::Aes128Gcm => "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+            DataEncryption::Aes256Cbc => "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+            DataEncryption::Aes128Cbc => "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+        }
+    }
+
+    /// The session key's size in bits.
+    pub fn key_bits(self) -> u32 {
+        match self {
+            DataEncryption::Aes256Gcm | DataEncryption::Aes256Cbc => 256,
+            DataEncryption::Aes128Gcm | DataEncryption::Aes128Cbc => 128,
+        }
+    }
+}
+
+/// Whose public key the session key is encrypted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptTo {
+    /// The SP's encryption certificate (`KnownSp::encryption_cert_pem`).
+    Sp,
+    /// A throwaway RSA-2048 key generated once per process, which the SP does not hold.
+    WrongKey,
 }
 
 /// Which elements carry an enveloped signature.
@@ -591,6 +712,28 @@ mod tests {
         );
         let err = serde_json::from_str::<Knobs>(r#"{"sing": "both"}"#).expect_err("unknown field");
         assert!(err.to_string().contains("sing"), "{err}");
+    }
+
+    #[test]
+    fn encryption_knobs_parse_and_faults_without_encryption_are_refused() {
+        let mut knobs = Knobs::default();
+        assert!(!knobs.encrypts_anything());
+        knobs.set("key_transport", "rsa-1_5").expect("rsa-1_5");
+        knobs
+            .set("data_encryption", "aes128-cbc")
+            .expect("aes128-cbc");
+        assert_eq!(knobs.key_transport, KeyTransport::Rsa15);
+        assert_eq!(knobs.data_encryption, DataEncryption::Aes128Cbc);
+        assert!(knobs.set("key_transport", "rsa-oaep-sha256").is_err());
+        knobs.validate().expect("algorithms alone are fine");
+        knobs.set("corrupt_ciphertext", "true").expect("bool");
+        assert!(matches!(knobs.validate(), Err(KnobError::Contradictory(_))));
+        knobs.corrupt_ciphertext = false;
+        knobs.set("encrypt_to", "wrong-key").expect("wrong-key");
+        assert!(matches!(knobs.validate(), Err(KnobError::Contradictory(_))));
+        knobs.set("encrypt_name_id", "true").expect("bool");
+        knobs.validate().expect("encrypting to the wrong key");
+        assert_eq!(knobs.first_encryption_knob(), Some("encrypt_name_id"));
     }
 
     #[test]

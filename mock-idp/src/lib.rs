@@ -19,6 +19,7 @@ pub mod redirect_sig;
 pub mod server;
 pub mod users;
 pub mod xml;
+pub mod xmlenc;
 
 mod dsig;
 

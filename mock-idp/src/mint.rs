@@ -12,11 +12,12 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use crate::dsig::{self, SignError, Signed};
 use crate::keys::{IdpKeys, SigningIdentity};
 use crate::knobs::{
-    AttributeStyle, DigestAlgorithm, GroupFormat, KnobError, Knobs, SignatureAlgorithm, SigningKey,
-    StatusCode,
+    AttributeStyle, DigestAlgorithm, EncryptTo, GroupFormat, KnobError, Knobs, SignatureAlgorithm,
+    SigningKey, StatusCode,
 };
 use crate::users::User;
 use crate::xml::{ASSERTION_NS, Attr, DSIG_NS, PROTOCOL_NS, XmlWriter};
+use crate::xmlenc::{self, EncryptError, Recipient, Stage, Template};
 
 /// Everything one minted response depends on. Nothing else (no global clock, no global RNG).
 pub struct MintParams<'a> {
@@ -40,6 +41,10 @@ pub struct MintParams<'a> {
     pub ids: &'a dyn IdSource,
     /// The AuthnStatement SessionIndex; `None` draws one from `ids`.
     pub session_index: Option<String>,
+    /// The SP's `use="encryption"` certificate (PEM), which the encryption knobs encrypt to.
+    /// `None`: the SP has none, and a response the knobs ask to encrypt is
+    /// [`MintError::NoEncryptionCertificate`].
+    pub sp_encryption_cert_pem: Option<&'a str>,
 }
 
 /// A minted response.
@@ -78,6 +83,18 @@ pub enum MintError {
     /// Signing failed.
     #[error(transparent)]
     SigningFailed(#[from] SignError),
+    /// A knob asks to encrypt, but there is no SP encryption certificate to encrypt to.
+    #[error(
+        "knob `{knob}` asks to encrypt, but the SP has no encryption certificate \
+         (KnownSp::encryption_cert_pem, the SP metadata's use=\"encryption\" KeyDescriptor)"
+    )]
+    NoEncryptionCertificate {
+        /// The encryption knob that is set.
+        knob: &'static str,
+    },
+    /// Encrypting failed.
+    #[error(transparent)]
+    EncryptionFailed(#[from] EncryptError),
 }
 
 /// A source of XML IDs (`xs:ID`: must start with a letter or `_`).
@@ -141,7 +158,9 @@ const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const TIMESTAMP: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
-/// Mints one response: builds the XML, then signs what `knobs.sign` asks for.
+/// Mints one response: builds the XML, then signs what `knobs.sign` asks for and encrypts what
+/// the encryption knobs ask for, in the order real IdPs do: NameID and attributes are encrypted
+/// first, then the assertion is signed, then encrypted, then the Response is signed.
 pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     let knobs = params.knobs;
     knobs.validate()?;
@@ -180,6 +199,22 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         ),
     };
 
+    let recipient = match (&assertion_id, knobs.first_encryption_knob()) {
+        (Some(_), Some(knob)) => Some(match knobs.encrypt_to {
+            EncryptTo::Sp => Recipient::from_cert_pem(
+                params
+                    .sp_encryption_cert_pem
+                    .ok_or(MintError::NoEncryptionCertificate { knob })?,
+            )?,
+            EncryptTo::WrongKey => Recipient::throwaway()?,
+        }),
+        _ => None,
+    };
+    let template = Template {
+        data: knobs.data_encryption,
+        transport: knobs.key_transport,
+    };
+
     let mut w = XmlWriter::new(knobs.compact_xml);
     w.start(
         "samlp:Response",
@@ -211,10 +246,26 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
             in_response_to,
             session_index: &session_index,
         };
-        write_assertion(&mut w, params, &assertion, &times, signer);
+        if knobs.encrypt_assertion {
+            w.start("saml:EncryptedAssertion", &[]);
+        }
+        write_assertion(&mut w, params, &assertion, &times, signer, &template);
+        if knobs.encrypt_assertion {
+            template.write(&mut w);
+            w.end("saml:EncryptedAssertion");
+        }
     }
     w.end("samlp:Response");
     let unsigned = w.finish();
+    if let Some(recipient) = &recipient {
+        let xml = sign_and_encrypt(unsigned, knobs, &signer.key_pem, recipient)?;
+        return Ok(Minted {
+            xml,
+            response_id,
+            session_index: Some(session_index),
+            assertion_id,
+        });
+    }
 
     // Assertion first: the Response's digest must cover the assertion's finished signature.
     let mut targets = Vec::with_capacity(2);
@@ -231,6 +282,31 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         session_index: assertion_id.is_some().then_some(session_index),
         assertion_id,
     })
+}
+
+/// The encrypting path of [`mint_response`]: encrypt NameID and attributes, sign the assertion,
+/// encrypt it, sign the Response.
+fn sign_and_encrypt(
+    unsigned: String,
+    knobs: &Knobs,
+    key_pem: &str,
+    recipient: &Recipient,
+) -> Result<String, MintError> {
+    let (data, corrupt) = (knobs.data_encryption, knobs.corrupt_ciphertext);
+    let mut xml = unsigned;
+    if knobs.encrypt_name_id || knobs.encrypt_attributes {
+        xml = xmlenc::encrypt(&xml, Stage::InsideAssertion, recipient, data, corrupt)?;
+    }
+    if knobs.sign.assertion() {
+        xml = dsig::sign(&xml, key_pem, &[Signed::Assertion])?;
+    }
+    if knobs.encrypt_assertion {
+        xml = xmlenc::encrypt(&xml, Stage::Assertion, recipient, data, corrupt)?;
+    }
+    if knobs.sign.response() {
+        xml = dsig::sign(&xml, key_pem, &[Signed::Response])?;
+    }
+    Ok(xml)
 }
 
 /// A Response that carries only a Status, no assertion (e.g. Responder/NoPassive).
@@ -359,11 +435,15 @@ fn write_assertion(
     parts: &AssertionParts<'_>,
     times: &Times,
     signer: &SigningIdentity,
+    template: &Template,
 ) {
     let knobs = params.knobs;
+    // An encrypted element is decrypted on its own, so it declares the namespace it uses.
+    let own_saml_ns = |encrypted: bool| encrypted.then_some(ASSERTION_NS);
     w.start(
         "saml:Assertion",
         &[
+            ("xmlns:saml", own_saml_ns(knobs.encrypt_assertion)),
             ("ID", Some(parts.id)),
             ("Version", Some("2.0")),
             ("IssueInstant", Some(&times.issue)),
@@ -386,11 +466,21 @@ fn write_assertion(
 
     w.start("saml:Subject", &[]);
     let name_id = knobs.name_id_value.as_deref().unwrap_or(&params.user.email);
+    if knobs.encrypt_name_id {
+        w.start("saml:EncryptedID", &[]);
+    }
     w.text(
         "saml:NameID",
-        &[("Format", Some(&knobs.name_id_format))],
+        &[
+            ("xmlns:saml", own_saml_ns(knobs.encrypt_name_id)),
+            ("Format", Some(&knobs.name_id_format)),
+        ],
         name_id,
     );
+    if knobs.encrypt_name_id {
+        template.write(w);
+        w.end("saml:EncryptedID");
+    }
     w.start("saml:SubjectConfirmation", &[("Method", Some(BEARER))]);
     let recipient = knobs
         .recipient_override
@@ -448,7 +538,7 @@ fn write_assertion(
     w.end("saml:AuthnContext");
     w.end("saml:AuthnStatement");
 
-    write_attributes(w, params.user, knobs);
+    write_attributes(w, params.user, knobs, template);
     w.end("saml:Assertion");
 }
 
@@ -485,7 +575,7 @@ struct Attribute {
     values: Vec<String>,
 }
 
-fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
+fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs, template: &Template) {
     let style = knobs.attribute_style;
     let one = |name: &'static str, value: &str| Attribute {
         name,
@@ -557,13 +647,22 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
     // Entra ID writes neither NameFormat nor xsi:type; Okta writes both.
     let typed = style != AttributeStyle::Entra;
     w.start("saml:AttributeStatement", &[]);
+    let encrypted = knobs.encrypt_attributes;
     for attribute in &attributes {
         let attrs = [
+            ("xmlns:saml", encrypted.then_some(ASSERTION_NS)),
             ("Name", Some(attribute.name)),
             ("NameFormat", typed.then_some(ATTRNAME_BASIC)),
         ];
+        if encrypted {
+            w.start("saml:EncryptedAttribute", &[]);
+        }
         if attribute.values.is_empty() {
             w.empty("saml:Attribute", &attrs);
+            if encrypted {
+                template.write(w);
+                w.end("saml:EncryptedAttribute");
+            }
             continue;
         }
         w.start("saml:Attribute", &attrs);
@@ -580,6 +679,10 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs) {
             w.text("saml:AttributeValue", value_attrs, value);
         }
         w.end("saml:Attribute");
+        if encrypted {
+            template.write(w);
+            w.end("saml:EncryptedAttribute");
+        }
     }
     w.end("saml:AttributeStatement");
 }

@@ -1,7 +1,8 @@
 //! Named presets of [`Knobs`]: each reproduces one fault a real IdP (or attacker) produces.
 
 use crate::knobs::{
-    AttributeStyle, DigestAlgorithm, GroupFormat, Knobs, SignTarget, SignatureAlgorithm, SigningKey,
+    AttributeStyle, DigestAlgorithm, EncryptTo, GroupFormat, Knobs, SignTarget, SignatureAlgorithm,
+    SigningKey,
 };
 
 /// The host every "wrong" URL points at; an SP must never treat it as its own.
@@ -93,6 +94,30 @@ pub const ALL: &[(&str, &str)] = &[
     (
         "shotgun-attributes",
         "Legacy attribute names (login_id, firstname, lastname, email, access, groups).",
+    ),
+    (
+        "encrypted",
+        "The signed assertion is encrypted to the SP (RSA-OAEP, AES-256-GCM): must be accepted by an SP holding its key.",
+    ),
+    (
+        "encrypted-sha1",
+        "An encrypted assertion signed with RSA-SHA1 and a SHA-1 digest, like an older ADFS.",
+    ),
+    (
+        "encrypted-unsigned",
+        "An unsigned assertion, encrypted to the SP: anyone can encrypt to the SP's public key, so it proves nothing.",
+    ),
+    (
+        "encrypted-attacker-signed",
+        "An assertion signed by an attacker's key, then encrypted to the SP's public key.",
+    ),
+    (
+        "encrypted-wrong-key",
+        "The assertion is encrypted to a key the SP does not hold: it cannot be decrypted.",
+    ),
+    (
+        "encrypted-corrupt",
+        "The encrypted assertion's ciphertext is corrupted: decryption fails.",
     ),
 ];
 
@@ -189,6 +214,36 @@ pub fn get(name: &str) -> Option<Knobs> {
         },
         "shotgun-attributes" => Knobs {
             attribute_style: AttributeStyle::Shotgun,
+            ..valid
+        },
+        "encrypted" => Knobs {
+            encrypt_assertion: true,
+            ..valid
+        },
+        "encrypted-sha1" => Knobs {
+            encrypt_assertion: true,
+            signature_algorithm: SignatureAlgorithm::RsaSha1,
+            digest_algorithm: DigestAlgorithm::Sha1,
+            ..valid
+        },
+        "encrypted-unsigned" => Knobs {
+            encrypt_assertion: true,
+            sign: SignTarget::Neither,
+            ..valid
+        },
+        "encrypted-attacker-signed" => Knobs {
+            encrypt_assertion: true,
+            signing_key: SigningKey::Attacker,
+            ..valid
+        },
+        "encrypted-wrong-key" => Knobs {
+            encrypt_assertion: true,
+            encrypt_to: EncryptTo::WrongKey,
+            ..valid
+        },
+        "encrypted-corrupt" => Knobs {
+            encrypt_assertion: true,
+            corrupt_ciphertext: true,
             ..valid
         },
         _ => return None,

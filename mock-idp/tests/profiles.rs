@@ -150,6 +150,42 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
         &["Name=\"login_id\"", ">alice<", "Name=\"access\"", ">true<"],
         &["Name=\"mail\""],
     ),
+    // Encrypted output is randomised, so only its shape is checked here; tests/encryption.rs
+    // decrypts each one with xmlsec1 and shows the fault (wrong key, corruption, no signature).
+    (
+        "encrypted",
+        &[
+            "<saml:EncryptedAssertion>",
+            "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+            "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+        ],
+        &["<saml:Assertion", "alice@example.com", "rsa-sha1"],
+    ),
+    (
+        "encrypted-sha1",
+        &["<saml:EncryptedAssertion>"],
+        &["<saml:Assertion", "alice@example.com"],
+    ),
+    (
+        "encrypted-unsigned",
+        &["<saml:EncryptedAssertion>"],
+        &["<saml:Assertion", "ds:Signature"],
+    ),
+    (
+        "encrypted-attacker-signed",
+        &["<saml:EncryptedAssertion>"],
+        &["<saml:Assertion", "alice@example.com"],
+    ),
+    (
+        "encrypted-wrong-key",
+        &["<saml:EncryptedAssertion>"],
+        &["<saml:Assertion", "alice@example.com"],
+    ),
+    (
+        "encrypted-corrupt",
+        &["<saml:EncryptedAssertion>"],
+        &["<saml:Assertion", "alice@example.com"],
+    ),
 ];
 
 #[test]
@@ -278,6 +314,7 @@ fn out_of_range_clock_is_an_error_not_a_panic() {
         keys: &keys,
         ids: &ids,
         session_index: None,
+        sp_encryption_cert_pem: None,
     })
     .expect_err("out of range");
     assert!(err.to_string().contains("clock_offset_secs"), "{err}");

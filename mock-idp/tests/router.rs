@@ -30,6 +30,7 @@ fn idp() -> Idp {
             acs_urls: vec![ACS_URL.to_owned()],
             slo_url: None,
             signing_cert_pem: None,
+            encryption_cert_pem: None,
         }],
         users: users::demo_users(),
         default_profile: "valid".to_owned(),
@@ -420,6 +421,14 @@ async fn control_clock_and_profiles() {
         .expect("sha1");
     assert_eq!(sha1["knobs"]["signature_algorithm"], "rsa-sha1");
     assert!(sha1["description"].as_str().is_some_and(|d| !d.is_empty()));
+    let encrypted = profiles
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "encrypted-wrong-key"))
+        .expect("encrypted-wrong-key");
+    assert_eq!(encrypted["knobs"]["encrypt_assertion"], true);
+    assert_eq!(encrypted["knobs"]["encrypt_to"], "wrong-key");
+    assert_eq!(encrypted["knobs"]["key_transport"], "rsa-oaep");
+    assert_eq!(encrypted["knobs"]["data_encryption"], "aes256-gcm");
 }
 
 #[tokio::test]

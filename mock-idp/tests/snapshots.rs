@@ -22,6 +22,7 @@ fn idp_metadata() {
                 acs_urls: vec![common::ACS_URL.to_owned()],
                 slo_url: None,
                 signing_cert_pem: None,
+                encryption_cert_pem: None,
             }],
             users: users::demo_users(),
             default_profile: "valid".to_owned(),

@@ -72,6 +72,13 @@ pub struct SpSettings {
     /// A valid Response signature covering the assertion is enough (the assertion itself unsigned).
     #[serde(default)]
     pub accept_response_signature: bool,
+    /// Refuse assertions that are not encrypted to the SP (`encryption.required`).
+    #[serde(default)]
+    pub require_encrypted_assertions: bool,
+    /// Accept RSA PKCS#1 v1.5 key transport for encrypted assertions (padding-oracle prone),
+    /// besides RSA-OAEP.
+    #[serde(default)]
+    pub allow_rsa15: bool,
     /// Largest decoded SAMLResponse accepted, in bytes.
     #[serde(default = "default_max_response_bytes")]
     pub max_response_bytes: usize,

@@ -1,11 +1,15 @@
-//! The SP's own signing key: it signs the LogoutRequests and LogoutResponses the SP sends over the
-//! HTTP-Redirect binding, and its certificate is published in the SP metadata
-//! (`KeyDescriptor use="signing"`) so that an IdP can verify them.
+//! The SP's own keys. The signing key signs the LogoutRequests and LogoutResponses the SP sends
+//! over the HTTP-Redirect binding, and its certificate is published in the SP metadata
+//! (`KeyDescriptor use="signing"`) so that an IdP can verify them. The encryption key
+//! ([`SpEncryptionKeys`], a separate RSA-2048 pair) decrypts the assertions an IdP encrypts to the
+//! SP; its certificate is the metadata's `KeyDescriptor use="encryption"`.
 //!
 //! Where the key comes from: `[sp] signing_key_file` / `signing_certificate_file` when configured
 //! ([`SpKeys::from_files`]); otherwise `samlconf serve` keeps a generated pair under
 //! `<state-dir>/sp/` ([`SpKeys::load_or_create`]), and tests use the committed, public pair of
-//! `sp/testdata/` ([`SpKeys::fixed_for_tests`]).
+//! `sp/testdata/` ([`SpKeys::fixed_for_tests`]). The encryption pair is always kept in the state
+//! directory (`sp-enc.key` / `sp-enc.crt`), beside the signing pair; tests use the public pair of
+//! `mock-idp/testdata/sp-enc-test.*`, which the mock IdP's tests encrypt to as well.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,6 +27,8 @@ pub struct SpKeys {
     pub key_pem: String,
     /// Self-signed X.509 certificate, PEM.
     pub cert_pem: String,
+    /// The encryption pair, when the SP has one (published in the metadata, used to decrypt).
+    pub encryption: Option<SpEncryptionKeys>,
 }
 
 impl std::fmt::Debug for SpKeys {
@@ -31,7 +37,67 @@ impl std::fmt::Debug for SpKeys {
         f.debug_struct("SpKeys")
             .field("key_pem", &"<redacted>")
             .field("cert_pem", &self.cert_pem)
+            .field("encryption", &self.encryption)
             .finish()
+    }
+}
+
+/// The SP's encryption key pair (RSA), as PEM text: IdPs encrypt the assertion's session key to
+/// the certificate, the SP unwraps it with the key. Kept apart from the signing pair, as
+/// deployments rotate them separately.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SpEncryptionKeys {
+    /// PKCS#8 (or traditional RSA) private key, PEM.
+    pub key_pem: String,
+    /// Self-signed X.509 certificate, PEM.
+    pub cert_pem: String,
+}
+
+impl std::fmt::Debug for SpEncryptionKeys {
+    /// Never prints the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpEncryptionKeys")
+            .field("key_pem", &"<redacted>")
+            .field("cert_pem", &self.cert_pem)
+            .finish()
+    }
+}
+
+impl SpEncryptionKeys {
+    /// Builds and checks a pair from PEM text (an RSA key and its certificate).
+    pub fn from_pems(key_pem: &str, cert_pem: &str) -> Result<SpEncryptionKeys, KeyError> {
+        check_pair(key_pem, cert_pem)?;
+        Ok(SpEncryptionKeys {
+            key_pem: key_pem.to_owned(),
+            cert_pem: cert_pem.to_owned(),
+        })
+    }
+
+    /// Loads `sp-enc.key`/`sp-enc.crt` from `dir`, or creates them (RSA-2048, self-signed) when
+    /// neither exists: an IdP configured with the SP's metadata keeps encrypting to the same key.
+    pub fn load_or_create(dir: &Path) -> Result<SpEncryptionKeys, KeyError> {
+        let (key_pem, cert_pem) = load_or_create_pair(
+            dir,
+            ENC_KEY_FILE,
+            ENC_CERT_FILE,
+            "samlconf reference SP encryption",
+        )?;
+        SpEncryptionKeys::from_pems(&key_pem, &cert_pem)
+    }
+
+    /// The fixed, public, test-only pair the mock IdP's tests encrypt to
+    /// (`mock-idp/testdata/sp-enc-test.*`, see its README): one pair for both crates, so that
+    /// end-to-end tests decrypt what the IdP encrypted.
+    pub fn fixed_for_tests() -> SpEncryptionKeys {
+        SpEncryptionKeys {
+            key_pem: include_str!("../../mock-idp/testdata/sp-enc-test.key").to_owned(),
+            cert_pem: include_str!("../../mock-idp/testdata/sp-enc-test.crt").to_owned(),
+        }
+    }
+
+    /// The certificate's DER as one line of base64: the content of `ds:X509Certificate`.
+    pub fn cert_der_base64(&self) -> String {
+        pem_body(&self.cert_pem).unwrap_or_default()
     }
 }
 
@@ -70,27 +136,103 @@ pub enum KeyError {
 
 const KEY_FILE: &str = "sp.key";
 const CERT_FILE: &str = "sp.crt";
+const ENC_KEY_FILE: &str = "sp-enc.key";
+const ENC_CERT_FILE: &str = "sp-enc.crt";
+
+/// Checks that `key_pem` is an RSA private key whose public half is `cert_pem`'s.
+fn check_pair(key_pem: &str, cert_pem: &str) -> Result<(), KeyError> {
+    let key = rsa_private_key(key_pem)?;
+    let cert = openssl::x509::X509::from_pem(cert_pem.as_bytes())
+        .map_err(|e| KeyError::Unusable(format!("the certificate is not PEM X.509: {e}")))?;
+    let public = cert
+        .public_key()
+        .map_err(|e| KeyError::Unusable(format!("the certificate has no public key: {e}")))?;
+    if !public.public_eq(&key) {
+        return Err(KeyError::Unusable(
+            "the private key does not belong to the certificate".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn rsa_private_key(key_pem: &str) -> Result<PKey<Private>, KeyError> {
+    let key = PKey::private_key_from_pem(key_pem.as_bytes())
+        .map_err(|e| KeyError::Unusable(format!("the private key is not PEM: {e}")))?;
+    if key.rsa().is_err() {
+        return Err(KeyError::Unusable(
+            "the private key is not an RSA key".into(),
+        ));
+    }
+    Ok(key)
+}
+
+/// Reads `key_file`/`cert_file` in `dir`, or generates and writes both when neither exists.
+fn load_or_create_pair(
+    dir: &Path,
+    key_file: &str,
+    cert_file: &str,
+    common_name: &str,
+) -> Result<(String, String), KeyError> {
+    fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let key_path = dir.join(key_file);
+    let cert_path = dir.join(cert_file);
+    match (key_path.exists(), cert_path.exists()) {
+        (true, true) => Ok((read(&key_path)?, read(&cert_path)?)),
+        (false, false) => {
+            let (key_pem, cert_pem) = generate_pair(common_name)?;
+            write(&key_path, &key_pem)?;
+            write(&cert_path, &cert_pem)?;
+            tracing::info!(key = %key_path.display(), cert = %cert_path.display(), "created an SP key pair");
+            Ok((key_pem, cert_pem))
+        }
+        (true, false) => Err(KeyError::HalfAPair {
+            present: key_path,
+            missing: cert_path,
+        }),
+        (false, true) => Err(KeyError::HalfAPair {
+            present: cert_path,
+            missing: key_path,
+        }),
+    }
+}
+
+/// A fresh RSA-2048 key and a self-signed certificate whose CN is `common_name` (PEM, PEM).
+fn generate_pair(common_name: &str) -> Result<(String, String), KeyError> {
+    let generate = |what, e: rcgen::Error| KeyError::Generate {
+        what,
+        detail: e.to_string(),
+    };
+    let key = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| generate("RSA-2048 key", e))?;
+    let mut params =
+        CertificateParams::new(Vec::<String>::new()).map_err(|e| generate("certificate", e))?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    params.distinguished_name = name;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| generate("certificate", e))?;
+    Ok((key.serialize_pem(), cert.pem()))
+}
 
 impl SpKeys {
     /// Builds and checks a pair from PEM text: an RSA private key, a certificate, and the
     /// certificate's public key is the private key's.
     pub fn from_pems(key_pem: &str, cert_pem: &str) -> Result<SpKeys, KeyError> {
-        let keys = SpKeys {
+        check_pair(key_pem, cert_pem)?;
+        Ok(SpKeys {
             key_pem: key_pem.to_owned(),
             cert_pem: cert_pem.to_owned(),
-        };
-        let key = keys.private_key()?;
-        let cert = openssl::x509::X509::from_pem(cert_pem.as_bytes())
-            .map_err(|e| KeyError::Unusable(format!("the certificate is not PEM X.509: {e}")))?;
-        let public = cert
-            .public_key()
-            .map_err(|e| KeyError::Unusable(format!("the certificate has no public key: {e}")))?;
-        if !public.public_eq(&key) {
-            return Err(KeyError::Unusable(
-                "the private key does not belong to the certificate".into(),
-            ));
-        }
-        Ok(keys)
+            encryption: None,
+        })
+    }
+
+    /// The same signing pair with `encryption` as the encryption pair.
+    pub fn with_encryption(mut self, encryption: SpEncryptionKeys) -> SpKeys {
+        self.encryption = Some(encryption);
+        self
     }
 
     /// Loads the pair from the two configured files.
@@ -99,36 +241,18 @@ impl SpKeys {
     }
 
     /// Loads `sp.key`/`sp.crt` from `dir`, or creates them (RSA-2048, self-signed) when neither
-    /// exists, so an IdP configured once with the SP's metadata keeps working across restarts.
+    /// exists, so an IdP configured once with the SP's metadata keeps working across restarts; the
+    /// encryption pair likewise (`sp-enc.key`/`sp-enc.crt`, [`SpEncryptionKeys::load_or_create`]).
     pub fn load_or_create(dir: &Path) -> Result<SpKeys, KeyError> {
-        fs::create_dir_all(dir).map_err(|source| KeyError::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let key_path = dir.join(KEY_FILE);
-        let cert_path = dir.join(CERT_FILE);
-        match (key_path.exists(), cert_path.exists()) {
-            (true, true) => SpKeys::from_files(&key_path, &cert_path),
-            (false, false) => {
-                let keys = SpKeys::generate("samlconf reference SP")?;
-                write(&key_path, &keys.key_pem)?;
-                write(&cert_path, &keys.cert_pem)?;
-                tracing::info!(key = %key_path.display(), cert = %cert_path.display(), "created the SP signing key");
-                Ok(keys)
-            }
-            (true, false) => Err(KeyError::HalfAPair {
-                present: key_path,
-                missing: cert_path,
-            }),
-            (false, true) => Err(KeyError::HalfAPair {
-                present: cert_path,
-                missing: key_path,
-            }),
-        }
+        let (key_pem, cert_pem) =
+            load_or_create_pair(dir, KEY_FILE, CERT_FILE, "samlconf reference SP")?;
+        Ok(SpKeys::from_pems(&key_pem, &cert_pem)?
+            .with_encryption(SpEncryptionKeys::load_or_create(dir)?))
     }
 
     /// The keys a configuration names (`[sp] signing_key_file` and `signing_certificate_file`,
-    /// both or neither), else [`load_or_create`](SpKeys::load_or_create) in `default_dir`.
+    /// both or neither), else [`load_or_create`](SpKeys::load_or_create) in `default_dir`. The
+    /// encryption pair is always the one kept in `default_dir`.
     pub fn for_config(
         config: &crate::config::SpConfig,
         default_dir: &Path,
@@ -137,7 +261,8 @@ impl SpKeys {
             &config.sp.signing_key_file,
             &config.sp.signing_certificate_file,
         ) {
-            (Some(key), Some(cert)) => SpKeys::from_files(key, cert),
+            (Some(key), Some(cert)) => Ok(SpKeys::from_files(key, cert)?
+                .with_encryption(SpEncryptionKeys::load_or_create(default_dir)?)),
             (Some(key), None) => Err(KeyError::HalfAPair {
                 present: key.clone(),
                 missing: PathBuf::from("[sp] signing_certificate_file"),
@@ -155,28 +280,18 @@ impl SpKeys {
         SpKeys {
             key_pem: include_str!("../testdata/sp.key").to_owned(),
             cert_pem: include_str!("../testdata/sp.crt").to_owned(),
+            encryption: Some(SpEncryptionKeys::fixed_for_tests()),
         }
     }
 
-    /// Generates a fresh RSA-2048 key and a self-signed certificate whose CN is `common_name`.
+    /// Generates a fresh RSA-2048 key and a self-signed certificate whose CN is `common_name`
+    /// (a signing pair only; see [`with_encryption`](SpKeys::with_encryption)).
     pub fn generate(common_name: &str) -> Result<SpKeys, KeyError> {
-        let generate = |what, e: rcgen::Error| KeyError::Generate {
-            what,
-            detail: e.to_string(),
-        };
-        let key =
-            KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| generate("RSA-2048 key", e))?;
-        let mut params =
-            CertificateParams::new(Vec::<String>::new()).map_err(|e| generate("certificate", e))?;
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, common_name);
-        params.distinguished_name = name;
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| generate("certificate", e))?;
+        let (key_pem, cert_pem) = generate_pair(common_name)?;
         Ok(SpKeys {
-            key_pem: key.serialize_pem(),
-            cert_pem: cert.pem(),
+            key_pem,
+            cert_pem,
+            encryption: None,
         })
     }
 
@@ -195,14 +310,7 @@ impl SpKeys {
     }
 
     fn private_key(&self) -> Result<PKey<Private>, KeyError> {
-        let key = PKey::private_key_from_pem(self.key_pem.as_bytes())
-            .map_err(|e| KeyError::Unusable(format!("the private key is not PEM: {e}")))?;
-        if key.rsa().is_err() {
-            return Err(KeyError::Unusable(
-                "the private key is not an RSA key".into(),
-            ));
-        }
-        Ok(key)
+        rsa_private_key(&self.key_pem)
     }
 }
 
@@ -254,6 +362,26 @@ mod tests {
         SpKeys::from_pems(&keys.key_pem, &keys.cert_pem).expect("matching pair");
         assert!(keys.cert_der_base64().starts_with("MII"));
         assert!(!format!("{keys:?}").contains("PRIVATE KEY"));
+        let enc = keys.encryption.expect("test encryption pair");
+        SpEncryptionKeys::from_pems(&enc.key_pem, &enc.cert_pem).expect("matching pair");
+        assert_ne!(
+            enc.cert_pem, keys.cert_pem,
+            "signing and encryption keys differ"
+        );
+    }
+
+    #[test]
+    fn load_or_create_keeps_the_encryption_pair_beside_the_signing_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SpKeys::load_or_create(dir.path()).expect("create");
+        let enc = first.encryption.clone().expect("encryption pair created");
+        assert_ne!(enc.cert_pem, first.cert_pem);
+        assert!(dir.path().join(ENC_KEY_FILE).exists());
+        let second = SpKeys::load_or_create(dir.path()).expect("load");
+        assert_eq!(second.encryption, Some(enc));
+        fs::remove_file(dir.path().join(ENC_KEY_FILE)).unwrap();
+        let err = SpKeys::load_or_create(dir.path()).expect_err("half an encryption pair");
+        assert!(err.to_string().contains("sp-enc.key"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! maps groups to roles and keeps its state in SQLite ([`store`]). The data flow is one-way:
 //! HTTP ([`web`]) → verifier → identity mapping ([`identity`]) → store → session.
 #![deny(unsafe_code)]
-// `verify::dsig` is the one module allowed `unsafe` (xmlsec FFI); it opts in with `#[allow]`.
+// `verify::dsig` and `verify::decrypt` are the modules allowed `unsafe` (xmlsec FFI); they opt in
+// with `#[allow]`.
 
 pub mod reason;
 pub mod verify;
@@ -18,6 +19,7 @@ pub mod identity;
 pub mod keys;
 pub mod metadata;
 pub mod pages;
+pub mod policy;
 pub mod slo;
 pub mod store;
 pub mod web;

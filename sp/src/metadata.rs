@@ -5,10 +5,16 @@ use crate::config::SpConfig;
 use crate::keys::SpKeys;
 use crate::pages::escape;
 
-/// The SP's EntityDescriptor: its signing certificate (for the logout messages it signs), the ACS
-/// (HTTP-POST) and the SLS (HTTP-Redirect and HTTP-POST).
+/// The SP's EntityDescriptor: its signing certificate (for the logout messages it signs), its
+/// encryption certificate with the algorithms it decrypts (when it has an encryption pair), the
+/// ACS (HTTP-POST) and the SLS (HTTP-Redirect and HTTP-POST).
 pub fn sp_metadata(config: &SpConfig, keys: &SpKeys) -> String {
     let cert = keys.cert_der_base64();
+    let encryption = keys
+        .encryption
+        .as_ref()
+        .map(|pair| encryption_key_descriptor(&pair.cert_der_base64(), config.sp.allow_rsa15))
+        .unwrap_or_default();
     let entity_id = escape(&config.entity_id());
     let acs = escape(&config.acs_url());
     let sls = escape(&config.sls_url());
@@ -19,12 +25,31 @@ pub fn sp_metadata(config: &SpConfig, keys: &SpKeys) -> String {
     <md:KeyDescriptor use="signing">
       <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
     </md:KeyDescriptor>
-    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sls}"/>
+{encryption}    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sls}"/>
     <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sls}"/>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
     <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/>
   </md:SPSSODescriptor>
 </md:EntityDescriptor>
+"#
+    )
+}
+
+/// `KeyDescriptor use="encryption"`: the certificate, then the accepted data and key transport
+/// algorithms, best first (SAML metadata §2.4.1.1), each on its own line.
+fn encryption_key_descriptor(cert_b64: &str, allow_rsa15: bool) -> String {
+    use crate::verify::decrypt::{DATA_ALGORITHMS, KEY_TRANSPORT_ALGORITHMS, RSA_1_5};
+    let rsa15 = allow_rsa15.then_some(RSA_1_5);
+    let methods: String = DATA_ALGORITHMS
+        .iter()
+        .chain(KEY_TRANSPORT_ALGORITHMS)
+        .chain(rsa15.iter())
+        .map(|alg| format!("      <md:EncryptionMethod Algorithm=\"{alg}\"/>\n"))
+        .collect();
+    format!(
+        r#"    <md:KeyDescriptor use="encryption">
+      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
+{methods}    </md:KeyDescriptor>
 "#
     )
 }
@@ -124,6 +149,39 @@ certificate_pem = "unused"
             "sp_metadata",
             sp_metadata(&config, &crate::keys::SpKeys::fixed_for_tests())
         );
+    }
+
+    #[test]
+    fn sp_metadata_without_encryption_pair_has_only_the_signing_key() {
+        let config = SpConfig::from_toml(
+            r#"
+[sp]
+base_url = "https://acme.app.example.com"
+[idp]
+entity_id = "urn:example:idp"
+sso_url = "https://idp.example.com/sso"
+certificate_pem = "unused"
+"#,
+        )
+        .unwrap();
+        let mut keys = crate::keys::SpKeys::fixed_for_tests();
+        keys.encryption = None;
+        let xml = sp_metadata(&config, &keys);
+        assert!(!xml.contains("use=\"encryption\""), "{xml}");
+        let with_rsa15 = SpConfig::from_toml(
+            r#"
+[sp]
+base_url = "https://acme.app.example.com"
+allow_rsa15 = true
+[idp]
+entity_id = "urn:example:idp"
+sso_url = "https://idp.example.com/sso"
+certificate_pem = "unused"
+"#,
+        )
+        .unwrap();
+        let xml = sp_metadata(&with_rsa15, &crate::keys::SpKeys::fixed_for_tests());
+        assert!(xml.contains("xmlenc#rsa-1_5"), "{xml}");
     }
 
     #[test]

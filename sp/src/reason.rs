@@ -37,10 +37,18 @@ pub enum Reason {
     IdValueIsDuplicated,
     /// A required element or attribute is missing, repeated, or holds a malformed value.
     RequiredElementMissingOrMalformed,
-    /// The assertion is encrypted, which this SP does not yet decrypt.
-    EncryptedAssertionIsNotSupported,
+    /// The assertion is not encrypted, and the policy requires encrypted assertions
+    /// (`require_encrypted_assertions`). (Replaces the retired
+    /// `structure.encrypted_assertion_unsupported`: encrypted assertions are decrypted now.)
+    AssertionIsNotEncrypted,
     /// The top-level `StatusCode` is not `Success`.
     StatusIsNotSuccess,
+    /// An `EncryptedAssertion`, `EncryptedID` or `EncryptedAttribute` cannot be decrypted: no
+    /// decryption key, a key it was not encrypted to, corrupt ciphertext or padding, an algorithm
+    /// the policy does not allow, or plaintext that is not well-formed. One code for all of these,
+    /// and one summary, so that the browser learns nothing about which (no padding oracle); the
+    /// detail is in [`Rejection::message`] for the audit log.
+    EncryptedElementCannotBeDecrypted,
     /// The Assertion has no `Issuer`.
     AssertionIssuerIsMissing,
     /// An `Issuer` differs from the configured IdP entity ID.
@@ -150,8 +158,9 @@ impl Reason {
         Reason::ResponseDoesNotContainExactlyOneAssertion,
         Reason::IdValueIsDuplicated,
         Reason::RequiredElementMissingOrMalformed,
-        Reason::EncryptedAssertionIsNotSupported,
+        Reason::AssertionIsNotEncrypted,
         Reason::StatusIsNotSuccess,
+        Reason::EncryptedElementCannotBeDecrypted,
         Reason::AssertionIssuerIsMissing,
         Reason::IssuerIsNotTheConfiguredIdp,
         Reason::SignedResponseLacksDestination,
@@ -209,7 +218,8 @@ impl Reason {
             Reason::ResponseDoesNotContainExactlyOneAssertion => "structure.assertion_count",
             Reason::IdValueIsDuplicated => "structure.duplicate_id",
             Reason::RequiredElementMissingOrMalformed => "structure.malformed",
-            Reason::EncryptedAssertionIsNotSupported => "structure.encrypted_assertion_unsupported",
+            Reason::AssertionIsNotEncrypted => "encryption.required",
+            Reason::EncryptedElementCannotBeDecrypted => "decryption.failed",
             Reason::StatusIsNotSuccess => "status.not_success",
             Reason::AssertionIssuerIsMissing => "issuer.missing",
             Reason::IssuerIsNotTheConfiguredIdp => "issuer.mismatch",
@@ -287,7 +297,10 @@ impl Reason {
             Reason::RequiredElementMissingOrMalformed => {
                 "The SAML response is missing a required element or has a malformed value."
             }
-            Reason::EncryptedAssertionIsNotSupported => "Encrypted assertions are not supported.",
+            Reason::AssertionIsNotEncrypted => "The assertion must be encrypted to this service.",
+            Reason::EncryptedElementCannotBeDecrypted => {
+                "The encrypted part of the SAML response could not be decrypted."
+            }
             Reason::StatusIsNotSuccess => "The identity provider reported that login failed.",
             Reason::AssertionIssuerIsMissing => "The assertion does not name its issuer.",
             Reason::IssuerIsNotTheConfiguredIdp => {
@@ -388,6 +401,9 @@ pub struct RejectionContext {
     /// The Response's `InResponseTo`. Unverified: the SP uses it only to end a session whose
     /// renewal failed, never to grant anything.
     pub in_response_to: Option<String>,
+    /// Algorithms, what was signed and encrypted, validity window, audiences and attribute names,
+    /// as far as the message could be read (what `samlconf verify` reports).
+    pub facts: crate::verify::MessageFacts,
 }
 
 /// A refusal: the reason, a specific message (expected vs. received) and unverified context.

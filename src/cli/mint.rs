@@ -47,6 +47,9 @@ pub struct MintArgs {
     /// Where the IdP's generated key lives (shared with `serve`).
     #[arg(long, default_value = ".samlconf/idp")]
     state_dir: PathBuf,
+    /// The SP's encryption certificate (PEM), for the encryption knobs (`encrypt_assertion`, …).
+    #[arg(long, value_name = "PEM")]
+    sp_enc_cert: Option<PathBuf>,
     /// Use the fixed, public test key and counter IDs, for byte-for-byte stable output.
     #[arg(long)]
     deterministic: bool,
@@ -102,6 +105,12 @@ fn mint_to_files(args: &MintArgs) -> Result<(), String> {
     } else {
         &random
     };
+    let sp_enc_cert = match &args.sp_enc_cert {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     let minted = mint::mint_response(&MintParams {
         idp_entity_id: args.idp_entity_id.clone(),
         sp_entity_id: args.sp_entity_id.clone(),
@@ -113,6 +122,7 @@ fn mint_to_files(args: &MintArgs) -> Result<(), String> {
         keys: &keys,
         ids,
         session_index: None,
+        sp_encryption_cert_pem: sp_enc_cert.as_deref(),
     })
     .map_err(|e| e.to_string())?;
     let output = if args.base64 {

@@ -49,6 +49,11 @@ pub struct KnownSp {
     /// LogoutResponses. `None`: every SP logout message counts as unverifiable and is refused.
     #[serde(default)]
     pub signing_cert_pem: Option<String>,
+    /// The SP's encryption certificate (PEM; its metadata's `use="encryption"` KeyDescriptor),
+    /// which the encryption knobs encrypt to. `None`: a response the knobs ask to encrypt is
+    /// refused with `mint_failed`.
+    #[serde(default)]
+    pub encryption_cert_pem: Option<String>,
 }
 
 /// How the IdP is set up.

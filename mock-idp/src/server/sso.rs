@@ -368,6 +368,7 @@ impl Idp {
             keys: &self.inner.keys,
             ids: self.inner.ids.as_ref(),
             session_index,
+            sp_encryption_cert_pem: sp.encryption_cert_pem.as_deref(),
         })?;
         tracing::info!(
             sp = %sp.entity_id, user = %user.login, profile = %chosen.profile,

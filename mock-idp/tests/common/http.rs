@@ -43,6 +43,7 @@ pub fn idp_with(forbid_framing: bool) -> Idp {
             acs_urls: vec![ACS_URL.to_owned()],
             slo_url: Some(SLO_URL.to_owned()),
             signing_cert_pem: Some(read_testdata("sp-test.crt")),
+            encryption_cert_pem: Some(read_testdata("sp-enc-test.crt")),
         }],
         users: users::demo_users(),
         default_profile: "valid".to_owned(),

@@ -14,6 +14,8 @@ pub const IDP_ENTITY_ID: &str = "http://127.0.0.1:8081/metadata";
 pub const SP_ENTITY_ID: &str = "http://127.0.0.1:8080/saml/metadata";
 pub const ACS_URL: &str = "http://127.0.0.1:8080/saml/acs";
 pub const REQUEST_ID: &str = "_4f2b6e0c9a7d4b1e8c3f5a2d6b9e0c1f7a4d8b2e";
+/// The SP's encryption certificate (test-only key pair, `testdata/sp-enc-test.{key,crt}`).
+pub const SP_ENCRYPTION_CERT: &str = include_str!("../../testdata/sp-enc-test.crt");
 /// The fixed instant of deterministic mode.
 pub const NOW: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
 
@@ -36,6 +38,7 @@ pub fn mint_for(knobs: &Knobs, user: &User) -> Minted {
         keys: &keys,
         ids: &ids,
         session_index: None,
+        sp_encryption_cert_pem: Some(SP_ENCRYPTION_CERT),
     })
     .unwrap_or_else(|e| panic!("mint failed: {e}"))
 }

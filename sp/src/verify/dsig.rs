@@ -169,7 +169,7 @@ impl Drop for DsigCtx {
     }
 }
 
-fn quiet_xmlsec() {
+pub(crate) fn quiet_xmlsec() {
     static QUIET: Once = Once::new();
     // SAFETY: invariant 7 — sets a C global flag; no other effect.
     QUIET.call_once(|| unsafe { xmlSecErrorsDefaultCallbackEnableOutput(0) });

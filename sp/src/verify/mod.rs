@@ -14,14 +14,27 @@
 //!
 //! 1. **input** — size limit, UTF-8, no DOCTYPE (refused before parsing, so no entities),
 //!    well-formed XML (no recovery, no network): `input.*`.
-//! 2. **structure** — root is `samlp:Response`; no `EncryptedAssertion`; exactly one
-//!    `saml:Assertion` in the whole document, a direct child of the Response; no duplicate ID
-//!    (`ID` on Response/Assertion, any `xml:id`); `ID` declared as an XML ID only on
-//!    Response/Assertion; required Version/ID/IssueInstant: `structure.*`.
-//! 3. **status** — top-level StatusCode is Success: `status.not_success`.
+//! 2. **structure** — root is `samlp:Response`; either exactly one `saml:Assertion` in the whole
+//!    document, a direct child of the Response, or exactly one `saml:EncryptedAssertion` (a direct
+//!    child) and no plaintext Assertion; no duplicate ID (`ID` on Response/Assertion, any
+//!    `xml:id`); `ID` declared as an XML ID only on Response/Assertion; required
+//!    Version/ID/IssueInstant: `structure.*`. A plaintext Assertion while
+//!    `require_encrypted_assertions`: `encryption.required`.
+//! 3. **status** — top-level StatusCode is Success: `status.not_success` (checked first of all,
+//!    since a failure status carries no assertion).
+//!
+//!    **decryption** ([`decrypt`], between status and signatures) — an EncryptedAssertion is
+//!    decrypted in place with the SP's key, and must hold exactly one Assertion; the structure
+//!    checks then run on the decrypted tree. A Response signature covers the ciphertext, so it is
+//!    verified first, on the message as received. Any failure: `decryption.failed`, one code for
+//!    every cause.
+//!
 //! 4. **signatures** — shape of each `ds:Signature` (one Reference to its parent's ID, exc-c14n,
 //!    allowed algorithms and transforms), then xmlsec with the pinned certificate(s) only; the
 //!    Assertion must be signed, or the Response when `accept_response_signature`: `signature.*`.
+//!    An encrypted Assertion needs the IdP's signature like any other (anyone can encrypt to the
+//!    SP's public key). Then `EncryptedID` and `EncryptedAttribute` inside the verified Assertion
+//!    are decrypted (the signature covers their ciphertext): `decryption.failed`.
 //! 5. **issuer / destination** — `issuer.*`, `destination.*`.
 //! 6. **time** — IssueInstants not in the future, Conditions NotBefore/NotOnOrAfter: `time.*`.
 //! 7. **audience** — `audience.*`.
@@ -36,6 +49,8 @@
 
 pub(crate) mod checks;
 mod decode;
+pub mod decrypt;
+pub mod facts;
 // `pub(crate)` for single logout (`crate::slo`), which verifies logout messages the same way.
 pub(crate) mod dsig;
 pub(crate) mod tree;
@@ -51,6 +66,8 @@ use checks::SignatureShape;
 use tree::{DS, SAML, SAMLP, XML, at_most_one, attr, children, is, required_attr, simple_text};
 
 pub use decode::{decode_file_input, decode_post_binding, decode_post_binding_with_limit};
+pub use decrypt::DecryptionKey;
+pub use facts::{EncryptedParts, MessageFacts};
 
 /// Default limit on the decoded response size: 512 KiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 * 1024;
@@ -85,6 +102,13 @@ pub struct VerifyPolicy {
     pub accept_response_signature: bool,
     /// Limit on the decoded response size (default 512 KiB).
     pub max_response_bytes: usize,
+    /// The SP's decryption keys, tried in order (rotation). None: an encrypted element is
+    /// `decryption.failed`.
+    pub decryption_keys: Vec<DecryptionKey>,
+    /// Refuse a plaintext Assertion with `encryption.required` (default false).
+    pub require_encrypted_assertions: bool,
+    /// Also accept RSA PKCS#1 v1.5 key transport (default false: RSA-OAEP only).
+    pub allow_rsa15: bool,
 }
 
 /// An IdP and its pinned signing certificates.
@@ -132,6 +156,9 @@ impl VerifyPolicy {
             allow_sha1: false,
             accept_response_signature: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            decryption_keys: Vec::new(),
+            require_encrypted_assertions: false,
+            allow_rsa15: false,
         }
     }
 
@@ -139,6 +166,9 @@ impl VerifyPolicy {
     pub fn validate(&self) -> Result<(), String> {
         if self.idp_certs_pem.is_empty() {
             return Err("no IdP signing certificate is configured".into());
+        }
+        for key in &self.decryption_keys {
+            key.check()?;
         }
         dsig::check_certificates(&self.idp_certs_pem)
     }
@@ -223,6 +253,8 @@ pub struct VerifiedResponse {
     pub attributes: Vec<Attribute>,
     /// Which signature was relied on.
     pub signature: SignatureFacts,
+    /// Which parts arrived encrypted (and were decrypted with the SP's key).
+    pub encrypted: EncryptedParts,
 }
 
 impl VerifiedResponse {
@@ -313,11 +345,172 @@ pub fn verify_response(
             })
         })?;
     }
-    // 2. structure
-    let assertion = check_structure(&doc, root)?;
-    let context = unverified_context(root, assertion);
+    // 2. structure, and 3½. decryption of an EncryptedAssertion
+    let (assertion, response_signature, encrypted) = match encrypted_assertion(root)? {
+        None => {
+            let assertion = check_structure(&doc, root, None)?;
+            if policy.require_encrypted_assertions {
+                return Err(Rejection::new(
+                    Reason::AssertionIsNotEncrypted,
+                    "the Assertion is not encrypted, and policy requires encrypted assertions (require_encrypted_assertions)",
+                )
+                .with_context(unverified_context(root, Some(assertion), false)));
+            }
+            (assertion, None, None)
+        }
+        Some(container) => {
+            let early = unverified_context(root, None, true);
+            let early_policy = policy.for_issuer(early.issuer.as_deref());
+            let (assertion, response_signature) =
+                decrypt_assertion(&doc, root, container, &early_policy)
+                    .map_err(|r| r.with_context(early.clone()))?;
+            (
+                assertion,
+                response_signature,
+                Some(early_policy.into_owned()),
+            )
+        }
+    };
+    let context = unverified_context(root, Some(assertion), encrypted.is_some());
     let policy = policy.for_issuer(context.issuer.as_deref());
-    verify_parsed(&doc, root, assertion, &policy, now).map_err(|r| r.with_context(context))
+    if let (Some(_), Some(early_policy)) = (&response_signature, &encrypted)
+        && (early_policy.idp_entity_id != policy.idp_entity_id
+            || early_policy.idp_certs_pem != policy.idp_certs_pem)
+    {
+        return Err(Rejection::new(
+            Reason::IssuerIsNotTheConfiguredIdp,
+            format!(
+                "the Response signature was verified for IdP {:?}, but the decrypted Assertion names {:?}",
+                early_policy.idp_entity_id, context.issuer
+            ),
+        )
+        .with_context(context));
+    }
+    let inputs = Verified {
+        response_signature,
+        assertion_encrypted: encrypted.is_some(),
+    };
+    verify_parsed(&doc, root, assertion, &policy, now, inputs).map_err(|r| r.with_context(context))
+}
+
+/// What the stages before [`verify_parsed`] established.
+struct Verified {
+    /// The Response signature, already verified on the message as received (before decryption).
+    response_signature: Option<(SignatureShape, usize)>,
+    /// The Assertion arrived as an EncryptedAssertion.
+    assertion_encrypted: bool,
+}
+
+/// The one `saml:EncryptedAssertion`, if the Response has any: a direct child of the Response,
+/// and no plaintext Assertion beside it (`structure.assertion_count` otherwise).
+fn encrypted_assertion(root: RoNode) -> Result<Option<RoNode>, Rejection> {
+    if !is(root, SAMLP, "Response") {
+        return Ok(None); // check_structure names the offence
+    }
+    let mut encrypted = Vec::new();
+    let mut plaintext = 0usize;
+    for el in tree::descendants(root) {
+        if is(el, SAML, "EncryptedAssertion") {
+            encrypted.push(el);
+        } else if is(el, SAML, "Assertion") {
+            plaintext += 1;
+        }
+    }
+    match encrypted[..] {
+        [] => Ok(None),
+        [one] if plaintext == 0 && one.get_parent() == Some(root) => Ok(Some(one)),
+        _ => Err(Rejection::new(
+            Reason::ResponseDoesNotContainExactlyOneAssertion,
+            format!(
+                "found {} saml:EncryptedAssertion and {plaintext} saml:Assertion element(s); exactly one EncryptedAssertion, a direct child of the Response, and no plaintext Assertion are required",
+                encrypted.len()
+            ),
+        )),
+    }
+}
+
+/// Stage 3½ for an EncryptedAssertion: verifies the Response signature (if any) on the message as
+/// received, decrypts, and runs the structure checks on the decrypted tree. Returns the Assertion
+/// and the verified Response signature.
+fn decrypt_assertion(
+    doc: &Document,
+    root: RoNode,
+    container: RoNode,
+    policy: &VerifyPolicy,
+) -> Result<(RoNode, Option<(SignatureShape, usize)>), Rejection> {
+    let response_signature = match at_most_one(root, DS, "Signature")? {
+        None => None,
+        Some(sig) => {
+            let id = required_attr(root, "ID")?;
+            let attr_node = root
+                .get_property_node_no_ns("ID")
+                .ok_or_else(|| malformed("the Response has no ID attribute"))?;
+            register_response_id(doc, attr_node, &id)?;
+            Some(verify_one_signature(doc, sig, root, "Response", policy)?)
+        }
+    };
+    decrypt::decrypt_element(
+        doc,
+        container,
+        &policy.decryption_keys,
+        decrypt::Allowed {
+            rsa15: policy.allow_rsa15,
+        },
+    )
+    .and_then(|()| decrypted_content(container, "Assertion").map(drop))
+    .map_err(|m| {
+        Rejection::new(
+            Reason::EncryptedElementCannotBeDecrypted,
+            format!("EncryptedAssertion: {m}"),
+        )
+    })?;
+    if tree::has_entity_reference(root) {
+        return Err(Rejection::new(
+            Reason::InputContainsDoctype,
+            "the decrypted assertion contains entity references",
+        ));
+    }
+    let assertion = check_structure(doc, root, Some(container))?;
+    Ok((assertion, response_signature))
+}
+
+/// The one element named `{SAML}local` that decryption left in `container` (beside
+/// `xenc:EncryptedKey` elements).
+fn decrypted_content(container: RoNode, local: &'static str) -> Result<RoNode, String> {
+    let content: Vec<RoNode> = tree::element_children(container)
+        .filter(|c| !is(*c, decrypt::XENC, "EncryptedKey"))
+        .collect();
+    match content[..] {
+        [one] if is(one, SAML, local) => Ok(one),
+        _ => Err(format!(
+            "the plaintext of {} is {} element(s) ({}), not exactly one saml:{local}",
+            container.get_name(),
+            content.len(),
+            content
+                .iter()
+                .map(|c| tree::label(*c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Declares the Response's `ID` before decryption (for its signature), refusing what
+/// [`check_structure`] would refuse.
+fn register_response_id(doc: &Document, attr_node: RoNode, id: &str) -> Result<(), Rejection> {
+    if !is_plain_id(id) {
+        return Err(malformed(format!(
+            "Response ID {id:?} is not a plain NCName"
+        )));
+    }
+    match dsig::register_id(doc, attr_node, id) {
+        dsig::IdRegistration::Registered => Ok(()),
+        dsig::IdRegistration::Duplicate => Err(Rejection::new(
+            Reason::IdValueIsDuplicated,
+            format!("ID value {id:?} occurs more than once"),
+        )),
+        dsig::IdRegistration::Invalid => Err(malformed(format!("ID value {id:?} is invalid"))),
+    }
 }
 
 /// `scheme:rest` with an RFC 3986 scheme: what URN and URL values of SAML's anyURI look like.
@@ -398,8 +591,13 @@ pub(crate) fn is_plain_id(id: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Stage 2. Returns the one Assertion.
-fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
+/// Stage 2. Returns the one Assertion: a direct child of the Response, or of `container` (the
+/// EncryptedAssertion it was decrypted in).
+fn check_structure(
+    doc: &Document,
+    root: RoNode,
+    container: Option<RoNode>,
+) -> Result<RoNode, Rejection> {
     if !is(root, SAMLP, "Response") {
         let ns = root
             .get_namespace()
@@ -455,23 +653,24 @@ fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
             id_holders.push((el, attr_node, value));
         }
     }
-    if encrypted > 0 {
+    if encrypted != usize::from(container.is_some()) {
         return Err(Rejection::new(
-            Reason::EncryptedAssertionIsNotSupported,
+            Reason::ResponseDoesNotContainExactlyOneAssertion,
             format!(
-                "the response has {encrypted} EncryptedAssertion element(s); decryption is not supported yet"
+                "found {encrypted} EncryptedAssertion element(s) beside a plaintext Assertion; one assertion per response"
             ),
         ));
     }
+    let parent = container.unwrap_or(root);
     let direct = assertions
         .iter()
-        .filter(|a| a.get_parent() == Some(root))
+        .filter(|a| a.get_parent() == Some(parent))
         .count();
     if assertions.len() != 1 || direct != 1 {
         return Err(Rejection::new(
             Reason::ResponseDoesNotContainExactlyOneAssertion,
             format!(
-                "found {} saml:Assertion element(s), {direct} of them direct children of the Response; exactly one, a direct child, is required",
+                "found {} saml:Assertion element(s), {direct} of them direct children of the Response (or of its EncryptedAssertion); exactly one, a direct child, is required",
                 assertions.len()
             ),
         ));
@@ -510,30 +709,41 @@ fn check_structure(doc: &Document, root: RoNode) -> Result<RoNode, Rejection> {
     Ok(assertion)
 }
 
-/// Best-effort, unverified facts for the audit log.
-fn unverified_context(root: RoNode, assertion: RoNode) -> RejectionContext {
+/// Best-effort, unverified facts for the audit log. `assertion` is `None` while it is still
+/// encrypted.
+fn unverified_context(
+    root: RoNode,
+    assertion: Option<RoNode>,
+    assertion_encrypted: bool,
+) -> RejectionContext {
     let text_of = |parent: RoNode, ns: &'static str, local: &'static str| {
         children(parent, ns, local)
             .next()
             .map(|n| n.get_content().trim().to_owned())
     };
-    let issuer = text_of(assertion, SAML, "Issuer").or_else(|| text_of(root, SAML, "Issuer"));
-    let subject = children(assertion, SAML, "Subject")
-        .next()
+    let issuer = assertion
+        .and_then(|a| text_of(a, SAML, "Issuer"))
+        .or_else(|| text_of(root, SAML, "Issuer"));
+    let subject = assertion
+        .and_then(|a| children(a, SAML, "Subject").next())
         .and_then(|s| text_of(s, SAML, "NameID"));
-    let groups_or_attributes = read_attributes(assertion).unwrap_or_default();
+    let groups_or_attributes = assertion
+        .and_then(|a| read_attributes(a).ok())
+        .unwrap_or_default();
     RejectionContext {
         issuer,
         subject,
         groups_or_attributes,
         in_response_to: attr(root, "InResponseTo"),
+        facts: facts::read(root, assertion, assertion_encrypted),
     }
 }
 
 fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {
     let mut out = Vec::new();
     for statement in children(assertion, SAML, "AttributeStatement") {
-        for a in children(statement, SAML, "Attribute") {
+        let attributes = tree::element_children(statement).flat_map(facts::attribute_elements);
+        for a in attributes {
             out.push(Attribute {
                 name: required_attr(a, "Name")?,
                 friendly_name: attr(a, "FriendlyName"),
@@ -553,12 +763,14 @@ fn verify_parsed(
     assertion: RoNode,
     policy: &VerifyPolicy,
     now: OffsetDateTime,
+    verified: Verified,
 ) -> Result<VerifiedResponse, Rejection> {
     // 3. status
     checks::check_status(root)?;
 
     // 4. signatures
-    let signature = verify_signatures(doc, root, assertion, policy)?;
+    let signature = verify_signatures(doc, root, assertion, policy, verified.response_signature)?;
+    let encrypted = decrypt_inner(doc, assertion, policy, verified.assertion_encrypted)?;
     let response_signed = matches!(
         signature.signed_element,
         SignedElement::Response | SignedElement::Both
@@ -590,7 +802,7 @@ fn verify_parsed(
     // 8. subject
     let in_response_to = attr(root, "InResponseTo");
     let subject = checks::check_subject(assertion, in_response_to.as_deref(), policy, now)?;
-    let name_id_node = at_most_one(subject, SAML, "NameID")?;
+    let name_id_node = subject_name_id(subject)?;
     let name_id = name_id_node.map(simple_text).transpose()?;
     let name_id_format = name_id_node.and_then(|n| attr(n, "Format"));
 
@@ -628,7 +840,62 @@ fn verify_parsed(
         audiences,
         attributes: read_attributes(assertion)?,
         signature,
+        encrypted,
     })
+}
+
+/// Stage 4b: decrypts each `Subject/EncryptedID` and `AttributeStatement/EncryptedAttribute` of
+/// the verified Assertion in place (its signature covered their ciphertext).
+fn decrypt_inner(
+    doc: &Document,
+    assertion: RoNode,
+    policy: &VerifyPolicy,
+    assertion_encrypted: bool,
+) -> Result<EncryptedParts, Rejection> {
+    let ids: Vec<RoNode> = children(assertion, SAML, "Subject")
+        .flat_map(|s| children(s, SAML, "EncryptedID"))
+        .collect();
+    let attributes: Vec<RoNode> = children(assertion, SAML, "AttributeStatement")
+        .flat_map(|s| children(s, SAML, "EncryptedAttribute"))
+        .collect();
+    let allowed = decrypt::Allowed {
+        rsa15: policy.allow_rsa15,
+    };
+    for (container, content) in ids
+        .iter()
+        .map(|c| (*c, "NameID"))
+        .chain(attributes.iter().map(|c| (*c, "Attribute")))
+    {
+        decrypt::decrypt_element(doc, container, &policy.decryption_keys, allowed).map_err(
+            |m| {
+                Rejection::new(
+                    Reason::EncryptedElementCannotBeDecrypted,
+                    format!("{}: {m}", tree::label(container)),
+                )
+            },
+        )?;
+        decrypted_content(container, content).map_err(malformed)?;
+    }
+    Ok(EncryptedParts {
+        assertion: assertion_encrypted,
+        name_id: !ids.is_empty(),
+        attributes: !attributes.is_empty(),
+    })
+}
+
+/// The Subject's NameID: a `saml:NameID` child, or the one inside a (decrypted) `EncryptedID`.
+fn subject_name_id(subject: RoNode) -> Result<Option<RoNode>, Rejection> {
+    let plain = at_most_one(subject, SAML, "NameID")?;
+    let decrypted = match at_most_one(subject, SAML, "EncryptedID")? {
+        Some(e) => at_most_one(e, SAML, "NameID")?,
+        None => None,
+    };
+    match (plain, decrypted) {
+        (Some(_), Some(_)) => Err(malformed(
+            "the Subject has both a NameID and an EncryptedID",
+        )),
+        (one, other) => Ok(one.or(other)),
+    }
 }
 
 /// Stage 4: which signatures exist, their shape, and xmlsec verification with pinned keys.
@@ -637,6 +904,7 @@ fn verify_signatures(
     root: RoNode,
     assertion: RoNode,
     policy: &VerifyPolicy,
+    response_verified: Option<(SignatureShape, usize)>,
 ) -> Result<SignatureFacts, Rejection> {
     let response_sig = at_most_one(root, DS, "Signature")?;
     let assertion_sig = at_most_one(assertion, DS, "Signature")?;
@@ -658,39 +926,24 @@ fn verify_signatures(
         }
     };
     let mut relied_on: Option<(SignatureShape, usize)> = None;
+    let mut response_verified = response_verified;
     // Assertion first: it is the signature the claims depend on.
     for (sig, target, what) in [
         (assertion_sig, assertion, "Assertion"),
         (response_sig, root, "Response"),
     ] {
         let Some(sig) = sig else { continue };
-        let id = required_attr(target, "ID")?;
-        let shape = checks::inspect_signature(sig, &id, policy).map_err(|r| Rejection {
-            message: format!("{what} signature: {}", r.message),
-            ..r
-        })?;
-        let allowed = dsig::Allowed {
-            sha1: policy.allow_sha1,
+        // A Response signature over an EncryptedAssertion was verified before decryption.
+        let already = if what == "Response" {
+            response_verified.take()
+        } else {
+            None
         };
-        let verified = dsig::verify(
-            doc,
-            sig,
-            target,
-            &shape.reference_uri,
-            &policy.idp_certs_pem,
-            allowed,
-        )
-        .map_err(|f| match f {
-            dsig::DsigFailure::Invalid(m) => Rejection::new(
-                Reason::SignatureDoesNotVerify,
-                format!("{what} signature: {m}"),
-            ),
-            dsig::DsigFailure::ReferenceMismatch(m) => Rejection::new(
-                Reason::SignatureReferencesAnotherElement,
-                format!("{what} signature: {m}"),
-            ),
-        })?;
-        relied_on.get_or_insert((shape, verified.cert_index));
+        let verified = match already {
+            Some(done) => done,
+            None => verify_one_signature(doc, sig, target, what, policy)?,
+        };
+        relied_on.get_or_insert(verified);
     }
     let (shape, certificate_index) = relied_on
         .ok_or_else(|| Rejection::new(Reason::AssertionIsNotSigned, "no signature was verified"))?;
@@ -700,4 +953,42 @@ fn verify_signatures(
         digest_algorithm: shape.digest_algorithm,
         certificate_index,
     })
+}
+
+/// Checks the shape of `sig` (the signature of `target`, named `what`) and verifies it with the
+/// pinned certificates: its shape and the index of the certificate that verified it.
+fn verify_one_signature(
+    doc: &Document,
+    sig: RoNode,
+    target: RoNode,
+    what: &str,
+    policy: &VerifyPolicy,
+) -> Result<(SignatureShape, usize), Rejection> {
+    let id = required_attr(target, "ID")?;
+    let shape = checks::inspect_signature(sig, &id, policy).map_err(|r| Rejection {
+        message: format!("{what} signature: {}", r.message),
+        ..r
+    })?;
+    let allowed = dsig::Allowed {
+        sha1: policy.allow_sha1,
+    };
+    let verified = dsig::verify(
+        doc,
+        sig,
+        target,
+        &shape.reference_uri,
+        &policy.idp_certs_pem,
+        allowed,
+    )
+    .map_err(|f| match f {
+        dsig::DsigFailure::Invalid(m) => Rejection::new(
+            Reason::SignatureDoesNotVerify,
+            format!("{what} signature: {m}"),
+        ),
+        dsig::DsigFailure::ReferenceMismatch(m) => Rejection::new(
+            Reason::SignatureReferencesAnotherElement,
+            format!("{what} signature: {m}"),
+        ),
+    })?;
+    Ok((shape, verified.cert_index))
 }

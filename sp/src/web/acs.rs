@@ -658,10 +658,16 @@ pub(super) fn refusal(rejection: &Rejection, wants_json: bool) -> Response {
     let status =
         StatusCode::from_u16(rejection.reason.http_status()).unwrap_or(StatusCode::FORBIDDEN);
     if wants_json {
+        // Which decryption step failed (key unwrap, padding, tag) would be a padding oracle: that
+        // detail stays in the audit log.
+        let detail = match rejection.reason {
+            Reason::EncryptedElementCannotBeDecrypted => rejection.reason.summary(),
+            _ => rejection.message.as_str(),
+        };
         let body = json!({
             "error": rejection.reason.code(),
             "message": rejection.reason.summary(),
-            "detail": rejection.message,
+            "detail": detail,
         });
         (status, Json(body)).into_response()
     } else {

@@ -24,7 +24,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::authn_request::{self, AuthnRequestOptions};
 use crate::clock::Clock;
-use crate::config::{ConfigError, SpConfig, digest_algorithm_uri, signature_algorithm_uri};
+use crate::config::{ConfigError, SpConfig};
 
 use crate::pages;
 
@@ -64,7 +64,13 @@ impl Sp {
         keys: crate::keys::SpKeys,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let policy = verify_policy(&config)?;
+        let mut policy = verify_policy(&config)?;
+        // The SP decrypts what IdPs encrypt to the certificate in its metadata.
+        policy.decryption_keys = keys
+            .encryption
+            .iter()
+            .map(|pair| crate::verify::DecryptionKey::from_pem(pair.key_pem.clone()))
+            .collect();
         Ok(Self {
             inner: Arc::new(SpInner {
                 config,
@@ -100,17 +106,7 @@ impl Sp {
 
 /// The verifier policy that a configuration stands for.
 pub fn verify_policy(config: &SpConfig) -> Result<VerifyPolicy, ConfigError> {
-    let sp = &config.sp;
-    // Names were validated with the configuration; SHA-1 is the policy's explicit opt-in.
-    let uris = |names: &[String], to_uri: fn(&str) -> Option<&'static str>, sha1: &str| {
-        names
-            .iter()
-            .filter(|n| *n != sha1)
-            .filter_map(|n| to_uri(n))
-            .map(String::from)
-            .collect()
-    };
-    Ok(VerifyPolicy {
+    let mut policy = VerifyPolicy {
         sp_entity_id: config.entity_id(),
         acs_url: config.acs_url(),
         idp_entity_id: Some(config.idp.entity_id.clone()),
@@ -125,18 +121,11 @@ pub fn verify_policy(config: &SpConfig) -> Result<VerifyPolicy, ConfigError> {
                 })
             })
             .collect::<Result<_, ConfigError>>()?,
-        clock_skew: Duration::seconds(i64::from(sp.clock_skew_secs)),
-        signature_algorithms: uris(
-            &sp.signature_algorithms,
-            signature_algorithm_uri,
-            "rsa-sha1",
-        ),
-        digest_algorithms: uris(&sp.digest_algorithms, digest_algorithm_uri, "sha1"),
-        allow_sha1: sp.signature_algorithms.iter().any(|a| a == "rsa-sha1")
-            || sp.digest_algorithms.iter().any(|a| a == "sha1"),
-        accept_response_signature: sp.accept_response_signature,
-        max_response_bytes: sp.max_response_bytes,
-    })
+        ..VerifyPolicy::new(config.entity_id(), config.acs_url(), Vec::new())
+    };
+    // One policy vocabulary with `samlconf verify` (names were validated with the configuration).
+    crate::policy::PolicySettings::from(&config.sp).apply_to(&mut policy);
+    Ok(policy)
 }
 
 /// The SP's routes.
