@@ -308,43 +308,30 @@ async fn sign_in(
             return Ok(Err(not_allowed(user)));
         }
     }
-    match (config.sp.account_linking, matches.first()) {
-        (AccountLinking::Email, Some(user)) => {
-            store
-                .link_identity(idp, &identity.subject, user.id, now)
-                .await?;
-            audit(
-                sp,
-                "identity.linked",
-                idp,
-                identity,
-                format!("linked to existing user {} by e-mail", user.id),
-                now,
-            )
-            .await?;
-            complete_sign_in(sp, user, false, idp, facts, landing, now)
-                .await
-                .map(Ok)
-        }
+    // Link without asking: by e-mail (OnTrackio), or to an account an admin made for SSO (no
+    // password to prove) when prompting.
+    let direct = match (config.sp.account_linking, matches.first()) {
+        (AccountLinking::Email, Some(user)) => Some((user, "by e-mail")),
         (AccountLinking::Prompt, Some(user)) if store.password_hash(user.id).await?.is_none() => {
-            // An account an admin made for SSO (no password to prove): nothing to ask.
-            store
-                .link_identity(idp, &identity.subject, user.id, now)
-                .await?;
-            audit(
-                sp,
-                "identity.linked",
-                idp,
-                identity,
-                format!("linked to SSO-only user {} by login/e-mail", user.id),
-                now,
-            )
-            .await?;
-            complete_sign_in(sp, user, false, idp, facts, landing, now)
-                .await
-                .map(Ok)
+            Some((user, "an SSO-only account, by login/e-mail"))
         }
-        (AccountLinking::Prompt, matched) => {
+        _ => None,
+    };
+    if let Some((user, how)) = direct {
+        store
+            .link_identity(idp, &identity.subject, user.id, now)
+            .await?;
+        let detail = format!("linked to existing user {} ({how})", user.id);
+        audit(sp, "identity.linked", idp, identity, detail, now).await?;
+        return complete_sign_in(sp, user, false, idp, facts, landing, now)
+            .await
+            .map(Ok);
+    }
+    match config.sp.account_linking {
+        // No match under `email`: a new user (JIT), or a refusal.
+        AccountLinking::Email => provision(sp, idp, facts, landing, now).await,
+        AccountLinking::Prompt => {
+            let matched = matches.first();
             let expires = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
             let token = store
                 .create_pending_link(
@@ -365,7 +352,6 @@ async fn sign_in(
             audit(sp, "link.prompted", idp, identity, detail, now).await?;
             Ok(Ok(Outcome::LinkPrompt { link_token: token }))
         }
-        (AccountLinking::Email, None) => provision(sp, idp, facts, landing, now).await,
     }
 }
 
@@ -583,11 +569,23 @@ pub(super) async fn audit(
     detail: String,
     now: OffsetDateTime,
 ) -> Result<(), WebError> {
+    write_audit(sp, kind, None, idp, identity, detail, now).await
+}
+
+async fn write_audit(
+    sp: &Sp,
+    kind: &str,
+    code: Option<&str>,
+    idp: &str,
+    identity: &Identity,
+    detail: String,
+    now: OffsetDateTime,
+) -> Result<(), WebError> {
     sp.store()
         .audit(&AuditEvent {
             at: now,
             kind: kind.into(),
-            code: None,
+            code: code.map(str::to_owned),
             idp: Some(idp.to_owned()),
             subject: Some(identity.subject.clone()),
             user_email: Some(identity.email.clone()),
@@ -598,6 +596,7 @@ pub(super) async fn audit(
     Ok(())
 }
 
+/// A warning: the sign-in goes on, the audit log keeps the code (e.g. `groups.overage`).
 async fn audit_warning(
     sp: &Sp,
     code: &str,
@@ -606,19 +605,16 @@ async fn audit_warning(
     detail: &str,
     now: OffsetDateTime,
 ) -> Result<(), WebError> {
-    sp.store()
-        .audit(&AuditEvent {
-            at: now,
-            kind: "warning".into(),
-            code: Some(code.into()),
-            idp: Some(idp.to_owned()),
-            subject: Some(identity.subject.clone()),
-            user_email: Some(identity.email.clone()),
-            groups: identity.groups.clone(),
-            detail: detail.into(),
-        })
-        .await?;
-    Ok(())
+    write_audit(
+        sp,
+        "warning",
+        Some(code),
+        idp,
+        identity,
+        detail.to_owned(),
+        now,
+    )
+    .await
 }
 
 pub(super) async fn audit_rejection(
