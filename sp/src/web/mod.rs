@@ -10,6 +10,10 @@
 //! | `GET\|POST /logout` | ends the local session; with `[idp] slo_url`, also a signed LogoutRequest to the IdP (HTTP-Redirect) |
 //! | `GET\|POST /saml/sls` | single logout service: the IdP's LogoutResponses and IdP-initiated LogoutRequests (HTTP-Redirect and HTTP-POST) |
 //! | `GET /admin/audit` | the audit log as JSON (admin role required) |
+//! | `GET\|POST /link` | account linking: prove an existing account's password, or skip |
+//! | `GET /invite/{token}` | sign in from an admin's invitation (links without a prompt) |
+//! | `GET /renew` | passive re-authentication of the current session (iframe or renewal window) |
+//! | `GET /login?sso=false`, `POST /login/password` | recovery password login, admins only |
 
 use std::sync::Arc;
 
@@ -25,9 +29,7 @@ use time::{Duration, OffsetDateTime};
 use crate::authn_request::{self, AuthnRequestOptions};
 use crate::clock::Clock;
 use crate::config::{ConfigError, SpConfig};
-
 use crate::pages;
-
 use crate::store::{RequestPurpose, Session, Store, StoreError, User};
 use crate::verify::{TrustedIdp, VerifyPolicy};
 
