@@ -25,6 +25,8 @@ enum Command {
     Verify(cli::verify::VerifyArgs),
     /// Run scenario files against the reference SP and report (summary, JUnit, JSON, HTML).
     Run(cli::run::RunArgs),
+    /// List the mock IdP's profiles and knobs (what mint, scenarios and the control API accept).
+    Profiles(cli::profiles::ProfilesArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
         Command::Mint(args) => cli::mint::run(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::Profiles(args) => cli::profiles::run(args),
     }
 }

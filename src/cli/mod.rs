@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod mint;
+pub mod profiles;
 pub mod run;
 pub mod serve;
 pub mod verify;
