@@ -466,3 +466,136 @@ entity_id = "ignored"
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("allow_sha1"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// More real IdPs (sp/tests/fixtures/real/README.md): the flags a user passes for each.
+
+/// `samlconf verify` on a captured response in sp/tests/fixtures/real with its own SP, ACS, IdP
+/// and instant, plus `extra` flags.
+fn verify_captured(
+    file: &str,
+    cert: &str,
+    sp_acs_idp: [&str; 3],
+    now: &str,
+    in_response_to: &str,
+    extra: &[&str],
+) -> (i32, Value) {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/sp/tests/fixtures/real");
+    let (file, cert) = (format!("{fixtures}/{file}"), format!("{fixtures}/{cert}"));
+    let [sp, acs, idp] = sp_acs_idp;
+    let mut args = vec![
+        "verify",
+        "--idp-cert",
+        &cert,
+        "--sp-entity-id",
+        sp,
+        "--acs-url",
+        acs,
+        "--idp-entity-id",
+        idp,
+        "--now",
+        now,
+        "--in-response-to",
+        in_response_to,
+    ];
+    // `--sp-key=NAME` names a key in the fixtures directory.
+    let keys: Vec<String> = extra
+        .iter()
+        .filter_map(|f| f.strip_prefix("--sp-key="))
+        .map(|name| format!("{fixtures}/{name}"))
+        .collect();
+    for key in &keys {
+        args.extend(["--sp-key", key.as_str()]);
+    }
+    args.extend(extra.iter().filter(|f| !f.starts_with("--sp-key=")));
+    args.push(&file);
+    let output = samlconf(&args);
+    let verdict = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().unwrap_or(-1), verdict)
+}
+
+#[test]
+fn a_real_adfs_response_is_accepted_with_the_default_policy() {
+    let run = |extra: &[&str]| {
+        verify_captured(
+            "adfs2022_response.xml",
+            "adfs2022.crt",
+            [
+                "memoio-staging",
+                "https://memoio.staging.scireum.com/saml/login",
+                "https://sso.hq.scireum.com/adfs/services/trust",
+            ],
+            "2022-05-12T11:17:30Z",
+            "identifier_1652354198578",
+            extra,
+        )
+    };
+    let v = assert_verdict(run(&[]), None);
+    assert_eq!(v["signed_element"], "assertion", "{v}");
+    assert_eq!(v["assertion_id"], "_e1ab2d36-f043-47ea-8a1a-2c2910a5a8e9");
+    // The wrong pinned certificate (another real IdP's) is refused.
+    let (code, v) = verify_captured(
+        "adfs2022_response.xml",
+        "google2021.crt",
+        [
+            "memoio-staging",
+            "https://memoio.staging.scireum.com/saml/login",
+            "https://sso.hq.scireum.com/adfs/services/trust",
+        ],
+        "2022-05-12T11:17:30Z",
+        "identifier_1652354198578",
+        &[],
+    );
+    assert_verdict((code, v), Some("signature.invalid"));
+}
+
+#[test]
+fn a_real_google_response_needs_accept_response_signature() {
+    let run = |extra: &[&str]| {
+        verify_captured(
+            "google2021_response.xml",
+            "google2021.crt",
+            [
+                "https://neptune.as207960.net/entity",
+                "https://as207960-neptune.eu.ngrok.io/saml2/assertion_consumer",
+                "https://accounts.google.com/o/saml2?idpid=C01n8o8t6",
+            ],
+            "2021-07-29T12:35:00Z",
+            "test",
+            extra,
+        )
+    };
+    assert_verdict(run(&[]), Some("signature.missing"));
+    let v = assert_verdict(run(&["--accept-response-signature"]), None);
+    assert_eq!(v["signed_element"], "response", "{v}");
+    assert_eq!(v["subject"], "q@as207960.net");
+}
+
+#[test]
+fn a_real_okta_encrypted_response_needs_sp_key_and_accept_response_signature() {
+    let run = |extra: &[&str]| {
+        verify_captured(
+            "okta2020_encrypted_response.xml",
+            "okta2020.crt",
+            [
+                "http://localhost:8000/saml/metadata",
+                "http://localhost:8000/saml/acs",
+                "http://www.okta.com/exkppsa1qwuFV4D7z0h7",
+            ],
+            "2020-03-03T19:24:30Z",
+            "id-a7364d1e4432aa9085a7a8bd824ea2fa8fa8f684",
+            extra,
+        )
+    };
+    let key = "--sp-key=crewjam2013_sp.key";
+    assert_verdict(
+        run(&["--accept-response-signature"]),
+        Some("decryption.failed"),
+    );
+    assert_verdict(run(&[key]), Some("signature.missing"));
+    let v = assert_verdict(run(&[key, "--accept-response-signature"]), None);
+    assert_eq!(v["encrypted"]["assertion"], true, "{v}");
+    assert_eq!(v["signed_element"], "response", "{v}");
+    assert_eq!(v["subject"], "testuser@testrsc.com");
+}
