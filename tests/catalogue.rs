@@ -68,7 +68,7 @@ fn every_mock_idp_profile_is_exercised() {
 #[test]
 fn every_section_has_scenarios_and_every_scenario_names_its_source() {
     let scenarios = catalogue();
-    for section in ["1", "2", "3", "4", "5", "6"] {
+    for section in ["1", "2", "3", "4", "5", "6", "7"] {
         assert!(
             scenarios
                 .iter()

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::attacks::SignatureWrapping;
+
 /// The knobs of one minted response. `Knobs::default()` mints a conformant response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -89,6 +91,11 @@ pub struct Knobs {
     /// Flips bytes of the content's CipherValue after encrypting (before any Response signature
     /// is computed), so decryption fails: the GCM tag does not match, or CBC yields garbage.
     pub corrupt_ciphertext: bool,
+    /// Applies an XML signature-wrapping attack (or comment truncation) to the response *after*
+    /// the assertion is signed: the IdP's signature stays valid over the original assertion and
+    /// an attacker's assertion (NameID `attacker@evil.example`) is added or swapped in (see
+    /// [`crate::attacks`]). Needs `sign = assertion` and no encryption.
+    pub signature_wrapping: Option<SignatureWrapping>,
 }
 
 impl Default for Knobs {
@@ -129,6 +136,7 @@ impl Default for Knobs {
             data_encryption: DataEncryption::Aes256Gcm,
             encrypt_to: EncryptTo::Sp,
             corrupt_ciphertext: false,
+            signature_wrapping: None,
         }
     }
 }
@@ -239,6 +247,23 @@ impl Knobs {
             return Err(KnobError::Contradictory(
                 "encrypt_to = wrong-key is set but nothing is encrypted (set encrypt_assertion, encrypt_name_id or encrypt_attributes)",
             ));
+        }
+        if self.signature_wrapping.is_some() {
+            if self.sign != SignTarget::Assertion {
+                return Err(KnobError::Contradictory(
+                    "signature_wrapping attacks the assertion's signature: it needs sign = assertion",
+                ));
+            }
+            if self.encrypts_anything() {
+                return Err(KnobError::Contradictory(
+                    "signature_wrapping edits the signed assertion in the clear: it cannot be combined with encryption",
+                ));
+            }
+            if !self.status_code.is_success() {
+                return Err(KnobError::Contradictory(
+                    "signature_wrapping needs an assertion, but a non-success status carries none",
+                ));
+            }
         }
         if self.omit_groups && self.empty_groups {
             return Err(KnobError::Contradictory(

@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attacks;
 pub mod authn_request;
 pub mod clock;
 pub mod keys;

@@ -95,6 +95,9 @@ pub enum MintError {
     /// Encrypting failed.
     #[error(transparent)]
     EncryptionFailed(#[from] EncryptError),
+    /// The `signature_wrapping` attack could not be applied.
+    #[error(transparent)]
+    AttackFailed(#[from] crate::attacks::AttackError),
 }
 
 /// A source of XML IDs (`xs:ID`: must start with a letter or `_`).
@@ -275,7 +278,10 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     if knobs.sign.response() {
         targets.push(Signed::Response);
     }
-    let xml = dsig::sign(&unsigned, &signer.key_pem, &targets)?;
+    let mut xml = dsig::sign(&unsigned, &signer.key_pem, &targets)?;
+    if let Some(attack) = knobs.signature_wrapping {
+        xml = crate::attacks::apply(&xml, attack)?;
+    }
     Ok(Minted {
         xml,
         response_id,

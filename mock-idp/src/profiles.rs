@@ -2,7 +2,7 @@
 
 use crate::knobs::{
     AttributeStyle, DigestAlgorithm, EncryptTo, GroupFormat, Knobs, SignTarget, SignatureAlgorithm,
-    SigningKey,
+    SignatureWrapping, SigningKey,
 };
 
 /// The host every "wrong" URL points at; an SP must never treat it as its own.
@@ -119,12 +119,44 @@ pub const ALL: &[(&str, &str)] = &[
         "encrypted-corrupt",
         "The encrypted assertion's ciphertext is corrupted: decryption fails.",
     ),
+    (
+        "xsw-evil-before",
+        "XSW: an unsigned evil assertion inserted before the validly signed one (Somorovsky et al., On Breaking SAML, USENIX Security 2012).",
+    ),
+    (
+        "xsw-evil-after",
+        "XSW: an unsigned evil assertion inserted after the validly signed one (Somorovsky et al., USENIX Security 2012).",
+    ),
+    (
+        "xsw-extensions",
+        "XSW: the signed assertion moved into samlp:Extensions, an evil one in its place (Somorovsky et al., USENIX Security 2012).",
+    ),
+    (
+        "xsw-signature-object",
+        "XSW8: the evil assertion carries the IdP's signature, whose ds:Object holds the signed assertion (Somorovsky et al., USENIX Security 2012).",
+    ),
+    (
+        "xsw-evil-wraps-signed",
+        "XSW: an evil assertion wraps the signed one as its child (Somorovsky et al., USENIX Security 2012).",
+    ),
+    (
+        "xsw-duplicate-id",
+        "XSW: an evil assertion with the signed assertion's own ID inserted before it (Somorovsky et al., USENIX Security 2012).",
+    ),
+    (
+        "comment-truncation",
+        "The signed NameID alice@example.com.evil.example split by a comment, which C14N ignores (CVE-2017-11427..11430).",
+    ),
 ];
 
 /// The knobs of profile `name`, or `None` if there is no such profile.
 pub fn get(name: &str) -> Option<Knobs> {
     let valid = Knobs::default();
     let evil = |path: &str| Some(format!("{EVIL_HOST}{path}"));
+    let wrapped = |attack| Knobs {
+        signature_wrapping: Some(attack),
+        ..Knobs::default()
+    };
     let knobs = match name {
         "valid" => valid,
         "sha1" => Knobs {
@@ -245,6 +277,19 @@ pub fn get(name: &str) -> Option<Knobs> {
             encrypt_assertion: true,
             corrupt_ciphertext: true,
             ..valid
+        },
+        "xsw-evil-before" => wrapped(SignatureWrapping::EvilBefore),
+        "xsw-evil-after" => wrapped(SignatureWrapping::EvilAfter),
+        "xsw-extensions" => wrapped(SignatureWrapping::SignedInExtensions),
+        "xsw-signature-object" => wrapped(SignatureWrapping::SignedInSignatureObject),
+        "xsw-evil-wraps-signed" => wrapped(SignatureWrapping::EvilWrapsSigned),
+        "xsw-duplicate-id" => wrapped(SignatureWrapping::DuplicateId),
+        "comment-truncation" => Knobs {
+            name_id_value: Some(format!(
+                "alice@example.com{}",
+                crate::attacks::TRUNCATED_SUFFIX
+            )),
+            ..wrapped(SignatureWrapping::CommentTruncation)
         },
         _ => return None,
     };

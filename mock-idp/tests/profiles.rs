@@ -186,6 +186,43 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
         &["<saml:EncryptedAssertion>"],
         &["<saml:Assertion", "alice@example.com"],
     ),
+    // Signature wrapping: the signed assertion stays; tests/attacks.rs checks each structure and
+    // that the IdP's signature still verifies.
+    (
+        "xsw-evil-before",
+        &[">attacker@evil.example</saml:NameID>", ">alice@example.com</saml:NameID>"],
+        &["<samlp:Extensions>"],
+    ),
+    (
+        "xsw-evil-after",
+        &[">attacker@evil.example</saml:NameID>", ">alice@example.com</saml:NameID>"],
+        &["<samlp:Extensions>"],
+    ),
+    (
+        "xsw-extensions",
+        &["<samlp:Extensions>", ">attacker@evil.example</saml:NameID>"],
+        &[],
+    ),
+    (
+        "xsw-signature-object",
+        &["<ds:Object>", ">attacker@evil.example</saml:NameID>"],
+        &["<samlp:Extensions>"],
+    ),
+    (
+        "xsw-evil-wraps-signed",
+        &[">attacker@evil.example</saml:NameID>", ">alice@example.com</saml:NameID>"],
+        &["<samlp:Extensions>", "<ds:Object>"],
+    ),
+    (
+        "xsw-duplicate-id",
+        &[">attacker@evil.example</saml:NameID>", r#"ID="_0000000000000000000000000000000000000002""#],
+        &["_evil"],
+    ),
+    (
+        "comment-truncation",
+        &[">alice@example.com<!---->.evil.example</saml:NameID>"],
+        &["attacker@evil.example"],
+    ),
 ];
 
 #[test]

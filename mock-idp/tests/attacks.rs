@@ -1,0 +1,240 @@
+//! The attack catalogue's first slice: each `signature_wrapping` variant builds the structure it
+//! is named for, and the IdP's signature in it still verifies with an independent implementation
+//! (the `xmlsec1` command) when pointed at: "valid signature, wrong element", never a broken one.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{mint, profile};
+use mock_idp::attacks::{ATTACKER_NAME_ID, SignatureWrapping};
+use mock_idp::knobs::{KnobError, Knobs, SignTarget};
+
+/// `(profile, attack)`: every wrapping profile and the variant it applies.
+const PROFILES: &[(&str, SignatureWrapping)] = &[
+    ("xsw-evil-before", SignatureWrapping::EvilBefore),
+    ("xsw-evil-after", SignatureWrapping::EvilAfter),
+    ("xsw-extensions", SignatureWrapping::SignedInExtensions),
+    (
+        "xsw-signature-object",
+        SignatureWrapping::SignedInSignatureObject,
+    ),
+    ("xsw-evil-wraps-signed", SignatureWrapping::EvilWrapsSigned),
+    ("xsw-duplicate-id", SignatureWrapping::DuplicateId),
+    ("comment-truncation", SignatureWrapping::CommentTruncation),
+];
+
+const SIGNED_ID: &str = "_0000000000000000000000000000000000000002";
+const EVIL_ID: &str = "_evil0000000000000000000000000000000000000002";
+
+/// Runs `xmlsec1 --verify` on the signature selected by `node_xpath`, with the IdP's public key
+/// only (KeyInfo is not trusted); `Err` holds xmlsec1's output.
+fn xmlsec1_verify(xml: &str, node_xpath: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("response.xml");
+    std::fs::write(&file, xml).expect("write response");
+    let cert = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/idp.crt");
+    let output = Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--pubkey-cert-pem")
+        .arg(cert)
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+        ])
+        .args(["--enabled-key-data", "rsa,ecdsa,dsa,key-name"])
+        .args(["--node-xpath", node_xpath])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run xmlsec1 ({e}); install the Debian package xmlsec1"));
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+fn count(xml: &str, needle: &str) -> usize {
+    xml.matches(needle).count()
+}
+
+/// The part of `xml` between the first `open` and the next `close` after it.
+fn between<'a>(xml: &'a str, open: &str, close: &str) -> &'a str {
+    let start = xml
+        .find(open)
+        .unwrap_or_else(|| panic!("no {open} in\n{xml}"));
+    let end = xml[start..]
+        .find(close)
+        .unwrap_or_else(|| panic!("no {close} after {open} in\n{xml}"));
+    &xml[start..start + end]
+}
+
+#[test]
+fn every_wrapping_profile_applies_its_attack() {
+    for (name, attack) in PROFILES {
+        assert_eq!(profile(name).signature_wrapping, Some(*attack), "{name}");
+    }
+    assert_eq!(PROFILES.len(), SignatureWrapping::ALL.len());
+}
+
+#[test]
+fn the_idp_signature_still_verifies_in_every_variant() {
+    // The signature inside the assertion with the signed ID, wherever the attack moved it.
+    let original =
+        format!("//*[local-name()='Assertion'][@ID='{SIGNED_ID}']/*[local-name()='Signature']");
+    for (name, _) in PROFILES {
+        let mut xml = mint(&profile(name)).xml;
+        assert!(xml.contains(&format!(r##"URI="#{SIGNED_ID}""##)), "{name}");
+        if *name == "xsw-duplicate-id" {
+            // xmlsec1 refuses a document whose ID is declared twice; the signed assertion alone
+            // (the evil copy cut out, nothing else touched) still verifies.
+            let err = xmlsec1_verify(&xml, &original).expect_err("duplicate ID");
+            assert!(err.contains("duplicate ID"), "{err}");
+            let evil = between(&xml, "<saml:Assertion ", "</saml:Assertion>").to_owned();
+            xml = xml.replacen(&format!("{evil}</saml:Assertion>"), "", 1);
+        }
+        xmlsec1_verify(&xml, &original).unwrap_or_else(|out| {
+            panic!("{name}: the IdP signature no longer verifies:\n{out}\n{xml}")
+        });
+    }
+}
+
+#[test]
+fn xsw_evil_before_puts_an_unsigned_evil_assertion_first() {
+    let xml = mint(&profile("xsw-evil-before")).xml;
+    assert_eq!(count(&xml, "<saml:Assertion "), 2, "{xml}");
+    let evil = xml.find(&format!(r#"ID="{EVIL_ID}""#)).expect("evil ID");
+    let signed = xml
+        .find(&format!(r#"ID="{SIGNED_ID}""#))
+        .expect("signed ID");
+    assert!(evil < signed, "{xml}");
+    let first = between(&xml, "<saml:Assertion ", "</saml:Assertion>");
+    assert!(
+        first.contains(&format!(">{ATTACKER_NAME_ID}</saml:NameID>")),
+        "{first}"
+    );
+    assert!(!first.contains("ds:Signature"), "{first}");
+    assert!(xml.contains(">alice@example.com</saml:NameID>"));
+}
+
+#[test]
+fn xsw_evil_after_puts_the_evil_assertion_second() {
+    let xml = mint(&profile("xsw-evil-after")).xml;
+    assert_eq!(count(&xml, "<saml:Assertion "), 2, "{xml}");
+    let evil = xml.find(&format!(r#"ID="{EVIL_ID}""#)).expect("evil ID");
+    let signed = xml
+        .find(&format!(r#"ID="{SIGNED_ID}""#))
+        .expect("signed ID");
+    assert!(signed < evil, "{xml}");
+    let last = &xml[evil..];
+    assert!(
+        last.contains(ATTACKER_NAME_ID) && !last.contains("ds:Signature"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn xsw_extensions_hides_the_signed_assertion_in_extensions() {
+    let xml = mint(&profile("xsw-extensions")).xml;
+    assert_eq!(count(&xml, "<saml:Assertion "), 2, "{xml}");
+    let extensions = between(&xml, "<samlp:Extensions>", "</samlp:Extensions>");
+    assert!(
+        extensions.contains(&format!(r#"ID="{SIGNED_ID}""#)),
+        "{xml}"
+    );
+    assert!(extensions.contains("<ds:Signature"), "{xml}");
+    assert!(
+        xml.find("</samlp:Extensions>") < xml.find("<samlp:Status>"),
+        "schema order"
+    );
+    let after = &xml[xml.find("</samlp:Extensions>").expect("end")..];
+    assert!(after.contains(&format!(r#"ID="{EVIL_ID}""#)) && after.contains(ATTACKER_NAME_ID));
+}
+
+#[test]
+fn xsw_signature_object_moves_the_signed_assertion_into_the_signature() {
+    let xml = mint(&profile("xsw-signature-object")).xml;
+    assert_eq!(count(&xml, "<saml:Assertion "), 2, "{xml}");
+    let outer = between(&xml, "<saml:Assertion ", "<ds:Signature ");
+    assert!(
+        outer.contains(&format!(r#"ID="{EVIL_ID}""#)),
+        "the evil assertion comes first:\n{xml}"
+    );
+    let object = between(&xml, "<ds:Object>", "</ds:Object>");
+    assert!(object.contains(&format!(r#"ID="{SIGNED_ID}""#)), "{xml}");
+    assert!(object.contains(">alice@example.com</saml:NameID>"), "{xml}");
+    let after_signature = &xml[xml.find("</ds:Signature>").expect("end")..];
+    assert!(after_signature.contains(ATTACKER_NAME_ID), "{xml}");
+}
+
+#[test]
+fn xsw_evil_wraps_signed_nests_the_signed_assertion_in_the_evil_one() {
+    let xml = mint(&profile("xsw-evil-wraps-signed")).xml;
+    assert_eq!(count(&xml, "<saml:Assertion "), 2, "{xml}");
+    let evil = xml.find(&format!(r#"ID="{EVIL_ID}""#)).expect("evil ID");
+    let signed = xml
+        .find(&format!(r#"ID="{SIGNED_ID}""#))
+        .expect("signed ID");
+    assert!(evil < signed, "{xml}");
+    // The evil assertion is still open when the signed one starts: nested, not a sibling.
+    assert_eq!(count(&xml[..signed], "</saml:Assertion>"), 0, "{xml}");
+    assert_eq!(count(&xml[signed..], "</saml:Assertion>"), 2, "{xml}");
+}
+
+#[test]
+fn xsw_duplicate_id_reuses_the_signed_id() {
+    let xml = mint(&profile("xsw-duplicate-id")).xml;
+    assert_eq!(count(&xml, &format!(r#"ID="{SIGNED_ID}""#)), 2, "{xml}");
+    let first = between(&xml, "<saml:Assertion ", "</saml:Assertion>");
+    assert!(
+        first.contains(ATTACKER_NAME_ID) && !first.contains("ds:Signature"),
+        "{first}"
+    );
+}
+
+#[test]
+fn comment_truncation_splits_the_signed_name_id_with_a_comment() {
+    let xml = mint(&profile("comment-truncation")).xml;
+    assert!(
+        xml.contains(">alice@example.com<!---->.evil.example</saml:NameID>"),
+        "{xml}"
+    );
+    assert_eq!(count(&xml, "<saml:Assertion "), 1);
+    // Without the comment (what was signed) it verifies too: the comment is not signed.
+    let plain = xml.replace("<!---->", "");
+    xmlsec1_verify(&plain, "//*[local-name()='Signature']").expect("the signed form verifies");
+}
+
+#[test]
+fn wrapping_refuses_knobs_it_cannot_attack() {
+    for sign in [SignTarget::Response, SignTarget::Both, SignTarget::Neither] {
+        let knobs = Knobs {
+            sign,
+            ..profile("xsw-evil-before")
+        };
+        assert!(
+            matches!(knobs.validate(), Err(KnobError::Contradictory(_))),
+            "{sign:?}"
+        );
+    }
+    let mut encrypted = profile("xsw-extensions");
+    encrypted.set("encrypt_assertion", "true").expect("knob");
+    assert!(matches!(
+        encrypted.validate(),
+        Err(KnobError::Contradictory(_))
+    ));
+    let mut knobs = Knobs::default();
+    knobs
+        .set("signature_wrapping", "signed-in-extensions")
+        .expect("kebab name");
+    assert_eq!(
+        knobs.signature_wrapping,
+        Some(SignatureWrapping::SignedInExtensions)
+    );
+    assert!(knobs.set("signature_wrapping", "xsw9").is_err());
+}
