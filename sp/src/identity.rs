@@ -59,7 +59,6 @@ pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identit
                     received
                 ),
                 verified,
-                &groups,
             )
         })?;
 
@@ -81,7 +80,6 @@ pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identit
                     config.sp.allowed_email_domains
                 ),
                 verified,
-                &groups,
             ));
         }
     }
@@ -92,7 +90,6 @@ pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identit
                 Reason::AccessIsDeniedByPolicy,
                 format!("the IdP sent access = {access:?}: this user is not granted access"),
                 verified,
-                &groups,
             ));
         }
     }
@@ -145,7 +142,6 @@ fn rejection(
     reason: Reason,
     message: String,
     verified: &VerifiedResponse,
-    _groups: &[String],
 ) -> Rejection {
     let mut rejection = Rejection::new(reason, message);
     rejection.context.issuer = Some(verified.issuer.clone());
