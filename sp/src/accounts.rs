@@ -76,10 +76,7 @@ pub fn password_matches(password: &str, phc: &str) -> bool {
 }
 
 fn random_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::token::random_hex(24)
 }
 
 impl Store {
@@ -117,6 +114,19 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.and_then(|r| r.get("password_hash")))
+    }
+
+    /// `user`, when `password` is that user's: a user without a password is never proven.
+    pub async fn proven_by_password(
+        &self,
+        user: Option<User>,
+        password: &str,
+    ) -> StoreResult<Option<User>> {
+        let Some(user) = user else { return Ok(None) };
+        let hash = self.password_hash(user.id).await?;
+        Ok(hash
+            .filter(|hash| password_matches(password, hash))
+            .map(|_| user))
     }
 
     pub async fn sso_allowed(&self, user_id: i64) -> StoreResult<bool> {

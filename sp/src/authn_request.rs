@@ -5,7 +5,6 @@ use std::io::Write;
 
 use base64::Engine;
 use flate2::{Compression, write::DeflateEncoder};
-use rand::RngCore;
 use time::OffsetDateTime;
 
 use crate::pages::escape;
@@ -29,10 +28,7 @@ pub struct AuthnRequestOptions {
 
 /// A fresh request ID: 160 random bits, prefixed so that it is a valid xs:ID (an NCName).
 pub fn new_request_id() -> String {
-    let mut bytes = [0u8; 20];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("_{hex}")
+    format!("_{}", crate::token::random_hex(20))
 }
 
 pub fn build(

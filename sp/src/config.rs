@@ -279,20 +279,10 @@ impl SpConfig {
                 "sp.base_url must not end with '/'".into(),
             ));
         }
-        for name in &sp.signature_algorithms {
-            if signature_algorithm_uri(name).is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "sp.signature_algorithms: unknown {name:?} (expected rsa-sha256, rsa-sha384, rsa-sha512 or rsa-sha1)"
-                )));
-            }
-        }
-        for name in &sp.digest_algorithms {
-            if digest_algorithm_uri(name).is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "sp.digest_algorithms: unknown {name:?} (expected sha256, sha384, sha512 or sha1)"
-                )));
-            }
-        }
+        // The policy options share one vocabulary (and one validation) with `samlconf verify`.
+        crate::policy::PolicySettings::from(sp)
+            .validate()
+            .map_err(|message| ConfigError::Invalid(format!("sp.{message}")))?;
         for field in &sp.ignore_fields_on_update {
             if !["email", "first_name", "last_name", "login"].contains(&field.as_str()) {
                 return Err(ConfigError::Invalid(format!(

@@ -22,4 +22,5 @@ pub mod pages;
 pub mod policy;
 pub mod slo;
 pub mod store;
+pub mod token;
 pub mod web;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::acs::{self, Outcome};
 use super::{LINK_COOKIE, Sp, WebError, cookie_value, session_cookie, start_authn};
-use crate::accounts::{PendingLink, password_matches};
+use crate::accounts::PendingLink;
 use crate::authn_request::AuthnRequestOptions;
 use crate::pages::{self, LinkView};
 use crate::reason::{Reason, Rejection, RejectionContext};
@@ -125,15 +125,7 @@ pub(super) async fn decide(
                 (None, None) => None,
             };
             let password = form.password.unwrap_or_default();
-            let mut proven = None;
-            if let Some(user) = target {
-                if let Some(hash) = store.password_hash(user.id).await? {
-                    if password_matches(&password, &hash) {
-                        proven = Some(user);
-                    }
-                }
-            }
-            let Some(user) = proven else {
+            let Some(user) = store.proven_by_password(target, &password).await? else {
                 let max = sp.config().sp.max_link_attempts;
                 let failed = store.fail_link_attempt(&link.token, max).await?;
                 acs::audit(

@@ -373,21 +373,11 @@ async fn current_session(
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    cookie_value(headers, SESSION_COOKIE)
 }
 
 fn new_session_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::token::random_hex(32)
 }
 
 const LINK_COOKIE: &str = "samlconf_sp_link";
@@ -421,16 +411,8 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn session_cookie(sp: &Sp, token: &str) -> HeaderValue {
-    let secure = if sp.config().sp.base_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
     // Lax: sent on the top-level navigation that follows the IdP's cross-site POST.
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+    cookie(sp, SESSION_COOKIE, token)
 }
 
 fn clear_cookie() -> HeaderValue {

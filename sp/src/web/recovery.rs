@@ -10,7 +10,6 @@ use time::Duration;
 
 use super::acs::audit_rejection;
 use super::{Sp, WebError, new_session_token, session_cookie};
-use crate::accounts::password_matches;
 use crate::pages;
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, Session};
@@ -38,15 +37,7 @@ pub(super) async fn sign_in(
         rejection
     };
     let user = store.user_by_login_or_email(form.username.trim()).await?;
-    let mut proven = None;
-    if let Some(user) = user {
-        if let Some(hash) = store.password_hash(user.id).await? {
-            if password_matches(&form.password, &hash) {
-                proven = Some(user);
-            }
-        }
-    }
-    let Some(user) = proven else {
+    let Some(user) = store.proven_by_password(user, &form.password).await? else {
         let rejection = refuse(
             Reason::RecoveryCredentialsAreWrong,
             "unknown username or wrong password".into(),
