@@ -34,6 +34,70 @@ pub struct PairOptions {
     pub sp_state_dir: Option<std::path::PathBuf>,
     /// Virtual time shared by both servers; `None` uses the wall clock.
     pub virtual_start: Option<time::OffsetDateTime>,
+    /// Further mock IdPs, each trusted by the SP as an `[[additional_idp]]`.
+    pub extra_idps: Vec<ExtraIdpOptions>,
+}
+
+/// A further mock IdP beside the pair's own: its own port and key pair, its own users, the
+/// same virtual clock. The SP trusts it as an `[[additional_idp]]`.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraIdpOptions {
+    /// How scenarios and tests refer to it.
+    pub name: String,
+    /// Its entity ID (the Issuer it signs as); `None`: `{base_url}/metadata`.
+    pub entity_id: Option<String>,
+    /// Users added to its demo directory (a user with a demo user's login replaces it).
+    pub users: Vec<mock_idp::users::User>,
+    /// The SP's options for this IdP (`label`, `allowed_domains`, `default_role`,
+    /// `role_mapping`, `slo_url`), merged into its `[[additional_idp]]` entry. The entity ID,
+    /// SSO URL and certificate are the harness's.
+    pub sp_settings: toml::Table,
+}
+
+/// The `[[additional_idp]]` options the harness fills in itself; [`additional_idp_settings`]
+/// refuses them in `sp_settings`.
+pub const MANAGED_IDP_KEYS: &[&str] = &[
+    "entity_id",
+    "sso_url",
+    "certificate_file",
+    "certificate_pem",
+    "metadata_file",
+];
+
+/// The SP's `[[additional_idp]]` entry for a mock IdP at `base_url`: the harness's entity ID,
+/// SSO/SLO URLs and certificate, with `sp_settings` merged in, parsed as the SP parses it.
+pub fn additional_idp_settings(
+    entity_id: &str,
+    base_url: &str,
+    cert_pem: &str,
+    sp_settings: &toml::Table,
+) -> Result<sp::config::IdpSettings, String> {
+    if let Some(key) = MANAGED_IDP_KEYS
+        .iter()
+        .find(|k| sp_settings.contains_key(**k))
+    {
+        return Err(format!(
+            "`{key}` is set by the harness for a mock IdP and cannot be overridden"
+        ));
+    }
+    let mut entry = toml::Table::new();
+    entry.insert("slo_url".into(), format!("{base_url}/slo").into());
+    merge_toml(&mut entry, sp_settings);
+    entry.insert("entity_id".into(), entity_id.into());
+    entry.insert("sso_url".into(), format!("{base_url}/sso").into());
+    entry.insert("certificate_pem".into(), cert_pem.into());
+    toml::Value::Table(entry)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.message().to_owned())
+}
+
+/// A running extra mock IdP.
+#[derive(Clone)]
+pub struct ExtraIdp {
+    pub name: String,
+    pub entity_id: String,
+    pub base_url: String,
+    pub idp: mock_idp::server::Idp,
 }
 
 impl Default for PairOptions {
@@ -49,6 +113,7 @@ impl Default for PairOptions {
             idp_state_dir: None,
             sp_state_dir: None,
             virtual_start: None,
+            extra_idps: Vec::new(),
         }
     }
 }
@@ -60,6 +125,8 @@ pub struct Pair {
     pub endpoints: Endpoints,
     /// Moves both servers' time together, when started with `virtual_start`.
     pub clocks: Option<Clocks>,
+    /// The extra IdPs of [`PairOptions::extra_idps`], in order.
+    pub extra_idps: Vec<ExtraIdp>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -87,6 +154,8 @@ pub enum HarnessError {
     Config(#[from] sp::config::ConfigError),
     #[error("SP store: {0}")]
     Store(#[from] sp::store::StoreError),
+    #[error("extra IdP {name:?}: {message}")]
+    ExtraIdp { name: String, message: String },
 }
 
 async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), HarnessError> {
@@ -137,6 +206,37 @@ impl Pair {
         if let Some(tweak) = options.sp_tweak {
             tweak(&mut sp_config);
         }
+        let mut extra_listeners = Vec::new();
+        for extra in &options.extra_idps {
+            let (listener, addr) = bind(0).await?;
+            let base_url = format!("http://{addr}");
+            let entity_id = extra
+                .entity_id
+                .clone()
+                .unwrap_or_else(|| format!("{base_url}/metadata"));
+            let failed = |message: String| HarnessError::ExtraIdp {
+                name: extra.name.clone(),
+                message,
+            };
+            // Its own key pair, which the SP pins for it alone.
+            let extra_keys = mock_idp::keys::IdpKeys {
+                idp: mock_idp::keys::SigningIdentity::generate(&format!(
+                    "samlconf mock IdP {}",
+                    extra.name
+                ))
+                .map_err(|e| failed(e.to_string()))?,
+                attacker: keys.attacker.clone(),
+            };
+            let settings = additional_idp_settings(
+                &entity_id,
+                &base_url,
+                &extra_keys.idp.cert_pem,
+                &extra.sp_settings,
+            )
+            .map_err(failed)?;
+            sp_config.additional_idps.push(settings);
+            extra_listeners.push((listener, base_url, entity_id, extra_keys));
+        }
 
         let (idp_clock, sp_clock, clocks): (
             Arc<dyn mock_idp::clock::Clock>,
@@ -180,13 +280,46 @@ impl Pair {
             known.signing_cert_pem = Some(sp_keys.cert_pem.clone());
             known.encryption_cert_pem = sp_keys.encryption.as_ref().map(|e| e.cert_pem.clone());
         }
+        let mut extra_idps = Vec::new();
+        let mut tasks = Vec::new();
+        for (extra, (listener, base_url, entity_id, extra_keys)) in
+            options.extra_idps.iter().zip(extra_listeners)
+        {
+            let extra_endpoints = Endpoints {
+                idp_base_url: base_url.clone(),
+                sp_base_url: endpoints.sp_base_url.clone(),
+            };
+            let mut config = demo::idp_config(&extra_endpoints, &sp_config, false);
+            config.entity_id = entity_id.clone();
+            for user in &extra.users {
+                config.users.retain(|u| u.login != user.login);
+                config.users.push(user.clone());
+            }
+            for known in &mut config.service_providers {
+                known.signing_cert_pem = Some(sp_keys.cert_pem.clone());
+                known.encryption_cert_pem = sp_keys.encryption.as_ref().map(|e| e.cert_pem.clone());
+            }
+            let idp = mock_idp::server::Idp::new(config, extra_keys, idp_clock.clone());
+            let app = mock_idp::server::router(idp.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "extra mock IdP server stopped");
+                }
+            }));
+            extra_idps.push(ExtraIdp {
+                name: extra.name.clone(),
+                entity_id,
+                base_url,
+                idp,
+            });
+        }
         let idp = mock_idp::server::Idp::new(idp_config, keys, idp_clock);
         let store = sp::store::Store::open(&sp_config.sp.database).await?;
         let sp = sp::web::Sp::new(sp_config, store, sp_clock, sp_keys)?;
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());
-        let tasks = vec![
+        tasks.extend([
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(idp_listener, idp_app).await {
                     tracing::error!(error = %e, "mock IdP server stopped");
@@ -197,14 +330,20 @@ impl Pair {
                     tracing::error!(error = %e, "reference SP server stopped");
                 }
             }),
-        ];
+        ]);
         Ok(Pair {
             idp,
             sp,
             endpoints,
             clocks,
+            extra_idps,
             tasks,
         })
+    }
+
+    /// The extra IdP named `name`.
+    pub fn extra_idp(&self, name: &str) -> Option<&ExtraIdp> {
+        self.extra_idps.iter().find(|extra| extra.name == name)
     }
 
     /// Waits until both servers stop (they run until the process ends).

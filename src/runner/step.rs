@@ -126,6 +126,7 @@ pub(super) async fn execute(
         virtual_start: Some(START),
         sp_overrides: scenario.sp_overrides_root(),
         extra_idp_users: scenario.idp_users.clone(),
+        extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
         ..Default::default()
     })
     .await
@@ -304,8 +305,12 @@ fn summary(action: &Action) -> String {
     };
     match action {
         Action::SignIn(a) => format!(
-            "{} signs in ({}-initiated{}{}){}",
+            "{}{} signs in ({}-initiated{}{}){}",
             a.user,
+            a.idp
+                .as_ref()
+                .map(|idp| format!(" at IdP {idp:?}"))
+                .unwrap_or_default(),
             match a.via {
                 Via::Sp => "SP",
                 Via::Idp => "IdP",
@@ -381,6 +386,14 @@ fn summary(action: &Action) -> String {
 }
 
 fn queue(ctx: &Ctx, profile: &Option<String>, knobs: &Option<toml::Table>) -> Result<(), String> {
+    queue_at(&ctx.pair.idp, profile, knobs)
+}
+
+fn queue_at(
+    idp: &mock_idp::server::Idp,
+    profile: &Option<String>,
+    knobs: &Option<toml::Table>,
+) -> Result<(), String> {
     if profile.is_none() && knobs.is_none() {
         return Ok(());
     }
@@ -388,15 +401,13 @@ fn queue(ctx: &Ctx, profile: &Option<String>, knobs: &Option<toml::Table>) -> Re
         Some(table) => serde_json::to_value(table).map_err(|e| e.to_string())?,
         None => Value::Null,
     };
-    ctx.pair
-        .idp
-        .set_next(NextResponses {
-            profile: profile.clone(),
-            knobs,
-            count: 1,
-            user: None,
-        })
-        .map_err(|e| format!("the IdP refused the knobs: {e}"))
+    idp.set_next(NextResponses {
+        profile: profile.clone(),
+        knobs,
+        count: 1,
+        user: None,
+    })
+    .map_err(|e| format!("the IdP refused the knobs: {e}"))
 }
 
 fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
@@ -447,11 +458,44 @@ async fn run_step(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlMessage
     let err = |e: crate::driver::DriverError| e.to_string();
     match &step.action {
         Action::SignIn(a) => {
-            queue(ctx, &a.profile, &a.knobs)?;
-            let idp_base = ctx.pair.endpoints.idp_base_url.clone();
+            let (idp, idp_base, idp_entity) = match &a.idp {
+                None => (
+                    ctx.pair.idp.clone(),
+                    ctx.pair.endpoints.idp_base_url.clone(),
+                    ctx.pair.endpoints.idp_entity_id(),
+                ),
+                Some(name) => {
+                    let extra = ctx
+                        .pair
+                        .extra_idp(name)
+                        .ok_or_else(|| format!("no extra IdP {name:?}"))?;
+                    (
+                        extra.idp.clone(),
+                        extra.base_url.clone(),
+                        extra.entity_id.clone(),
+                    )
+                }
+            };
+            queue_at(&idp, &a.profile, &a.knobs)?;
+            // With several IdPs `/login` shows a chooser: go straight to the one asked for.
+            let chooser = !ctx.pair.extra_idps.is_empty();
             let sp_entity = ctx.pair.sp.config().entity_id();
             let driver = ctx.driver(a.driver.as_deref().unwrap_or(crate::scenario::MAIN))?;
             let outcome = match a.via {
+                Via::Sp if chooser => {
+                    let query = {
+                        let mut login = url::form_urlencoded::Serializer::new(String::new());
+                        login.append_pair("idp", &idp_entity);
+                        if let Some(relay_state) = &a.relay_state {
+                            login.append_pair("RelayState", relay_state);
+                        }
+                        login.finish()
+                    };
+                    driver
+                        .sign_in_at(&format!("/login?{query}"), &a.user)
+                        .await
+                        .map_err(err)?
+                }
                 Via::Sp => driver
                     .sign_in(&a.user, a.relay_state.as_deref())
                     .await

@@ -13,6 +13,7 @@ pub(super) struct Spans {
     pub section: usize,
     pub sp: Option<usize>,
     pub accounts: Vec<usize>,
+    pub extra_idps: Option<usize>,
 }
 
 /// Codes the SP audits as warnings (kind `warning`); they are not refusals.
@@ -105,10 +106,44 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
         error(None, "a scenario needs at least one [[step]]".into());
     }
 
-    // --- SP configuration overrides -----------------------------------------------------------
-    if let Some(overrides) = &scenario.sp {
-        if let Err(message) = merged_sp_config(overrides) {
-            error(spans.sp, format!("[sp] overrides: {message}"));
+    // --- SP configuration overrides and extra IdPs ---------------------------------------------
+    let merged = merged_sp_config(scenario.sp.as_ref().unwrap_or(&toml::Table::new()));
+    if let Err(message) = &merged {
+        error(spans.sp, format!("[sp] overrides: {message}"));
+    }
+    let mut extra_directories = std::collections::BTreeMap::new();
+    for extra in &scenario.extra_idps {
+        if extra.name.trim().is_empty() {
+            error(
+                spans.extra_idps,
+                "an [[extra_idp]] needs a non-empty `name`".into(),
+            );
+        } else if extra_directories.contains_key(extra.name.as_str()) {
+            error(
+                spans.extra_idps,
+                format!("two [[extra_idp]] are named {:?}", extra.name),
+            );
+        }
+        if extra
+            .entity_id
+            .as_deref()
+            .is_some_and(|e| e.trim().is_empty())
+        {
+            error(
+                spans.extra_idps,
+                format!(
+                    "[[extra_idp]] {:?}: `entity_id` must not be empty",
+                    extra.name
+                ),
+            );
+        }
+        extra_directories.insert(extra.name.as_str(), directory_with(&extra.users));
+    }
+    if let Ok(mut config) = merged
+        && !scenario.extra_idps.is_empty()
+    {
+        if let Err(message) = add_extra_idps(&mut config, &scenario.extra_idps) {
+            error(spans.extra_idps, message);
         }
     }
 
@@ -122,11 +157,7 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
             );
         }
     }
-    let mut directory = mock_idp::users::demo_users();
-    for user in &scenario.idp_users {
-        directory.retain(|u| u.login != user.login);
-        directory.push(user.clone());
-    }
+    let directory = directory_with(&scenario.idp_users);
     let idp_user_known = |user: &str| mock_idp::users::find(&directory, user).is_some();
     let account_known = |name: &str| handles.contains(name);
 
@@ -175,11 +206,31 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
 
         match &step.action {
             Action::SignIn(a) => {
-                if !idp_user_known(&a.user) && expect.outcome != Some(Outcome::IdpRefused) {
-                    step_error(format!(
-                        "user {:?} is not in the IdP directory (demo users or [[idp_users]])",
-                        a.user
-                    ));
+                match &a.idp {
+                    None => {
+                        if !idp_user_known(&a.user) && expect.outcome != Some(Outcome::IdpRefused) {
+                            step_error(format!(
+                                "user {:?} is not in the IdP directory (demo users or [[idp_users]])",
+                                a.user
+                            ));
+                        }
+                    }
+                    Some(name) => match extra_directories.get(name.as_str()) {
+                        None => step_error(format!(
+                            "idp {name:?} names no [[extra_idp]]; known: {:?}",
+                            extra_directories.keys().collect::<Vec<_>>()
+                        )),
+                        Some(users) => {
+                            if mock_idp::users::find(users, &a.user).is_none()
+                                && expect.outcome != Some(Outcome::IdpRefused)
+                            {
+                                step_error(format!(
+                                    "user {:?} is not in the directory of IdP {name:?} (demo users or its [[extra_idp.users]])",
+                                    a.user
+                                ));
+                            }
+                        }
+                    },
                 }
                 if let Err(message) = resolve_knobs(a.profile.as_deref(), a.knobs.as_ref()) {
                     step_error(message);
@@ -368,6 +419,44 @@ pub fn merged_sp_config(overrides: &toml::Table) -> Result<sp::config::SpConfig,
     crate::harness::merge_toml(&mut table, &super::sp_overrides_root(overrides));
     let merged = toml::to_string(&table).map_err(|e| e.to_string())?;
     sp::config::SpConfig::from_toml(&merged).map_err(|e| e.to_string().replace('\n', " "))
+}
+
+/// The demo directory with `users` added (a user with a demo login replaces it).
+fn directory_with(users: &[mock_idp::users::User]) -> Vec<mock_idp::users::User> {
+    let mut directory = mock_idp::users::demo_users();
+    for user in users {
+        directory.retain(|u| u.login != user.login);
+        directory.push(user.clone());
+    }
+    directory
+}
+
+/// Adds the extra IdPs to `config` as the harness will (with placeholder addresses and
+/// certificate) and validates the result: bad `[extra_idp.sp]` options, an admin default role,
+/// or two IdPs with one entity ID are refused at load time.
+fn add_extra_idps(
+    config: &mut sp::config::SpConfig,
+    extras: &[super::ExtraIdp],
+) -> Result<(), String> {
+    let pem = "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n";
+    for (n, extra) in extras.iter().enumerate() {
+        let base_url = format!("http://127.0.0.1:{}", 3 + n);
+        let entity_id = extra
+            .entity_id
+            .clone()
+            .unwrap_or_else(|| format!("{base_url}/metadata"));
+        let settings = crate::harness::additional_idp_settings(
+            &entity_id,
+            &base_url,
+            pem,
+            extra.sp.as_ref().unwrap_or(&toml::Table::new()),
+        )
+        .map_err(|message| format!("[[extra_idp]] {:?}: {message}", extra.name))?;
+        config.additional_idps.push(settings);
+    }
+    config
+        .validate()
+        .map_err(|e| format!("[[extra_idp]]: {}", e.to_string().replace('\n', " ")))
 }
 
 fn is_number(s: &str) -> bool {

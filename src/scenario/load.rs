@@ -7,9 +7,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, IdpForbidFraming,
-    IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew, Scenario, SetRoles,
-    SignIn, Step,
+    AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
+    IdpForbidFraming, IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew,
+    Scenario, SetRoles, SignIn, Step,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -83,6 +83,8 @@ struct RawScenario {
     idp_users: Vec<mock_idp::users::User>,
     #[serde(default)]
     accounts: Vec<Spanned<Account>>,
+    #[serde(default)]
+    extra_idp: Vec<ExtraIdp>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
@@ -190,6 +192,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         .as_ref()
         .and_then(|_| table_header_offset(text, "sp"));
     let account_offsets: Vec<usize> = raw.accounts.iter().map(|a| a.span().start).collect();
+    let extra_idp_line = (!raw.extra_idp.is_empty())
+        .then(|| table_header_offset(text, "extra_idp"))
+        .flatten();
     let scenario = Scenario {
         id: raw.id.get_ref().clone(),
         title: raw.title,
@@ -201,6 +206,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         sp: raw.sp,
         idp_users: raw.idp_users,
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
+        extra_idps: raw.extra_idp,
         steps,
         file: file.to_owned(),
     };
@@ -209,6 +215,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         section: raw.section.span().start,
         sp: sp_line,
         accounts: account_offsets,
+        extra_idps: extra_idp_line,
     };
     errors.extend(super::check::check(&scenario, text, &spans));
     if errors.is_empty() {

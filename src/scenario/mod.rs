@@ -41,6 +41,8 @@ pub struct Scenario {
     pub idp_users: Vec<IdpUser>,
     /// Local accounts created at the SP before the first step.
     pub accounts: Vec<Account>,
+    /// Further mock IdPs the SP trusts beside the pair's own (`[[extra_idp]]`).
+    pub extra_idps: Vec<ExtraIdp>,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
@@ -82,6 +84,38 @@ pub(crate) fn sp_overrides_root(table: &toml::Table) -> toml::Table {
         root.insert("sp".into(), toml::Value::Table(settings));
     }
     root
+}
+
+/// A further mock IdP of the scenario, trusted by the SP as an `[[additional_idp]]`; steps pick
+/// it with `sign_in = { idp = NAME, … }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraIdp {
+    /// The handle steps use.
+    pub name: String,
+    /// Its entity ID; default `{its base URL}/metadata`.
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    /// Users added to its own copy of the demo directory.
+    #[serde(default)]
+    pub users: Vec<IdpUser>,
+    /// The SP's `[[additional_idp]]` options for it (`label`, `allowed_domains`,
+    /// `default_role`, `[[role_mapping]]`, `slo_url`); the entity ID, URLs and certificate are
+    /// the harness's.
+    #[serde(default)]
+    pub sp: Option<toml::Table>,
+}
+
+impl ExtraIdp {
+    /// The harness's options for it.
+    pub fn options(&self) -> crate::harness::ExtraIdpOptions {
+        crate::harness::ExtraIdpOptions {
+            name: self.name.clone(),
+            entity_id: self.entity_id.clone(),
+            users: self.users.clone(),
+            sp_settings: self.sp.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// A local account created before the first step (an admin's pre-created or legacy account).
@@ -230,6 +264,9 @@ pub enum Via {
 pub struct SignIn {
     /// The IdP user (login or e-mail) who signs in.
     pub user: String,
+    /// The `[[extra_idp]]` to sign in with (default: the pair's own IdP, the SP's `[idp]`).
+    #[serde(default)]
+    pub idp: Option<String>,
     /// `sp` (default): SP-initiated through `/login`; `idp`: the IdP mints an unsolicited
     /// response.
     #[serde(default)]
