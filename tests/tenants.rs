@@ -94,6 +94,9 @@ async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
         certificate_file: None,
         certificate_pem: Some(partner_keys().idp.cert_pem),
         metadata_file: None,
+        allowed_domains: None,
+        default_role: None,
+        role_mappings: Vec::new(),
     });
     let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
     let partner = idp(&partner_url, partner_keys(), &[&config]);

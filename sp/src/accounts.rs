@@ -152,6 +152,27 @@ impl Store {
         Ok(rows.iter().map(Store::user_from_row).collect())
     }
 
+    /// Users whose e-mail equals `email` (case-insensitive), oldest first: the candidates of
+    /// automatic linking, which never matches by login.
+    pub async fn users_with_email(&self, email: &str) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE email = ? COLLATE NOCASE ORDER BY id")
+            .bind(email)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(Store::user_from_row).collect())
+    }
+
+    /// The entity IDs of the IdPs a user has SSO identities at.
+    pub async fn identity_idps(&self, user_id: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT idp_entity_id FROM sso_identities WHERE user_id = ? ORDER BY idp_entity_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get("idp_entity_id")).collect())
+    }
+
     /// A user by login or e-mail (what a person types on a form).
     pub async fn user_by_login_or_email(&self, name: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(

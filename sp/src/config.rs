@@ -22,6 +22,8 @@ pub struct SpConfig {
     #[serde(default)]
     pub attributes: AttributeCandidates,
     /// Exact, case-sensitive group value → role. Entra object-ID GUIDs are group values too.
+    /// These apply to the primary `[idp]` only (as before several IdPs); each IdP's own are in
+    /// [`IdpSettings::role_mappings`].
     #[serde(default, rename = "role_mapping")]
     pub role_mappings: Vec<RoleMapping>,
 }
@@ -159,6 +161,18 @@ pub struct IdpSettings {
     /// An IdP metadata file to take the signing certificate(s) from.
     #[serde(default)]
     pub metadata_file: Option<PathBuf>,
+    /// E-mail domains this IdP is trusted to assert: only an e-mail in them links its identity
+    /// to an existing user without asking. Unset: any domain for the primary `[idp]`, none for
+    /// an `[[additional_idp]]`.
+    #[serde(default)]
+    pub allowed_domains: Option<Vec<String>>,
+    /// Role of its users whose groups map to nothing; unset: `sp.default_role`. Never an admin
+    /// role.
+    #[serde(default)]
+    pub default_role: Option<String>,
+    /// Its group → role rules (`[[idp.role_mapping]]`, `[[additional_idp.role_mapping]]`).
+    #[serde(default, rename = "role_mapping")]
+    pub role_mappings: Vec<RoleMapping>,
 }
 
 /// Attribute names tried in order for each user field (the first present wins).
@@ -309,6 +323,21 @@ impl SpConfig {
                     idp.entity_id
                 )));
             }
+            if let Some(role) = &idp.default_role
+                && self.is_admin_role(role)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "IdP {:?}: default_role = {role:?} is an admin role; admin roles may only come from a role_mapping",
+                    idp.entity_id
+                )));
+            }
+            let domains = idp.allowed_domains.iter().flatten();
+            if let Some(bad) = domains.into_iter().find(|d| domain_name(d).is_empty()) {
+                return Err(ConfigError::Invalid(format!(
+                    "IdP {:?}: allowed_domains entry {bad:?} is not a domain",
+                    idp.entity_id
+                )));
+            }
         }
         Ok(())
     }
@@ -384,6 +413,50 @@ impl SpConfig {
     pub fn is_admin_role(&self, role: &str) -> bool {
         self.sp.admin_roles.iter().any(|r| r == role)
     }
+
+    /// The group → role rules for identities from the IdP `idp_entity_id`: its own, and for the
+    /// primary `[idp]` also the top-level `[[role_mapping]]`. Another IdP's never apply, so an
+    /// IdP can only grant an admin role through a mapping made for it.
+    pub fn role_mappings_for(&self, idp_entity_id: &str) -> Vec<&RoleMapping> {
+        let own = self
+            .idp_by_entity_id(idp_entity_id)
+            .map(|idp| idp.role_mappings.as_slice())
+            .unwrap_or_default();
+        let top_level = if idp_entity_id == self.idp.entity_id {
+            self.role_mappings.as_slice()
+        } else {
+            &[]
+        };
+        top_level.iter().chain(own).collect()
+    }
+
+    /// The role of users from `idp_entity_id` whose groups map to nothing.
+    pub fn default_role_for(&self, idp_entity_id: &str) -> &str {
+        self.idp_by_entity_id(idp_entity_id)
+            .and_then(|idp| idp.default_role.as_deref())
+            .unwrap_or(&self.sp.default_role)
+    }
+
+    /// Whether the IdP `idp_entity_id` may assert `email` for automatic linking: its domain is
+    /// in the IdP's `allowed_domains`, or that is unset and the IdP is the primary one.
+    pub fn idp_may_assert_email(&self, idp_entity_id: &str, email: &str) -> bool {
+        let Some(idp) = self.idp_by_entity_id(idp_entity_id) else {
+            return false;
+        };
+        let Some(domains) = &idp.allowed_domains else {
+            return idp_entity_id == self.idp.entity_id;
+        };
+        let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+        !domain.is_empty()
+            && domains
+                .iter()
+                .any(|allowed| domain_name(allowed).eq_ignore_ascii_case(domain))
+    }
+}
+
+/// A configured domain without the `@` people often write before it.
+fn domain_name(configured: &str) -> &str {
+    configured.trim().trim_start_matches('@')
 }
 
 /// The XML-DSig URI of a signature algorithm's short name.
@@ -500,6 +573,57 @@ certificate_pem = "-----BEGIN CERTIFICATE-----"
     fn unknown_algorithm_is_refused() {
         let text = MINIMAL.replace("[idp]", "signature_algorithms = [\"rsa-md5\"]\n[idp]");
         assert!(SpConfig::from_toml(&text).is_err());
+    }
+
+    const PARTNER: &str = r#"
+[[additional_idp]]
+entity_id = "urn:example:partner"
+sso_url = "http://127.0.0.1:9001/sso"
+certificate_pem = "-----BEGIN CERTIFICATE-----"
+"#;
+
+    #[test]
+    fn role_mappings_and_default_role_belong_to_their_idp() {
+        let text = format!(
+            "{MINIMAL}[[role_mapping]]\ngroup = \"admins\"\nrole = \"admin\"\n[[idp.role_mapping]]\ngroup = \"eng\"\nrole = \"editor\"\n{PARTNER}default_role = \"guest\"\n[[additional_idp.role_mapping]]\ngroup = \"partner-admins\"\nrole = \"admin\"\n"
+        );
+        let config = SpConfig::from_toml(&text).expect("config");
+        let groups = |idp: &str| -> Vec<&str> {
+            let mappings = config.role_mappings_for(idp);
+            mappings.iter().map(|m| m.group.as_str()).collect()
+        };
+        assert_eq!(groups("urn:example:idp"), ["admins", "eng"]);
+        assert_eq!(groups("urn:example:partner"), ["partner-admins"]);
+        assert!(groups("urn:example:unknown").is_empty());
+        assert_eq!(config.default_role_for("urn:example:idp"), "member");
+        assert_eq!(config.default_role_for("urn:example:partner"), "guest");
+    }
+
+    #[test]
+    fn an_idp_asserts_only_its_allowed_domains_and_an_additional_one_none_by_default() {
+        let config = SpConfig::from_toml(&format!("{MINIMAL}{PARTNER}")).expect("config");
+        assert!(config.idp_may_assert_email("urn:example:idp", "a@anything.example"));
+        assert!(!config.idp_may_assert_email("urn:example:partner", "a@anything.example"));
+        assert!(!config.idp_may_assert_email("urn:example:unknown", "a@anything.example"));
+        let text = format!(
+            "{MINIMAL}allowed_domains = [\"@Corp.Example\"]\n{PARTNER}allowed_domains = [\"partner.example\"]\n"
+        );
+        let config = SpConfig::from_toml(&text).expect("config");
+        assert!(config.idp_may_assert_email("urn:example:idp", "a@corp.example"));
+        assert!(!config.idp_may_assert_email("urn:example:idp", "a@partner.example"));
+        assert!(config.idp_may_assert_email("urn:example:partner", "a@PARTNER.example"));
+        assert!(!config.idp_may_assert_email("urn:example:partner", "a@sub.partner.example"));
+        assert!(!config.idp_may_assert_email("urn:example:partner", "partner.example"));
+    }
+
+    #[test]
+    fn an_admin_default_role_or_an_empty_domain_for_an_idp_is_refused() {
+        let text = format!("{MINIMAL}{PARTNER}default_role = \"admin\"\n");
+        let err = SpConfig::from_toml(&text).expect_err("admin default role");
+        assert!(err.to_string().contains("default_role"), "{err}");
+        let text = format!("{MINIMAL}{PARTNER}allowed_domains = [\"@\"]\n");
+        let err = SpConfig::from_toml(&text).expect_err("empty domain");
+        assert!(err.to_string().contains("allowed_domains"), "{err}");
     }
 
     #[test]

@@ -122,27 +122,24 @@ pub fn group_values(verified: &VerifiedResponse, candidates: &[String]) -> Vec<S
         .collect()
 }
 
-/// Roles granted by the groups: every exact (case-sensitive) mapping that matches; when none
-/// matches, the default role alone. The default role is never an admin role (config validation).
-pub fn roles_for(groups: &[String], config: &SpConfig) -> Vec<String> {
+/// Roles granted by the groups an IdP sent: every exact (case-sensitive) mapping of that IdP
+/// that matches; when none matches, that IdP's default role alone. A default role is never an
+/// admin role (config validation).
+pub fn roles_for(groups: &[String], config: &SpConfig, idp: &str) -> Vec<String> {
     let roles: BTreeSet<String> = config
-        .role_mappings
-        .iter()
+        .role_mappings_for(idp)
+        .into_iter()
         .filter(|m| groups.iter().any(|g| g == &m.group))
         .map(|m| m.role.clone())
         .collect();
     if roles.is_empty() {
-        vec![config.sp.default_role.clone()]
+        vec![config.default_role_for(idp).to_owned()]
     } else {
         roles.into_iter().collect()
     }
 }
 
-fn rejection(
-    reason: Reason,
-    message: String,
-    verified: &VerifiedResponse,
-) -> Rejection {
+fn rejection(reason: Reason, message: String, verified: &VerifiedResponse) -> Rejection {
     let mut rejection = Rejection::new(reason, message);
     rejection.context.issuer = Some(verified.issuer.clone());
     rejection.context.subject = verified.name_id.clone();
@@ -179,6 +176,7 @@ pub fn groups_overage(verified: &VerifiedResponse) -> bool {
 ///   gets the default role); present groups map as under `replace`.
 pub fn roles_after_sign_in(
     config: &SpConfig,
+    idp: &str,
     groups: &[String],
     groups_present: bool,
     overage: bool,
@@ -189,7 +187,7 @@ pub fn roles_after_sign_in(
             && (!groups_present || groups.is_empty()));
     match (unknown, is_new_user) {
         (true, false) => None,
-        (true, true) => Some(vec![config.sp.default_role.clone()]),
-        (false, _) => Some(roles_for(groups, config)),
+        (true, true) => Some(vec![config.default_role_for(idp).to_owned()]),
+        (false, _) => Some(roles_for(groups, config, idp)),
     }
 }

@@ -300,20 +300,34 @@ async fn sign_in(
             .await
             .map(Ok);
     }
-    let matches = store
-        .users_matching(identity.login.as_deref(), &identity.email)
-        .await?;
+    // Automatic linking compares e-mails only; the linking page also offers an account whose
+    // login matches, since its password proves the link.
+    let matches = match config.sp.account_linking {
+        AccountLinking::Email => store.users_with_email(&identity.email).await?,
+        AccountLinking::Prompt => {
+            store
+                .users_matching(identity.login.as_deref(), &identity.email)
+                .await?
+        }
+    };
     for user in &matches {
         if !store.sso_allowed(user.id).await? {
             return Ok(Err(not_allowed(user)));
         }
     }
+    let same_email: Vec<&User> = matches
+        .iter()
+        .filter(|u| u.email.eq_ignore_ascii_case(&identity.email))
+        .collect();
+    let automatic = automatic_link(sp, idp, &identity.email, &same_email).await?;
     // Link without asking: by e-mail (OnTrackio), or to an account an admin made for SSO (no
     // password to prove) when prompting.
-    let direct = match (config.sp.account_linking, matches.first()) {
-        (AccountLinking::Email, Some(user)) => Some((user, "by e-mail")),
-        (AccountLinking::Prompt, Some(user)) if store.password_hash(user.id).await?.is_none() => {
-            Some((user, "an SSO-only account, by login/e-mail"))
+    let direct = match (config.sp.account_linking, &automatic) {
+        (AccountLinking::Email, AutoLink::To(user)) => Some((*user, "by e-mail")),
+        (AccountLinking::Prompt, AutoLink::To(user))
+            if store.password_hash(user.id).await?.is_none() =>
+        {
+            Some((*user, "an SSO-only account, by e-mail"))
         }
         _ => None,
     };
@@ -326,6 +340,12 @@ async fn sign_in(
         return complete_sign_in(sp, user, false, idp, facts, landing, now)
             .await
             .map(Ok);
+    }
+    if let (AccountLinking::Email, AutoLink::Declined { user, why }) =
+        (config.sp.account_linking, &automatic)
+    {
+        let detail = format!("not linked to user {} by e-mail: {why}", user.id);
+        audit(sp, "link.declined", idp, identity, detail, now).await?;
     }
     match config.sp.account_linking {
         // No match under `email`: a new user (JIT), or a refusal.
@@ -353,6 +373,57 @@ async fn sign_in(
             Ok(Ok(Outcome::LinkPrompt { link_token: token }))
         }
     }
+}
+
+/// What automatic linking may do with an identity no user is linked to yet.
+enum AutoLink<'a> {
+    /// Link it to this user without asking.
+    To(&'a User),
+    /// A user has the same e-mail, but this IdP may not claim it; why, for the audit log.
+    Declined { user: &'a User, why: String },
+    /// No user has the same e-mail.
+    NoMatch,
+}
+
+/// The user an identity from `idp` may be linked to without asking: the oldest with the same
+/// e-mail, when `idp` may assert that e-mail's domain (`allowed_domains`) and so may every IdP
+/// the user already has an identity at. A user that another IdP created, or renamed through
+/// profile sync, carries that IdP's claim to the address, not a verified one.
+async fn automatic_link<'a>(
+    sp: &Sp,
+    idp: &str,
+    email: &str,
+    same_email: &[&'a User],
+) -> Result<AutoLink<'a>, WebError> {
+    let config = sp.config();
+    let Some(first) = same_email.first() else {
+        return Ok(AutoLink::NoMatch);
+    };
+    if !config.idp_may_assert_email(idp, email) {
+        return Ok(AutoLink::Declined {
+            user: first,
+            why: format!("the IdP {idp:?} may not assert e-mails at this domain (allowed_domains)"),
+        });
+    }
+    let mut declined = None;
+    for user in same_email {
+        let others = sp.store().identity_idps(user.id).await?;
+        match others
+            .iter()
+            .find(|other| !config.idp_may_assert_email(other, email))
+        {
+            None => return Ok(AutoLink::To(user)),
+            Some(other) => {
+                declined.get_or_insert_with(|| AutoLink::Declined {
+                    user,
+                    why: format!(
+                        "the user has an identity at the IdP {other:?}, which may not assert e-mails at this domain"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(declined.unwrap_or(AutoLink::NoMatch))
 }
 
 /// Creates a new user for the identity (JIT), or refuses when JIT is off.
@@ -529,6 +600,7 @@ async fn sync_profile_and_roles(
     }
     match identity::roles_after_sign_in(
         config,
+        idp,
         &identity.groups,
         facts.groups_present,
         facts.groups_overage,
