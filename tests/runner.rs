@@ -177,3 +177,58 @@ fn load_errors_in_process_name_the_missing_field() {
     );
     assert!(message.contains("missing field `user`"), "{message}");
 }
+
+#[test]
+fn extra_idps_are_checked_at_load_time() {
+    let head = "id = \"7.1\"\ntitle = \"t\"\nsection = \"7 x\"\ndescription = \"d\"\nexpectation = \"e\"\nsource = \"s\"\n";
+    let errors = |body: &str| -> String {
+        let text = format!("{head}{body}");
+        match samlconf::scenario::parse(Path::new("scenarios/7-x/7.1-t.toml"), &text) {
+            Ok(_) => String::new(),
+            Err(errors) => errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    };
+    let fine = "[[extra_idp]]\nname = \"partner\"\n[[extra_idp.users]]\nlogin = \"pat\"\nemail = \"pat@partner.example\"\nfirst_name = \"P\"\nlast_name = \"P\"\n[[step]]\nsign_in = { user = \"pat\", idp = \"partner\" }\n";
+    assert_eq!(errors(fine), "");
+    for (body, expected) in [
+        (
+            "[[step]]\nsign_in = { user = \"bob\", idp = \"nobody\" }\n",
+            "names no [[extra_idp]]",
+        ),
+        (
+            "[[extra_idp]]\nname = \"partner\"\n[[step]]\nsign_in = { user = \"pat\", idp = \"partner\" }\n",
+            "not in the directory of IdP \"partner\"",
+        ),
+        (
+            "[[extra_idp]]\nname = \"partner\"\n[[extra_idp]]\nname = \"partner\"\n[[step]]\ncheck = {}\n",
+            "two [[extra_idp]] are named",
+        ),
+        (
+            "[[extra_idp]]\nname = \"partner\"\n[extra_idp.sp]\ncertificate_pem = \"x\"\n[[step]]\ncheck = {}\n",
+            "set by the harness",
+        ),
+        (
+            "[[extra_idp]]\nname = \"partner\"\n[extra_idp.sp]\ndefault_role = \"admin\"\n[[step]]\ncheck = {}\n",
+            "default_role",
+        ),
+        (
+            "[[extra_idp]]\nname = \"partner\"\n[extra_idp.sp]\nallowed_domain = [\"x\"]\n[[step]]\ncheck = {}\n",
+            "allowed_domain",
+        ),
+        (
+            "[[extra_idp]]\nname = \"a\"\nentity_id = \"urn:same\"\n[[extra_idp]]\nname = \"b\"\nentity_id = \"urn:same\"\n[[step]]\ncheck = {}\n",
+            "configured twice",
+        ),
+    ] {
+        let message = errors(body);
+        assert!(message.contains(expected), "{body}\n→ {message}");
+        assert!(
+            message.starts_with("scenarios/7-x/7.1-t.toml:"),
+            "{message}"
+        );
+    }
+}
