@@ -248,6 +248,46 @@ pub fn renewal_result(failed_code: Option<&str>) -> String {
     )
 }
 
+/// One page of the audit log (newest first), with a link to the older rows. Rows of refused
+/// messages are marked: their facts are as received, unverified and truncated.
+pub fn audit_page(page: &crate::store::AuditPage, limit: u32) -> String {
+    let mut rows = String::new();
+    for record in &page.events {
+        let e = &record.event;
+        let opt = |v: &Option<String>| escape(v.as_deref().unwrap_or(""));
+        rows.push_str(&format!(
+            "<tr><td>{id}</td><td>{at}</td><td><code>{kind}</code></td><td><code>{code}</code></td><td>{verified}</td><td>{idp}</td><td>{subject}</td><td>{email}</td><td>{groups}</td><td>{detail}</td></tr>\n",
+            id = record.id,
+            at = saml_instant(e.at),
+            kind = escape(&e.kind),
+            code = opt(&e.code),
+            verified = if record.verified { "yes" } else { "<strong>no</strong>" },
+            idp = opt(&e.idp),
+            subject = opt(&e.subject),
+            email = opt(&e.user_email),
+            groups = escape(&e.groups.join(", ")),
+            detail = escape(&e.detail),
+        ));
+    }
+    let next = page
+        .next
+        .map(|before| {
+            format!(r#"<p><a href="/admin/audit?before={before}&amp;limit={limit}">Older events</a></p>"#)
+        })
+        .unwrap_or_default();
+    layout(
+        "Audit log",
+        &format!(
+            r#"<p>Newest first. <em>Verified: no</em> marks a refused message: its facts are as received, unauthenticated and truncated.</p>
+<table>
+<tr><th>id</th><th>at</th><th>kind</th><th>code</th><th>verified</th><th>IdP</th><th>subject</th><th>e-mail</th><th>groups</th><th>detail</th></tr>
+{rows}</table>
+{next}
+<p><a href="/">Home</a></p>"#
+        ),
+    )
+}
+
 /// Several IdPs on one SP: one "Continue with …" button each (004).
 pub fn idp_chooser(idps: &[(String, String)], relay_state: Option<&str>) -> String {
     let mut buttons = String::new();

@@ -960,6 +960,13 @@ impl Store {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        crate::store::evict_oldest(
+            &mut tx,
+            "outstanding_logout_requests",
+            self.limits.max_outstanding_requests,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO outstanding_logout_requests (request_id, idp_entity_id, name_id, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?)",
@@ -969,9 +976,21 @@ impl Store {
         .bind(name_id)
         .bind(unix(now))
         .bind(unix(expires_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The IdP an outstanding LogoutRequest was sent to, without consuming it.
+    pub async fn logout_request_idp(&self, request_id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT idp_entity_id FROM outstanding_logout_requests WHERE request_id = ?",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get("idp_entity_id")))
     }
 
     /// Removes and returns the outstanding LogoutRequest if still answerable: answered once.

@@ -406,7 +406,7 @@ async fn audit_refusal(sp: &Sp, rejection: &Rejection, prefix: &str) -> Result<(
         format!("{prefix}: {}", rejection.message)
     };
     sp.store()
-        .audit(&AuditEvent {
+        .audit_unverified(&AuditEvent {
             at: sp.now(),
             kind: "logout.rejected".into(),
             code: Some(rejection.reason.code().into()),
