@@ -68,6 +68,31 @@ pub struct HomeView<'a> {
     pub expires_at: OffsetDateTime,
     /// Seconds between passive re-authentications; 0 disables renewal.
     pub renewal_interval_secs: u32,
+    /// The session's token for the sign-out form (`POST /logout`).
+    pub logout_csrf_token: &'a str,
+}
+
+/// Signing out is a POST with the session's token: a link or image on another site cannot
+/// sign anyone out (logout CSRF).
+fn sign_out_form(csrf_token: &str) -> String {
+    format!(
+        r#"<form method="post" action="/logout" id="sign-out-form">
+<input type="hidden" name="csrf_token" value="{}">
+<p><button type="submit" id="sign-out">Sign out</button></p>
+</form>"#,
+        escape(csrf_token)
+    )
+}
+
+/// `GET /logout`: asks before signing out, with the form that does it.
+pub fn sign_out_confirmation(csrf_token: &str) -> String {
+    layout(
+        "Sign out?",
+        &format!(
+            "<p>Do you want to sign out of this service?</p>\n{}\n<p><a href=\"/\">Stay signed in</a></p>",
+            sign_out_form(csrf_token)
+        ),
+    )
 }
 
 pub fn home(view: Option<&HomeView<'_>>) -> String {
@@ -92,7 +117,8 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
 <tr><th>Identity provider</th><td><code>{idp}</code></td></tr>
 <tr><th>Session ends</th><td>{expires}</td></tr>
 </table>
-<p><a href="/me">Session as JSON</a> · <a href="/logout">Sign out</a></p>
+<p><a href="/me">Session as JSON</a></p>
+{sign_out}
 <p id="renewal-status" role="status"></p>
 {renewal}"#,
                     name = v
@@ -105,6 +131,7 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
                     idp = escape(v.idp),
                     expires = saml_instant(v.expires_at),
                     renewal = renewal_script(v.renewal_interval_secs),
+                    sign_out = sign_out_form(v.logout_csrf_token),
                 ),
             )
         }

@@ -7,7 +7,8 @@
 //! | `GET /saml/metadata` | the SP's metadata |
 //! | `POST /saml/acs` | the Assertion Consumer Service (HTTP-POST binding) |
 //! | `GET /me` | the session as JSON; 401 when signed out |
-//! | `GET\|POST /logout` | ends the local session; with `[idp] slo_url`, also a signed LogoutRequest to the IdP (HTTP-Redirect) |
+//! | `GET /logout` | the sign-out confirmation: a form with the session's token |
+//! | `POST /logout` | with that token, ends the local session; with `[idp] slo_url`, also a signed LogoutRequest to the IdP (HTTP-Redirect) |
 //! | `GET\|POST /saml/sls` | single logout service: the IdP's LogoutResponses and IdP-initiated LogoutRequests (HTTP-Redirect and HTTP-POST) |
 //! | `GET /admin/audit` | the audit log, a page at a time (`?before=<id>&limit=<n>`), JSON or HTML (admin role required) |
 //! | `GET\|POST /link` | account linking: prove an existing account's password, or skip |
@@ -177,7 +178,7 @@ pub fn router(sp: Sp) -> Router {
         .route("/saml/metadata", get(metadata))
         .route("/saml/acs", post(acs::acs))
         .route("/me", get(me))
-        .route("/logout", get(logout).post(logout))
+        .route("/logout", get(slo::logout_page).post(slo::logout))
         .route("/admin/audit", get(audit_log))
         .route("/link", get(link::page).post(link::decide))
         .route("/invite/{token}", get(link::invitation))
@@ -240,7 +241,13 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
             .to_owned(),
         ),
     };
+    let csrf = sp
+        .store()
+        .logout_csrf_token(&session.token, sp.now())
+        .await?
+        .unwrap_or_default();
     let view = pages::HomeView {
+        logout_csrf_token: &csrf,
         email: &user.email,
         name,
         roles: &roles,
@@ -368,11 +375,6 @@ async fn me(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebErr
         "session_expires_at": pages::saml_instant(session.expires_at),
     }))
     .into_response())
-}
-
-/// Local logout, plus single logout when `[idp] slo_url` is set: see [`slo::logout`].
-async fn logout(state: State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
-    slo::logout(state, headers).await
 }
 
 #[derive(Debug, Deserialize)]
