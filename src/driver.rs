@@ -471,6 +471,22 @@ impl HttpDriver {
         self.follow(response).await
     }
 
+    /// Submits the sign-out form like [`sign_out`](Self::sign_out) but does not follow the
+    /// redirect: the URL of the SP's LogoutRequest to the IdP, if it sent one.
+    pub async fn sign_out_redirect(&self) -> Result<Option<String>, DriverError> {
+        let page = self.visit("/logout").await?;
+        let Some(form) = parse_post_form(&page.body).filter(|f| f.action == "/logout") else {
+            return Ok(None);
+        };
+        let response = self
+            .client
+            .post(format!("{}{}", self.sp_base_url, form.action))
+            .form(&form.fields)
+            .send()
+            .await?;
+        Ok(redirect_target(&response))
+    }
+
     /// What another site can make this browser do (logout CSRF): request `GET /logout` (a link
     /// or an image), then `POST /logout` without the form's token (an auto-submitted form).
     /// Returns the POST's page.
