@@ -449,16 +449,63 @@ impl HttpDriver {
         }
     }
 
+    /// Signs out; see [`sign_out`](Self::sign_out).
     pub async fn logout(&self) -> Result<(), DriverError> {
+        self.sign_out().await.map(|_| ())
+    }
+
+    /// Signs out like a person: `GET /logout` shows the confirmation page, whose form (carrying
+    /// the session's token) is submitted; redirects are followed, e.g. to the IdP's `/slo` and
+    /// back to the SP's `/saml/sls`. Without a session the page has no form and is the result.
+    pub async fn sign_out(&self) -> Result<Visited, DriverError> {
+        let page = self.visit("/logout").await?;
+        let Some(form) = parse_post_form(&page.body).filter(|f| f.action == "/logout") else {
+            return Ok(page);
+        };
+        let response = self
+            .client
+            .post(format!("{}{}", self.sp_base_url, form.action))
+            .form(&form.fields)
+            .send()
+            .await?;
+        self.follow(response).await
+    }
+
+    /// Submits the sign-out form like [`sign_out`](Self::sign_out) but does not follow the
+    /// redirect: the URL of the SP's LogoutRequest to the IdP, if it sent one.
+    pub async fn sign_out_redirect(&self) -> Result<Option<String>, DriverError> {
+        let page = self.visit("/logout").await?;
+        let Some(form) = parse_post_form(&page.body).filter(|f| f.action == "/logout") else {
+            return Ok(None);
+        };
+        let response = self
+            .client
+            .post(format!("{}{}", self.sp_base_url, form.action))
+            .form(&form.fields)
+            .send()
+            .await?;
+        Ok(redirect_target(&response))
+    }
+
+    /// What another site can make this browser do (logout CSRF): request `GET /logout` (a link
+    /// or an image), then `POST /logout` without the form's token (an auto-submitted form).
+    /// Returns the POST's page.
+    pub async fn cross_site_sign_out(&self) -> Result<Visited, DriverError> {
         self.client
             .get(format!("{}/logout", self.sp_base_url))
             .send()
             .await?;
-        Ok(())
+        let response = self
+            .client
+            .post(format!("{}/logout", self.sp_base_url))
+            .form(&[("csrf_token", "")])
+            .send()
+            .await?;
+        self.follow(response).await
     }
 
     /// GETs `url` (absolute, or a path on the SP) and follows redirects with this browser's
-    /// cookies to the last page: e.g. `/logout` → the IdP's `/slo` → the SP's `/saml/sls`.
+    /// cookies to the last page: e.g. an IdP's LogoutRequest URL → the SP's `/saml/sls` → the IdP.
     pub async fn visit(&self, url: &str) -> Result<Visited, DriverError> {
         let url = if url.starts_with('/') {
             format!("{}{url}", self.sp_base_url)

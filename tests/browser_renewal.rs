@@ -187,9 +187,19 @@ async fn renewal_uses_a_window_when_the_idp_forbids_framing_and_logout_closes_it
         "the renewal window did not renew the session"
     );
 
+    // Sign out like a person: the home page's button submits the sign-out form (a POST with
+    // the session's token; a GET of /logout only asks).
     browser
         .client
-        .goto(&format!("{}/logout", pair.endpoints.sp_base_url))
+        .goto(&format!("{}/", pair.endpoints.sp_base_url))
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
     let closed = until(|| async { (browser.windows().await == 1).then_some(()) }).await;

@@ -38,8 +38,16 @@ async fn home_page_carries_the_renewal_script_only_when_signed_in() {
         idp: "urn:idp",
         expires_at: datetime!(2026-06-01 12:00 UTC),
         renewal_interval_secs: 123,
+        logout_csrf_token: "t0ken",
     };
     let page = sp::pages::home(Some(&view));
+    // Signing out is the form with the session's token, never a plain link (logout CSRF).
+    assert!(
+        page.contains(r#"<form method="post" action="/logout""#)
+            && page.contains(r#"name="csrf_token" value="t0ken""#)
+            && !page.contains(r#"href="/logout""#),
+        "{page}"
+    );
     assert!(page.contains("const intervalMs = 123 * 1000"), "{page}");
     assert!(
         page.contains("/renew?mode=iframe") && page.contains("allow pop-ups"),

@@ -248,3 +248,81 @@ async fn an_assertion_for_one_workspace_is_refused_by_another() {
         .unwrap();
     assert_eq!(outcome.code(), Some("destination.mismatch"), "{outcome:?}");
 }
+
+/// Several IdPs with single logout: the LogoutRequest goes to the main IdP; the partner IdP
+/// answers it (its LogoutResponse names the request's ID and is signed with the partner's own,
+/// trusted key). The SP refuses it with `logout.issuer_mismatch`: only the IdP asked may answer.
+#[tokio::test]
+async fn a_logout_response_from_another_idp_than_the_one_asked_is_refused() {
+    let (main_listener, main_url) = listen().await;
+    let (partner_listener, partner_url) = listen().await;
+    let (sp_listener, sp_url) = listen().await;
+    let endpoints = Endpoints {
+        idp_base_url: main_url.clone(),
+        sp_base_url: sp_url.clone(),
+    };
+    let mut config = demo::sp_config(
+        &endpoints,
+        &IdpKeys::fixed_for_tests().idp.cert_pem,
+        ":memory:",
+    );
+    assert!(
+        config.idp.slo_url.is_some(),
+        "the demo SP does single logout"
+    );
+    config.additional_idps.push(IdpSettings {
+        entity_id: format!("{partner_url}/metadata"),
+        label: Some("Partner IdP".into()),
+        sso_url: format!("{partner_url}/sso"),
+        slo_url: Some(format!("{partner_url}/slo")),
+        certificate_file: None,
+        certificate_pem: Some(partner_keys().idp.cert_pem),
+        metadata_file: None,
+    });
+    let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
+    let partner = idp(&partner_url, partner_keys(), &[&config]);
+    serve(main_listener, mock_idp::server::router(main.clone()));
+    serve(partner_listener, mock_idp::server::router(partner.clone()));
+    let sp = start_sp(sp_listener, config).await;
+
+    let driver = HttpDriver::new(&sp_url).unwrap();
+    let login = format!(
+        "/login?idp={}",
+        url::form_urlencoded::byte_serialize(format!("{main_url}/metadata").as_bytes())
+            .collect::<String>()
+    );
+    assert!(matches!(
+        driver
+            .sign_in_at(&login, "alice@example.com")
+            .await
+            .unwrap(),
+        SignInOutcome::SignedIn { .. }
+    ));
+    // The sign-out form, submitted without following, so that its redirect can be re-pointed.
+    let location = driver
+        .sign_out_redirect()
+        .await
+        .unwrap()
+        .expect("a LogoutRequest to the main IdP");
+    assert!(
+        location.starts_with(&format!("{main_url}/slo")),
+        "{location}"
+    );
+    let to_partner = location.replacen(&main_url, &partner_url, 1);
+    let page = driver.visit(&to_partner).await.unwrap();
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body.contains("logout.issuer_mismatch"),
+        "{}",
+        page.body
+    );
+    let last = sp
+        .store()
+        .audit_events()
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.kind.starts_with("logout."))
+        .unwrap();
+    assert_eq!(last.code.as_deref(), Some("logout.issuer_mismatch"));
+}

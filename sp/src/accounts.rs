@@ -224,6 +224,8 @@ impl Store {
     ) -> StoreResult<String> {
         let token = random_token();
         let identity = serde_json::to_string(identity).unwrap_or_default();
+        let mut tx = self.pool.begin().await?;
+        crate::store::evict_oldest(&mut tx, "pending_links", self.limits.max_pending_links).await?;
         sqlx::query(
             "INSERT INTO pending_links (token, idp_entity_id, identity, matched_user_id, relay_state, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -235,8 +237,9 @@ impl Store {
         .bind(relay_state)
         .bind(now.unix_timestamp())
         .bind(expires_at.unix_timestamp())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(token)
     }
 

@@ -26,6 +26,49 @@ pub struct SpConfig {
     /// [`IdpSettings::role_mappings`].
     #[serde(default, rename = "role_mapping")]
     pub role_mappings: Vec<RoleMapping>,
+    /// Bounds on stored state: sweeps, table caps and field lengths.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// How much state the SP keeps, so that no input can grow it without bound (issue 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Seconds between two sweeps of expired rows (a background task); 0 disables the task.
+    pub sweep_interval_secs: u32,
+    /// Longest RelayState kept, in bytes. SAML bindings §3.4.3 / §3.5.3: it MUST NOT exceed 80
+    /// bytes. A longer one is not stored and the sign-in lands on `/`.
+    pub max_relay_state_bytes: usize,
+    /// Outstanding AuthnRequests (and, separately, outstanding LogoutRequests) kept at once; a
+    /// new one beyond this evicts the oldest.
+    pub max_outstanding_requests: u32,
+    /// Pending account links kept at once; a new one beyond this evicts the oldest.
+    pub max_pending_links: u32,
+    /// Longest NameID, SessionIndex, e-mail, name, login or group value accepted from a verified
+    /// assertion, in bytes; longer is refused with `identity.too_large`.
+    pub max_identity_field_bytes: usize,
+    /// Most group values accepted from a verified assertion; more is `identity.too_large`.
+    pub max_groups: usize,
+    /// Longest audit `detail`, in bytes; longer is truncated with a marker.
+    pub max_audit_detail_bytes: usize,
+    /// Audit rows of refused (unverified) messages kept; beyond this the oldest of them go.
+    pub max_unverified_audit_rows: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            sweep_interval_secs: 60,
+            max_relay_state_bytes: 80,
+            max_outstanding_requests: 10_000,
+            max_pending_links: 10_000,
+            max_identity_field_bytes: 1024,
+            max_groups: 500,
+            max_audit_detail_bytes: 2048,
+            max_unverified_audit_rows: 100_000,
+        }
+    }
 }
 
 /// This service provider and its local policies.
@@ -304,6 +347,7 @@ impl SpConfig {
                 )));
             }
         }
+        self.limits.validate()?;
         let mut seen = std::collections::HashSet::new();
         for idp in self.idps() {
             let sources = [
@@ -370,6 +414,37 @@ impl SpConfig {
     /// The IdP with this entity ID.
     pub fn idp_by_entity_id(&self, entity_id: &str) -> Option<&IdpSettings> {
         self.idps().find(|idp| idp.entity_id == entity_id)
+    }
+}
+
+impl Limits {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("max_relay_state_bytes", self.max_relay_state_bytes),
+            (
+                "max_outstanding_requests",
+                self.max_outstanding_requests as usize,
+            ),
+            ("max_pending_links", self.max_pending_links as usize),
+            ("max_identity_field_bytes", self.max_identity_field_bytes),
+            ("max_groups", self.max_groups),
+            ("max_audit_detail_bytes", self.max_audit_detail_bytes),
+            (
+                "max_unverified_audit_rows",
+                self.max_unverified_audit_rows as usize,
+            ),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Invalid(format!(
+                "limits.{name} must be at least 1"
+            )));
+        }
+        if self.max_relay_state_bytes > 4096 {
+            return Err(ConfigError::Invalid(
+                "limits.max_relay_state_bytes must be at most 4096 (SAML bindings say 80)".into(),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -29,8 +29,8 @@ pub struct Identity {
     pub groups: Vec<String>,
 }
 
-/// Resolves the identity, or refuses with `attribute.email_missing`, `email.domain_not_allowed`
-/// or `access.denied`.
+/// Resolves the identity, or refuses with `attribute.email_missing`, `email.domain_not_allowed`,
+/// `access.denied` or `identity.too_large`.
 pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identity, Rejection> {
     let candidates = &config.attributes;
     let first = |names: &[String]| -> Option<String> {
@@ -99,14 +99,60 @@ pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identit
         (Some(name_id), format) if format != Some(NAMEID_TRANSIENT) => name_id.clone(),
         _ => login.clone().unwrap_or_else(|| email.clone()),
     };
-    Ok(Identity {
+    let identity = Identity {
         subject,
         login,
         email,
         first_name: first(&candidates.first_name),
         last_name: first(&candidates.last_name),
         groups,
-    })
+    };
+    check_sizes(verified, &identity, &config.limits)?;
+    Ok(identity)
+}
+
+/// Every field the SP stores from the assertion, and the number of groups, within `[limits]`.
+/// A verified but oversized value is refused rather than cut: a truncated NameID or e-mail
+/// could name somebody else.
+fn check_sizes(
+    verified: &VerifiedResponse,
+    identity: &Identity,
+    limits: &crate::config::Limits,
+) -> Result<(), Rejection> {
+    let max = limits.max_identity_field_bytes;
+    let fields = [
+        ("NameID", verified.name_id.as_deref()),
+        ("NameID Format", verified.name_id_format.as_deref()),
+        ("SessionIndex", verified.session_index.as_deref()),
+        ("e-mail", Some(identity.email.as_str())),
+        ("login", identity.login.as_deref()),
+        ("first name", identity.first_name.as_deref()),
+        ("last name", identity.last_name.as_deref()),
+    ];
+    let too_long = fields
+        .into_iter()
+        .filter_map(|(what, value)| Some((what, value?.len())))
+        .chain(identity.groups.iter().map(|g| ("a group value", g.len())))
+        .find(|(_, len)| *len > max);
+    if let Some((what, len)) = too_long {
+        return Err(rejection(
+            Reason::IdentityExceedsSizeLimits,
+            format!("the {what} is {len} bytes; limits.max_identity_field_bytes is {max}"),
+            verified,
+        ));
+    }
+    if identity.groups.len() > limits.max_groups {
+        return Err(rejection(
+            Reason::IdentityExceedsSizeLimits,
+            format!(
+                "{} group values; limits.max_groups is {}",
+                identity.groups.len(),
+                limits.max_groups
+            ),
+            verified,
+        ));
+    }
+    Ok(())
 }
 
 /// All values of every groups candidate attribute present, in order, without duplicates.

@@ -68,6 +68,31 @@ pub struct HomeView<'a> {
     pub expires_at: OffsetDateTime,
     /// Seconds between passive re-authentications; 0 disables renewal.
     pub renewal_interval_secs: u32,
+    /// The session's token for the sign-out form (`POST /logout`).
+    pub logout_csrf_token: &'a str,
+}
+
+/// Signing out is a POST with the session's token: a link or image on another site cannot
+/// sign anyone out (logout CSRF).
+fn sign_out_form(csrf_token: &str) -> String {
+    format!(
+        r#"<form method="post" action="/logout" id="sign-out-form">
+<input type="hidden" name="csrf_token" value="{}">
+<p><button type="submit" id="sign-out">Sign out</button></p>
+</form>"#,
+        escape(csrf_token)
+    )
+}
+
+/// `GET /logout`: asks before signing out, with the form that does it.
+pub fn sign_out_confirmation(csrf_token: &str) -> String {
+    layout(
+        "Sign out?",
+        &format!(
+            "<p>Do you want to sign out of this service?</p>\n{}\n<p><a href=\"/\">Stay signed in</a></p>",
+            sign_out_form(csrf_token)
+        ),
+    )
 }
 
 pub fn home(view: Option<&HomeView<'_>>) -> String {
@@ -92,7 +117,8 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
 <tr><th>Identity provider</th><td><code>{idp}</code></td></tr>
 <tr><th>Session ends</th><td>{expires}</td></tr>
 </table>
-<p><a href="/me">Session as JSON</a> · <a href="/logout">Sign out</a></p>
+<p><a href="/me">Session as JSON</a></p>
+{sign_out}
 <p id="renewal-status" role="status"></p>
 {renewal}"#,
                     name = v
@@ -105,6 +131,7 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
                     idp = escape(v.idp),
                     expires = saml_instant(v.expires_at),
                     renewal = renewal_script(v.renewal_interval_secs),
+                    sign_out = sign_out_form(v.logout_csrf_token),
                 ),
             )
         }
@@ -244,6 +271,46 @@ pub fn renewal_result(failed_code: Option<&str>) -> String {
   }}
 }})();
 </script>"#
+        ),
+    )
+}
+
+/// One page of the audit log (newest first), with a link to the older rows. Rows of refused
+/// messages are marked: their facts are as received, unverified and truncated.
+pub fn audit_page(page: &crate::store::AuditPage, limit: u32) -> String {
+    let mut rows = String::new();
+    for record in &page.events {
+        let e = &record.event;
+        let opt = |v: &Option<String>| escape(v.as_deref().unwrap_or(""));
+        rows.push_str(&format!(
+            "<tr><td>{id}</td><td>{at}</td><td><code>{kind}</code></td><td><code>{code}</code></td><td>{verified}</td><td>{idp}</td><td>{subject}</td><td>{email}</td><td>{groups}</td><td>{detail}</td></tr>\n",
+            id = record.id,
+            at = saml_instant(e.at),
+            kind = escape(&e.kind),
+            code = opt(&e.code),
+            verified = if record.verified { "yes" } else { "<strong>no</strong>" },
+            idp = opt(&e.idp),
+            subject = opt(&e.subject),
+            email = opt(&e.user_email),
+            groups = escape(&e.groups.join(", ")),
+            detail = escape(&e.detail),
+        ));
+    }
+    let next = page
+        .next
+        .map(|before| {
+            format!(r#"<p><a href="/admin/audit?before={before}&amp;limit={limit}">Older events</a></p>"#)
+        })
+        .unwrap_or_default();
+    layout(
+        "Audit log",
+        &format!(
+            r#"<p>Newest first. <em>Verified: no</em> marks a refused message: its facts are as received, unauthenticated and truncated.</p>
+<table>
+<tr><th>id</th><th>at</th><th>kind</th><th>code</th><th>verified</th><th>IdP</th><th>subject</th><th>e-mail</th><th>groups</th><th>detail</th></tr>
+{rows}</table>
+{next}
+<p><a href="/">Home</a></p>"#
         ),
     )
 }

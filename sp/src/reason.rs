@@ -145,6 +145,12 @@ pub enum Reason {
     LogoutResponseAnswersNoOutstandingRequest,
     /// The IdP's `LogoutResponse` reports a status other than Success.
     LogoutStatusIsNotSuccess,
+    /// A verified assertion carries a NameID, SessionIndex, e-mail, name, login or group value
+    /// longer than `limits.max_identity_field_bytes`, or more groups than `limits.max_groups`.
+    IdentityExceedsSizeLimits,
+    /// `POST /logout` without the logout form's token of the session (a cross-site request, or
+    /// a stale page): nothing ends.
+    LogoutFormLacksTheSessionToken,
 }
 
 impl Reason {
@@ -205,6 +211,8 @@ impl Reason {
         Reason::LogoutRequestMatchesNoSession,
         Reason::LogoutResponseAnswersNoOutstandingRequest,
         Reason::LogoutStatusIsNotSuccess,
+        Reason::IdentityExceedsSizeLimits,
+        Reason::LogoutFormLacksTheSessionToken,
     ];
 
     /// The stable dotted code, e.g. `signature.invalid`.
@@ -265,6 +273,8 @@ impl Reason {
             Reason::LogoutRequestMatchesNoSession => "logout.unknown_session",
             Reason::LogoutResponseAnswersNoOutstandingRequest => "logout.unknown_in_response_to",
             Reason::LogoutStatusIsNotSuccess => "logout.status_not_success",
+            Reason::IdentityExceedsSizeLimits => "identity.too_large",
+            Reason::LogoutFormLacksTheSessionToken => "logout.csrf_token_invalid",
         }
     }
 
@@ -371,6 +381,12 @@ impl Reason {
             }
             Reason::LogoutStatusIsNotSuccess => {
                 "The identity provider reported that logout failed."
+            }
+            Reason::IdentityExceedsSizeLimits => {
+                "The identity provider sent a value too long for this service."
+            }
+            Reason::LogoutFormLacksTheSessionToken => {
+                "The sign-out request did not come from this site's sign-out form; you are still signed in."
             }
         }
     }

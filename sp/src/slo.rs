@@ -514,8 +514,12 @@ pub struct LogoutRefusal {
     pub rejection: Rejection,
     /// Which kind of message it was, when known.
     pub kind: Option<MessageKind>,
-    /// The message's `ID`, when it could be read (unverified).
+    /// The message's `ID`, when it could be read (unverified unless `signature_verified`).
     pub id: Option<String>,
+    /// Whether the message's signature verified with a pinned IdP certificate before it was
+    /// refused. Only then may the SP sign an answer naming its ID: answering an unverified
+    /// request would sign the sender's ID and RelayState (a signing oracle).
+    pub signature_verified: bool,
 }
 
 impl From<Rejection> for LogoutRefusal {
@@ -524,6 +528,7 @@ impl From<Rejection> for LogoutRefusal {
             rejection,
             kind: None,
             id: None,
+            signature_verified: false,
         }
     }
 }
@@ -582,13 +587,16 @@ pub fn verify_message(
         ..policy.clone()
     };
     let policy = &selected;
-    let refusal = |rejection: Rejection| LogoutRefusal {
+    let refuse = |rejection: Rejection, signature_verified: bool| LogoutRefusal {
         rejection: rejection.with_context(context.clone()),
         kind: Some(raw.kind),
         id: id.clone(),
+        signature_verified,
     };
-    let id = check_structure(&doc, root).map_err(refusal)?;
-    let signed = check_signature(&doc, root, &id, raw, policy).map_err(refusal)?;
+    let id = check_structure(&doc, root).map_err(|r| refuse(r, false))?;
+    let signed = check_signature(&doc, root, &id, raw, policy).map_err(|r| refuse(r, false))?;
+    let verified = signed != Signed::Unsigned;
+    let refusal = |rejection: Rejection| refuse(rejection, verified);
     let issuer = check_issuer(root, policy).map_err(refusal)?;
     check_destination(root, signed, policy).map_err(refusal)?;
     let issue_instant = checks::required_instant(root, "IssueInstant")
@@ -960,6 +968,13 @@ impl Store {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        crate::store::evict_oldest(
+            &mut tx,
+            "outstanding_logout_requests",
+            self.limits.max_outstanding_requests,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO outstanding_logout_requests (request_id, idp_entity_id, name_id, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?)",
@@ -969,9 +984,21 @@ impl Store {
         .bind(name_id)
         .bind(unix(now))
         .bind(unix(expires_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The IdP an outstanding LogoutRequest was sent to, without consuming it.
+    pub async fn logout_request_idp(&self, request_id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT idp_entity_id FROM outstanding_logout_requests WHERE request_id = ?",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get("idp_entity_id")))
     }
 
     /// Removes and returns the outstanding LogoutRequest if still answerable: answered once.

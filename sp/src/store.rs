@@ -9,6 +9,8 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use time::OffsetDateTime;
 
+use crate::config::Limits;
+
 /// A store failure. Request handlers turn it into a 500 page; it never carries user input back.
 #[derive(Debug, thiserror::Error)]
 #[error("store: {0}")]
@@ -26,6 +28,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     /// Visible to the crate so that feature modules can keep their queries beside their logic.
     pub(crate) pool: SqlitePool,
+    /// Table caps and field bounds (`[limits]`).
+    pub(crate) limits: Limits,
 }
 
 /// A local user.
@@ -122,7 +126,77 @@ impl Store {
                 .await?
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            limits: Limits::default(),
+        })
+    }
+
+    /// The same store with these caps and bounds (the SP passes its `[limits]`).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Deletes every row whose time is up at `now` (outstanding requests, pending links,
+    /// sessions, replay caches) and trims the unverified audit rows to their cap. The SP runs it
+    /// on a timer (`limits.sweep_interval_secs`); it is safe to run at any time, since each of
+    /// these rows is refused anyway once expired.
+    pub async fn sweep(&self, now: OffsetDateTime) -> StoreResult<SweepReport> {
+        let mut report = SweepReport::default();
+        let now = unix(now);
+        for (table, count) in [
+            ("outstanding_requests", &mut report.outstanding_requests),
+            (
+                "outstanding_logout_requests",
+                &mut report.outstanding_logout_requests,
+            ),
+            ("pending_links", &mut report.pending_links),
+            ("sessions", &mut report.sessions),
+            ("replay_cache", &mut report.replay_cache),
+            ("seen_logout_requests", &mut report.seen_logout_requests),
+        ] {
+            // The table names are the constants above, never input.
+            let sql = format!("DELETE FROM {table} WHERE expires_at <= ?");
+            *count = sqlx::query(&sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        report.unverified_audit_rows = self.trim_unverified_audit().await?;
+        Ok(report)
+    }
+
+    /// Number of rows in a table of the store (for tests, tools and the sweep's report).
+    pub async fn row_count(&self, table: StoredTable) -> StoreResult<u64> {
+        let sql = format!("SELECT count(*) AS n FROM {}", table.name());
+        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
+        Ok(u64::try_from(row.get::<i64, _>("n")).unwrap_or(0))
+    }
+
+    /// The size of the database (pages in use and free), in bytes, file or memory alike.
+    pub async fn database_bytes(&self) -> StoreResult<u64> {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&self.pool)
+            .await?;
+        let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0))
+    }
+
+    /// Bytes of text stored in a table's columns (for tests and tools: what a flood costs).
+    pub async fn stored_bytes(&self, table: StoredTable) -> StoreResult<u64> {
+        let columns = table.text_columns();
+        let sum = columns
+            .iter()
+            .map(|c| format!("coalesce(length(CAST({c} AS BLOB)), 0)"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let sql = format!("SELECT coalesce(sum({sum}), 0) AS n FROM {}", table.name());
+        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
+        Ok(u64::try_from(row.get::<i64, _>("n")).unwrap_or(0))
     }
 
     // --- outstanding AuthnRequests -------------------------------------------------------------
@@ -159,6 +233,13 @@ impl Store {
             RequestPurpose::Renewal { session_token } => ("renewal", Some(session_token), None),
             RequestPurpose::Invitation { token } => ("invitation", None, Some(token)),
         };
+        let mut tx = self.pool.begin().await?;
+        evict_oldest(
+            &mut tx,
+            "outstanding_requests",
+            self.limits.max_outstanding_requests,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at, purpose, session_token, invitation_token, idp_entity_id)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -171,8 +252,9 @@ impl Store {
         .bind(session_token)
         .bind(invitation_token)
         .bind(idp_entity_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -373,8 +455,8 @@ impl Store {
 
     pub async fn create_session(&self, session: &Session) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (token, user_id, idp_entity_id, name_id, session_index, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token, user_id, idp_entity_id, name_id, session_index, created_at, expires_at, csrf_token)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&session.token)
         .bind(session.user_id)
@@ -383,9 +465,25 @@ impl Store {
         .bind(&session.session_index)
         .bind(unix(session.created_at))
         .bind(unix(session.expires_at))
+        .bind(crate::token::random_hex(32))
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The token the logout form of this session must carry (`POST /logout`), if the session
+    /// is live at `now`.
+    pub async fn logout_csrf_token(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT csrf_token FROM sessions WHERE token = ? AND expires_at > ?")
+            .bind(token)
+            .bind(unix(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|r| r.get("csrf_token")))
     }
 
     /// The session behind a cookie token, if it exists and has not expired at `now`.
@@ -438,43 +536,270 @@ impl Store {
 
     // --- audit ---------------------------------------------------------------------------------
 
+    /// Records an event whose facts were verified (an accepted message, a local action). Fields
+    /// are bounded (`[limits]`), with a truncation marker; otherwise written as given.
     pub async fn audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        let groups = serde_json::to_string(&event.groups).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
-            "INSERT INTO audit_events (at, kind, code, idp, subject, user_email, groups, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(unix(event.at))
-        .bind(&event.kind)
-        .bind(&event.code)
-        .bind(&event.idp)
-        .bind(&event.subject)
-        .bind(&event.user_email)
-        .bind(groups)
-        .bind(&event.detail)
-        .execute(&self.pool)
-        .await?;
+        let field = self.limits.max_identity_field_bytes;
+        let groups: Vec<String> = event
+            .groups
+            .iter()
+            .take(self.limits.max_groups)
+            .map(|g| bounded(g, field))
+            .collect();
+        self.insert_audit(event, true, field, &groups).await?;
         Ok(())
     }
 
-    /// The audit log, oldest first.
+    /// Records a refused message. Its facts (issuer, subject, groups, detail) were read from a
+    /// message that did not verify: they are cut to small fixed bounds, the row is marked
+    /// `verified = 0`, and these rows are capped (`limits.max_unverified_audit_rows`, oldest
+    /// first), so that a flood of refusals costs bounded space.
+    pub async fn audit_unverified(&self, event: &AuditEvent) -> StoreResult<()> {
+        let mut groups: Vec<String> = event
+            .groups
+            .iter()
+            .take(UNVERIFIED_MAX_GROUPS)
+            .map(|g| bounded(g, UNVERIFIED_FIELD_BYTES))
+            .collect();
+        if event.groups.len() > UNVERIFIED_MAX_GROUPS {
+            groups.push(format!(
+                "{TRUNCATED} {} more values]",
+                event.groups.len() - UNVERIFIED_MAX_GROUPS
+            ));
+        }
+        let id = self
+            .insert_audit(event, false, UNVERIFIED_FIELD_BYTES, &groups)
+            .await?;
+        // Trimming costs a scan of the cap's worth of index entries: do it now and then, so
+        // the table holds at most the cap plus this many rows between sweeps.
+        if id % TRIM_UNVERIFIED_EVERY == 0 {
+            self.trim_unverified_audit().await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_audit(
+        &self,
+        event: &AuditEvent,
+        verified: bool,
+        field_bytes: usize,
+        groups: &[String],
+    ) -> StoreResult<i64> {
+        let groups = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
+        let field = |v: &Option<String>| v.as_deref().map(|v| bounded(v, field_bytes));
+        let result = sqlx::query(
+            "INSERT INTO audit_events (at, kind, code, idp, subject, user_email, groups, detail, verified)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(unix(event.at))
+        .bind(bounded(&event.kind, UNVERIFIED_FIELD_BYTES))
+        .bind(field(&event.code))
+        .bind(field(&event.idp))
+        .bind(field(&event.subject))
+        .bind(field(&event.user_email))
+        .bind(groups)
+        .bind(bounded(&event.detail, self.limits.max_audit_detail_bytes))
+        .bind(verified)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.last_insert_rowid())
+    }
+
+    /// Deletes the oldest unverified audit rows beyond `limits.max_unverified_audit_rows`.
+    async fn trim_unverified_audit(&self) -> StoreResult<u64> {
+        let deleted = sqlx::query(
+            "DELETE FROM audit_events WHERE verified = 0 AND id <= (
+                 SELECT id FROM audit_events WHERE verified = 0 ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        )
+        .bind(i64::from(self.limits.max_unverified_audit_rows))
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected())
+    }
+
+    /// The whole audit log, oldest first. For tests and tools on small stores; pages use
+    /// [`audit_page`](Self::audit_page).
     pub async fn audit_events(&self) -> StoreResult<Vec<AuditEvent>> {
         let rows = sqlx::query("SELECT * FROM audit_events ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|row| AuditEvent {
-                at: from_unix(row.get("at")),
-                kind: row.get("kind"),
-                code: row.get("code"),
-                idp: row.get("idp"),
-                subject: row.get("subject"),
-                user_email: row.get("user_email"),
-                groups: serde_json::from_str(row.get::<&str, _>("groups")).unwrap_or_default(),
-                detail: row.get("detail"),
-            })
-            .collect())
+        Ok(rows.iter().map(|row| audit_record(row).event).collect())
+    }
+
+    /// One page of the audit log, newest first: at most `limit` rows with an id below `before`
+    /// (all when `None`), and the cursor of the next page when there are older rows.
+    pub async fn audit_page(&self, before: Option<i64>, limit: u32) -> StoreResult<AuditPage> {
+        let limit = i64::from(limit.max(1));
+        let rows = sqlx::query("SELECT * FROM audit_events WHERE id < ? ORDER BY id DESC LIMIT ?")
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events: Vec<AuditRecord> = rows.iter().map(audit_record).collect();
+        let next = if events.len() as i64 > limit {
+            events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            events.last().map(|e| e.id)
+        } else {
+            None
+        };
+        Ok(AuditPage { events, next })
+    }
+}
+
+fn audit_record(row: &sqlx::sqlite::SqliteRow) -> AuditRecord {
+    AuditRecord {
+        id: row.get("id"),
+        verified: row.get("verified"),
+        event: AuditEvent {
+            at: from_unix(row.get("at")),
+            kind: row.get("kind"),
+            code: row.get("code"),
+            idp: row.get("idp"),
+            subject: row.get("subject"),
+            user_email: row.get("user_email"),
+            groups: serde_json::from_str(row.get::<&str, _>("groups")).unwrap_or_default(),
+            detail: row.get("detail"),
+        },
+    }
+}
+
+/// Deletes the oldest rows of `table` (by `created_at`) so that one more fits under `cap`.
+/// `table` is a constant of this crate, never input.
+pub(crate) async fn evict_oldest(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    table: &str,
+    cap: u32,
+) -> StoreResult<u64> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE rowid IN (
+             SELECT rowid FROM {table} ORDER BY created_at, rowid
+             LIMIT max(0, (SELECT count(*) FROM {table}) - ? + 1))"
+    );
+    let deleted = sqlx::query(&sql)
+        .bind(i64::from(cap))
+        .execute(&mut **tx)
+        .await?;
+    if deleted.rows_affected() > 0 {
+        tracing::warn!(
+            table,
+            evicted = deleted.rows_affected(),
+            cap,
+            "table at its cap: oldest rows evicted"
+        );
+    }
+    Ok(deleted.rows_affected())
+}
+
+/// Longest issuer, subject, kind or group value kept from a refused message, in bytes.
+pub const UNVERIFIED_FIELD_BYTES: usize = 256;
+/// Most group values kept from a refused message.
+pub const UNVERIFIED_MAX_GROUPS: usize = 10;
+const TRIM_UNVERIFIED_EVERY: i64 = 16;
+/// What a truncated value ends with: `…[truncated: N bytes in all]`.
+pub const TRUNCATED: &str = "…[truncated:";
+
+/// `text` cut to at most `max` bytes (on a character boundary) followed by the truncation
+/// marker, or `text` itself when it fits.
+pub fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{TRUNCATED} {} bytes in all]", &text[..end], text.len())
+}
+
+/// One stored audit row: its id (the page cursor), whether its facts were verified, the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    /// False for refused messages: the facts are as received, unauthenticated and truncated.
+    pub verified: bool,
+    #[serde(flatten)]
+    pub event: AuditEvent,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditRecord>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next: Option<i64>,
+}
+
+/// What a sweep deleted, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub outstanding_requests: u64,
+    pub outstanding_logout_requests: u64,
+    pub pending_links: u64,
+    pub sessions: u64,
+    pub replay_cache: u64,
+    pub seen_logout_requests: u64,
+    pub unverified_audit_rows: u64,
+}
+
+/// The tables whose size the limits bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredTable {
+    OutstandingRequests,
+    OutstandingLogoutRequests,
+    PendingLinks,
+    Sessions,
+    ReplayCache,
+    SeenLogoutRequests,
+    AuditEvents,
+    Users,
+}
+
+impl StoredTable {
+    fn name(self) -> &'static str {
+        match self {
+            StoredTable::OutstandingRequests => "outstanding_requests",
+            StoredTable::OutstandingLogoutRequests => "outstanding_logout_requests",
+            StoredTable::PendingLinks => "pending_links",
+            StoredTable::Sessions => "sessions",
+            StoredTable::ReplayCache => "replay_cache",
+            StoredTable::SeenLogoutRequests => "seen_logout_requests",
+            StoredTable::AuditEvents => "audit_events",
+            StoredTable::Users => "users",
+        }
+    }
+
+    fn text_columns(self) -> &'static [&'static str] {
+        match self {
+            StoredTable::OutstandingRequests => &[
+                "request_id",
+                "relay_state",
+                "purpose",
+                "session_token",
+                "invitation_token",
+                "idp_entity_id",
+            ],
+            StoredTable::OutstandingLogoutRequests => &["request_id", "idp_entity_id", "name_id"],
+            StoredTable::PendingLinks => &["token", "idp_entity_id", "identity", "relay_state"],
+            StoredTable::Sessions => &[
+                "token",
+                "idp_entity_id",
+                "name_id",
+                "session_index",
+                "csrf_token",
+            ],
+            StoredTable::ReplayCache => &["assertion_id"],
+            StoredTable::SeenLogoutRequests => &["request_id"],
+            StoredTable::AuditEvents => &[
+                "kind",
+                "code",
+                "idp",
+                "subject",
+                "user_email",
+                "groups",
+                "detail",
+            ],
+            StoredTable::Users => &["login", "email", "first_name", "last_name"],
+        }
     }
 }
 

@@ -8,3 +8,8 @@ pub fn random_hex(bytes: usize) -> String {
     rand::thread_rng().fill_bytes(&mut buffer);
     buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Compares two secrets in time that depends on their lengths only, not on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && openssl::memcmp::eq(a, b)
+}

@@ -164,6 +164,20 @@ impl TestSp {
         }
     }
 
+    /// Signs out like a person: `GET /logout` shows the confirmation form, which is submitted
+    /// with its token.
+    async fn logout(&self, token: &str) -> Reply {
+        let page = self.get("/logout", Some(token)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = csrf_token_in(&page.body).expect("the sign-out page holds the form's token");
+        self.post_form(
+            "/logout",
+            format!("csrf_token={}", form(&csrf)),
+            Some(token),
+        )
+        .await
+    }
+
     async fn logout_audit(&self) -> Vec<AuditEvent> {
         self.sp
             .store()
@@ -207,6 +221,14 @@ impl Reply {
             .as_deref()
             .is_some_and(|c| c.starts_with("samlconf_sp_session=;") && c.contains("Max-Age=0"))
     }
+}
+
+/// The value of the `csrf_token` hidden field of the sign-out form.
+fn csrf_token_in(html: &str) -> Option<String> {
+    let at = html.find(r#"name="csrf_token""#)?;
+    let rest = &html[at..];
+    let value = &rest[rest.find(r#"value=""#)? + 7..];
+    Some(value[..value.find('"')?].to_owned())
 }
 
 fn rand_id() -> String {
@@ -524,13 +546,10 @@ async fn unsigned_logout_request_is_refused_with_logout_unsigned_and_the_session
             t.last_logout_code().await.as_deref(),
             Some("logout.unsigned")
         );
-        let sent = sent_to_idp(reply.location.as_deref().expect("answered to the IdP"));
-        assert_eq!(
-            status_of(&sent.xml),
-            "urn:oasis:names:tc:SAML:2.0:status:Requester"
-        );
-        assert_eq!(attr(&sent.xml, "InResponseTo"), Some(request.id.as_str()));
-        assert!(sent.xml.contains("logout.unsigned"));
+        // Unverified: no signed answer (it would sign the sender's ID and RelayState).
+        assert!(reply.location.is_none(), "answered: {:?}", reply.location);
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert!(reply.body.contains("logout.unsigned"), "{}", reply.body);
     }
     let event = t.logout_audit().await.pop().unwrap();
     assert_eq!(event.kind, "logout.rejected");
@@ -581,6 +600,95 @@ async fn attacker_signed_logout_request_is_refused_with_signature_invalid() {
         t.alive(&token).await,
         "a present but bad signature is never ignored"
     );
+}
+
+/// A forged LogoutRequest must not make the SP sign anything: an SP-signed LogoutResponse with
+/// the attacker's ID as InResponseTo and the attacker's RelayState is a signing oracle.
+#[tokio::test]
+async fn a_forged_logout_request_gets_no_signed_answer_only_the_refusal_and_an_audit_row() {
+    let t = test_sp(|_| {}).await;
+    let token = t.session("bob@example.com", Some("_s1")).await;
+    let request = logout_request("bob@example.com", Some("_s1"));
+    let relay = "attacker-chosen-relay-state";
+    let query = redirect_query(
+        "SAMLRequest",
+        &request.xml(),
+        Some(relay),
+        Some("attacker"),
+        RSA_SHA256,
+    );
+    let reply = t.get(&format!("/saml/sls?{query}"), Some(&token)).await;
+    assert!(
+        reply.location.is_none(),
+        "the SP signed an answer to a forged request: {:?}",
+        reply.location
+    );
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.body.contains("logout.signature_invalid"));
+    let post = post_body("SAMLRequest", &request.xml(), Some("attacker"))
+        .replace("RelayState=%2Fafter", &format!("RelayState={relay}"));
+    let reply = t.post_form("/saml/sls", post, Some(&token)).await;
+    assert!(reply.location.is_none(), "{:?}", reply.location);
+    assert!(!reply.body.contains(relay));
+    let event = t.logout_audit().await.pop().unwrap();
+    assert_eq!(event.kind, "logout.rejected");
+    assert_eq!(event.code.as_deref(), Some("logout.signature_invalid"));
+    assert!(t.alive(&token).await);
+}
+
+// --- local logout: a form with the session's token (no logout CSRF) -----------------------------
+
+#[tokio::test]
+async fn get_logout_only_shows_the_confirmation_form_and_ends_nothing() {
+    let t = test_sp(|_| {}).await;
+    let token = t.session("bob@example.com", Some("_s1")).await;
+    let reply = t.get("/logout", Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.location.is_none(), "{:?}", reply.location);
+    assert!(!reply.clears_cookie());
+    assert!(
+        reply
+            .body
+            .contains(r#"<form method="post" action="/logout""#),
+        "{}",
+        reply.body
+    );
+    assert!(csrf_token_in(&reply.body).is_some());
+    assert!(t.alive(&token).await, "a cross-site GET ended the session");
+    assert!(t.logout_audit().await.is_empty());
+}
+
+#[tokio::test]
+async fn post_logout_without_the_sessions_token_is_refused_and_ends_nothing() {
+    let t = test_sp(|_| {}).await;
+    let token = t.session("bob@example.com", Some("_s1")).await;
+    let other = t.session("carol@example.com", None).await;
+    let page = t.get("/logout", Some(&other)).await;
+    let others_token = csrf_token_in(&page.body).unwrap();
+    for body in [
+        String::new(),
+        "csrf_token=".to_owned(),
+        "csrf_token=guess".to_owned(),
+        format!("csrf_token={others_token}"),
+    ] {
+        let reply = t.post_form("/logout", body.clone(), Some(&token)).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{body:?}");
+        assert!(
+            reply.body.contains("logout.csrf_token_invalid"),
+            "{}",
+            reply.body
+        );
+        assert!(reply.location.is_none());
+        assert!(!reply.clears_cookie());
+        assert!(t.alive(&token).await, "{body:?} ended the session");
+        assert_eq!(
+            t.last_logout_code().await.as_deref(),
+            Some("logout.csrf_token_invalid")
+        );
+    }
+    let reply = t.logout(&token).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(!t.alive(&token).await);
 }
 
 #[tokio::test]
@@ -785,7 +893,7 @@ async fn bad_input_is_a_400_with_an_input_code_never_a_panic() {
 async fn sp_initiated_logout_sends_a_signed_request_and_accepts_the_idps_signed_response() {
     let t = test_sp(|_| {}).await;
     let token = t.session("bob@example.com", Some("_s1")).await;
-    let reply = t.get("/logout", Some(&token)).await;
+    let reply = t.logout(&token).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert!(reply.clears_cookie());
     assert!(!t.alive(&token).await, "the local session ends first");
@@ -831,7 +939,7 @@ async fn sp_initiated_logout_sends_a_signed_request_and_accepts_the_idps_signed_
 async fn the_idps_logout_response_over_post_is_verified_too() {
     let t = test_sp(|_| {}).await;
     let token = t.session("bob@example.com", None).await;
-    let reply = t.get("/logout", Some(&token)).await;
+    let reply = t.logout(&token).await;
     let sent = sent_to_idp(reply.location.as_deref().unwrap());
     assert!(!sent.xml.contains("SessionIndex"));
     let id = attr(&sent.xml, "ID").unwrap().to_owned();
@@ -848,9 +956,7 @@ async fn the_idps_logout_response_over_post_is_verified_too() {
         Some("logout.status_not_success")
     );
 
-    let reply = t
-        .get("/logout", Some(&t.session("bob@example.com", None).await))
-        .await;
+    let reply = t.logout(&t.session("bob@example.com", None).await).await;
     let id = attr(&sent_to_idp(reply.location.as_deref().unwrap()).xml, "ID")
         .unwrap()
         .to_owned();
@@ -880,11 +986,61 @@ async fn the_idps_logout_response_over_post_is_verified_too() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
+/// Several IdPs: the LogoutResponse must come from the IdP the LogoutRequest went to.
+#[tokio::test]
+async fn a_logout_response_from_another_configured_idp_is_refused_with_issuer_mismatch() {
+    const PARTNER: &str = "https://partner.test/metadata";
+    let t = test_sp(|c| {
+        c.additional_idps.push(sp::config::IdpSettings {
+            entity_id: PARTNER.into(),
+            label: None,
+            sso_url: "https://partner.test/sso".into(),
+            slo_url: Some("https://partner.test/slo".into()),
+            certificate_file: None,
+            certificate_pem: Some(read("attacker.crt")),
+            metadata_file: None,
+        })
+    })
+    .await;
+    let token = t.session("bob@example.com", Some("_s1")).await;
+    let reply = t.logout(&token).await;
+    let sent = sent_to_idp(reply.location.as_deref().unwrap());
+    let id = attr(&sent.xml, "ID").unwrap().to_owned();
+    let success = "urn:oasis:names:tc:SAML:2.0:status:Success";
+    let from_partner = logout_response_xml(&id, success).replace(
+        &format!("<saml:Issuer>{IDP}</saml:Issuer>"),
+        &format!("<saml:Issuer>{PARTNER}</saml:Issuer>"),
+    );
+    let query = redirect_query(
+        "SAMLResponse",
+        &from_partner,
+        None,
+        Some("attacker"),
+        RSA_SHA256,
+    );
+    let reply = t.get(&format!("/saml/sls?{query}"), None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(
+        t.last_logout_code().await.as_deref(),
+        Some("logout.issuer_mismatch")
+    );
+    // The request is still the right IdP's to answer.
+    let query = redirect_query(
+        "SAMLResponse",
+        &logout_response_xml(&id, success),
+        None,
+        Some("idp"),
+        RSA_SHA256,
+    );
+    let reply = t.get(&format!("/saml/sls?{query}"), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
 #[tokio::test]
 async fn without_an_slo_url_logout_is_local_only() {
     let t = test_sp(|c| c.idp.slo_url = None).await;
     let token = t.session("bob@example.com", Some("_s1")).await;
-    let reply = t.get("/logout", Some(&token)).await;
+    let reply = t.logout(&token).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.location.is_none());
     assert!(reply.clears_cookie());

@@ -349,7 +349,11 @@ fn summary(action: &Action) -> String {
         Action::Logout(a) => format!(
             "{}{}",
             match a.via {
-                Via::Sp => "the browser visits /logout (SP-initiated)".to_owned(),
+                Via::Sp if a.cross_site => {
+                    "another site makes the browser GET /logout, then POST it without the form's token"
+                        .to_owned()
+                }
+                Via::Sp => "the browser signs out at /logout (SP-initiated)".to_owned(),
                 Via::Idp => format!(
                     "the IdP logs out {} over HTTP-{}",
                     a.user.as_deref().unwrap_or("?"),
@@ -593,7 +597,11 @@ async fn run_step(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlMessage
                         .map_err(|e| e.to_string())?;
                 }
                 let driver = ctx.driver(a.driver.as_deref().unwrap_or(crate::scenario::MAIN))?;
-                let page = driver.visit("/logout").await.map_err(err)?;
+                let page = if a.cross_site {
+                    driver.cross_site_sign_out().await.map_err(err)?
+                } else {
+                    driver.sign_out().await.map_err(err)?
+                };
                 messages = from_visit(&page, &mut actual);
             }
             Via::Idp => {

@@ -278,6 +278,9 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                     Via::Idp if a.user.is_none() => {
                         step_error("`via = \"idp\"` needs the `user` the IdP logs out".into())
                     }
+                    Via::Idp if a.cross_site => step_error(
+                        "`cross_site` is for `via = \"sp\"` (a request to the SP's /logout)".into(),
+                    ),
                     Via::Idp => {
                         if let Some(user) = &a.user
                             && !idp_user_known(user)

@@ -358,10 +358,14 @@ pub enum Binding {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Logout {
-    /// `sp` (default): the browser visits the SP's `/logout`; `idp`: the IdP sends a
-    /// LogoutRequest through the browser.
+    /// `sp` (default): the browser signs out at the SP (`GET /logout`, then the confirmation
+    /// form); `idp`: the IdP sends a LogoutRequest through the browser.
     #[serde(default)]
     pub via: Via,
+    /// `via = "sp"`: another site makes the browser request `/logout` instead (a GET, then a
+    /// POST without the form's token): logout CSRF, which must end nothing.
+    #[serde(default)]
+    pub cross_site: bool,
     /// `via = "idp"`: the user the IdP logs out (login or e-mail).
     #[serde(default)]
     pub user: Option<String>,

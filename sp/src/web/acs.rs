@@ -12,7 +12,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    Sp, WebError, accepts_json, link_cookie, new_session_token, safe_relay_state, session_cookie,
+    Sp, WebError, accepts_json, kept_relay_state, link_cookie, new_session_token, session_cookie,
 };
 use crate::accounts::PendingIdentity;
 use crate::config::AccountLinking;
@@ -238,7 +238,7 @@ async fn accepted_response(
     };
     let idp = verified.issuer.as_str();
     let landing = landing
-        .map(|r| safe_relay_state(&r))
+        .and_then(|r| kept_relay_state(sp, &r))
         .unwrap_or_else(|| "/".into());
     match purpose {
         RequestPurpose::Renewal { session_token } => {
@@ -694,8 +694,9 @@ pub(super) async fn audit_rejection(
     kind: &str,
     rejection: &Rejection,
 ) -> Result<(), WebError> {
+    // A refusal's facts are as received: bounded and marked unverified.
     sp.store()
-        .audit(&AuditEvent {
+        .audit_unverified(&AuditEvent {
             at: sp.now(),
             kind: kind.into(),
             code: Some(rejection.reason.code().into()),

@@ -7,9 +7,10 @@
 //! | `GET /saml/metadata` | the SP's metadata |
 //! | `POST /saml/acs` | the Assertion Consumer Service (HTTP-POST binding) |
 //! | `GET /me` | the session as JSON; 401 when signed out |
-//! | `GET\|POST /logout` | ends the local session; with `[idp] slo_url`, also a signed LogoutRequest to the IdP (HTTP-Redirect) |
+//! | `GET /logout` | the sign-out confirmation: a form with the session's token |
+//! | `POST /logout` | with that token, ends the local session; with `[idp] slo_url`, also a signed LogoutRequest to the IdP (HTTP-Redirect) |
 //! | `GET\|POST /saml/sls` | single logout service: the IdP's LogoutResponses and IdP-initiated LogoutRequests (HTTP-Redirect and HTTP-POST) |
-//! | `GET /admin/audit` | the audit log as JSON (admin role required) |
+//! | `GET /admin/audit` | the audit log, a page at a time (`?before=<id>&limit=<n>`), JSON or HTML (admin role required) |
 //! | `GET\|POST /link` | account linking: prove an existing account's password, or skip |
 //! | `GET /invite/{token}` | sign in from an admin's invitation (links without a prompt) |
 //! | `GET /renew` | passive re-authentication of the current session (iframe or renewal window) |
@@ -73,7 +74,8 @@ impl Sp {
             .iter()
             .map(|pair| crate::verify::DecryptionKey::from_pem(pair.key_pem.clone()))
             .collect();
-        Ok(Self {
+        let store = store.with_limits(config.limits);
+        let sp = Self {
             inner: Arc::new(SpInner {
                 config,
                 policy,
@@ -81,7 +83,43 @@ impl Sp {
                 clock,
                 keys,
             }),
-        })
+        };
+        sp.start_sweeper();
+        Ok(sp)
+    }
+
+    /// Deletes what has expired by the SP's clock (see [`Store::sweep`]).
+    pub async fn sweep(&self) -> Result<crate::store::SweepReport, StoreError> {
+        self.store().sweep(self.now()).await
+    }
+
+    /// Sweeps every `limits.sweep_interval_secs` of wall time, judging expiry by the injected
+    /// clock, for as long as this SP lives (the task holds it weakly). Needs a Tokio runtime;
+    /// without one (or with an interval of 0) there is no background sweep.
+    fn start_sweeper(&self) {
+        let interval = self.config().limits.sweep_interval_secs;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if interval == 0 {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let every = std::time::Duration::from_secs(u64::from(interval));
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            // The first tick is immediate.
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let sp = Sp { inner };
+                match sp.sweep().await {
+                    Ok(report) => tracing::debug!(?report, "swept expired state"),
+                    Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                }
+            }
+        });
     }
 
     pub fn config(&self) -> &SpConfig {
@@ -140,7 +178,7 @@ pub fn router(sp: Sp) -> Router {
         .route("/saml/metadata", get(metadata))
         .route("/saml/acs", post(acs::acs))
         .route("/me", get(me))
-        .route("/logout", get(logout).post(logout))
+        .route("/logout", get(slo::logout_page).post(slo::logout))
         .route("/admin/audit", get(audit_log))
         .route("/link", get(link::page).post(link::decide))
         .route("/invite/{token}", get(link::invitation))
@@ -203,7 +241,13 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
             .to_owned(),
         ),
     };
+    let csrf = sp
+        .store()
+        .logout_csrf_token(&session.token, sp.now())
+        .await?
+        .unwrap_or_default();
     let view = pages::HomeView {
+        logout_csrf_token: &csrf,
         email: &user.email,
         name,
         roles: &roles,
@@ -239,7 +283,10 @@ async fn login(
     if query.sso.as_deref() == Some("false") {
         return Ok(Html(pages::recovery_form(None)).into_response());
     }
-    let relay_state = query.relay_state.as_deref().map(safe_relay_state);
+    let relay_state = query
+        .relay_state
+        .as_deref()
+        .and_then(|r| kept_relay_state(&sp, r));
     let config = sp.config();
     let idp = match query.idp.as_deref() {
         Some(entity_id) => match config.idp_by_entity_id(entity_id) {
@@ -330,12 +377,24 @@ async fn me(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebErr
     .into_response())
 }
 
-/// Local logout, plus single logout when `[idp] slo_url` is set: see [`slo::logout`].
-async fn logout(state: State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
-    slo::logout(state, headers).await
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    /// The `next` cursor of the previous page: rows with a smaller id.
+    before: Option<i64>,
+    limit: Option<u32>,
 }
 
-async fn audit_log(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
+/// Rows per audit page by default, and at most.
+const AUDIT_PAGE_DEFAULT: u32 = 50;
+const AUDIT_PAGE_MAX: u32 = 200;
+
+/// `GET /admin/audit?before=<id>&limit=<n>`: one page of the audit log, newest first, with the
+/// `next` cursor; JSON unless the browser asks for HTML.
+async fn audit_log(
+    State(sp): State<Sp>,
+    headers: HeaderMap,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, WebError> {
     let Some((_, user)) = current_session(&sp, &headers).await? else {
         return Ok((
             StatusCode::UNAUTHORIZED,
@@ -351,7 +410,15 @@ async fn audit_log(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response,
         )
             .into_response());
     }
-    Ok(Json(sp.store().audit_events().await?).into_response())
+    let limit = query
+        .limit
+        .unwrap_or(AUDIT_PAGE_DEFAULT)
+        .clamp(1, AUDIT_PAGE_MAX);
+    let page = sp.store().audit_page(query.before, limit).await?;
+    if wants_html(&headers) {
+        return Ok(Html(pages::audit_page(&page, limit)).into_response());
+    }
+    Ok(Json(page).into_response())
 }
 
 // --- sessions and small helpers ----------------------------------------------------------------
@@ -419,11 +486,36 @@ fn clear_cookie() -> HeaderValue {
     HeaderValue::from_static("samlconf_sp_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
+/// A browser asking for a page (and not for JSON).
+fn wants_html(headers: &HeaderMap) -> bool {
+    !accepts_json(headers)
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
 fn accepts_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"))
+}
+
+/// The RelayState worth keeping: within `limits.max_relay_state_bytes` (SAML bindings §3.4.3 /
+/// §3.5.3: it MUST NOT exceed 80 bytes) and a local path. A longer one is dropped, not cut (a cut
+/// path leads somewhere else): the sign-in then lands on `/`.
+fn kept_relay_state(sp: &Sp, relay_state: &str) -> Option<String> {
+    let max = sp.config().limits.max_relay_state_bytes;
+    if relay_state.len() > max {
+        tracing::info!(
+            bytes = relay_state.len(),
+            max,
+            "RelayState longer than the limit: not kept, landing on /"
+        );
+        return None;
+    }
+    Some(safe_relay_state(relay_state))
 }
 
 /// Only same-origin relative paths are followed after sign-in; anything else lands on `/`

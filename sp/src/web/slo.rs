@@ -32,10 +32,67 @@ pub(super) fn routes() -> Router<Sp> {
 
 // --- SP-initiated ------------------------------------------------------------------------------
 
-/// `GET|POST /logout`: ends the local session; with `[idp] slo_url`, also sends a signed
-/// LogoutRequest for it to the IdP over HTTP-Redirect (the IdP's LogoutResponse comes back to
-/// `/saml/sls`).
-pub(super) async fn logout(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
+/// `GET /logout`: the sign-out confirmation, a form that POSTs the session's token. A GET never
+/// ends anything, so another site cannot sign the user out with a link or an image (logout CSRF).
+pub(super) async fn logout_page(
+    State(sp): State<Sp>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let token = session_token(&headers);
+    let csrf = match &token {
+        Some(token) => sp.store().logout_csrf_token(token, sp.now()).await?,
+        None => None,
+    };
+    match csrf {
+        Some(csrf) => Ok(Html(pages::sign_out_confirmation(&csrf)).into_response()),
+        None => {
+            let mut page = Html(pages::signed_out()).into_response();
+            if token.is_some() {
+                page.headers_mut()
+                    .insert(header::SET_COOKIE, clear_cookie());
+            }
+            Ok(page)
+        }
+    }
+}
+
+/// `POST /logout` with the session's token (`csrf_token`): ends the local session; with
+/// `[idp] slo_url`, also sends a signed LogoutRequest for it to the IdP over HTTP-Redirect (the
+/// IdP's LogoutResponse comes back to `/saml/sls`). A live session without its token in the form:
+/// `logout.csrf_token_invalid`, and nothing ends.
+pub(super) async fn logout(
+    State(sp): State<Sp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    if let Some(token) = session_token(&headers)
+        && sp.store().live_session(&token, sp.now()).await?.is_some()
+    {
+        // Read as a form whatever the Content-Type says, so that every refusal has its code.
+        let sent = url::form_urlencoded::parse(&body)
+            .find(|(name, _)| name == "csrf_token")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let expected = sp
+            .store()
+            .logout_csrf_token(&token, sp.now())
+            .await?
+            .unwrap_or_default();
+        if expected.is_empty()
+            || !crate::token::constant_time_eq(sent.as_bytes(), expected.as_bytes())
+        {
+            let rejection = Rejection::new(
+                Reason::LogoutFormLacksTheSessionToken,
+                "POST /logout without the logout form's token of this session: nothing ended",
+            );
+            audit_refusal(&sp, &rejection, "").await?;
+            return Ok(refusal_page(&rejection, accepts_json(&headers)));
+        }
+    }
+    end_local_session(sp, headers).await
+}
+
+async fn end_local_session(sp: Sp, headers: HeaderMap) -> Result<Response, WebError> {
     let now = sp.now();
     let mut redirect = None;
     if let Some(token) = session_token(&headers) {
@@ -181,12 +238,14 @@ async fn handle(
             rejection,
             kind,
             id,
+            signature_verified,
         }) => {
             audit_refusal(&sp, &rejection, "").await?;
-            // A refused request that could be read is still answered (signed, Requester), so the
-            // IdP learns the outcome; anything else gets the failure page.
+            // A refused request whose signature verified is still answered (signed, Requester),
+            // so the IdP learns the outcome. An unverified one is not: a signed answer carrying
+            // its ID and RelayState would make the SP a signing oracle. It gets the page.
             if kind == Some(MessageKind::Request)
-                && !rejection.reason.code().starts_with("input.")
+                && signature_verified
                 && let Some(url) = answer_url(
                     &sp,
                     rejection.context.issuer.as_deref(),
@@ -214,11 +273,9 @@ async fn idp_initiated(
     let store = sp.store();
     let skew = Duration::seconds(i64::from(sp.config().sp.clock_skew_secs));
     let ttl = Duration::seconds(i64::from(sp.config().sp.request_ttl_secs));
-    let keep_until = request
-        .not_on_or_after
-        .unwrap_or(request.issue_instant + ttl)
-        .max(request.issue_instant + ttl)
-        + skew;
+    // After IssueInstant + ttl + skew the request is refused as expired whatever it says, so the
+    // ID need not be kept longer (its own NotOnOrAfter, however far, does not extend that).
+    let keep_until = request.issue_instant + ttl + skew;
     let context = |reason: Reason, message: String| {
         let mut rejection = Rejection::new(reason, message);
         rejection.context.issuer = Some(request.issuer.clone());
@@ -310,6 +367,23 @@ async fn logout_response(
     wants_json: bool,
     now: OffsetDateTime,
 ) -> Result<Response, WebError> {
+    // Several IdPs: only the IdP the request went to may answer it; a mismatch leaves the
+    // request answerable by the right one.
+    if let Some(id) = &response.in_response_to
+        && let Some(asked) = sp.store().logout_request_idp(id).await?
+        && asked != response.issuer
+    {
+        let mut rejection = Rejection::new(
+            Reason::LogoutIssuerIsNotTheConfiguredIdp,
+            format!(
+                "the LogoutRequest {id:?} went to {asked:?} but the LogoutResponse was issued by {:?}",
+                response.issuer
+            ),
+        );
+        rejection.context.issuer = Some(response.issuer.clone());
+        audit_refusal(sp, &rejection, "").await?;
+        return Ok(refusal_page(&rejection, wants_json));
+    }
     let outstanding = match &response.in_response_to {
         Some(id) => sp.store().take_logout_request(id, now).await?,
         None => None,
@@ -406,7 +480,7 @@ async fn audit_refusal(sp: &Sp, rejection: &Rejection, prefix: &str) -> Result<(
         format!("{prefix}: {}", rejection.message)
     };
     sp.store()
-        .audit(&AuditEvent {
+        .audit_unverified(&AuditEvent {
             at: sp.now(),
             kind: "logout.rejected".into(),
             code: Some(rejection.reason.code().into()),
