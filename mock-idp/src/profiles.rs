@@ -144,6 +144,10 @@ pub const ALL: &[(&str, &str)] = &[
         "XSW: an evil assertion with the signed assertion's own ID inserted before it (Somorovsky et al., USENIX Security 2012).",
     ),
     (
+        "xsw-signed-in-advice",
+        "XSW: an evil assertion in the signed one's place, the signed assertion hidden in its saml:Advice (SAML core 2.3.3).",
+    ),
+    (
         "comment-truncation",
         "The signed NameID alice@example.com.evil.example split by a comment, which C14N ignores (CVE-2017-11427..11430).",
     ),
@@ -284,6 +288,7 @@ pub fn get(name: &str) -> Option<Knobs> {
         "xsw-signature-object" => wrapped(SignatureWrapping::SignedInSignatureObject),
         "xsw-evil-wraps-signed" => wrapped(SignatureWrapping::EvilWrapsSigned),
         "xsw-duplicate-id" => wrapped(SignatureWrapping::DuplicateId),
+        "xsw-signed-in-advice" => wrapped(SignatureWrapping::SignedInEvilAdvice),
         "comment-truncation" => Knobs {
             name_id_value: Some(format!(
                 "alice@example.com{}",

@@ -22,6 +22,10 @@ const PROFILES: &[(&str, SignatureWrapping)] = &[
     ),
     ("xsw-evil-wraps-signed", SignatureWrapping::EvilWrapsSigned),
     ("xsw-duplicate-id", SignatureWrapping::DuplicateId),
+    (
+        "xsw-signed-in-advice",
+        SignatureWrapping::SignedInEvilAdvice,
+    ),
     ("comment-truncation", SignatureWrapping::CommentTruncation),
 ];
 
@@ -184,6 +188,21 @@ fn xsw_evil_wraps_signed_nests_the_signed_assertion_in_the_evil_one() {
     // The evil assertion is still open when the signed one starts: nested, not a sibling.
     assert_eq!(count(&xml[..signed], "</saml:Assertion>"), 0, "{xml}");
     assert_eq!(count(&xml[signed..], "</saml:Assertion>"), 2, "{xml}");
+}
+
+#[test]
+fn xsw_signed_in_advice_hides_the_signed_assertion_in_the_evil_ones_advice() {
+    let xml = mint(&profile("xsw-signed-in-advice")).xml;
+    assert_eq!(count(&xml, "<saml:Assertion "), 2, "{xml}");
+    let advice = between(&xml, "<saml:Advice>", "</saml:Advice>");
+    assert!(advice.contains(&format!(r#"ID="{SIGNED_ID}""#)), "{xml}");
+    assert!(advice.contains("ds:Signature"), "{advice}");
+    let evil_start = xml.find(&format!(r#"ID="{EVIL_ID}""#)).expect("evil ID");
+    assert!(
+        evil_start < xml.find("<saml:Advice>").expect("advice"),
+        "{xml}"
+    );
+    assert!(between(&xml, "<saml:Assertion ", "<saml:Advice>").contains(ATTACKER_NAME_ID));
 }
 
 #[test]

@@ -231,6 +231,11 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
         &["_evil"],
     ),
     (
+        "xsw-signed-in-advice",
+        &["<saml:Advice>", ">attacker@evil.example</saml:NameID>"],
+        &[],
+    ),
+    (
         "comment-truncation",
         &[">alice@example.com<!---->.evil.example</saml:NameID>"],
         &["attacker@evil.example"],

@@ -154,3 +154,60 @@ fn unsigned_has_no_signature_to_verify() {
     assert!(!xml.contains("ds:Signature"));
     assert!(xmlsec1_verify(&xml, "idp.crt", None).is_err());
 }
+
+#[test]
+fn protocol_corner_knobs_still_verify() {
+    use mock_idp::knobs::ExtraCondition;
+    for knobs in [
+        Knobs {
+            extra_condition: Some(ExtraCondition::DelegationRestriction),
+            ..Knobs::default()
+        },
+        Knobs {
+            extra_condition: Some(ExtraCondition::ForeignElement),
+            proxy_restriction: Some(1),
+            ..Knobs::default()
+        },
+        Knobs {
+            duplicate_groups_attribute: Some("admins".into()),
+            ..Knobs::default()
+        },
+        Knobs {
+            advice_assertion: true,
+            sign: SignTarget::Both,
+            ..Knobs::default()
+        },
+        Knobs {
+            name_id_value: Some(" \u{a0}".into()),
+            not_before_offset_secs: -300,
+            ..Knobs::default()
+        },
+    ] {
+        let xml = mint(&knobs).xml;
+        xmlsec1_verify(&xml, "idp.crt", None)
+            .unwrap_or_else(|out| panic!("{knobs:?} does not verify:\n{out}\n{xml}"));
+        xmlsec1_verify(&xml, "idp.crt", Some(ASSERTION_SIGNATURE))
+            .unwrap_or_else(|out| panic!("{knobs:?}: the assertion's signature fails:\n{out}"));
+    }
+    let advice = mint(&Knobs {
+        advice_assertion: true,
+        ..Knobs::default()
+    })
+    .xml;
+    let nested = advice.find("<saml:Advice>").expect("Advice");
+    assert!(advice[nested..].contains(mock_idp::mint::ADVICE_NAME_ID));
+    assert!(
+        advice.find("ds:Signature").expect("signed") < nested,
+        "inside the signed assertion"
+    );
+    let duplicated = mint(&Knobs {
+        duplicate_groups_attribute: Some("admins".into()),
+        ..Knobs::default()
+    })
+    .xml;
+    assert_eq!(
+        duplicated.matches(r#"Name="groups""#).count(),
+        2,
+        "{duplicated}"
+    );
+}

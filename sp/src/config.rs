@@ -127,6 +127,10 @@ pub struct SpSettings {
     /// Largest decoded SAMLResponse accepted, in bytes.
     #[serde(default = "default_max_response_bytes")]
     pub max_response_bytes: usize,
+    /// Merge the values of Attributes that repeat a Name (in document order) instead of refusing
+    /// the assertion with `attribute.duplicate`.
+    #[serde(default)]
+    pub merge_duplicate_attributes: bool,
     /// Refuse an IdP-initiated LogoutRequest that is not signed (`logout.unsigned`).
     #[serde(default = "default_true")]
     pub require_signed_logout_requests: bool,

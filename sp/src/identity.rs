@@ -3,6 +3,9 @@
 //!
 //! Everything here reads only the [`VerifiedResponse`], which the verifier built from the signed
 //! node; nothing goes back to the XML.
+//!
+//! Values are trimmed of XML whitespace only (space, tab, CR, LF), never of other Unicode spaces:
+//! `"admin\u{A0}"` stays a different login from `"admin"` (see `sp/docs/configuration.md`).
 
 use std::collections::BTreeSet;
 
@@ -11,6 +14,7 @@ use serde::Serialize;
 use crate::config::SpConfig;
 use crate::reason::{Reason, Rejection};
 use crate::verify::VerifiedResponse;
+use crate::verify::tree::trim_xml_whitespace;
 
 const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
@@ -39,8 +43,13 @@ pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identit
                 .attributes
                 .iter()
                 .find(|a| &a.name == name)
-                .and_then(|a| a.values.iter().find(|v| !v.trim().is_empty()))
-                .map(|v| v.trim().to_owned())
+                .and_then(|a| {
+                    a.values
+                        .iter()
+                        .map(|v| trim_xml_whitespace(v))
+                        .find(|v| !v.is_empty())
+                })
+                .map(str::to_owned)
         })
     };
     let groups = group_values(verified, &candidates.groups);
@@ -162,7 +171,7 @@ pub fn group_values(verified: &VerifiedResponse, candidates: &[String]) -> Vec<S
         .iter()
         .flat_map(|name| verified.attributes.iter().filter(move |a| &a.name == name))
         .flat_map(|a| a.values.iter())
-        .map(|v| v.trim())
+        .map(|v| trim_xml_whitespace(v))
         .filter(|v| !v.is_empty() && seen.insert(v.to_string()))
         .map(str::to_owned)
         .collect()

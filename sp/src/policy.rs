@@ -10,6 +10,7 @@
 //! | `require_encrypted_assertions` | false | refuse a plaintext assertion (`encryption.required`) |
 //! | `allow_rsa15` | false | accept RSA PKCS#1 v1.5 key transport besides RSA-OAEP |
 //! | `max_response_bytes` | 524288 | largest decoded response |
+//! | `merge_duplicate_attributes` | false | merge Attributes that repeat a Name instead of refusing (`attribute.duplicate`) |
 //!
 //! The defaults are the strict ones; every option loosens or tightens one named check.
 
@@ -36,6 +37,8 @@ pub struct PolicySettings {
     pub allow_rsa15: bool,
     /// Largest decoded SAMLResponse accepted, in bytes.
     pub max_response_bytes: usize,
+    /// Merge the values of Attributes that repeat a Name instead of refusing them.
+    pub merge_duplicate_attributes: bool,
 }
 
 impl Default for PolicySettings {
@@ -51,6 +54,7 @@ impl Default for PolicySettings {
             require_encrypted_assertions: false,
             allow_rsa15: false,
             max_response_bytes: crate::verify::DEFAULT_MAX_RESPONSE_BYTES,
+            merge_duplicate_attributes: false,
         }
     }
 }
@@ -160,6 +164,7 @@ impl PolicySettings {
         policy.require_encrypted_assertions = self.require_encrypted_assertions;
         policy.allow_rsa15 = self.allow_rsa15;
         policy.max_response_bytes = self.max_response_bytes;
+        policy.merge_duplicate_attributes = self.merge_duplicate_attributes;
     }
 }
 
@@ -173,6 +178,7 @@ impl From<&SpSettings> for PolicySettings {
             require_encrypted_assertions: sp.require_encrypted_assertions,
             allow_rsa15: sp.allow_rsa15,
             max_response_bytes: sp.max_response_bytes,
+            merge_duplicate_attributes: sp.merge_duplicate_attributes,
         }
     }
 }
@@ -232,6 +238,7 @@ accept_response_signature = true
 require_encrypted_assertions = true
 allow_rsa15 = true
 max_response_bytes = 1000
+merge_duplicate_attributes = true
 "#,
         )
         .unwrap();
@@ -241,6 +248,7 @@ max_response_bytes = 1000
         assert!(v.allow_sha1 && v.accept_response_signature);
         assert!(v.require_encrypted_assertions && v.allow_rsa15);
         assert_eq!(v.max_response_bytes, 1000);
+        assert!(v.merge_duplicate_attributes);
         assert_eq!(v.signature_algorithms, [crate::verify::checks::RSA_SHA256]);
 
         let err = PolicySettings::from_toml("[sp]\nallow_sha1 = true\n").unwrap_err();

@@ -80,8 +80,14 @@ pub enum Reason {
     AudienceRestrictionIsMissing,
     /// An `AudienceRestriction` does not name this SP's entity ID.
     AudienceIsNotThisSp,
+    /// `Conditions` holds a condition this SP does not understand (a `saml:Condition` of some
+    /// `xsi:type`, or a foreign element): SAML core §2.5.1.5 makes the assertion Indeterminate.
+    ConditionIsNotUnderstood,
     /// The Assertion has no `Subject`.
     SubjectIsMissing,
+    /// The Subject's `NameID` is empty or only XML whitespace: every such user would be one
+    /// identity.
+    NameIdIsEmpty,
     /// The Subject has no `SubjectConfirmation` with the bearer method.
     NoBearerSubjectConfirmation,
     /// The bearer `SubjectConfirmationData/@Recipient` is missing or is not this SP's ACS URL.
@@ -91,6 +97,9 @@ pub enum Reason {
     /// The bearer `SubjectConfirmationData/@InResponseTo` differs from the Response's
     /// `InResponseTo`.
     SubjectConfirmationAnswersAnotherRequest,
+    /// Two `Attribute` elements of the Assertion share one `Name`, and
+    /// `merge_duplicate_attributes` is off: which values win would be a guess.
+    AttributeIsRepeated,
     /// `InResponseTo` names no request this SP has outstanding.
     InResponseToIsUnknown,
     /// The response answers no request, and unsolicited (IdP-initiated) login is disabled.
@@ -181,11 +190,14 @@ impl Reason {
         Reason::AssertionHasExpired,
         Reason::AudienceRestrictionIsMissing,
         Reason::AudienceIsNotThisSp,
+        Reason::ConditionIsNotUnderstood,
         Reason::SubjectIsMissing,
+        Reason::NameIdIsEmpty,
         Reason::NoBearerSubjectConfirmation,
         Reason::RecipientIsNotOurAcs,
         Reason::SubjectConfirmationHasExpired,
         Reason::SubjectConfirmationAnswersAnotherRequest,
+        Reason::AttributeIsRepeated,
         Reason::InResponseToIsUnknown,
         Reason::UnsolicitedResponseIsNotAllowed,
         Reason::AssertionWasAlreadyUsed,
@@ -243,11 +255,14 @@ impl Reason {
             Reason::AssertionHasExpired => "time.expired",
             Reason::AudienceRestrictionIsMissing => "audience.missing",
             Reason::AudienceIsNotThisSp => "audience.mismatch",
+            Reason::ConditionIsNotUnderstood => "conditions.unsupported",
             Reason::SubjectIsMissing => "subject.missing",
+            Reason::NameIdIsEmpty => "subject.name_id_empty",
             Reason::NoBearerSubjectConfirmation => "subject.no_bearer_confirmation",
             Reason::RecipientIsNotOurAcs => "recipient.mismatch",
             Reason::SubjectConfirmationHasExpired => "subject.confirmation_expired",
             Reason::SubjectConfirmationAnswersAnotherRequest => "subject.in_response_to_mismatch",
+            Reason::AttributeIsRepeated => "attribute.duplicate",
             Reason::InResponseToIsUnknown => "request.unknown_in_response_to",
             Reason::UnsolicitedResponseIsNotAllowed => "request.unsolicited",
             Reason::AssertionWasAlreadyUsed => "replay.assertion_reused",
@@ -332,13 +347,18 @@ impl Reason {
             Reason::AssertionHasExpired => "The assertion has expired.",
             Reason::AudienceRestrictionIsMissing => "The assertion has no audience restriction.",
             Reason::AudienceIsNotThisSp => "The assertion is intended for another service.",
+            Reason::ConditionIsNotUnderstood => {
+                "The assertion carries a condition this service does not understand."
+            }
             Reason::SubjectIsMissing => "The assertion has no subject.",
+            Reason::NameIdIsEmpty => "The assertion names no user (empty NameID).",
             Reason::NoBearerSubjectConfirmation => "The assertion has no bearer confirmation.",
             Reason::RecipientIsNotOurAcs => "The assertion is addressed to another recipient.",
             Reason::SubjectConfirmationHasExpired => "The subject confirmation has expired.",
             Reason::SubjectConfirmationAnswersAnotherRequest => {
                 "The assertion answers a different request than the response."
             }
+            Reason::AttributeIsRepeated => "The assertion repeats an attribute.",
             Reason::InResponseToIsUnknown => "The response answers an unknown login request.",
             Reason::UnsolicitedResponseIsNotAllowed => {
                 "Login must start at this service (unsolicited responses are disabled)."

@@ -8,8 +8,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::VerifyPolicy;
 use super::tree::{
-    DS, SAML, at_most_one, attr, children, element_children, exactly_one, is, required_attr,
-    simple_text,
+    DS, SAML, XSI, at_most_one, attr, children, element_children, exactly_one, is, label,
+    required_attr, simple_text, trim_xml_whitespace,
 };
 use crate::reason::{Reason, Rejection};
 
@@ -323,17 +323,87 @@ pub fn fmt(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
+/// How far back a Conditions `NotBefore` before the Assertion's IssueInstant is honoured as the
+/// IdP's own allowance for lagging SP clocks (Okta backdates by 5 minutes, OneLogin by 3).
+pub const MAX_NOT_BEFORE_BACKDATE: time::Duration = time::Duration::minutes(10);
+
+/// IssueInstants against the SP's clock and the Conditions window.
+///
+/// The window decides validity (SAML core §2.5.1.2); an IssueInstant ahead of the SP's clock only
+/// says that the clocks differ, which the IdP anticipated when it backdated `NotBefore`. So each
+/// IssueInstant (Response and Assertion) may lie up to `skew` + the backdating ahead of `now`,
+/// where the backdating is Assertion IssueInstant − NotBefore, between 0 and
+/// [`MAX_NOT_BEFORE_BACKDATE`] (0 without NotBefore). And an Assertion issued at or after its own
+/// NotOnOrAfter contradicts itself. Both: `time.not_yet_valid`.
+pub fn check_issue_instants(
+    response_issue: OffsetDateTime,
+    assertion_issue: OffsetDateTime,
+    window: (Option<OffsetDateTime>, Option<OffsetDateTime>),
+    now: OffsetDateTime,
+    skew: time::Duration,
+) -> Result<(), Rejection> {
+    let (not_before, not_on_or_after) = window;
+    let backdate = not_before
+        // Both instants lie within years ±9999: their difference cannot overflow a Duration.
+        .map_or(time::Duration::ZERO, |nb| assertion_issue - nb)
+        .clamp(time::Duration::ZERO, MAX_NOT_BEFORE_BACKDATE);
+    let allowance = skew.saturating_add(backdate);
+    for (instant, what) in [
+        (response_issue, "Response IssueInstant"),
+        (assertion_issue, "Assertion IssueInstant"),
+    ] {
+        if now
+            .checked_add(allowance)
+            .is_some_and(|limit| instant > limit)
+        {
+            return Err(rej(
+                Reason::AssertionIsNotYetValid,
+                format!(
+                    "{what} is {}, after now ({}) plus the allowed clock skew of {}s and the {}s by which Conditions NotBefore precedes the Assertion IssueInstant (at most {}s count)",
+                    fmt(instant),
+                    fmt(now),
+                    skew.whole_seconds(),
+                    backdate.whole_seconds(),
+                    MAX_NOT_BEFORE_BACKDATE.whole_seconds()
+                ),
+            ));
+        }
+    }
+    if let Some(noa) = not_on_or_after
+        && assertion_issue >= noa
+    {
+        return Err(rej(
+            Reason::AssertionIsNotYetValid,
+            format!(
+                "Assertion IssueInstant is {}, at or after its own Conditions NotOnOrAfter ({})",
+                fmt(assertion_issue),
+                fmt(noa)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The Conditions window `(NotBefore, NotOnOrAfter)` as sent, unchecked.
+pub fn conditions_window(
+    conditions: Option<RoNode>,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), Rejection> {
+    let Some(c) = conditions else {
+        return Ok((None, None));
+    };
+    Ok((
+        optional_instant(c, "NotBefore")?,
+        optional_instant(c, "NotOnOrAfter")?,
+    ))
+}
+
 /// The Conditions window: `(not_before, not_on_or_after)`, checked against `now` with skew.
 pub fn check_conditions_time(
     conditions: Option<RoNode>,
     now: OffsetDateTime,
     skew: time::Duration,
 ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), Rejection> {
-    let Some(c) = conditions else {
-        return Ok((None, None));
-    };
-    let not_before = optional_instant(c, "NotBefore")?;
-    let not_on_or_after = optional_instant(c, "NotOnOrAfter")?;
+    let (not_before, not_on_or_after) = conditions_window(conditions)?;
     if let Some(nb) = not_before {
         not_in_future(nb, "Conditions NotBefore", now, skew)?;
     }
@@ -351,6 +421,65 @@ pub fn check_conditions_time(
         ));
     }
     Ok((not_before, not_on_or_after))
+}
+
+/// Every condition must be one this SP evaluates (SAML core §2.5.1: an unknown condition makes
+/// the assertion Indeterminate, and an Indeterminate assertion is not accepted here):
+///
+/// - `AudienceRestriction`: [`check_audience`].
+/// - `OneTimeUse`: the router's replay cache (not refused here).
+/// - `ProxyRestriction` (§2.5.1.6) limits assertions that a relying party issues *on the basis of*
+///   this one; this SP issues none, so it holds trivially. At most one, its `Count` a
+///   non-negative integer and each `Audience` non-empty, else `structure.malformed`.
+/// - Anything else — a `saml:Condition` of any `xsi:type`, a foreign element:
+///   `conditions.unsupported`.
+pub fn check_condition_kinds(conditions: Option<RoNode>) -> Result<(), Rejection> {
+    let Some(c) = conditions else {
+        return Ok(());
+    };
+    at_most_one(c, SAML, "ProxyRestriction")?;
+    for el in element_children(c) {
+        if is(el, SAML, "AudienceRestriction") || is(el, SAML, "OneTimeUse") {
+            continue;
+        }
+        if is(el, SAML, "ProxyRestriction") {
+            check_proxy_restriction(el)?;
+            continue;
+        }
+        let ns = el.get_namespace().map(|n| n.get_href()).unwrap_or_default();
+        let kind = match el.get_property_ns("type", XSI) {
+            Some(t) => format!("{} of xsi:type {t:?}", label(el)),
+            None => format!("{{{ns}}}{}", el.get_name()),
+        };
+        return Err(rej(
+            Reason::ConditionIsNotUnderstood,
+            format!(
+                "Conditions holds {kind}, which this SP does not understand (known: AudienceRestriction, OneTimeUse, ProxyRestriction); SAML core 2.5.1.5 makes the assertion Indeterminate"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_proxy_restriction(el: RoNode) -> Result<(), Rejection> {
+    if let Some(count) = attr(el, "Count") {
+        let digits = trim_xml_whitespace(&count);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(rej(
+                Reason::RequiredElementMissingOrMalformed,
+                format!("ProxyRestriction Count is {count:?}, not a non-negative integer"),
+            ));
+        }
+    }
+    for audience in children(el, SAML, "Audience") {
+        if simple_text(audience)?.is_empty() {
+            return Err(rej(
+                Reason::RequiredElementMissingOrMalformed,
+                "a ProxyRestriction Audience is empty",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every AudienceRestriction must name our entity ID. Returns all audiences.

@@ -109,6 +109,9 @@ pub struct VerifyPolicy {
     pub require_encrypted_assertions: bool,
     /// Also accept RSA PKCS#1 v1.5 key transport (default false: RSA-OAEP only).
     pub allow_rsa15: bool,
+    /// Merge the values of Attributes that repeat a Name, in document order (default false:
+    /// `attribute.duplicate`).
+    pub merge_duplicate_attributes: bool,
 }
 
 /// An IdP and its pinned signing certificates.
@@ -159,6 +162,7 @@ impl VerifyPolicy {
             decryption_keys: Vec::new(),
             require_encrypted_assertions: false,
             allow_rsa15: false,
+            merge_duplicate_attributes: false,
         }
     }
 
@@ -401,32 +405,41 @@ struct Verified {
     assertion_encrypted: bool,
 }
 
-/// The one `saml:EncryptedAssertion`, if the Response has any: a direct child of the Response,
-/// and no plaintext Assertion beside it (`structure.assertion_count` otherwise).
+/// The `saml:EncryptedAssertion` child of the Response, if it has one: then no other Assertion
+/// or EncryptedAssertion may be anywhere in the message as received (`structure.assertion_count`
+/// otherwise). Without one, [`check_structure`] judges any nested EncryptedAssertion (allowed only
+/// in the plaintext Assertion's Advice).
 fn encrypted_assertion(root: RoNode) -> Result<Option<RoNode>, Rejection> {
     if !is(root, SAMLP, "Response") {
         return Ok(None); // check_structure names the offence
     }
-    let mut encrypted = Vec::new();
-    let mut plaintext = 0usize;
-    for el in tree::descendants(root) {
-        if is(el, SAML, "EncryptedAssertion") {
-            encrypted.push(el);
-        } else if is(el, SAML, "Assertion") {
-            plaintext += 1;
-        }
-    }
-    match encrypted[..] {
-        [] => Ok(None),
-        [one] if plaintext == 0 && one.get_parent() == Some(root) => Ok(Some(one)),
-        _ => Err(Rejection::new(
+    let direct: Vec<RoNode> = children(root, SAML, "EncryptedAssertion").collect();
+    let [one] = direct[..] else {
+        return match direct.len() {
+            0 => Ok(None),
+            n => Err(Rejection::new(
+                Reason::ResponseDoesNotContainExactlyOneAssertion,
+                format!(
+                    "found {n} saml:EncryptedAssertion children of the Response; one assertion per response"
+                ),
+            )),
+        };
+    };
+    let others = tree::descendants(root)
+        .into_iter()
+        .filter(|el| {
+            is(*el, SAML, "Assertion") || (is(*el, SAML, "EncryptedAssertion") && *el != one)
+        })
+        .count();
+    if others > 0 {
+        return Err(Rejection::new(
             Reason::ResponseDoesNotContainExactlyOneAssertion,
             format!(
-                "found {} saml:EncryptedAssertion and {plaintext} saml:Assertion element(s); exactly one EncryptedAssertion, a direct child of the Response, and no plaintext Assertion are required",
-                encrypted.len()
+                "found {others} saml:Assertion or further saml:EncryptedAssertion element(s) beside the EncryptedAssertion; one assertion per response"
             ),
-        )),
+        ));
     }
+    Ok(Some(one))
 }
 
 /// Stage 3½ for an EncryptedAssertion: verifies the Response signature (if any) on the message as
@@ -612,7 +625,7 @@ fn check_structure(
         ));
     }
     let mut assertions = Vec::new();
-    let mut encrypted = 0usize;
+    let mut encrypted = Vec::new();
     let mut id_holders = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for el in tree::descendants(root) {
@@ -629,8 +642,8 @@ fn check_structure(
         if is_assertion {
             assertions.push(el);
         }
-        if is(el, SAML, "EncryptedAssertion") {
-            encrypted += 1;
+        if is(el, SAML, "EncryptedAssertion") && Some(el) != container {
+            encrypted.push(el);
         }
         if let Some(xml_id) = el.get_property_ns("id", XML)
             && !seen.insert(xml_id.clone())
@@ -653,29 +666,45 @@ fn check_structure(
             id_holders.push((el, attr_node, value));
         }
     }
-    if encrypted != usize::from(container.is_some()) {
-        return Err(Rejection::new(
-            Reason::ResponseDoesNotContainExactlyOneAssertion,
-            format!(
-                "found {encrypted} EncryptedAssertion element(s) beside a plaintext Assertion; one assertion per response"
-            ),
-        ));
-    }
     let parent = container.unwrap_or(root);
-    let direct = assertions
+    let direct: Vec<RoNode> = assertions
         .iter()
+        .copied()
         .filter(|a| a.get_parent() == Some(parent))
-        .count();
-    if assertions.len() != 1 || direct != 1 {
+        .collect();
+    let [assertion] = direct[..] else {
         return Err(Rejection::new(
             Reason::ResponseDoesNotContainExactlyOneAssertion,
             format!(
-                "found {} saml:Assertion element(s), {direct} of them direct children of the Response (or of its EncryptedAssertion); exactly one, a direct child, is required",
-                assertions.len()
+                "found {} saml:Assertion element(s), {} of them direct children of the Response (or of its EncryptedAssertion); exactly one, a direct child, is required",
+                assertions.len(),
+                direct.len()
+            ),
+        ));
+    };
+    // SAML core §2.3.3/§2.6: the Assertion's own Advice may carry further (encrypted) assertions.
+    // They are covered by its signature and never read; anywhere else, a second assertion is
+    // refused (an XSW hiding place).
+    let advice = at_most_one(assertion, SAML, "Advice")?;
+    let in_advice = |el: RoNode| advice.is_some_and(|a| tree::ancestors(el).any(|n| n == a));
+    let stray = assertions
+        .iter()
+        .chain(&encrypted)
+        .filter(|el| **el != assertion && !in_advice(**el))
+        .count();
+    if stray > 0 {
+        return Err(Rejection::new(
+            Reason::ResponseDoesNotContainExactlyOneAssertion,
+            format!(
+                "found {stray} saml:Assertion or saml:EncryptedAssertion element(s) besides the Assertion and outside its Advice; one assertion per response"
             ),
         ));
     }
-    let assertion = assertions[0];
+    // Only the Response and its Assertion become XML IDs: a nested assertion's ID is never a
+    // signature target (its value still counts for duplicates, above).
+    let id_holders = id_holders
+        .into_iter()
+        .filter(|(el, _, _)| *el == root || *el == assertion);
     for (el, attr_node, value) in id_holders {
         if !is_plain_id(&value) {
             return Err(malformed(format!(
@@ -756,7 +785,38 @@ fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {
     Ok(out)
 }
 
-/// Stages 3–8 on the parsed, structurally sound document.
+/// Stage 9: refuses two Attributes with one `Name` (`attribute.duplicate`), or with `merge`
+/// merges their values into the first, in document order.
+///
+/// The key is the `Name` alone, not (`Name`, `NameFormat`): the SP's attribute candidates are
+/// looked up by Name, so two formats of one Name would still leave it guessing which one counts.
+fn one_attribute_per_name(
+    attributes: Vec<Attribute>,
+    merge: bool,
+) -> Result<Vec<Attribute>, Rejection> {
+    let mut out: Vec<Attribute> = Vec::with_capacity(attributes.len());
+    for a in attributes {
+        match out.iter_mut().find(|seen| seen.name == a.name) {
+            None => out.push(a),
+            Some(first) if merge => {
+                first.friendly_name = first.friendly_name.take().or(a.friendly_name);
+                first.values.extend(a.values);
+            }
+            Some(_) => {
+                return Err(Rejection::new(
+                    Reason::AttributeIsRepeated,
+                    format!(
+                        "the Assertion has more than one Attribute named {:?}; which values count would be a guess (set merge_duplicate_attributes to merge them)",
+                        a.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Stages 3–9 on the parsed, structurally sound document.
 fn verify_parsed(
     doc: &Document,
     root: RoNode,
@@ -785,25 +845,32 @@ fn verify_parsed(
 
     // 6. time
     let skew = policy.clock_skew;
-    checks::not_in_future(
+    let issue_instant = checks::required_instant(assertion, "IssueInstant")?;
+    let conditions = at_most_one(assertion, SAML, "Conditions")?;
+    checks::check_issue_instants(
         checks::required_instant(root, "IssueInstant")?,
-        "Response IssueInstant",
+        issue_instant,
+        checks::conditions_window(conditions)?,
         now,
         skew,
     )?;
-    let issue_instant = checks::required_instant(assertion, "IssueInstant")?;
-    checks::not_in_future(issue_instant, "Assertion IssueInstant", now, skew)?;
-    let conditions = at_most_one(assertion, SAML, "Conditions")?;
     let (not_before, not_on_or_after) = checks::check_conditions_time(conditions, now, skew)?;
 
-    // 7. audience
+    // 7. audience, then the other conditions
     let audiences = checks::check_audience(conditions, &policy.sp_entity_id)?;
+    checks::check_condition_kinds(conditions)?;
 
     // 8. subject
     let in_response_to = attr(root, "InResponseTo");
     let subject = checks::check_subject(assertion, in_response_to.as_deref(), policy, now)?;
     let name_id_node = subject_name_id(subject)?;
     let name_id = name_id_node.map(simple_text).transpose()?;
+    if name_id.as_deref() == Some("") {
+        return Err(Rejection::new(
+            Reason::NameIdIsEmpty,
+            "the Subject's NameID is empty (or only XML whitespace): it names nobody, and every such user would be one identity",
+        ));
+    }
     let name_id_format = name_id_node.and_then(|n| attr(n, "Format"));
 
     let authn = children(assertion, SAML, "AuthnStatement")
@@ -823,6 +890,12 @@ fn verify_parsed(
         }
     }
 
+    // 9. attributes
+    let attributes = one_attribute_per_name(
+        read_attributes(assertion)?,
+        policy.merge_duplicate_attributes,
+    )?;
+
     Ok(VerifiedResponse {
         response_id: required_attr(root, "ID")?,
         in_response_to,
@@ -838,7 +911,7 @@ fn verify_parsed(
         not_before,
         not_on_or_after,
         audiences,
-        attributes: read_attributes(assertion)?,
+        attributes,
         signature,
         encrypted,
     })

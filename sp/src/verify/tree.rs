@@ -14,6 +14,15 @@ pub const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// The `xml:` namespace (for `xml:id`).
 pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
+/// The XML Schema instance namespace (for `xsi:type`).
+pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// `value` without leading and trailing XML whitespace (space, tab, CR, LF: XML 1.0 `S`), which
+/// is what schema whitespace collapsing removes. Other Unicode spaces (NBSP, EM SPACE…) are
+/// content: trimming them would make `"admin\u{A0}"` the identity `"admin"`.
+pub fn trim_xml_whitespace(value: &str) -> &str {
+    value.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+}
 
 /// Whether `node` is an element named `{ns}local`.
 pub fn is(node: RoNode, ns: &str, local: &str) -> bool {
@@ -84,7 +93,7 @@ pub fn required_attr(node: RoNode, name: &str) -> Result<String, Rejection> {
 }
 
 /// The text of a simple-content element (Issuer, NameID, Audience): all descendant text joined,
-/// so a comment inside the value cannot truncate it; surrounding whitespace trimmed. An element
+/// so a comment inside the value cannot truncate it; surrounding XML whitespace trimmed. An element
 /// child is refused, since these types have simple content only.
 pub fn simple_text(node: RoNode) -> Result<String, Rejection> {
     if element_children(node).next().is_some() {
@@ -96,7 +105,7 @@ pub fn simple_text(node: RoNode) -> Result<String, Rejection> {
             ),
         ));
     }
-    Ok(node.get_content().trim().to_owned())
+    Ok(trim_xml_whitespace(&node.get_content()).to_owned())
 }
 
 /// Every element of the subtree rooted at `root` (root included), in document order, walked
@@ -132,6 +141,11 @@ pub fn has_entity_reference(root: RoNode) -> bool {
         }));
     }
     false
+}
+
+/// The ancestors of `node`, nearest first (the document node excluded).
+pub fn ancestors(node: RoNode) -> impl Iterator<Item = RoNode> {
+    std::iter::successors(node.get_parent(), |n| n.get_parent()).filter(|n| n.is_element_node())
 }
 
 /// `prefix:Name` style label for messages.
