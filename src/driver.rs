@@ -122,7 +122,10 @@ impl HttpDriver {
 
     /// Every HTTP-Redirect URL this browser followed to an IdP (AuthnRequests), oldest first.
     pub fn redirects(&self) -> Vec<String> {
-        self.redirects.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.redirects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn record_post(&self, form: &PostForm) {

@@ -91,7 +91,10 @@ fn a_failing_scenario_gives_exit_1_a_summary_and_reports() {
     let request = &step["messages"][0];
     assert_eq!(request["parameter"], "SAMLRequest");
     assert_eq!(request["binding"], "HTTP-Redirect");
-    assert!(request["xml"].as_str().unwrap().contains("AuthnRequest"), "{request}");
+    assert!(
+        request["xml"].as_str().unwrap().contains("AuthnRequest"),
+        "{request}"
+    );
     let response = &step["messages"][1];
     assert_eq!(response["parameter"], "SAMLResponse");
     assert!(

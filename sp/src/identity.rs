@@ -138,11 +138,7 @@ pub fn roles_for(groups: &[String], config: &SpConfig) -> Vec<String> {
     }
 }
 
-fn rejection(
-    reason: Reason,
-    message: String,
-    verified: &VerifiedResponse,
-) -> Rejection {
+fn rejection(reason: Reason, message: String, verified: &VerifiedResponse) -> Rejection {
     let mut rejection = Rejection::new(reason, message);
     rejection.context.issuer = Some(verified.issuer.clone());
     rejection.context.subject = verified.name_id.clone();

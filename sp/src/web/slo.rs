@@ -16,6 +16,8 @@ use axum::routing::get;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
+use crate::clock;
+
 use super::{Sp, WebError, accepts_json, clear_cookie, current_session, session_token};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
@@ -50,7 +52,7 @@ pub(super) async fn logout(State(sp): State<Sp>, headers: HeaderMap) -> Result<R
             let detail = match (&session_slo_url, &session.name_id) {
                 (Some(slo_url), Some(name_id)) if !slo_url.is_empty() => {
                     let config = sp.config();
-                    let expires_at = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
+                    let expires_at = clock::add_secs(now, config.sp.request_ttl_secs);
                     let request = slo::build_logout_request(
                         &config.entity_id(),
                         slo_url,
@@ -214,11 +216,8 @@ async fn idp_initiated(
     let store = sp.store();
     let skew = Duration::seconds(i64::from(sp.config().sp.clock_skew_secs));
     let ttl = Duration::seconds(i64::from(sp.config().sp.request_ttl_secs));
-    let keep_until = request
-        .not_on_or_after
-        .unwrap_or(request.issue_instant + ttl)
-        .max(request.issue_instant + ttl)
-        + skew;
+    let keep_until =
+        crate::slo::logout_keep_until(request.issue_instant, request.not_on_or_after, skew, ttl);
     let context = |reason: Reason, message: String| {
         let mut rejection = Rejection::new(reason, message);
         rejection.context.issuer = Some(request.issuer.clone());
