@@ -182,3 +182,44 @@ async fn session_ends_when_virtual_time_passes_its_end() {
         "the session ended with SessionNotOnOrAfter"
     );
 }
+
+fn assert_signed_in_as(outcome: &SignInOutcome, email: &str) {
+    match outcome {
+        SignInOutcome::SignedIn { me, .. } => assert_eq!(me["email"], email, "{me}"),
+        other => panic!("expected {email} signed in, got {other:?}"),
+    }
+}
+
+/// SAML core §2.5.1.5: a OneTimeUse assertion "MUST NOT be retained for future use". Once used it
+/// is never accepted again — even after its windows have passed (so the replay cache could drop
+/// it) and the SP's clock is then stepped back (an NTP correction), which reopens them.
+#[tokio::test]
+async fn a_one_time_use_assertion_is_refused_even_after_the_clock_steps_back() {
+    let pair = pair().await;
+    let clocks = pair.clocks.clone().expect("virtual clocks");
+    pair.idp
+        .set_next(NextResponses {
+            knobs: json!({"one_time_use": true}),
+            ..next("valid")
+        })
+        .expect("queue");
+    let bob = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
+    assert_signed_in_as(
+        &bob.sign_in("bob@example.com", None).await.unwrap(),
+        "bob@example.com",
+    );
+    let form = bob.posted_forms().last().cloned().expect("the ACS form");
+    // Ten minutes on (past NotOnOrAfter + skew), another sign-in: expired entries are dropped.
+    clocks.advance(time::Duration::minutes(10));
+    assert_signed_in_as(
+        &sign_in_with(&pair, "valid", "alice@example.com").await,
+        "alice@example.com",
+    );
+    // Nine minutes back: bob's assertion is inside its windows again.
+    clocks.advance(time::Duration::minutes(-9));
+    let attacker = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
+    assert_refused(
+        &attacker.submit(&form).await.unwrap(),
+        "replay.assertion_reused",
+    );
+}

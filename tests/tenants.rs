@@ -177,6 +177,75 @@ async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
     assert_eq!(outcome.code(), Some("issuer.mismatch"), "{outcome:?}");
 }
 
+/// Assertion IDs are unique per issuer only (SAML core §1.3.4): the replay cache is keyed by
+/// (issuer, ID), so one IdP reusing another's ID neither is refused nor lets a replay through.
+#[tokio::test]
+async fn the_replay_cache_is_keyed_by_issuer_and_assertion_id() {
+    let (main_listener, main_url) = listen().await;
+    let (partner_listener, partner_url) = listen().await;
+    let (sp_listener, sp_url) = listen().await;
+    let endpoints = Endpoints {
+        idp_base_url: main_url.clone(),
+        sp_base_url: sp_url.clone(),
+    };
+    let mut config = demo::sp_config(
+        &endpoints,
+        &IdpKeys::fixed_for_tests().idp.cert_pem,
+        ":memory:",
+    );
+    config.additional_idps.push(IdpSettings {
+        entity_id: format!("{partner_url}/metadata"),
+        label: None,
+        sso_url: format!("{partner_url}/sso"),
+        slo_url: None,
+        certificate_file: None,
+        certificate_pem: Some(partner_keys().idp.cert_pem),
+        metadata_file: None,
+    });
+    let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
+    let partner = idp(&partner_url, partner_keys(), &[&config]);
+    serve(main_listener, mock_idp::server::router(main.clone()));
+    serve(partner_listener, mock_idp::server::router(partner.clone()));
+    start_sp(sp_listener, config).await;
+
+    let same_id = NextResponses {
+        knobs: json!({"assertion_id_override": "_same-assertion-id"}),
+        count: 2,
+        ..Default::default()
+    };
+    main.set_next(same_id.clone()).unwrap();
+    partner.set_next(same_id).unwrap();
+    let sign_in = |idp_url: String, email: &'static str| {
+        let sp_url = sp_url.clone();
+        async move {
+            let login = format!(
+                "/login?idp={}",
+                url::form_urlencoded::byte_serialize(format!("{idp_url}/metadata").as_bytes())
+                    .collect::<String>()
+            );
+            HttpDriver::new(&sp_url)
+                .unwrap()
+                .sign_in_at(&login, email)
+                .await
+                .unwrap()
+        }
+    };
+    let first = sign_in(main_url.clone(), "alice@example.com").await;
+    assert!(matches!(first, SignInOutcome::SignedIn { .. }), "{first:?}");
+    let other_issuer = sign_in(partner_url.clone(), "carol@example.com").await;
+    assert!(
+        matches!(other_issuer, SignInOutcome::SignedIn { .. }),
+        "the partner's own ID is not a replay of the main IdP's: {other_issuer:?}"
+    );
+    for (idp_url, email) in [
+        (main_url, "alice@example.com"),
+        (partner_url, "carol@example.com"),
+    ] {
+        let again = sign_in(idp_url, email).await;
+        assert_eq!(again.code(), Some("replay.assertion_reused"), "{again:?}");
+    }
+}
+
 #[tokio::test]
 async fn an_assertion_for_one_workspace_is_refused_by_another() {
     let (idp_listener, idp_url) = listen().await;

@@ -44,7 +44,8 @@ impl ManualClock {
     /// Moves the clock by `by` (negative moves it back).
     pub fn advance(&self, by: Duration) {
         let mut now = self.lock();
-        *now += by;
+        // Saturating: `+=` panics past year 9999.
+        *now = now.saturating_add(by);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, OffsetDateTime> {

@@ -47,6 +47,16 @@ pub struct Knobs {
     pub validity_secs: i64,
     /// AuthnStatement SessionNotOnOrAfter relative to the issue instant; `null` leaves it out.
     pub session_not_on_or_after_secs: Option<i64>,
+    /// Writes this text verbatim as Conditions and SubjectConfirmationData NotOnOrAfter instead
+    /// of issue instant + `validity_secs`: an absolute or extreme instant (`9999-12-31T23:59:00Z`,
+    /// `2026-06-01T12:05:00.5Z`, an offset such as `-05:00`) that relative seconds cannot reach.
+    pub not_on_or_after_override: Option<String>,
+    /// Writes this text verbatim as AuthnStatement SessionNotOnOrAfter (takes precedence over
+    /// `session_not_on_or_after_secs`).
+    pub session_not_on_or_after_override: Option<String>,
+    /// Adds `<saml:OneTimeUse/>` to Conditions (SAML core §2.5.1.5): the SP must not accept the
+    /// assertion a second time, for a renewal or a second session, whatever its windows say.
+    pub one_time_use: bool,
     /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's ID.
     pub in_response_to_override: Option<String>,
     /// Leaves out InResponseTo even when answering a request (looks unsolicited).
@@ -134,6 +144,9 @@ impl Default for Knobs {
             not_before_offset_secs: 0,
             validity_secs: 300,
             session_not_on_or_after_secs: Some(8 * 3600),
+            not_on_or_after_override: None,
+            session_not_on_or_after_override: None,
+            one_time_use: false,
             in_response_to_override: None,
             omit_in_response_to: false,
             status_code: StatusCode::success(),
@@ -629,6 +642,10 @@ pub struct LogoutKnobs {
     /// LogoutRequest: sends `NotOnOrAfter` = now + this many seconds (negative: already expired);
     /// `null` leaves the attribute out.
     pub not_on_or_after_offset_secs: Option<i64>,
+    /// LogoutRequest: writes this text verbatim as `NotOnOrAfter` (takes precedence over
+    /// `not_on_or_after_offset_secs`): an absolute or extreme instant such as
+    /// `9999-12-31T23:59:00Z`.
+    pub not_on_or_after_override: Option<String>,
     /// Sends this Destination instead of the SP's `slo_url` (the message still goes to `slo_url`).
     pub destination_override: Option<String>,
     /// LogoutResponse: sends this top-level status instead of Success (short names as for
@@ -645,6 +662,7 @@ impl Default for LogoutKnobs {
             session_index_override: None,
             name_id_override: None,
             not_on_or_after_offset_secs: None,
+            not_on_or_after_override: None,
             destination_override: None,
             status_code: StatusCode::success(),
         }
@@ -674,6 +692,10 @@ impl LogoutKnobs {
         (
             "not_on_or_after_offset_secs",
             "LogoutRequest: NotOnOrAfter = now + this (negative: expired); null omits it.",
+        ),
+        (
+            "not_on_or_after_override",
+            "LogoutRequest: send this text verbatim as NotOnOrAfter (e.g. 9999-12-31T23:59:00Z).",
         ),
         (
             "destination_override",

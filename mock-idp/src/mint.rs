@@ -376,7 +376,9 @@ pub fn mint_status_response(params: &StatusOnly<'_>) -> Result<Minted, MintError
 
 /// `t` as an xs:dateTime in UTC, as every minted timestamp is written.
 pub(crate) fn format_timestamp(t: OffsetDateTime) -> Option<String> {
-    t.to_offset(UtcOffset::UTC).format(TIMESTAMP).ok()
+    // `to_offset` panics when the UTC form lies past year 9999 (a control-API clock set to
+    // `9999-12-31T23:00:00-05:00`); such an instant has no timestamp to write.
+    t.checked_to_offset(UtcOffset::UTC)?.format(TIMESTAMP).ok()
 }
 
 /// Every timestamp of one response, already formatted.
@@ -391,7 +393,7 @@ impl Times {
     fn new(now: OffsetDateTime, knobs: &Knobs) -> Result<Times, MintError> {
         let shift = |base: OffsetDateTime, secs: i64, knob: &'static str| {
             base.checked_add(Duration::seconds(secs))
-                .and_then(|t| t.to_offset(UtcOffset::UTC).format(TIMESTAMP).ok())
+                .and_then(format_timestamp)
                 .ok_or(MintError::TimestampOutOfRange { knob })
         };
         let issue = now
@@ -406,11 +408,17 @@ impl Times {
                 knobs.not_before_offset_secs,
                 "not_before_offset_secs",
             )?,
-            not_on_or_after: shift(issue, knobs.validity_secs, "validity_secs")?,
-            session_not_on_or_after: knobs
-                .session_not_on_or_after_secs
-                .map(|secs| shift(issue, secs, "session_not_on_or_after_secs"))
-                .transpose()?,
+            not_on_or_after: match &knobs.not_on_or_after_override {
+                Some(text) => text.clone(),
+                None => shift(issue, knobs.validity_secs, "validity_secs")?,
+            },
+            session_not_on_or_after: match &knobs.session_not_on_or_after_override {
+                Some(text) => Some(text.clone()),
+                None => knobs
+                    .session_not_on_or_after_secs
+                    .map(|secs| shift(issue, secs, "session_not_on_or_after_secs"))
+                    .transpose()?,
+            },
         })
     }
 }
@@ -509,6 +517,7 @@ fn write_assertion(
         ("NotOnOrAfter", Some(&times.not_on_or_after)),
     ];
     let has_conditions = !knobs.omit_audience_restriction
+        || knobs.one_time_use
         || knobs.extra_condition.is_some()
         || knobs.proxy_restriction.is_some();
     if has_conditions {
@@ -521,6 +530,9 @@ fn write_assertion(
                 .unwrap_or(&params.sp_entity_id);
             w.text("saml:Audience", &[], audience);
             w.end("saml:AudienceRestriction");
+        }
+        if knobs.one_time_use {
+            w.empty("saml:OneTimeUse", &[]);
         }
         write_extra_conditions(w, knobs);
         w.end("saml:Conditions");

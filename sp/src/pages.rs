@@ -20,7 +20,8 @@ pub fn escape(text: &str) -> String {
 
 /// A SAML `xs:dateTime` in UTC with second precision, as IdPs and SPs commonly write it.
 pub fn saml_instant(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    // Never `to_offset`: it panics when the UTC form lies past year 9999.
+    let t = crate::clock::utc(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         t.year(),

@@ -27,6 +27,8 @@ use serde::Serialize;
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
+use crate::clock;
+
 use crate::keys::{KeyError, SpKeys};
 use crate::pages::{escape, saml_instant};
 use crate::reason::{Reason, Rejection, RejectionContext};
@@ -901,13 +903,26 @@ fn read_request(
     })
 }
 
-fn check_request_time(
+/// How long an IdP-initiated LogoutRequest's ID is remembered (replay): until it would be refused
+/// as expired anyway — the later of NotOnOrAfter and IssueInstant + `ttl`, plus the skew.
+/// Saturating: NotOnOrAfter may be 9999-12-31T23:59:00Z.
+pub(crate) fn logout_keep_until(
+    issue_instant: OffsetDateTime,
+    skew: Duration,
+    ttl: Duration,
+) -> OffsetDateTime {
+    // Saturating: the IssueInstant is the sender's.
+    clock::add(clock::add(issue_instant, ttl), skew)
+}
+
+pub(crate) fn check_request_time(
     request: &VerifiedLogoutRequest,
     policy: &SloPolicy,
     now: OffsetDateTime,
 ) -> Result<(), Rejection> {
     let skew = policy.verify.clock_skew;
-    if request.issue_instant > now + skew {
+    // Saturating arithmetic: the instants are the sender's (NotOnOrAfter="9999-12-31T23:59:00Z").
+    if request.issue_instant > clock::add(now, skew) {
         return Err(Rejection::new(
             Reason::LogoutRequestIsNotYetValid,
             format!(
@@ -917,7 +932,11 @@ fn check_request_time(
             ),
         ));
     }
-    if request.issue_instant + policy.max_request_age + skew < now {
+    if clock::add(
+        clock::add(request.issue_instant, policy.max_request_age),
+        skew,
+    ) < now
+    {
         return Err(Rejection::new(
             Reason::LogoutRequestHasExpired,
             format!(
@@ -929,7 +948,7 @@ fn check_request_time(
         ));
     }
     if let Some(until) = request.not_on_or_after
-        && now >= until + skew
+        && now >= clock::add(until, skew)
     {
         return Err(Rejection::new(
             Reason::LogoutRequestHasExpired,
@@ -1038,7 +1057,7 @@ impl Store {
             "INSERT INTO seen_logout_requests (request_id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(request_id)
-        .bind(unix(keep_until))
+        .bind(crate::clock::unix_ceil(keep_until))
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() == 1)

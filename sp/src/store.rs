@@ -297,10 +297,17 @@ impl Store {
 
     // --- replay cache --------------------------------------------------------------------------
 
-    /// Records an assertion ID as consumed. Returns false if it was already consumed and has not
-    /// yet expired from the cache, i.e. this is a replay.
+    /// Records `issuer`'s assertion ID as consumed until `keep_until`. Returns false if it was
+    /// already consumed and has not yet expired from the cache, i.e. this is a replay.
+    ///
+    /// Keyed by (issuer, ID): IDs are unique per issuer only (SAML core §1.3.4), so one IdP's IDs
+    /// neither block nor are blocked by another's. The expiry is rounded *up* to the second and an
+    /// entry is dropped only once that second has fully passed, so it never leaves before
+    /// `keep_until` (truncating `12:07:00.5` to `12:07:00` reopened a sub-second window).
+    /// Entries written before migration 0007 (issuer `''`) still count for any issuer.
     pub async fn consume_assertion_id(
         &self,
+        issuer: &str,
         assertion_id: &str,
         keep_until: OffsetDateTime,
         now: OffsetDateTime,
@@ -310,10 +317,14 @@ impl Store {
             .execute(&self.pool)
             .await?;
         let inserted = sqlx::query(
-            "INSERT INTO replay_cache (assertion_id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO replay_cache (issuer, assertion_id, expires_at)
+             SELECT ?1, ?2, ?3
+             WHERE NOT EXISTS (SELECT 1 FROM replay_cache WHERE issuer = '' AND assertion_id = ?2)
+             ON CONFLICT DO NOTHING",
         )
+        .bind(issuer)
         .bind(assertion_id)
-        .bind(unix(keep_until))
+        .bind(crate::clock::unix_ceil(keep_until))
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() == 1)
@@ -845,21 +856,106 @@ mod tests {
     async fn replay_cache_refuses_a_second_use_until_expiry() {
         let store = Store::open(":memory:").await.unwrap();
         let until = NOW + Duration::minutes(5);
+        let consume = |id: &'static str, at| store.consume_assertion_id("idp", id, until, at);
+        assert!(consume("_as1", NOW).await.unwrap());
+        assert!(!consume("_as1", NOW + Duration::minutes(1)).await.unwrap());
+        assert!(consume("_as1", NOW + Duration::minutes(6)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn replay_cache_keeps_a_fractional_expiry_until_it_has_passed() {
+        // Virtual time: the entry is kept until 12:07:00.5; at 12:07:00 and 12:07:00.4 the
+        // assertion is still acceptable, so the entry must still be there.
+        let store = Store::open(":memory:").await.unwrap();
+        let clock = crate::clock::ManualClock::new(datetime!(2026-06-01 12:00 UTC));
+        use crate::clock::Clock;
+        let until = datetime!(2026-06-01 12:07:00.5 UTC);
+        let consume = |at| store.consume_assertion_id("idp", "_a", until, at);
+        assert!(consume(clock.now()).await.unwrap());
+        clock.set(datetime!(2026-06-01 12:07 UTC));
+        assert!(!consume(clock.now()).await.unwrap(), "replayed at 12:07:00");
+        clock.advance(Duration::milliseconds(400));
+        assert!(
+            !consume(clock.now()).await.unwrap(),
+            "replayed at 12:07:00.4"
+        );
+        clock.set(datetime!(2026-06-01 12:07:01 UTC));
+        assert!(consume(clock.now()).await.unwrap(), "kept past its window");
+    }
+
+    #[tokio::test]
+    async fn replay_cache_is_keyed_by_issuer_and_id() {
+        let store = Store::open(":memory:").await.unwrap();
+        let until = NOW + Duration::minutes(5);
         assert!(
             store
-                .consume_assertion_id("_as1", until, NOW)
+                .consume_assertion_id("idp-a", "_x", until, NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .consume_assertion_id("idp-b", "_x", until, NOW)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .consume_assertion_id("_as1", until, NOW + Duration::minutes(1))
+                .consume_assertion_id("idp-a", "_x", until, NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .consume_assertion_id("idp-b", "_x", until, NOW)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn replay_cache_entries_from_before_migration_0007_count_for_every_issuer() {
+        let store = Store::open(":memory:").await.unwrap();
+        sqlx::query(
+            "INSERT INTO replay_cache (issuer, assertion_id, expires_at) VALUES ('', '_old', ?)",
+        )
+        .bind(unix(NOW + Duration::minutes(5)))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let until = NOW + Duration::minutes(5);
+        assert!(
+            !store
+                .consume_assertion_id("idp", "_old", until, NOW)
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .consume_assertion_id("_as1", until, NOW + Duration::minutes(6))
+                .consume_assertion_id("idp", "_old", until, NOW + Duration::minutes(6))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn replay_cache_takes_extreme_expiries() {
+        let store = Store::open(":memory:").await.unwrap();
+        for (i, until) in [crate::clock::LATEST, crate::clock::EARLIEST]
+            .into_iter()
+            .enumerate()
+        {
+            let id = format!("_e{i}");
+            assert!(
+                store
+                    .consume_assertion_id("idp", &id, until, NOW)
+                    .await
+                    .unwrap()
+            );
+        }
+        assert!(
+            !store
+                .consume_assertion_id("idp", "_e0", NOW, NOW)
                 .await
                 .unwrap()
         );

@@ -440,13 +440,17 @@ impl Idp {
         let now = self.now();
         let out_of_range = || ControlError::ClockOutOfRange("a logout timestamp".to_owned());
         let issue_instant = format_timestamp(now).ok_or_else(out_of_range)?;
-        let not_on_or_after = match knobs.not_on_or_after_offset_secs {
-            Some(secs) => Some(
+        let not_on_or_after = match (
+            &knobs.not_on_or_after_override,
+            knobs.not_on_or_after_offset_secs,
+        ) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(secs)) => Some(
                 now.checked_add(Duration::seconds(secs))
                     .and_then(format_timestamp)
                     .ok_or_else(out_of_range)?,
             ),
-            None => None,
+            (None, None) => None,
         };
         let id = self.inner.ids.next_id();
         let session_index = knobs

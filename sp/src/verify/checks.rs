@@ -196,12 +196,16 @@ pub fn parse_instant(value: &str, what: &str) -> Result<OffsetDateTime, Rejectio
         }
         None => v.to_owned(),
     };
-    OffsetDateTime::parse(&normalized, &Rfc3339).map_err(|e| {
-        rej(
-            Reason::RequiredElementMissingOrMalformed,
-            format!("{what} is {value:?}, not an xs:dateTime with time zone ({e})"),
-        )
-    })
+    // In UTC, clamped to what a four-digit year can write (9999-12-31T23:00:00-05:00 lies past
+    // it), so that later arithmetic and formatting on it cannot panic (crate::clock).
+    OffsetDateTime::parse(&normalized, &Rfc3339)
+        .map(crate::clock::writable)
+        .map_err(|e| {
+            rej(
+                Reason::RequiredElementMissingOrMalformed,
+                format!("{what} is {value:?}, not an xs:dateTime with time zone ({e})"),
+            )
+        })
 }
 
 /// A required dateTime attribute.
@@ -304,7 +308,7 @@ pub fn not_in_future(
     now: OffsetDateTime,
     skew: time::Duration,
 ) -> Result<(), Rejection> {
-    if instant > now + skew {
+    if instant > crate::clock::add(now, skew) {
         return Err(rej(
             Reason::AssertionIsNotYetValid,
             format!(
@@ -408,7 +412,7 @@ pub fn check_conditions_time(
         not_in_future(nb, "Conditions NotBefore", now, skew)?;
     }
     if let Some(noa) = not_on_or_after
-        && noa <= now - skew
+        && noa <= crate::clock::sub(now, skew)
     {
         return Err(rej(
             Reason::AssertionHasExpired,
@@ -565,6 +569,16 @@ pub fn check_subject(
     }))
 }
 
+/// The latest `NotOnOrAfter` among the bearer confirmations of a checked Subject: the last instant
+/// any of them could still be accepted, for the replay cache.
+pub fn latest_bearer_not_on_or_after(subject: RoNode) -> Option<OffsetDateTime> {
+    children(subject, SAML, "SubjectConfirmation")
+        .filter(|sc| attr(*sc, "Method").as_deref() == Some(BEARER))
+        .flat_map(|sc| children(sc, SAML, "SubjectConfirmationData"))
+        .filter_map(|data| optional_instant(data, "NotOnOrAfter").ok().flatten())
+        .max()
+}
+
 fn check_bearer(
     sc: RoNode,
     response_irt: Option<&str>,
@@ -605,7 +619,7 @@ fn check_bearer(
             "bearer SubjectConfirmationData has no NotOnOrAfter, which the Web SSO profile requires",
         ));
     };
-    if noa <= now - skew {
+    if noa <= crate::clock::sub(now, skew) {
         return Err(rej(
             Reason::SubjectConfirmationHasExpired,
             format!(

@@ -251,6 +251,13 @@ pub struct VerifiedResponse {
     /// `Conditions/@NotOnOrAfter` (keep the replay-cache entry until then).
     #[serde(with = "time::serde::rfc3339::option")]
     pub not_on_or_after: Option<OffsetDateTime>,
+    /// The latest `NotOnOrAfter` of the bearer `SubjectConfirmationData` (the replay cache keeps
+    /// the assertion until then too).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub bearer_not_on_or_after: Option<OffsetDateTime>,
+    /// Conditions holds `<saml:OneTimeUse/>` (SAML core §2.5.1.5): the SP must never accept this
+    /// assertion again (see the ACS's replay cache).
+    pub one_time_use: bool,
     /// Every `Audience` of every AudienceRestriction.
     pub audiences: Vec<String>,
     /// Every attribute of every AttributeStatement.
@@ -910,6 +917,8 @@ fn verify_parsed(
         session_not_on_or_after: checks::optional_instant(authn, "SessionNotOnOrAfter")?,
         not_before,
         not_on_or_after,
+        bearer_not_on_or_after: checks::latest_bearer_not_on_or_after(subject),
+        one_time_use: conditions.is_some_and(|c| children(c, SAML, "OneTimeUse").next().is_some()),
         audiences,
         attributes,
         signature,

@@ -15,7 +15,8 @@ use super::{
     Sp, WebError, accepts_json, kept_relay_state, link_cookie, new_session_token, session_cookie,
 };
 use crate::accounts::PendingIdentity;
-use crate::config::AccountLinking;
+use crate::clock;
+use crate::config::{AccountLinking, SpSettings};
 use crate::identity::{self, Identity};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
@@ -160,14 +161,18 @@ async fn accepted_response(
     let store = sp.store();
 
     // Replay first: a resent response gets the precise code even though its request is answered.
-    // The ID is kept for as long as the assertion could still be accepted.
-    let skew = Duration::seconds(i64::from(config.sp.clock_skew_secs));
-    let keep_until = verified
-        .not_on_or_after
-        .map(|t| t + skew)
-        .unwrap_or(now + Duration::days(1));
     if !store
-        .consume_assertion_id(&verified.assertion_id, keep_until, now)
+        .consume_assertion_id(
+            &verified.issuer,
+            &verified.assertion_id,
+            replay_keep_until(
+                [verified.not_on_or_after, verified.bearer_not_on_or_after],
+                verified.one_time_use,
+                &config.sp,
+                now,
+            ),
+            now,
+        )
         .await?
     {
         return Ok(Err(Rejection::new(
@@ -352,7 +357,7 @@ async fn sign_in(
         AccountLinking::Email => provision(sp, idp, facts, landing, now).await,
         AccountLinking::Prompt => {
             let matched = matches.first();
-            let expires = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
+            let expires = clock::add_secs(now, config.sp.request_ttl_secs);
             let token = store
                 .create_pending_link(
                     idp,
@@ -614,13 +619,51 @@ async fn sync_profile_and_roles(
     }
 }
 
+/// How long the replay cache keeps an assertion's (issuer, ID): until the last instant any of its
+/// windows would still accept it — the later of Conditions and bearer NotOnOrAfter, plus the
+/// skew (the store rounds up to the second). A OneTimeUse assertion (SAML core §2.5.1.5) is kept
+/// at least `max_session_secs` as well, so that even a clock stepped back cannot make it sign in
+/// twice. Saturating: an IdP may say 9999-12-31T23:59:00Z.
+pub(crate) fn replay_keep_until(
+    not_on_or_after: [Option<OffsetDateTime>; 2],
+    one_time_use: bool,
+    config: &SpSettings,
+    now: OffsetDateTime,
+) -> OffsetDateTime {
+    let window_end = not_on_or_after
+        .into_iter()
+        .flatten()
+        .max()
+        .map(|t| clock::add_secs(t, config.clock_skew_secs))
+        // Unreachable (the verifier requires a bearer NotOnOrAfter); a day is the fallback.
+        .unwrap_or_else(|| clock::add(now, Duration::days(1)));
+    if one_time_use {
+        window_end.max(clock::add_secs(now, config.max_session_secs))
+    } else {
+        window_end
+    }
+}
+
 /// Session end: SessionNotOnOrAfter, else Conditions NotOnOrAfter (002), capped by the SP.
 fn session_end(sp: &Sp, verified: &VerifiedResponse, now: OffsetDateTime) -> OffsetDateTime {
-    let cap = now + Duration::seconds(i64::from(sp.config().sp.max_session_secs));
-    verified
-        .session_not_on_or_after
-        .or(verified.not_on_or_after)
-        .map_or(cap, |t| t.min(cap))
+    session_end_at(
+        verified.session_not_on_or_after,
+        verified.not_on_or_after,
+        sp.config().sp.max_session_secs,
+        now,
+    )
+}
+
+pub(crate) fn session_end_at(
+    session_not_on_or_after: Option<OffsetDateTime>,
+    not_on_or_after: Option<OffsetDateTime>,
+    max_session_secs: u32,
+    now: OffsetDateTime,
+) -> OffsetDateTime {
+    let cap = clock::add_secs(now, max_session_secs);
+    session_not_on_or_after
+        .or(not_on_or_after)
+        .map_or(cap, |t| clock::utc(t).min(cap))
 }
 
 fn not_allowed(user: &User) -> Rejection {

@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::authn_request::{self, AuthnRequestOptions};
 use crate::clock::Clock;
@@ -39,6 +39,8 @@ mod link;
 mod recovery;
 mod renew;
 mod slo;
+#[cfg(test)]
+mod time_props;
 
 const SESSION_COOKIE: &str = "samlconf_sp_session";
 
@@ -338,7 +340,7 @@ async fn start_authn(
         now,
         options,
     );
-    let expires_at = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
+    let expires_at = crate::clock::add_secs(now, config.sp.request_ttl_secs);
     sp.store()
         .remember_request_for(
             &request.id,

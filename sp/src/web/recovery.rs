@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use time::Duration;
 
 use super::acs::audit_rejection;
 use super::{Sp, WebError, new_session_token, session_cookie};
@@ -56,7 +55,7 @@ pub(super) async fn sign_in(
         return refused(&sp, rejection).await;
     }
     let token = new_session_token();
-    let expires_at = now + Duration::seconds(i64::from(sp.config().sp.max_session_secs));
+    let expires_at = crate::clock::add_secs(now, sp.config().sp.max_session_secs);
     store
         .create_session(&Session {
             token: token.clone(),

@@ -16,6 +16,8 @@ use axum::routing::get;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
+use crate::clock;
+
 use super::{Sp, WebError, accepts_json, clear_cookie, current_session, session_token};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
@@ -107,7 +109,7 @@ async fn end_local_session(sp: Sp, headers: HeaderMap) -> Result<Response, WebEr
             let detail = match (&session_slo_url, &session.name_id) {
                 (Some(slo_url), Some(name_id)) if !slo_url.is_empty() => {
                     let config = sp.config();
-                    let expires_at = now + Duration::seconds(i64::from(config.sp.request_ttl_secs));
+                    let expires_at = clock::add_secs(now, config.sp.request_ttl_secs);
                     let request = slo::build_logout_request(
                         &config.entity_id(),
                         slo_url,
@@ -275,7 +277,7 @@ async fn idp_initiated(
     let ttl = Duration::seconds(i64::from(sp.config().sp.request_ttl_secs));
     // After IssueInstant + ttl + skew the request is refused as expired whatever it says, so the
     // ID need not be kept longer (its own NotOnOrAfter, however far, does not extend that).
-    let keep_until = request.issue_instant + ttl + skew;
+    let keep_until = crate::slo::logout_keep_until(request.issue_instant, skew, ttl);
     let context = |reason: Reason, message: String| {
         let mut rejection = Rejection::new(reason, message);
         rejection.context.issuer = Some(request.issuer.clone());
