@@ -190,12 +190,18 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
     // that the IdP's signature still verifies.
     (
         "xsw-evil-before",
-        &[">attacker@evil.example</saml:NameID>", ">alice@example.com</saml:NameID>"],
+        &[
+            ">attacker@evil.example</saml:NameID>",
+            ">alice@example.com</saml:NameID>",
+        ],
         &["<samlp:Extensions>"],
     ),
     (
         "xsw-evil-after",
-        &[">attacker@evil.example</saml:NameID>", ">alice@example.com</saml:NameID>"],
+        &[
+            ">attacker@evil.example</saml:NameID>",
+            ">alice@example.com</saml:NameID>",
+        ],
         &["<samlp:Extensions>"],
     ),
     (
@@ -210,12 +216,18 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "xsw-evil-wraps-signed",
-        &[">attacker@evil.example</saml:NameID>", ">alice@example.com</saml:NameID>"],
+        &[
+            ">attacker@evil.example</saml:NameID>",
+            ">alice@example.com</saml:NameID>",
+        ],
         &["<samlp:Extensions>", "<ds:Object>"],
     ),
     (
         "xsw-duplicate-id",
-        &[">attacker@evil.example</saml:NameID>", r#"ID="_0000000000000000000000000000000000000002""#],
+        &[
+            ">attacker@evil.example</saml:NameID>",
+            r#"ID="_0000000000000000000000000000000000000002""#,
+        ],
         &["_evil"],
     ),
     (
