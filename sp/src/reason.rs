@@ -91,8 +91,15 @@ pub enum Reason {
     /// The bearer `SubjectConfirmationData/@InResponseTo` differs from the Response's
     /// `InResponseTo`.
     SubjectConfirmationAnswersAnotherRequest,
+    /// The Response has an `InResponseTo` (it claims to answer a request) but no signature covers
+    /// one: the bearer `SubjectConfirmationData` of the signed Assertion has none and the Response
+    /// is not signed. An unsolicited assertion would otherwise be movable onto any request.
+    SolicitedResponseLacksSignedInResponseTo,
     /// `InResponseTo` names no request this SP has outstanding.
     InResponseToIsUnknown,
+    /// The request the response answers was started by another browser (its binding cookie is
+    /// missing or different): login CSRF, or a response carried to another browser.
+    RequestWasStartedByAnotherBrowser,
     /// The response answers no request, and unsolicited (IdP-initiated) login is disabled.
     UnsolicitedResponseIsNotAllowed,
     /// This Assertion ID was already consumed (replay).
@@ -180,7 +187,9 @@ impl Reason {
         Reason::RecipientIsNotOurAcs,
         Reason::SubjectConfirmationHasExpired,
         Reason::SubjectConfirmationAnswersAnotherRequest,
+        Reason::SolicitedResponseLacksSignedInResponseTo,
         Reason::InResponseToIsUnknown,
+        Reason::RequestWasStartedByAnotherBrowser,
         Reason::UnsolicitedResponseIsNotAllowed,
         Reason::AssertionWasAlreadyUsed,
         Reason::EmailAttributeIsMissing,
@@ -240,7 +249,9 @@ impl Reason {
             Reason::RecipientIsNotOurAcs => "recipient.mismatch",
             Reason::SubjectConfirmationHasExpired => "subject.confirmation_expired",
             Reason::SubjectConfirmationAnswersAnotherRequest => "subject.in_response_to_mismatch",
+            Reason::SolicitedResponseLacksSignedInResponseTo => "subject.in_response_to_missing",
             Reason::InResponseToIsUnknown => "request.unknown_in_response_to",
+            Reason::RequestWasStartedByAnotherBrowser => "request.browser_mismatch",
             Reason::UnsolicitedResponseIsNotAllowed => "request.unsolicited",
             Reason::AssertionWasAlreadyUsed => "replay.assertion_reused",
             Reason::EmailAttributeIsMissing => "attribute.email_missing",
@@ -329,7 +340,13 @@ impl Reason {
             Reason::SubjectConfirmationAnswersAnotherRequest => {
                 "The assertion answers a different request than the response."
             }
+            Reason::SolicitedResponseLacksSignedInResponseTo => {
+                "The assertion does not say which login request it answers."
+            }
             Reason::InResponseToIsUnknown => "The response answers an unknown login request.",
+            Reason::RequestWasStartedByAnotherBrowser => {
+                "This login was started in another browser. Start again from this one."
+            }
             Reason::UnsolicitedResponseIsNotAllowed => {
                 "Login must start at this service (unsolicited responses are disabled)."
             }
