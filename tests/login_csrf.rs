@@ -222,3 +222,55 @@ async fn an_unsolicited_assertion_moved_onto_a_request_is_refused() {
     assert_refused(&outcome, "subject.in_response_to_missing");
     assert_eq!(driver.me().await.unwrap(), None);
 }
+
+/// Renewals are bound the same way: another browser posting the renewal's answer neither
+/// renews nor, for a failed answer, ends the session; the browser that started it still can.
+#[tokio::test]
+async fn a_renewal_answer_posted_from_another_browser_neither_renews_nor_ends_the_session() {
+    let pair = pair_with(None).await;
+    let owner = browser(&pair);
+    let other = browser(&pair);
+    match owner
+        .sign_in("bob@example.com", None)
+        .await
+        .expect("driver")
+    {
+        SignInOutcome::SignedIn { .. } => {}
+        outcome => panic!("sign-in: {outcome:?}"),
+    }
+    let renewal = owner
+        .login_redirect("/renew")
+        .await
+        .expect("passive request");
+    let answer = owner.idp_form(&renewal, "").await.expect("passive answer");
+    assert_refused(
+        &other.submit(&answer).await.expect("driver"),
+        "request.browser_mismatch",
+    );
+    assert_eq!(other.me().await.unwrap(), None);
+
+    // A failed renewal (NoPassive) ends the session only when its own browser posts it.
+    pair.idp.end_all_sessions();
+    let renewal = owner
+        .login_redirect("/renew")
+        .await
+        .expect("passive request");
+    let no_passive = owner
+        .idp_form(&renewal, "")
+        .await
+        .expect("NoPassive answer");
+    assert_refused(
+        &other.submit(&no_passive).await.expect("driver"),
+        "status.not_success",
+    );
+    assert!(
+        owner.me().await.unwrap().is_some(),
+        "another browser's post ended the session"
+    );
+    let _ = owner.submit(&no_passive).await.expect("driver");
+    assert_eq!(
+        owner.me().await.unwrap(),
+        None,
+        "the renewal's own answer ends it"
+    );
+}
