@@ -141,11 +141,22 @@ impl HttpDriver {
         user: &str,
         relay_state: Option<&str>,
     ) -> Result<SignInOutcome, DriverError> {
-        let form = match self.fetch_idp_form(user, relay_state).await? {
-            Ok(form) => form,
-            Err(outcome) => return Ok(outcome),
-        };
-        self.submit(&form).await
+        self.sign_in_posted_by(self, user, relay_state).await
+    }
+
+    /// SP-initiated through this browser, but the IdP's answer is posted by `poster`, another
+    /// browser with its own cookies: login CSRF (this browser is the attacker's, `poster` the
+    /// victim's).
+    pub async fn sign_in_posted_by(
+        &self,
+        poster: &HttpDriver,
+        user: &str,
+        relay_state: Option<&str>,
+    ) -> Result<SignInOutcome, DriverError> {
+        match self.fetch_idp_form(user, relay_state).await? {
+            Ok(form) => poster.submit(&form).await,
+            Err(outcome) => Ok(outcome),
+        }
     }
 
     /// SP-initiated from another sign-in path of the SP, e.g. `/login?idp=…` when several IdPs

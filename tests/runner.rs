@@ -232,3 +232,24 @@ fn extra_idps_are_checked_at_load_time() {
         );
     }
 }
+
+#[test]
+fn post_from_must_name_another_browser() {
+    let head = "id = \"7.1\"\ntitle = \"t\"\nsection = \"7 x\"\ndescription = \"d\"\nexpectation = \"e\"\nsource = \"s\"\n\n[[step]]\n";
+    let path = Path::new("scenarios/7-x/7.1-t.toml");
+    let own = format!(
+        "{head}sign_in = {{ user = \"bob@example.com\", driver = \"attacker\", post_from = \"attacker\" }}\n"
+    );
+    let message = samlconf::scenario::parse(path, &own).unwrap_err()[0].to_string();
+    assert!(
+        message.contains("`post_from = \"attacker\"` names the step's own browser"),
+        "{message}"
+    );
+    let default_browser =
+        format!("{head}sign_in = {{ user = \"bob@example.com\", post_from = \"main\" }}\n");
+    assert!(samlconf::scenario::parse(path, &default_browser).is_err());
+    let other = format!(
+        "{head}sign_in = {{ user = \"bob@example.com\", driver = \"attacker\", post_from = \"victim\" }}\n"
+    );
+    samlconf::scenario::parse(path, &other).expect("another browser posts");
+}

@@ -61,6 +61,10 @@ pub struct Knobs {
     pub in_response_to_override: Option<String>,
     /// Leaves out InResponseTo even when answering a request (looks unsolicited).
     pub omit_in_response_to: bool,
+    /// Leaves out the signed SubjectConfirmationData InResponseTo while the unsigned Response
+    /// keeps it: an unsolicited-shaped assertion moved onto a solicited request, as an attacker
+    /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires it).
+    pub omit_subject_in_response_to: bool,
     /// Top-level StatusCode; anything but Success carries no assertion.
     pub status_code: StatusCode,
     /// Second-level StatusCode nested in the top-level one.
@@ -149,6 +153,7 @@ impl Default for Knobs {
             one_time_use: false,
             in_response_to_override: None,
             omit_in_response_to: false,
+            omit_subject_in_response_to: false,
             status_code: StatusCode::success(),
             sub_status_code: None,
             name_id_format: NAME_ID_FORMAT_EMAIL.to_owned(),
@@ -321,6 +326,11 @@ impl Knobs {
         if self.omit_in_response_to && self.in_response_to_override.is_some() {
             return Err(KnobError::Contradictory(
                 "omit_in_response_to and in_response_to_override are both set",
+            ));
+        }
+        if self.omit_in_response_to && self.omit_subject_in_response_to {
+            return Err(KnobError::Contradictory(
+                "omit_in_response_to already leaves out both InResponseTo attributes; omit_subject_in_response_to keeps the Response's",
             ));
         }
         if self.omit_audience_restriction && self.audience_override.is_some() {

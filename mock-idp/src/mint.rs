@@ -247,7 +247,7 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         let assertion = AssertionParts {
             id: assertion_id,
             issuer,
-            in_response_to,
+            in_response_to: in_response_to.filter(|_| !knobs.omit_subject_in_response_to),
             session_index: &session_index,
         };
         if knobs.encrypt_assertion {

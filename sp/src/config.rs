@@ -96,6 +96,11 @@ pub struct SpSettings {
     /// Accept IdP-initiated (unsolicited) responses, without InResponseTo.
     #[serde(default)]
     pub allow_unsolicited: bool,
+    /// Bind each AuthnRequest to the browser that started it (a random HttpOnly cookie set by
+    /// `/login`, `/renew` and invitations); the ACS refuses a response to a request another
+    /// browser started (`request.browser_mismatch`): login CSRF.
+    #[serde(default = "default_true")]
+    pub bind_requests_to_browser: bool,
     /// Create a user at the first sign-in of an unknown identity.
     #[serde(default = "default_true")]
     pub jit_provisioning: bool,

@@ -68,6 +68,7 @@ const NON_POLICY_SP_KEYS: &[&str] = &[
     "max_session_secs",
     "request_ttl_secs",
     "allow_unsolicited",
+    "bind_requests_to_browser",
     "jit_provisioning",
     "default_role",
     "admin_roles",

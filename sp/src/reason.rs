@@ -100,8 +100,15 @@ pub enum Reason {
     /// Two `Attribute` elements of the Assertion share one `Name`, and
     /// `merge_duplicate_attributes` is off: which values win would be a guess.
     AttributeIsRepeated,
+    /// The Response has an `InResponseTo` (it claims to answer a request) but no signature covers
+    /// one: the bearer `SubjectConfirmationData` of the signed Assertion has none and the Response
+    /// is not signed. An unsolicited assertion would otherwise be movable onto any request.
+    SolicitedResponseLacksSignedInResponseTo,
     /// `InResponseTo` names no request this SP has outstanding.
     InResponseToIsUnknown,
+    /// The request the response answers was started by another browser (its binding cookie is
+    /// missing or different): login CSRF, or a response carried to another browser.
+    RequestWasStartedByAnotherBrowser,
     /// The response answers no request, and unsolicited (IdP-initiated) login is disabled.
     UnsolicitedResponseIsNotAllowed,
     /// This Assertion ID was already consumed (replay).
@@ -198,7 +205,9 @@ impl Reason {
         Reason::SubjectConfirmationHasExpired,
         Reason::SubjectConfirmationAnswersAnotherRequest,
         Reason::AttributeIsRepeated,
+        Reason::SolicitedResponseLacksSignedInResponseTo,
         Reason::InResponseToIsUnknown,
+        Reason::RequestWasStartedByAnotherBrowser,
         Reason::UnsolicitedResponseIsNotAllowed,
         Reason::AssertionWasAlreadyUsed,
         Reason::EmailAttributeIsMissing,
@@ -263,7 +272,9 @@ impl Reason {
             Reason::SubjectConfirmationHasExpired => "subject.confirmation_expired",
             Reason::SubjectConfirmationAnswersAnotherRequest => "subject.in_response_to_mismatch",
             Reason::AttributeIsRepeated => "attribute.duplicate",
+            Reason::SolicitedResponseLacksSignedInResponseTo => "subject.in_response_to_missing",
             Reason::InResponseToIsUnknown => "request.unknown_in_response_to",
+            Reason::RequestWasStartedByAnotherBrowser => "request.browser_mismatch",
             Reason::UnsolicitedResponseIsNotAllowed => "request.unsolicited",
             Reason::AssertionWasAlreadyUsed => "replay.assertion_reused",
             Reason::EmailAttributeIsMissing => "attribute.email_missing",
@@ -359,7 +370,13 @@ impl Reason {
                 "The assertion answers a different request than the response."
             }
             Reason::AttributeIsRepeated => "The assertion repeats an attribute.",
+            Reason::SolicitedResponseLacksSignedInResponseTo => {
+                "The assertion does not say which login request it answers."
+            }
             Reason::InResponseToIsUnknown => "The response answers an unknown login request.",
+            Reason::RequestWasStartedByAnotherBrowser => {
+                "This login was started in another browser. Start again from this one."
+            }
             Reason::UnsolicitedResponseIsNotAllowed => {
                 "Login must start at this service (unsolicited responses are disabled)."
             }

@@ -79,6 +79,8 @@ pub struct OutstandingRequest {
     pub purpose: RequestPurpose,
     /// The IdP the request was sent to (`None` for requests remembered before several IdPs).
     pub idp_entity_id: Option<String>,
+    /// SHA-256 (hex) of the binding cookie of the browser that started it; `None`: unbound.
+    pub browser_binding: Option<String>,
 }
 
 /// Why an AuthnRequest was sent.
@@ -99,6 +101,35 @@ fn unix(t: OffsetDateTime) -> i64 {
 
 fn from_unix(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// An `outstanding_requests` row, if it has not expired at `now`.
+fn outstanding_from_row(
+    request_id: &str,
+    row: &sqlx::sqlite::SqliteRow,
+    now: OffsetDateTime,
+) -> Option<OutstandingRequest> {
+    let expires_at: i64 = row.get("expires_at");
+    let purpose = match row.get::<&str, _>("purpose") {
+        "renewal" => RequestPurpose::Renewal {
+            session_token: row
+                .get::<Option<String>, _>("session_token")
+                .unwrap_or_default(),
+        },
+        "invitation" => RequestPurpose::Invitation {
+            token: row
+                .get::<Option<String>, _>("invitation_token")
+                .unwrap_or_default(),
+        },
+        _ => RequestPurpose::SignIn,
+    };
+    (expires_at > unix(now)).then(|| OutstandingRequest {
+        request_id: request_id.to_owned(),
+        relay_state: row.get("relay_state"),
+        purpose,
+        idp_entity_id: row.get("idp_entity_id"),
+        browser_binding: row.get("browser_binding"),
+    })
 }
 
 impl Store {
@@ -213,18 +244,23 @@ impl Store {
             relay_state,
             &RequestPurpose::SignIn,
             None,
+            None,
             now,
             expires_at,
         )
         .await
     }
 
+    /// `browser_binding`: the hash of the starting browser's binding cookie (see
+    /// `web::binding`), or `None` for an unbound request.
+    #[allow(clippy::too_many_arguments)]
     pub async fn remember_request_for(
         &self,
         request_id: &str,
         relay_state: Option<&str>,
         purpose: &RequestPurpose,
         idp_entity_id: Option<&str>,
+        browser_binding: Option<&str>,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
@@ -241,8 +277,8 @@ impl Store {
         )
         .await?;
         sqlx::query(
-            "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at, purpose, session_token, invitation_token, idp_entity_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at, purpose, session_token, invitation_token, idp_entity_id, browser_binding)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(request_id)
         .bind(relay_state)
@@ -252,10 +288,28 @@ impl Store {
         .bind(session_token)
         .bind(invitation_token)
         .bind(idp_entity_id)
+        .bind(browser_binding)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The request if it is still answerable, left in place: lets the ACS check which browser
+    /// started it before anything is consumed.
+    pub async fn peek_request(
+        &self,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OutstandingRequest>> {
+        let row = sqlx::query(
+            "SELECT relay_state, expires_at, purpose, session_token, invitation_token, idp_entity_id, browser_binding
+             FROM outstanding_requests WHERE request_id = ?",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|row| outstanding_from_row(request_id, &row, now)))
     }
 
     /// Removes and returns the request if it is still answerable: each request is answered once.
@@ -266,33 +320,12 @@ impl Store {
     ) -> StoreResult<Option<OutstandingRequest>> {
         let row = sqlx::query(
             "DELETE FROM outstanding_requests WHERE request_id = ?
-             RETURNING relay_state, expires_at, purpose, session_token, invitation_token, idp_entity_id",
+             RETURNING relay_state, expires_at, purpose, session_token, invitation_token, idp_entity_id, browser_binding",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|row| {
-            let expires_at: i64 = row.get("expires_at");
-            let purpose = match row.get::<&str, _>("purpose") {
-                "renewal" => RequestPurpose::Renewal {
-                    session_token: row
-                        .get::<Option<String>, _>("session_token")
-                        .unwrap_or_default(),
-                },
-                "invitation" => RequestPurpose::Invitation {
-                    token: row
-                        .get::<Option<String>, _>("invitation_token")
-                        .unwrap_or_default(),
-                },
-                _ => RequestPurpose::SignIn,
-            };
-            (expires_at > unix(now)).then(|| OutstandingRequest {
-                request_id: request_id.to_owned(),
-                relay_state: row.get("relay_state"),
-                purpose,
-                idp_entity_id: row.get("idp_entity_id"),
-            })
-        }))
+        Ok(row.and_then(|row| outstanding_from_row(request_id, &row, now)))
     }
 
     // --- replay cache --------------------------------------------------------------------------

@@ -668,6 +668,22 @@ fn subject_confirmation_answering_another_request_is_rejected() {
     assert_rejected(&xml, "subject.in_response_to_mismatch");
 }
 
+/// The Response's InResponseTo is unsigned: an unsolicited assertion (no InResponseTo of its own)
+/// must not be movable onto a request by writing one there.
+#[test]
+fn unsigned_in_response_to_without_a_signed_one_is_rejected() {
+    let moved = Fixture::new().edit(
+        r#"SubjectConfirmationData InResponseTo="_req-42" "#,
+        "SubjectConfirmationData ",
+    );
+    let r = assert_rejected(&moved.clone().build(), "subject.in_response_to_missing");
+    assert!(r.message.contains("_req-42"), "{}", r.message);
+    // A verified Response signature covers the Response's InResponseTo.
+    let xml = moved.response_sig(Some(Sig::default())).build();
+    let v = verify(&xml).expect("the signed Response carries InResponseTo");
+    assert_eq!(v.in_response_to.as_deref(), Some("_req-42"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // request.* (check_in_response_to)
 

@@ -321,6 +321,10 @@ fn summary(action: &Action) -> String {
                 .map(|r| format!(", RelayState {r:?}"))
                 .unwrap_or_default(),
             browser(&a.driver)
+                + &a.post_from
+                    .as_ref()
+                    .map(|p| format!(", the response posted by browser {p}"))
+                    .unwrap_or_default()
         ),
         Action::Link(a) => format!(
             "links an account{} with password {:?}{}",
@@ -484,7 +488,14 @@ async fn run_step(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlMessage
             // With several IdPs `/login` shows a chooser: go straight to the one asked for.
             let chooser = !ctx.pair.extra_idps.is_empty();
             let sp_entity = ctx.pair.sp.config().entity_id();
-            let driver = ctx.driver(a.driver.as_deref().unwrap_or(crate::scenario::MAIN))?;
+            let name = a.driver.as_deref().unwrap_or(crate::scenario::MAIN);
+            if let Some(poster) = &a.post_from {
+                ctx.driver(poster)?;
+            }
+            ctx.driver(name)?;
+            let driver = &ctx.drivers[name];
+            // The browser that posts the IdP's answer: another one with `post_from`.
+            let poster = &ctx.drivers[a.post_from.as_deref().unwrap_or(name)];
             let outcome = match a.via {
                 Via::Sp if chooser => {
                     let query = {
@@ -501,7 +512,7 @@ async fn run_step(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlMessage
                         .map_err(err)?
                 }
                 Via::Sp => driver
-                    .sign_in(&a.user, a.relay_state.as_deref())
+                    .sign_in_posted_by(poster, &a.user, a.relay_state.as_deref())
                     .await
                     .map_err(err)?,
                 Via::Idp => {
@@ -523,7 +534,7 @@ async fn run_step(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlMessage
                         let form = parse_post_form(&page.body).ok_or_else(|| {
                             "the IdP's IdP-initiated page holds no auto-submit form".to_owned()
                         })?;
-                        driver.submit(&form).await.map_err(err)?
+                        poster.submit(&form).await.map_err(err)?
                     }
                 }
             };

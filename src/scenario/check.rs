@@ -235,6 +235,13 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                 if let Err(message) = resolve_knobs(a.profile.as_deref(), a.knobs.as_ref()) {
                     step_error(message);
                 }
+                if let Some(poster) = &a.post_from
+                    && poster == a.driver.as_deref().unwrap_or(super::MAIN)
+                {
+                    step_error(format!(
+                        "`post_from = {poster:?}` names the step's own browser; it must be another one"
+                    ));
+                }
                 responses_seen = true;
             }
             Action::AcceptInvitation(a) => {

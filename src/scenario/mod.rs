@@ -214,6 +214,8 @@ impl Action {
     /// The browser the step acts through, if it uses one.
     pub fn browser(&self) -> Option<&str> {
         let (driver, default) = match self {
+            // The browser that posted the response is the one whose session the step judges.
+            Action::SignIn(a) if a.post_from.is_some() => (&a.post_from, MAIN),
             Action::SignIn(a) => (&a.driver, MAIN),
             Action::Link(a) => (&a.driver, MAIN),
             Action::SkipLink(a) | Action::Check(a) => (&a.driver, MAIN),
@@ -282,6 +284,11 @@ pub struct SignIn {
     /// The browser (default `main`).
     #[serde(default)]
     pub driver: Option<String>,
+    /// Another browser posts the response `driver` obtained from the IdP (login CSRF: `driver`
+    /// is the attacker's browser, `post_from` the victim's). The step's outcome and session
+    /// expectations are then the posting browser's.
+    #[serde(default)]
+    pub post_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

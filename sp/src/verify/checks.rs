@@ -531,6 +531,7 @@ pub fn check_audience(
 pub fn check_subject(
     assertion: RoNode,
     response_in_response_to: Option<&str>,
+    response_signed: bool,
     policy: &VerifyPolicy,
     now: OffsetDateTime,
 ) -> Result<RoNode, Rejection> {
@@ -554,7 +555,7 @@ pub fn check_subject(
     }
     let mut first_error = None;
     for sc in bearers {
-        match check_bearer(sc, response_in_response_to, policy, now) {
+        match check_bearer(sc, response_in_response_to, response_signed, policy, now) {
             Ok(()) => return Ok(subject),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -582,6 +583,7 @@ pub fn latest_bearer_not_on_or_after(subject: RoNode) -> Option<OffsetDateTime> 
 fn check_bearer(
     sc: RoNode,
     response_irt: Option<&str>,
+    response_signed: bool,
     policy: &VerifyPolicy,
     now: OffsetDateTime,
 ) -> Result<(), Rejection> {
@@ -633,17 +635,23 @@ fn check_bearer(
     if let Some(nb) = optional_instant(data, "NotBefore")? {
         not_in_future(nb, "bearer SubjectConfirmationData NotBefore", now, skew)?;
     }
-    if let Some(irt) = attr(data, "InResponseTo")
-        && Some(irt.as_str()) != response_irt
-    {
-        return Err(rej(
+    match (attr(data, "InResponseTo"), response_irt) {
+        (Some(irt), _) if Some(irt.as_str()) != response_irt => Err(rej(
             Reason::SubjectConfirmationAnswersAnotherRequest,
             format!(
                 "bearer SubjectConfirmationData InResponseTo is {irt:?}, but the Response's InResponseTo is {response_irt:?}"
             ),
-        ));
+        )),
+        // The Response's InResponseTo is trusted only under a signature: else anyone could move an
+        // unsolicited assertion onto a request (SAML profiles §4.1.4.2 requires it here).
+        (None, Some(response_irt)) if !response_signed => Err(rej(
+            Reason::SolicitedResponseLacksSignedInResponseTo,
+            format!(
+                "the unsigned Response has InResponseTo {response_irt:?}, but the signed Assertion's bearer SubjectConfirmationData has none"
+            ),
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The first-level StatusCode must be Success; otherwise the message names the status, the

@@ -38,7 +38,8 @@
 //! 5. **issuer / destination** — `issuer.*`, `destination.*`.
 //! 6. **time** — IssueInstants not in the future, Conditions NotBefore/NotOnOrAfter: `time.*`.
 //! 7. **audience** — `audience.*`.
-//! 8. **subject** — Subject, bearer confirmation, Recipient, NotOnOrAfter, InResponseTo:
+//! 8. **subject** — Subject, bearer confirmation, Recipient, NotOnOrAfter, InResponseTo (equal
+//!    to the Response's, and present when the Response has one unless the Response is signed):
 //!    `subject.*`, `recipient.mismatch`.
 //!
 //! `InResponseTo` against the SP's outstanding requests is [`check_in_response_to`], called by the
@@ -216,13 +217,16 @@ pub struct Attribute {
 
 /// A response whose Assertion is signed by a pinned IdP key and passed every check. All
 /// assertion-level fields come from the verified Assertion; the Response-level fields
-/// (`response_id`, `in_response_to`, `destination`) are covered by a signature only when
+/// (`response_id`, `destination`) are covered by a signature only when
 /// `signature.signed_element` is `Response` or `Both`, and were checked against policy.
+/// `in_response_to` is always signed content: equal to the accepted bearer
+/// SubjectConfirmationData's, or read from a verified Response signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifiedResponse {
     /// Response `ID`.
     pub response_id: String,
-    /// Response `InResponseTo` (check with [`check_in_response_to`]).
+    /// Response `InResponseTo`, present only when a signature covers it (the bearer
+    /// SubjectConfirmationData's, or the signed Response's); check with [`check_in_response_to`].
     pub in_response_to: Option<String>,
     /// Response `Destination` (equal to the ACS when present).
     pub destination: Option<String>,
@@ -869,7 +873,13 @@ fn verify_parsed(
 
     // 8. subject
     let in_response_to = attr(root, "InResponseTo");
-    let subject = checks::check_subject(assertion, in_response_to.as_deref(), policy, now)?;
+    let subject = checks::check_subject(
+        assertion,
+        in_response_to.as_deref(),
+        response_signed,
+        policy,
+        now,
+    )?;
     let name_id_node = subject_name_id(subject)?;
     let name_id = name_id_node.map(simple_text).transpose()?;
     if name_id.as_deref() == Some("") {

@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
+use super::binding::{self, BrowserBinding};
 use super::{
     Sp, WebError, accepts_json, kept_relay_state, link_cookie, new_session_token, session_cookie,
 };
@@ -20,7 +21,7 @@ use crate::config::{AccountLinking, SpSettings};
 use crate::identity::{self, Identity};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
-use crate::store::{AuditEvent, RequestPurpose, Session, User};
+use crate::store::{AuditEvent, OutstandingRequest, RequestPurpose, Session, User};
 use crate::verify::{self, VerifiedResponse};
 
 /// What an accepted (or renewal-ending) response led to.
@@ -42,7 +43,8 @@ pub(super) async fn acs(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let wants_json = accepts_json(&headers);
-    match consume(&sp, &body).await? {
+    let browser = binding::presented(binding::Scheme::of(&sp), &headers);
+    match consume(&sp, &body, browser.as_ref()).await? {
         Ok(Outcome::SignedIn { token, landing }) => {
             let mut response = Redirect::to(&landing).into_response();
             response
@@ -85,7 +87,11 @@ pub(super) async fn acs(
     }
 }
 
-async fn consume(sp: &Sp, body: &[u8]) -> Result<Result<Outcome, Rejection>, WebError> {
+async fn consume(
+    sp: &Sp,
+    body: &[u8],
+    browser: Option<&BrowserBinding>,
+) -> Result<Result<Outcome, Rejection>, WebError> {
     let mut saml_response = None;
     let mut relay_state = None;
     for (key, value) in url::form_urlencoded::parse(body) {
@@ -113,9 +119,9 @@ async fn consume(sp: &Sp, body: &[u8]) -> Result<Result<Outcome, Rejection>, Web
         .map_err(|e| WebError::Internal(format!("verifier task failed: {e}")))?;
     let verified = match verified {
         Ok(v) => v,
-        Err(rejection) => return failed_response(sp, rejection, now).await,
+        Err(rejection) => return failed_response(sp, rejection, browser, now).await,
     };
-    let result = accepted_response(sp, &verified, relay_state, now).await?;
+    let result = accepted_response(sp, &verified, relay_state, browser, now).await?;
     Ok(result.map_err(|mut rejection| {
         rejection
             .context
@@ -131,17 +137,35 @@ async fn consume(sp: &Sp, body: &[u8]) -> Result<Result<Outcome, Rejection>, Web
     }))
 }
 
+/// Whether `request` may be answered by this browser: the one that started it (its binding
+/// cookie matches), or any browser for a request sent while `bind_requests_to_browser` was off.
+fn started_by(sp: &Sp, request: &OutstandingRequest, browser: Option<&BrowserBinding>) -> bool {
+    if !sp.config().sp.bind_requests_to_browser {
+        return true;
+    }
+    match &request.browser_binding {
+        None => true,
+        Some(stored) => browser.is_some_and(|b| b.matches(stored)),
+    }
+}
+
 /// A refused response still answers its request: a failed renewal (NoPassive, a bad signature…)
 /// ends the session it was renewing. Its InResponseTo is unverified, so it can only ever end a
-/// session — of a renewal whose random request ID it knows — never grant one.
+/// session — of a renewal whose random request ID it knows, posted from the browser that
+/// started the renewal — never grant one.
 async fn failed_response(
     sp: &Sp,
     rejection: Rejection,
+    browser: Option<&BrowserBinding>,
     now: OffsetDateTime,
 ) -> Result<Result<Outcome, Rejection>, WebError> {
     let Some(id) = rejection.context.in_response_to.as_deref() else {
         return Ok(Err(rejection));
     };
+    match sp.store().peek_request(id, now).await? {
+        Some(request) if started_by(sp, &request, browser) => {}
+        _ => return Ok(Err(rejection)),
+    }
     match sp.store().take_request(id, now).await?.map(|r| r.purpose) {
         Some(RequestPurpose::Renewal { session_token }) => {
             sp.store().delete_session(&session_token).await?;
@@ -155,10 +179,31 @@ async fn accepted_response(
     sp: &Sp,
     verified: &VerifiedResponse,
     relay_state: Option<String>,
+    browser: Option<&BrowserBinding>,
     now: OffsetDateTime,
 ) -> Result<Result<Outcome, Rejection>, WebError> {
     let config = sp.config();
     let store = sp.store();
+
+    // Which browser started the request comes before anything is consumed: a response carried
+    // to another browser (login CSRF) must sign nobody in there, and must not burn the request
+    // or the assertion ID for the browser that started it (else posting a stolen response from
+    // anywhere would be a free denial of service). Nothing is written but the audit line.
+    if let Some(id) = &verified.in_response_to
+        && let Some(request) = store.peek_request(id, now).await?
+        && !started_by(sp, &request, browser)
+    {
+        let presented = match browser {
+            None => "presents no binding cookie",
+            Some(_) => "presents another browser's binding cookie",
+        };
+        return Ok(Err(Rejection::new(
+            Reason::RequestWasStartedByAnotherBrowser,
+            format!(
+                "AuthnRequest {id:?} was started by another browser; the one posting its response {presented}"
+            ),
+        )));
+    }
 
     // Replay first: a resent response gets the precise code even though its request is answered.
     if !store

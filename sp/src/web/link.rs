@@ -218,6 +218,7 @@ async fn finish(sp: &Sp, outcome: Result<Outcome, Rejection>) -> Result<Response
 pub(super) async fn invitation(
     State(sp): State<Sp>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, WebError> {
     if sp.store().user_by_invitation(&token).await?.is_none() {
         let rejection = Rejection::new(
@@ -229,6 +230,7 @@ pub(super) async fn invitation(
     let idp = &sp.config().idp;
     start_authn(
         &sp,
+        &headers,
         idp,
         None,
         &RequestPurpose::Invitation { token },

@@ -35,6 +35,7 @@ use crate::store::{RequestPurpose, Session, Store, StoreError, User};
 use crate::verify::{TrustedIdp, VerifyPolicy};
 
 mod acs;
+mod binding;
 mod link;
 mod recovery;
 mod renew;
@@ -281,6 +282,7 @@ struct LoginQuery {
 async fn login(
     State(sp): State<Sp>,
     Query(query): Query<LoginQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, WebError> {
     if query.sso.as_deref() == Some("false") {
         return Ok(Html(pages::recovery_form(None)).into_response());
@@ -314,6 +316,7 @@ async fn login(
     };
     start_authn(
         &sp,
+        &headers,
         idp,
         relay_state.as_deref(),
         &RequestPurpose::SignIn,
@@ -322,10 +325,12 @@ async fn login(
     .await
 }
 
-/// Sends an AuthnRequest over HTTP-Redirect, remembering it (and what it is for) server-side so
-/// that the IdP's cross-site POST needs no cookie.
+/// Sends an AuthnRequest over HTTP-Redirect, remembering it (and what it is for) server-side,
+/// bound to this browser (`bind_requests_to_browser`, see [`binding`]): the request stores the
+/// hash of the browser's binding cookie, which the response sets or refreshes.
 async fn start_authn(
     sp: &Sp,
+    headers: &HeaderMap,
     idp: &crate::config::IdpSettings,
     relay_state: Option<&str>,
     purpose: &RequestPurpose,
@@ -341,19 +346,31 @@ async fn start_authn(
         options,
     );
     let expires_at = crate::clock::add_secs(now, config.sp.request_ttl_secs);
+    let scheme = binding::Scheme::of(sp);
+    let browser = config
+        .sp
+        .bind_requests_to_browser
+        .then(|| binding::for_new_request(scheme, headers));
     sp.store()
         .remember_request_for(
             &request.id,
             relay_state,
             purpose,
             Some(&idp.entity_id),
+            browser.as_ref().map(|b| b.hash()).as_deref(),
             now,
             expires_at,
         )
         .await?;
     let url = authn_request::redirect_url(&idp.sso_url, &request.xml, relay_state)
         .map_err(|e| WebError::Internal(format!("idp.sso_url is not a URL: {e}")))?;
-    Ok(Redirect::to(&url).into_response())
+    let mut response = Redirect::to(&url).into_response();
+    if let Some(browser) = &browser {
+        for cookie in binding::set_cookies(scheme, browser) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
+    Ok(response)
 }
 
 async fn me(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {

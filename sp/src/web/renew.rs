@@ -29,6 +29,7 @@ pub(super) async fn start(State(sp): State<Sp>, headers: HeaderMap) -> Result<Re
         .unwrap_or(&config.idp);
     start_authn(
         &sp,
+        &headers,
         idp,
         None,
         &RequestPurpose::Renewal {
