@@ -201,6 +201,9 @@ async fn the_replay_cache_is_keyed_by_issuer_and_assertion_id() {
         certificate_file: None,
         certificate_pem: Some(partner_keys().idp.cert_pem),
         metadata_file: None,
+        allowed_domains: None,
+        default_role: None,
+        role_mappings: Vec::new(),
     });
     let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
     let partner = idp(&partner_url, partner_keys(), &[&config]);
@@ -347,6 +350,9 @@ async fn a_logout_response_from_another_idp_than_the_one_asked_is_refused() {
         certificate_file: None,
         certificate_pem: Some(partner_keys().idp.cert_pem),
         metadata_file: None,
+        allowed_domains: None,
+        default_role: None,
+        role_mappings: Vec::new(),
     });
     let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
     let partner = idp(&partner_url, partner_keys(), &[&config]);

@@ -286,7 +286,12 @@ async fn the_sweep_deletes_what_has_expired_by_the_sps_clock_and_nothing_else() 
         .await
         .unwrap();
     store
-        .consume_assertion_id("_as", NOW + Duration::minutes(5), NOW)
+        .consume_assertion_id(
+            "https://idp.test/metadata",
+            "_as",
+            NOW + Duration::minutes(5),
+            NOW,
+        )
         .await
         .unwrap();
     let token = t.session_with_roles("bob@example.com", &["member"]).await;

@@ -999,6 +999,9 @@ async fn a_logout_response_from_another_configured_idp_is_refused_with_issuer_mi
             certificate_file: None,
             certificate_pem: Some(read("attacker.crt")),
             metadata_file: None,
+            allowed_domains: None,
+            default_role: None,
+            role_mappings: Vec::new(),
         })
     })
     .await;
