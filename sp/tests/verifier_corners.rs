@@ -387,7 +387,7 @@ fn issue_instant_after_the_window_ends_is_refused() {
             r#"<saml:Assertion ID="_assert-9b2e41" Version="2.0" IssueInstant="2030-01-01T00:06:00Z""#,
         )
         .build();
-    let r = assert_rejected(&xml, "time.not_yet_valid");
+    let r = assert_rejected(&xml, "time.expired");
     assert!(r.message.contains("NotOnOrAfter"), "{}", r.message);
 }
 

@@ -338,7 +338,8 @@ pub const MAX_NOT_BEFORE_BACKDATE: time::Duration = time::Duration::minutes(10);
 /// IssueInstant (Response and Assertion) may lie up to `skew` + the backdating ahead of `now`,
 /// where the backdating is Assertion IssueInstant − NotBefore, between 0 and
 /// [`MAX_NOT_BEFORE_BACKDATE`] (0 without NotBefore). And an Assertion issued at or after its own
-/// NotOnOrAfter contradicts itself. Both: `time.not_yet_valid`.
+/// NotOnOrAfter contradicts itself: `time.expired` (the window had ended by the IdP's own
+/// clock). An IssueInstant too far ahead: `time.not_yet_valid`.
 pub fn check_issue_instants(
     response_issue: OffsetDateTime,
     assertion_issue: OffsetDateTime,
@@ -376,8 +377,9 @@ pub fn check_issue_instants(
     if let Some(noa) = not_on_or_after
         && assertion_issue >= noa
     {
+        // By the IdP's own clock the window had ended when the Assertion was issued.
         return Err(rej(
-            Reason::AssertionIsNotYetValid,
+            Reason::AssertionHasExpired,
             format!(
                 "Assertion IssueInstant is {}, at or after its own Conditions NotOnOrAfter ({})",
                 fmt(assertion_issue),

@@ -14,11 +14,13 @@
 //!
 //! 1. **input** — size limit, UTF-8, no DOCTYPE (refused before parsing, so no entities),
 //!    well-formed XML (no recovery, no network): `input.*`.
-//! 2. **structure** — root is `samlp:Response`; either exactly one `saml:Assertion` in the whole
-//!    document, a direct child of the Response, or exactly one `saml:EncryptedAssertion` (a direct
-//!    child) and no plaintext Assertion; no duplicate ID (`ID` on Response/Assertion, any
-//!    `xml:id`); `ID` declared as an XML ID only on Response/Assertion; required
-//!    Version/ID/IssueInstant: `structure.*`. A plaintext Assertion while
+//! 2. **structure** — root is `samlp:Response`; either exactly one `saml:Assertion` that is a
+//!    direct child of the Response, or exactly one `saml:EncryptedAssertion` (a direct child) and
+//!    no other (encrypted) assertion anywhere; further (encrypted) assertions only inside that
+//!    Assertion's own `saml:Advice` (SAML core §2.3.3), never read and never a signature target;
+//!    no duplicate ID (`ID` on the Response and on every Assertion, nested ones included, any
+//!    `xml:id`); `ID` declared as an XML ID only on the root Response and its one Assertion;
+//!    required Version/ID/IssueInstant: `structure.*`. A plaintext Assertion while
 //!    `require_encrypted_assertions`: `encryption.required`.
 //! 3. **status** — top-level StatusCode is Success: `status.not_success` (checked first of all,
 //!    since a failure status carries no assertion).
@@ -36,11 +38,18 @@
 //!    SP's public key). Then `EncryptedID` and `EncryptedAttribute` inside the verified Assertion
 //!    are decrypted (the signature covers their ciphertext): `decryption.failed`.
 //! 5. **issuer / destination** — `issuer.*`, `destination.*`.
-//! 6. **time** — IssueInstants not in the future, Conditions NotBefore/NotOnOrAfter: `time.*`.
-//! 7. **audience** — `audience.*`.
+//! 6. **time** — IssueInstants no further ahead of now than the skew plus the IdP's backdating of
+//!    NotBefore (at most 10 minutes, `checks::MAX_NOT_BEFORE_BACKDATE`), the Assertion issued
+//!    before its NotOnOrAfter, then Conditions NotBefore/NotOnOrAfter with the skew: `time.*`.
+//! 7. **audience and conditions** — `audience.*`; then every other condition must be OneTimeUse
+//!    (the router's replay cache) or a well-formed ProxyRestriction (satisfied: this SP issues no
+//!    assertions), else `conditions.unsupported` (SAML core §2.5.1.5: Indeterminate).
 //! 8. **subject** — Subject, bearer confirmation, Recipient, NotOnOrAfter, InResponseTo (equal
 //!    to the Response's, and present when the Response has one unless the Response is signed):
-//!    `subject.*`, `recipient.mismatch`.
+//!    `subject.*`, `recipient.mismatch`; a NameID that is empty after trimming XML whitespace
+//!    (only space, tab, CR, LF are ever trimmed): `subject.name_id_empty`.
+//! 9. **attributes** — one Attribute per Name (`attribute.duplicate`), unless
+//!    `merge_duplicate_attributes` merges their values.
 //!
 //! `InResponseTo` against the SP's outstanding requests is [`check_in_response_to`], called by the
 //! router with its store. Replay, e-mail, access and provisioning are the router's.
@@ -759,7 +768,7 @@ fn unverified_context(
     let text_of = |parent: RoNode, ns: &'static str, local: &'static str| {
         children(parent, ns, local)
             .next()
-            .map(|n| n.get_content().trim().to_owned())
+            .map(|n| tree::trim_xml_whitespace(&n.get_content()).to_owned())
     };
     let issuer = assertion
         .and_then(|a| text_of(a, SAML, "Issuer"))
