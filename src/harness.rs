@@ -326,6 +326,8 @@ impl Pair {
                 }
             }),
             tokio::spawn(async move {
+                // The peer address keys the SP's password throttle.
+                let sp_app = sp_app.into_make_service_with_connect_info::<std::net::SocketAddr>();
                 if let Err(e) = axum::serve(sp_listener, sp_app).await {
                     tracing::error!(error = %e, "reference SP server stopped");
                 }

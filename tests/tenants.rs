@@ -22,8 +22,10 @@ async fn listen() -> (TcpListener, String) {
     (listener, url)
 }
 
+/// Serves like `samlconf serve`: with the peer address, which the SP's password throttle reads.
 fn serve(listener: TcpListener, app: axum::Router) {
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let _ = axum::serve(listener, app).await;
     });
 }

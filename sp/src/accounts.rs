@@ -8,6 +8,7 @@ use argon2::password_hash::{
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 
 use crate::identity::Identity;
 use crate::store::{Store, StoreResult, User};
@@ -54,7 +55,8 @@ pub struct PendingIdentity {
     pub session_expires_at: OffsetDateTime,
 }
 
-/// Hashes a password with Argon2id and a random salt (PHC string).
+/// Hashes a password with Argon2id and a random salt (PHC string). Slow on purpose: call
+/// [`hash_password_off_thread`] from async code.
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -64,7 +66,8 @@ pub fn hash_password(password: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Checks a password against a PHC string; anything malformed is a mismatch.
+/// Checks a password against a PHC string; anything malformed is a mismatch. Slow on purpose:
+/// call [`verify_password_off_thread`] from async code.
 pub fn password_matches(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|parsed| {
@@ -73,6 +76,74 @@ pub fn password_matches(password: &str, phc: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// A hash made once by [`hash_password`], so with the parameters of real hashes. An attempt on
+/// an unknown account, or on one without a password, is verified against it and the result thrown
+/// away, so that it takes as long as a real one (no enumeration by timing). A unit test keeps its
+/// parameters equal to those of real hashes.
+const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$1axDxrsoilBy4xJfoHCu3Q$73C+pVLmUd1CwPh6JL6hqMdLl9TG8dBfdir8ypU8GrA";
+
+/// Argon2 runs at most this many at a time (each takes 19 MiB and a core for tens of ms), so
+/// that a burst of attempts queues instead of exhausting memory.
+static ARGON2_SLOTS: Semaphore = Semaphore::const_new(4);
+
+/// Runs `work` on tokio's blocking pool, never on an async worker, within [`ARGON2_SLOTS`].
+/// `None` when the pool is gone or the work panicked.
+async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let permit = ARGON2_SLOTS.acquire().await.ok()?;
+    tokio::task::spawn_blocking(move || {
+        // Held until Argon2 is done, even if the request that waits for it has gone away.
+        let _permit = permit;
+        work()
+    })
+    .await
+    .ok()
+}
+
+/// [`hash_password`] on the blocking pool; an empty hash (that never verifies) if it failed.
+pub async fn hash_password_off_thread(password: &str) -> String {
+    let password = password.to_owned();
+    off_thread(move || hash_password(&password))
+        .await
+        .unwrap_or_default()
+}
+
+/// [`password_matches`] on the blocking pool. With no hash, the same work is done against
+/// [`DUMMY_PHC`] and the answer is `false`.
+pub async fn verify_password_off_thread(password: &str, phc: Option<String>) -> bool {
+    let password = password.to_owned();
+    off_thread(move || match phc {
+        Some(phc) => password_matches(&password, &phc),
+        None => {
+            let _ = password_matches(&password, DUMMY_PHC);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// What checking a typed password against an account found. Only [`PasswordCheck::Matches`]
+/// proves anything; the others are told apart only in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Matches,
+    IsWrong,
+    AccountHasNoPassword,
+    NoSuchAccount,
+}
+
+impl PasswordCheck {
+    /// For the audit detail.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            PasswordCheck::Matches => "right password",
+            PasswordCheck::IsWrong => "wrong password",
+            PasswordCheck::AccountHasNoPassword => "the account has no password (SSO only)",
+            PasswordCheck::NoSuchAccount => "no account has this username or e-mail",
+        }
+    }
 }
 
 fn random_token() -> String {
@@ -96,7 +167,10 @@ impl Store {
                 now,
             )
             .await?;
-        let hash = account.password.as_deref().map(hash_password);
+        let hash = match account.password.as_deref() {
+            Some(password) => Some(hash_password_off_thread(password).await),
+            None => None,
+        };
         sqlx::query("UPDATE users SET password_hash = ?, sso_allowed = ? WHERE id = ?")
             .bind(hash)
             .bind(account.sso_allowed)
@@ -116,17 +190,28 @@ impl Store {
         Ok(row.and_then(|r| r.get("password_hash")))
     }
 
-    /// `user`, when `password` is that user's: a user without a password is never proven.
-    pub async fn proven_by_password(
+    /// Checks `password` against `user`'s hash. Every case costs one Argon2 verification (a dummy
+    /// one without an account or a hash), run on the blocking pool.
+    pub async fn check_password(
         &self,
-        user: Option<User>,
+        user: Option<&User>,
         password: &str,
-    ) -> StoreResult<Option<User>> {
-        let Some(user) = user else { return Ok(None) };
-        let hash = self.password_hash(user.id).await?;
-        Ok(hash
-            .filter(|hash| password_matches(password, hash))
-            .map(|_| user))
+    ) -> StoreResult<PasswordCheck> {
+        let hash = match user {
+            Some(user) => self.password_hash(user.id).await?,
+            None => None,
+        };
+        let missing = match (user, &hash) {
+            (None, _) => Some(PasswordCheck::NoSuchAccount),
+            (Some(_), None) => Some(PasswordCheck::AccountHasNoPassword),
+            (Some(_), Some(_)) => None,
+        };
+        let matches = verify_password_off_thread(password, hash).await;
+        Ok(match missing {
+            Some(missing) => missing,
+            None if matches => PasswordCheck::Matches,
+            None => PasswordCheck::IsWrong,
+        })
     }
 
     pub async fn sso_allowed(&self, user_id: i64) -> StoreResult<bool> {
@@ -272,23 +357,25 @@ impl Store {
         }))
     }
 
-    /// Counts a wrong password; locks the link when `max` is reached. Returns the new count.
-    pub async fn fail_link_attempt(&self, token: &str, max: u32) -> StoreResult<u32> {
+    /// Reserves one password attempt on a pending link before the password is evaluated, locking
+    /// the link when the reservation reaches `max`. Returns the attempts left after this one, or
+    /// `None` when none was left (or the link is gone). The count is capped at `max + 1`.
+    pub async fn reserve_link_attempt(&self, token: &str, max: u32) -> StoreResult<Option<u32>> {
         let row = sqlx::query(
-            "UPDATE pending_links SET failed_attempts = failed_attempts + 1,
-               locked = (failed_attempts + 1 >= ?) WHERE token = ? RETURNING failed_attempts",
+            "UPDATE pending_links SET failed_attempts = MIN(failed_attempts + 1, ?1 + 1),
+               locked = (failed_attempts + 1 >= ?1) WHERE token = ?2 RETURNING failed_attempts",
         )
         .bind(max)
         .bind(token)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row
-            .map(|r| {
-                r.get::<i64, _>("failed_attempts")
-                    .try_into()
-                    .unwrap_or(u32::MAX)
-            })
-            .unwrap_or(max))
+        Ok(row.and_then(|r| {
+            let attempts: i64 = r.get("failed_attempts");
+            i64::from(max)
+                .checked_sub(attempts)
+                .filter(|left| *left >= 0)
+                .and_then(|left| u32::try_from(left).ok())
+        }))
     }
 
     pub async fn delete_pending_link(&self, token: &str) -> StoreResult<()> {
@@ -312,5 +399,22 @@ mod tests {
         assert!(!password_matches("Correct horse", &phc));
         assert!(!password_matches("correct horse", "not-a-hash"));
         assert!(!password_matches("", ""));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_costs() {
+        let real = hash_password("x");
+        let params = |phc: &str| phc.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(params(DUMMY_PHC), params(&real), "real hash: {real}");
+        let parsed = PasswordHash::new(DUMMY_PHC).expect("dummy parses");
+        assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
+    }
+
+    #[tokio::test]
+    async fn verification_without_a_hash_never_matches() {
+        assert!(!verify_password_off_thread("", None).await);
+        let phc = hash_password_off_thread("pw").await;
+        assert!(verify_password_off_thread("pw", Some(phc.clone())).await);
+        assert!(!verify_password_off_thread("pW", Some(phc)).await);
     }
 }

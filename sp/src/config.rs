@@ -153,6 +153,20 @@ pub struct SpSettings {
     /// Wrong passwords allowed on the linking page before the link is locked (and audited).
     #[serde(default = "default_max_link_attempts")]
     pub max_link_attempts: u32,
+    /// Failed password attempts per account (recovery login and linking page together) within
+    /// `password_failure_window_secs` before the account's password is locked.
+    #[serde(default = "default_password_max_failures")]
+    pub password_max_failures: u32,
+    /// The same limit per client address (all usernames together).
+    #[serde(default = "default_password_max_failures_per_address")]
+    pub password_max_failures_per_address: u32,
+    /// How long failed password attempts count, in seconds.
+    #[serde(default = "default_password_failure_window_secs")]
+    pub password_failure_window_secs: u32,
+    /// How long a locked account or address is refused without evaluating the password, in
+    /// seconds.
+    #[serde(default = "default_password_lockout_secs")]
+    pub password_lockout_secs: u32,
     /// Profile fields the IdP does not overwrite at sign-in (e.g. `email` for external
     /// contributors, 001): any of `email`, `first_name`, `last_name`, `login`.
     #[serde(default)]
@@ -357,6 +371,25 @@ impl SpConfig {
             }
         }
         self.limits.validate()?;
+        for (name, value) in [
+            ("max_link_attempts", sp.max_link_attempts),
+            ("password_max_failures", sp.password_max_failures),
+            (
+                "password_max_failures_per_address",
+                sp.password_max_failures_per_address,
+            ),
+            (
+                "password_failure_window_secs",
+                sp.password_failure_window_secs,
+            ),
+            ("password_lockout_secs", sp.password_lockout_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "sp.{name} must be at least 1"
+                )));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for idp in self.idps() {
             let sources = [
@@ -600,6 +633,18 @@ fn default_max_response_bytes() -> usize {
 fn default_max_link_attempts() -> u32 {
     5
 }
+fn default_password_max_failures() -> u32 {
+    5
+}
+fn default_password_max_failures_per_address() -> u32 {
+    20
+}
+fn default_password_failure_window_secs() -> u32 {
+    900
+}
+fn default_password_lockout_secs() -> u32 {
+    900
+}
 fn default_renewal_interval_secs() -> u32 {
     270
 }
@@ -644,6 +689,18 @@ certificate_pem = "-----BEGIN CERTIFICATE-----"
         let text = MINIMAL.replace("[idp]", "default_role = \"admin\"\n[idp]");
         let err = SpConfig::from_toml(&text).expect_err("admin default role");
         assert!(err.to_string().contains("default_role"), "{err}");
+    }
+
+    #[test]
+    fn password_limits_default_to_safe_values_and_refuse_zero() {
+        let config = SpConfig::from_toml(MINIMAL).expect("minimal config");
+        assert_eq!(config.sp.password_max_failures, 5);
+        assert_eq!(config.sp.password_max_failures_per_address, 20);
+        assert_eq!(config.sp.password_failure_window_secs, 900);
+        assert_eq!(config.sp.password_lockout_secs, 900);
+        let text = MINIMAL.replace("[idp]", "password_lockout_secs = 0\n[idp]");
+        let err = SpConfig::from_toml(&text).expect_err("no lock-out");
+        assert!(err.to_string().contains("password_lockout_secs"), "{err}");
     }
 
     #[test]

@@ -22,5 +22,6 @@ pub mod pages;
 pub mod policy;
 pub mod slo;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod web;

@@ -127,10 +127,15 @@ pub enum Reason {
     LinkIsLockedOut,
     /// The account-linking page was used after its pending link expired (or without one).
     LinkHasExpired,
-    /// The recovery (password) login was used by an account without an admin role.
-    RecoveryLoginRequiresAdmin,
-    /// The recovery login's username or password is wrong.
+    /// A recovery (password) login failed: unknown username, wrong password, an account without a
+    /// password, or the right password of an account without an admin role. One code and one
+    /// answer for all of these, so that the browser can tell neither which accounts exist nor
+    /// whether a guessed password was right; the audit detail says which. (Replaces the retired
+    /// `recovery.not_admin`.)
     RecoveryCredentialsAreWrong,
+    /// Too many failed password attempts for this account or from this address: the attempt was
+    /// refused without evaluating the password, until the lock-out ends.
+    PasswordAttemptsAreThrottled,
     /// The HTTP-Redirect `SAMLRequest`/`SAMLResponse` is not valid raw DEFLATE data.
     InputIsNotValidDeflate,
     /// A logout message is not a `LogoutRequest`/`LogoutResponse`, lacks a required element or
@@ -217,8 +222,8 @@ impl Reason {
         Reason::AccountIsNotAllowedToUseSso,
         Reason::LinkIsLockedOut,
         Reason::LinkHasExpired,
-        Reason::RecoveryLoginRequiresAdmin,
         Reason::RecoveryCredentialsAreWrong,
+        Reason::PasswordAttemptsAreThrottled,
         Reason::InputIsNotValidDeflate,
         Reason::LogoutMessageIsMalformed,
         Reason::LogoutRequestIsUnsigned,
@@ -284,8 +289,8 @@ impl Reason {
             Reason::AccountIsNotAllowedToUseSso => "account.sso_not_allowed",
             Reason::LinkIsLockedOut => "link.locked_out",
             Reason::LinkHasExpired => "link.expired",
-            Reason::RecoveryLoginRequiresAdmin => "recovery.not_admin",
             Reason::RecoveryCredentialsAreWrong => "recovery.bad_credentials",
+            Reason::PasswordAttemptsAreThrottled => "auth.throttled",
             Reason::InputIsNotValidDeflate => "input.bad_deflate",
             Reason::LogoutMessageIsMalformed => "logout.malformed",
             Reason::LogoutRequestIsUnsigned => "logout.unsigned",
@@ -309,10 +314,13 @@ impl Reason {
         Reason::ALL.iter().copied().find(|r| r.code() == code)
     }
 
-    /// HTTP status for the refusal page: 400 for unreadable input (`input.*`), 403 otherwise.
+    /// HTTP status for the refusal page: 400 for unreadable input (`input.*`), 429 for
+    /// `auth.throttled`, 403 otherwise.
     pub fn http_status(&self) -> u16 {
         if self.code().starts_with("input.") {
             400
+        } else if *self == Reason::PasswordAttemptsAreThrottled {
+            429
         } else {
             403
         }
@@ -392,10 +400,12 @@ impl Reason {
                 "Too many wrong passwords: account linking is locked. Contact your administrator."
             }
             Reason::LinkHasExpired => "The account-linking step has expired. Sign in again.",
-            Reason::RecoveryLoginRequiresAdmin => {
-                "Only administrators can sign in with a password while single sign-on is enforced."
+            Reason::RecoveryCredentialsAreWrong => {
+                "The username or password is wrong, or this account may not use the recovery sign-in (administrators only)."
             }
-            Reason::RecoveryCredentialsAreWrong => "The username or password is wrong.",
+            Reason::PasswordAttemptsAreThrottled => {
+                "Too many failed password attempts. Wait a while before trying again."
+            }
             Reason::InputIsNotValidDeflate => "The logout message could not be decompressed.",
             Reason::LogoutMessageIsMalformed => "The logout message is malformed.",
             Reason::LogoutRequestIsUnsigned => "The logout request is not signed.",
@@ -568,9 +578,10 @@ mod tests {
     }
 
     #[test]
-    fn input_codes_are_400_and_the_rest_403() {
+    fn input_codes_are_400_throttling_429_and_the_rest_403() {
         assert_eq!(Reason::InputIsNotBase64.http_status(), 400);
         assert_eq!(Reason::SignatureDoesNotVerify.http_status(), 403);
         assert_eq!(Reason::UserIsNotProvisioned.http_status(), 403);
+        assert_eq!(Reason::PasswordAttemptsAreThrottled.http_status(), 429);
     }
 }

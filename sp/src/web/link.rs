@@ -8,12 +8,17 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::acs::{self, Outcome};
-use super::{LINK_COOKIE, Sp, WebError, cookie_value, session_cookie, start_authn};
-use crate::accounts::PendingLink;
+use super::{
+    ClientAddress, LINK_COOKIE, Sp, WebError, cookie_value, retry_after, session_cookie,
+    start_authn,
+};
+use crate::accounts::{PasswordCheck, PendingLink};
 use crate::authn_request::AuthnRequestOptions;
 use crate::pages::{self, LinkView};
 use crate::reason::{Reason, Rejection, RejectionContext};
 use crate::store::RequestPurpose;
+use crate::throttle::{AttemptKeys, Limits, Reservation};
+use time::OffsetDateTime;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct LinkForm {
@@ -75,7 +80,7 @@ fn locked(link: &PendingLink) -> Rejection {
     let mut rejection = Rejection::new(
         Reason::LinkIsLockedOut,
         format!(
-            "{} wrong passwords: linking is locked for this sign-in",
+            "{} password attempts: linking is locked for this sign-in",
             link.failed_attempts
         ),
     );
@@ -87,9 +92,33 @@ fn locked(link: &PendingLink) -> Rejection {
     rejection
 }
 
-/// `POST /link`: link with a password, or skip.
+/// The password throttle refused a linking attempt unevaluated.
+fn throttled(
+    link: &PendingLink,
+    keys: &AttemptKeys,
+    locked_key: &str,
+    until: OffsetDateTime,
+) -> Rejection {
+    let mut rejection = Rejection::new(
+        Reason::PasswordAttemptsAreThrottled,
+        format!(
+            "{locked_key} is locked until {until} (attempt from {}); the password was not evaluated",
+            keys.address
+        ),
+    );
+    *rejection.context = RejectionContext {
+        issuer: Some(link.idp_entity_id.clone()),
+        subject: Some(link.identity.identity.subject.clone()),
+        ..RejectionContext::default()
+    };
+    rejection
+}
+
+/// `POST /link`: link with a password, or skip. Every password attempt is reserved against the
+/// pending link (`max_link_attempts`) and the password throttle before it is evaluated.
 pub(super) async fn decide(
     State(sp): State<Sp>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, WebError> {
@@ -119,34 +148,72 @@ pub(super) async fn decide(
             finish(&sp, acs::provision(&sp, idp, facts, &landing, now).await?).await
         }
         "link" => {
-            let target = match (link.matched_user_id, form.username.as_deref()) {
-                (Some(id), _) => store.user_by_id(id).await?,
-                (None, Some(name)) => store.user_by_login_or_email(name.trim()).await?,
-                (None, None) => None,
+            let (target, typed_name) = match (link.matched_user_id, form.username.as_deref()) {
+                (Some(id), _) => (store.user_by_id(id).await?, ""),
+                (None, Some(name)) => (store.user_by_login_or_email(name.trim()).await?, name),
+                (None, None) => (None, ""),
+            };
+            // Reserve the guess before evaluating it: first this sign-in's allowance, then the
+            // account's and the address's, which outlive the pending link.
+            let max = sp.config().sp.max_link_attempts;
+            let Some(link_left) = store.reserve_link_attempt(&link.token, max).await? else {
+                let rejection = locked(&PendingLink {
+                    failed_attempts: max,
+                    ..link.clone()
+                });
+                acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
+                return Ok(acs::refusal(&rejection, false));
+            };
+            let keys = AttemptKeys::new(address, target.as_ref().map(|u| u.id), typed_name);
+            let limits = Limits::from(&sp.config().sp);
+            let account_left = match store.reserve_password_attempt(&keys, &limits, now).await? {
+                Reservation::Granted { remaining } => remaining,
+                Reservation::Refused { key, until } => {
+                    let rejection = throttled(&link, &keys, &key, until);
+                    acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
+                    let mut response = acs::refusal(&rejection, false);
+                    retry_after(&mut response, now, until);
+                    return Ok(response);
+                }
             };
             let password = form.password.unwrap_or_default();
-            let Some(user) = store.proven_by_password(target, &password).await? else {
-                let max = sp.config().sp.max_link_attempts;
-                let failed = store.fail_link_attempt(&link.token, max).await?;
-                acs::audit(
-                    &sp,
-                    "link.password_failed",
-                    idp,
-                    &facts.identity,
-                    format!("wrong username or password (try {failed} of {max})"),
-                    now,
-                )
-                .await?;
-                if failed >= max {
-                    let rejection = locked(&PendingLink {
-                        failed_attempts: failed,
-                        ..link.clone()
-                    });
-                    acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
-                    return Ok(acs::refusal(&rejection, false));
+            let check = store.check_password(target.as_ref(), &password).await?;
+            let user = match (target, check) {
+                (Some(user), PasswordCheck::Matches) => user,
+                (target, check) => {
+                    let failed = max.saturating_sub(link_left);
+                    let who = target
+                        .map_or_else(|| format!("{typed_name:?}"), |u| format!("user {}", u.id));
+                    acs::audit(
+                        &sp,
+                        "link.password_failed",
+                        idp,
+                        &facts.identity,
+                        format!(
+                            "{who}: {} (try {failed} of {max} for this sign-in; {account_left} failures left before the account or address is locked)",
+                            check.describe()
+                        ),
+                        now,
+                    )
+                    .await?;
+                    if link_left == 0 {
+                        let rejection = locked(&PendingLink {
+                            failed_attempts: failed,
+                            ..link.clone()
+                        });
+                        acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
+                        return Ok(acs::refusal(&rejection, false));
+                    }
+                    let error = if account_left == 0 {
+                        "Wrong username or password. Too many failed attempts: wait a while before trying again.".to_owned()
+                    } else {
+                        format!(
+                            "Wrong username or password. {} tries left.",
+                            link_left.min(account_left)
+                        )
+                    };
+                    return prompt(&sp, &link, Some(error), StatusCode::UNAUTHORIZED).await;
                 }
-                let error = format!("Wrong username or password. {} tries left.", max - failed);
-                return prompt(&sp, &link, Some(error), StatusCode::UNAUTHORIZED).await;
             };
             if !store.sso_allowed(user.id).await? {
                 let rejection = Rejection::new(
@@ -159,6 +226,7 @@ pub(super) async fn decide(
                 acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
                 return Ok(acs::refusal(&rejection, false));
             }
+            store.password_attempt_succeeded(&keys, &limits).await?;
             store
                 .link_identity(idp, &facts.identity.subject, user.id, now)
                 .await?;

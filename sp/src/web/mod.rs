@@ -16,9 +16,12 @@
 //! | `GET /renew` | passive re-authentication of the current session (iframe or renewal window) |
 //! | `GET /login?sso=false`, `POST /login/password` | recovery password login, admins only |
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -460,6 +463,33 @@ async fn current_session(
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
     cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The peer address of the connection, when the router is served with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (as `samlconf serve` and the scenario
+/// harness do); `None` otherwise, and then every client shares one password-throttle counter.
+/// Headers such as `X-Forwarded-For` are not read: any client can write them.
+struct ClientAddress(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ))
+    }
+}
+
+/// `Retry-After` for a refusal by the password throttle.
+fn retry_after(response: &mut Response, now: OffsetDateTime, until: OffsetDateTime) {
+    let secs = (until - now).whole_seconds().max(1);
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
 }
 
 fn new_session_token() -> String {

@@ -1,5 +1,6 @@
 //! Recovery login (001, 003): while SSO is enforced, `/login?sso=false` shows a password form
-//! that only accounts with an admin role may use. Every attempt is audited.
+//! that only accounts with an admin role may use. Every attempt is audited, limited by the
+//! password throttle ([`crate::throttle`]), and every failure answered alike.
 
 use axum::Form;
 use axum::extract::State;
@@ -8,10 +9,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::acs::audit_rejection;
-use super::{Sp, WebError, new_session_token, session_cookie};
+use super::{ClientAddress, Sp, WebError, new_session_token, retry_after, session_cookie};
+use crate::accounts::PasswordCheck;
 use crate::pages;
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, Session};
+use crate::throttle::{AttemptKeys, Limits, Reservation};
 
 /// The local-session "IdP" of recovery sign-ins, as recorded on the session and in the audit log.
 pub const RECOVERY_ISSUER: &str = "local:recovery-login";
@@ -22,9 +25,11 @@ pub(super) struct RecoveryForm {
     password: String,
 }
 
-/// `POST /login/password`.
+/// `POST /login/password`. Every failed attempt gets the same answer (`recovery.bad_credentials`);
+/// each is first reserved against the password throttle (`auth.throttled`).
 pub(super) async fn sign_in(
     State(sp): State<Sp>,
+    ClientAddress(address): ClientAddress,
     Form(form): Form<RecoveryForm>,
 ) -> Result<Response, WebError> {
     let store = sp.store();
@@ -35,25 +40,55 @@ pub(super) async fn sign_in(
         rejection.context.subject = Some(form.username.clone());
         rejection
     };
-    let user = store.user_by_login_or_email(form.username.trim()).await?;
-    let Some(user) = store.proven_by_password(user, &form.password).await? else {
+    let name = form.username.trim();
+    let user = store.user_by_login_or_email(name).await?;
+    let keys = AttemptKeys::new(address, user.as_ref().map(|u| u.id), name);
+    let limits = Limits::from(&sp.config().sp);
+    let remaining = match store.reserve_password_attempt(&keys, &limits, now).await? {
+        Reservation::Granted { remaining } => remaining,
+        Reservation::Refused { key, until } => {
+            let rejection = refuse(
+                Reason::PasswordAttemptsAreThrottled,
+                format!(
+                    "{key} is locked until {until} (attempt from {}); the password was not evaluated",
+                    keys.address
+                ),
+            );
+            let mut response = refused(&sp, rejection).await?;
+            retry_after(&mut response, now, until);
+            return Ok(response);
+        }
+    };
+    let check = store.check_password(user.as_ref(), &form.password).await?;
+    let (user, roles) = match (user, check) {
+        (Some(user), PasswordCheck::Matches) => {
+            let roles = store.roles(user.id).await?;
+            (user, roles)
+        }
+        (user, check) => {
+            let who = user.map_or_else(|| format!("{name:?}"), |u| format!("user {}", u.id));
+            let rejection = refuse(
+                Reason::RecoveryCredentialsAreWrong,
+                format!(
+                    "{who}: {} ({remaining} failures left before the lock-out)",
+                    check.describe()
+                ),
+            );
+            return refused(&sp, rejection).await;
+        }
+    };
+    if !roles.iter().any(|r| sp.config().is_admin_role(r)) {
+        // Answered exactly like a wrong password: telling them apart would confirm the guess.
         let rejection = refuse(
             Reason::RecoveryCredentialsAreWrong,
-            "unknown username or wrong password".into(),
-        );
-        return refused(&sp, rejection).await;
-    };
-    let roles = store.roles(user.id).await?;
-    if !roles.iter().any(|r| sp.config().is_admin_role(r)) {
-        let rejection = refuse(
-            Reason::RecoveryLoginRequiresAdmin,
             format!(
-                "user {} has roles {roles:?}, none of them an admin role",
+                "user {}: right password, but the roles {roles:?} include no admin role ({remaining} failures left before the lock-out)",
                 user.id
             ),
         );
         return refused(&sp, rejection).await;
     }
+    store.password_attempt_succeeded(&keys, &limits).await?;
     let token = new_session_token();
     let expires_at = crate::clock::add_secs(now, sp.config().sp.max_session_secs);
     store
@@ -86,8 +121,12 @@ pub(super) async fn sign_in(
     Ok(response)
 }
 
+/// The page of every refusal: the form again, with the code and its summary (and nothing from
+/// the detail, which goes to the audit log).
 async fn refused(sp: &Sp, rejection: Rejection) -> Result<Response, WebError> {
     audit_rejection(sp, "recovery.rejected", &rejection).await?;
     let page = pages::recovery_form(Some((rejection.reason.code(), rejection.reason.summary())));
-    Ok((StatusCode::FORBIDDEN, Html(page)).into_response())
+    let status =
+        StatusCode::from_u16(rejection.reason.http_status()).unwrap_or(StatusCode::FORBIDDEN);
+    Ok((status, Html(page)).into_response())
 }
