@@ -469,25 +469,30 @@ impl HttpDriver {
     /// the session's token) is submitted; redirects are followed, e.g. to the IdP's `/slo` and
     /// back to the SP's `/saml/sls`. Without a session the page has no form and is the result.
     pub async fn sign_out(&self) -> Result<Visited, DriverError> {
-        let page = self.visit("/logout").await?;
-        let Some(form) = parse_post_form(&page.body).filter(|f| f.action == "/logout") else {
-            return Ok(page);
-        };
-        let response = self
-            .client
-            .post(format!("{}{}", self.sp_base_url, form.action))
-            .form(&form.fields)
-            .send()
-            .await?;
-        self.follow(response).await
+        match self.submit_sign_out_form().await? {
+            Ok(response) => self.follow(response).await,
+            Err(page) => Ok(page),
+        }
     }
 
     /// Submits the sign-out form like [`sign_out`](Self::sign_out) but does not follow the
     /// redirect: the URL of the SP's LogoutRequest to the IdP, if it sent one.
     pub async fn sign_out_redirect(&self) -> Result<Option<String>, DriverError> {
+        Ok(self
+            .submit_sign_out_form()
+            .await?
+            .ok()
+            .and_then(|response| redirect_target(&response)))
+    }
+
+    /// `GET /logout`, then a POST of its sign-out form: the SP's answer, or the page itself when
+    /// it has no such form (no session).
+    async fn submit_sign_out_form(
+        &self,
+    ) -> Result<Result<reqwest::Response, Visited>, DriverError> {
         let page = self.visit("/logout").await?;
         let Some(form) = parse_post_form(&page.body).filter(|f| f.action == "/logout") else {
-            return Ok(None);
+            return Ok(Err(page));
         };
         let response = self
             .client
@@ -495,7 +500,7 @@ impl HttpDriver {
             .form(&form.fields)
             .send()
             .await?;
-        Ok(redirect_target(&response))
+        Ok(Ok(response))
     }
 
     /// What another site can make this browser do (logout CSRF): request `GET /logout` (a link
