@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::acs::{self, Outcome};
+use super::refusal::Refusal;
 use super::{LINK_COOKIE, Sp, WebError, cookie_value, session_cookie, start_authn};
 use crate::accounts::PendingLink;
 use crate::authn_request::AuthnRequestOptions;
@@ -42,10 +43,10 @@ fn expired() -> Rejection {
 /// `GET /link`.
 pub(super) async fn page(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
     let Some(link) = pending(&sp, &headers).await? else {
-        return Ok(acs::refusal(&expired(), false));
+        return Ok(Refusal::sign_in(&expired(), false).into_response());
     };
     if link.locked {
-        return Ok(acs::refusal(&locked(&link), false));
+        return Ok(Refusal::sign_in(&locked(&link), false).into_response());
     }
     prompt(&sp, &link, None, StatusCode::OK).await
 }
@@ -94,10 +95,10 @@ pub(super) async fn decide(
     Form(form): Form<LinkForm>,
 ) -> Result<Response, WebError> {
     let Some(link) = pending(&sp, &headers).await? else {
-        return Ok(acs::refusal(&expired(), false));
+        return Ok(Refusal::sign_in(&expired(), false).into_response());
     };
     if link.locked {
-        return Ok(acs::refusal(&locked(&link), false));
+        return Ok(Refusal::sign_in(&locked(&link), false).into_response());
     }
     let store = sp.store();
     let now = sp.now();
@@ -143,7 +144,7 @@ pub(super) async fn decide(
                         ..link.clone()
                     });
                     acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
-                    return Ok(acs::refusal(&rejection, false));
+                    return Ok(Refusal::sign_in(&rejection, false).into_response());
                 }
                 let error = format!("Wrong username or password. {} tries left.", max - failed);
                 return prompt(&sp, &link, Some(error), StatusCode::UNAUTHORIZED).await;
@@ -157,7 +158,7 @@ pub(super) async fn decide(
                     ),
                 );
                 acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
-                return Ok(acs::refusal(&rejection, false));
+                return Ok(Refusal::sign_in(&rejection, false).into_response());
             }
             store
                 .link_identity(idp, &facts.identity.subject, user.id, now)
@@ -208,7 +209,7 @@ async fn finish(sp: &Sp, outcome: Result<Outcome, Rejection>) -> Result<Response
         )),
         Err(rejection) => {
             acs::audit_rejection(sp, "sign_in.rejected", &rejection).await?;
-            Ok(acs::refusal(&rejection, false))
+            Ok(Refusal::sign_in(&rejection, false).into_response())
         }
     }
 }
@@ -225,7 +226,7 @@ pub(super) async fn invitation(
             Reason::LinkHasExpired,
             "the invitation is unknown or was already used",
         );
-        return Ok(acs::refusal(&rejection, false));
+        return Ok(Refusal::sign_in(&rejection, false).into_response());
     }
     let idp = &sp.config().idp;
     start_authn(

@@ -38,6 +38,7 @@ mod acs;
 mod binding;
 mod link;
 mod recovery;
+mod refusal;
 mod renew;
 mod slo;
 #[cfg(test)]

@@ -3,13 +3,13 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::acs::audit_rejection;
+use super::refusal::Refusal;
 use super::{Sp, WebError, new_session_token, session_cookie};
-use crate::pages;
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, Session};
 
@@ -88,6 +88,5 @@ pub(super) async fn sign_in(
 
 async fn refused(sp: &Sp, rejection: Rejection) -> Result<Response, WebError> {
     audit_rejection(sp, "recovery.rejected", &rejection).await?;
-    let page = pages::recovery_form(Some((rejection.reason.code(), rejection.reason.summary())));
-    Ok((StatusCode::FORBIDDEN, Html(page)).into_response())
+    Ok(Refusal::recovery(&rejection).into_response())
 }
