@@ -162,3 +162,52 @@ async fn the_sp_metadata_publishes_the_encryption_certificate_the_idp_encrypts_t
     assert!(metadata.contains(r#"<md:KeyDescriptor use="encryption">"#));
     assert!(metadata.contains(&enc.cert_der_base64()), "{metadata}");
 }
+
+#[tokio::test]
+async fn a_renewal_ended_by_a_decryption_failure_shows_json_clients_no_detail() {
+    let pair = Pair::start(PairOptions {
+        virtual_start: Some(datetime!(2026-06-01 12:00 UTC)),
+        // The renewal's answer is posted below by a second client, without the binding cookie.
+        sp_tweak: Some(|c: &mut sp::config::SpConfig| c.sp.bind_requests_to_browser = false),
+        ..Default::default()
+    })
+    .await
+    .expect("start mock IdP and reference SP");
+    let driver = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
+    assert_signed_in(&driver.sign_in("alice@example.com", None).await.unwrap());
+    pair.idp
+        .set_next(NextResponses {
+            profile: Some("encrypted-wrong-key".into()),
+            knobs: json!({}),
+            count: 1,
+            user: None,
+        })
+        .unwrap();
+    let idp_page = driver.visit("/renew").await.unwrap();
+    let form = samlconf::driver::parse_post_form(&idp_page.body).expect("the IdP's answer");
+    let response = reqwest::Client::new()
+        .post(&form.action)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&form.fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "decryption.failed", "{body}");
+    assert_eq!(body["session_ended"], true, "{body}");
+    assert!(body.get("detail").is_none(), "{body}");
+    assert_eq!(
+        driver.me().await.unwrap(),
+        None,
+        "the renewal ended the session"
+    );
+    // What failed is in the audit log, and nowhere in the answer.
+    let events = pair.sp.store().audit_events().await.unwrap();
+    let logged = events
+        .iter()
+        .find(|e| e.kind == "renewal.failed")
+        .expect("audited");
+    assert!(!logged.detail.is_empty());
+    assert!(!body.to_string().contains(&logged.detail), "{body}");
+}

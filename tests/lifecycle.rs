@@ -108,6 +108,10 @@ async fn authn_context_class_ref_that_is_not_a_uri_is_refused_with_the_reason() 
                 detail.contains("must be a URI"),
                 "003's troubleshooting message: {detail}"
             );
+            assert!(
+                !detail.contains("\"Password\""),
+                "the browser sees the rule, not the value sent: {detail}"
+            );
         }
         other => panic!("{other:?}"),
     }

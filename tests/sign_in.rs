@@ -116,6 +116,48 @@ async fn browser_gets_an_html_failure_page_with_the_code() {
 }
 
 #[tokio::test]
+async fn a_json_refusal_carries_the_summary_and_public_detail_but_not_the_logged_message() {
+    let pair = pair().await;
+    pair.idp.set_next(next("wrong-audience")).unwrap();
+    let driver = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
+    let form = driver
+        .fetch_idp_form("alice@example.com", None)
+        .await
+        .unwrap()
+        .expect("form");
+    let response = reqwest::Client::new()
+        .post(&form.action)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&form.fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "audience.mismatch", "{body}");
+    assert_eq!(
+        body["message"],
+        sp::reason::Reason::AudienceIsNotThisSp.summary(),
+        "{body}"
+    );
+    // The audience this SP expects (its public entity ID) is shown; what the message listed is not.
+    let entity_id = pair.sp.config().entity_id();
+    assert_eq!(
+        body["detail"],
+        format!("This service provider expects the audience {entity_id:?}."),
+        "{body}"
+    );
+    let events = pair.sp.store().audit_events().await.unwrap();
+    let logged = &events
+        .iter()
+        .find(|e| e.kind == "sign_in.rejected")
+        .expect("audited")
+        .detail;
+    assert!(logged.contains("AudienceRestriction lists"), "{logged}");
+    assert!(!body.to_string().contains("AudienceRestriction"), "{body}");
+}
+
+#[tokio::test]
 async fn undecodable_input_is_400_with_a_code() {
     let pair = pair().await;
     let acs = pair.sp.config().acs_url();

@@ -141,18 +141,26 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
 
 /// The page a refused sign-in lands on: a short explanation and the stable reason code, which
 /// is also in the audit log with the detail.
-pub fn sign_in_refused(code: &str, summary: &str) -> String {
+pub fn sign_in_refused(code: &str, summary: &str, detail: Option<&str>) -> String {
     layout(
         "SAML sign-in failed",
         &format!(
-            r#"<div class="error"><p>{summary}</p><p>Reason code: <code id="reason-code">{code}</code></p></div>
+            r#"<div class="error"><p>{summary}</p>{detail}<p>Reason code: <code id="reason-code">{code}</code></p></div>
 <p>Your administrator can find this code, with the details, in the audit log.
 What each code means is listed in the samlconf reason-code table.</p>
 <p><a href="/login">Try again</a> · <a href="/">Home</a></p>"#,
             summary = escape(summary),
+            detail = public_detail(detail),
             code = escape(code),
         ),
     )
+}
+
+/// The browser-safe detail a refusal site chose to show (see `web::refusal`), as a paragraph.
+fn public_detail(detail: Option<&str>) -> String {
+    detail
+        .map(|d| format!(r#"<p id="refusal-detail">{}</p>"#, escape(d)))
+        .unwrap_or_default()
 }
 
 /// A generic error page (configuration or internal failures), without internal detail.
@@ -167,14 +175,15 @@ pub fn error(title: &str, message: &str) -> String {
 }
 
 /// The page a refused logout message (at `/saml/sls`) lands on, with the stable reason code.
-pub fn logout_refused(code: &str, summary: &str) -> String {
+pub fn logout_refused(code: &str, summary: &str, detail: Option<&str>) -> String {
     layout(
         "SAML sign-out failed",
         &format!(
-            r#"<div class="error"><p>{summary}</p><p>Reason code: <code id="reason-code">{code}</code></p></div>
+            r#"<div class="error"><p>{summary}</p>{detail}<p>Reason code: <code id="reason-code">{code}</code></p></div>
 <p>Your administrator can find this code, with the details, in the audit log.</p>
 <p><a href="/">Home</a></p>"#,
             summary = escape(summary),
+            detail = public_detail(detail),
             code = escape(code),
         ),
     )
@@ -451,8 +460,15 @@ mod tests {
 
     #[test]
     fn refusal_page_shows_the_code_escaped() {
-        let page = sign_in_refused("audience.mismatch", "The <assertion> was for another SP");
+        let page = sign_in_refused(
+            "audience.mismatch",
+            "The <assertion> was for another SP",
+            Some("expected <sp>"),
+        );
         assert!(page.contains(r#"<code id="reason-code">audience.mismatch</code>"#));
         assert!(page.contains("The &lt;assertion&gt;"));
+        assert!(page.contains(r#"<p id="refusal-detail">expected &lt;sp&gt;</p>"#));
+        let page = logout_refused("logout.unsigned", "unsigned", None);
+        assert!(!page.contains("refusal-detail"), "{page}");
     }
 }

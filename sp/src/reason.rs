@@ -478,6 +478,11 @@ pub struct Rejection {
     /// The specific detail, e.g. "Audience is [\"x\"], expected \"y\"". For logs, not browsers:
     /// it may quote attacker-controlled text.
     pub message: String,
+    /// What the browser may see beyond the reason's summary, when the rejection site chose to
+    /// say more (e.g. the audience this SP expects). Never attacker-controlled text, and never for
+    /// decryption, password or throttling reasons (the renderer, `web::refusal`, drops it there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_detail: Option<String>,
     /// Facts read from the unverified message, for the audit log.
     /// Boxed: rejections travel in `Result`s everywhere, and the context is the bulky part.
     pub context: Box<RejectionContext>,
@@ -489,8 +494,15 @@ impl Rejection {
         Rejection {
             reason,
             message: message.into(),
+            public_detail: None,
             context: Box::default(),
         }
+    }
+
+    /// The same rejection with a browser-safe `detail` to show next to the summary.
+    pub fn with_public_detail(mut self, detail: impl Into<String>) -> Self {
+        self.public_detail = Some(detail.into());
+        self
     }
 
     /// The same rejection with `context` attached.

@@ -521,7 +521,12 @@ pub fn check_audience(
                 format!(
                     "AudienceRestriction lists {audiences:?}, expected it to include {sp_entity_id:?}"
                 ),
-            ));
+            )
+            // The SP's own entity ID is public (its metadata); what the message listed is not
+            // repeated to the browser.
+            .with_public_detail(format!(
+                "This service provider expects the audience {sp_entity_id:?}."
+            )));
         }
         all.extend(audiences);
     }

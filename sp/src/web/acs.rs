@@ -6,12 +6,13 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::binding::{self, BrowserBinding};
+use super::refusal::Refusal;
 use super::{
     Sp, WebError, accepts_json, kept_relay_state, link_cookie, new_session_token, session_cookie,
 };
@@ -67,22 +68,12 @@ pub(super) async fn acs(
         Ok(Outcome::RenewalEnded { rejection }) => {
             tracing::info!(code = rejection.reason.code(), detail = %rejection.message, "renewal failed; session ended");
             audit_rejection(&sp, "renewal.failed", &rejection).await?;
-            Ok(if wants_json {
-                let body = json!({
-                    "error": rejection.reason.code(),
-                    "message": rejection.reason.summary(),
-                    "detail": rejection.message,
-                    "session_ended": true,
-                });
-                (StatusCode::FORBIDDEN, Json(body)).into_response()
-            } else {
-                Html(pages::renewal_result(Some(rejection.reason.code()))).into_response()
-            })
+            Ok(Refusal::renewal(&rejection, wants_json).into_response())
         }
         Err(rejection) => {
             tracing::info!(code = rejection.reason.code(), detail = %rejection.message, "sign-in refused");
             audit_rejection(&sp, "sign_in.rejected", &rejection).await?;
-            Ok(refusal(&rejection, wants_json))
+            Ok(Refusal::sign_in(&rejection, wants_json).into_response())
         }
     }
 }
@@ -808,33 +799,4 @@ fn received_groups(sp: &Sp, rejection: &Rejection) -> Vec<String> {
         .filter(|a| candidates.contains(&a.name))
         .flat_map(|a| a.values.iter().cloned())
         .collect()
-}
-
-/// 403 (400 for undecodable input) with the code: an HTML page, or JSON when asked for.
-pub(super) fn refusal(rejection: &Rejection, wants_json: bool) -> Response {
-    let status =
-        StatusCode::from_u16(rejection.reason.http_status()).unwrap_or(StatusCode::FORBIDDEN);
-    if wants_json {
-        // Which decryption step failed (key unwrap, padding, tag) would be a padding oracle: that
-        // detail stays in the audit log.
-        let detail = match rejection.reason {
-            Reason::EncryptedElementCannotBeDecrypted => rejection.reason.summary(),
-            _ => rejection.message.as_str(),
-        };
-        let body = json!({
-            "error": rejection.reason.code(),
-            "message": rejection.reason.summary(),
-            "detail": detail,
-        });
-        (status, Json(body)).into_response()
-    } else {
-        (
-            status,
-            Html(pages::sign_in_refused(
-                rejection.reason.code(),
-                rejection.reason.summary(),
-            )),
-        )
-            .into_response()
-    }
 }

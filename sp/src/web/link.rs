@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::acs::{self, Outcome};
+use super::refusal::Refusal;
 use super::{
     ClientAddress, LINK_COOKIE, Sp, WebError, cookie_value, retry_after, session_cookie,
     start_authn,
@@ -47,10 +48,10 @@ fn expired() -> Rejection {
 /// `GET /link`.
 pub(super) async fn page(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebError> {
     let Some(link) = pending(&sp, &headers).await? else {
-        return Ok(acs::refusal(&expired(), false));
+        return Ok(Refusal::sign_in(&expired(), false).into_response());
     };
     if link.locked {
-        return Ok(acs::refusal(&locked(&link), false));
+        return Ok(Refusal::sign_in(&locked(&link), false).into_response());
     }
     prompt(&sp, &link, None, StatusCode::OK).await
 }
@@ -123,10 +124,10 @@ pub(super) async fn decide(
     Form(form): Form<LinkForm>,
 ) -> Result<Response, WebError> {
     let Some(link) = pending(&sp, &headers).await? else {
-        return Ok(acs::refusal(&expired(), false));
+        return Ok(Refusal::sign_in(&expired(), false).into_response());
     };
     if link.locked {
-        return Ok(acs::refusal(&locked(&link), false));
+        return Ok(Refusal::sign_in(&locked(&link), false).into_response());
     }
     let store = sp.store();
     let now = sp.now();
@@ -162,7 +163,7 @@ pub(super) async fn decide(
                     ..link.clone()
                 });
                 acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
-                return Ok(acs::refusal(&rejection, false));
+                return Ok(Refusal::sign_in(&rejection, false).into_response());
             };
             let keys = AttemptKeys::new(address, target.as_ref().map(|u| u.id), typed_name);
             let limits = Limits::from(&sp.config().sp);
@@ -171,7 +172,7 @@ pub(super) async fn decide(
                 Reservation::Refused { key, until } => {
                     let rejection = throttled(&link, &keys, &key, until);
                     acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
-                    let mut response = acs::refusal(&rejection, false);
+                    let mut response = Refusal::sign_in(&rejection, false).into_response();
                     retry_after(&mut response, now, until);
                     return Ok(response);
                 }
@@ -202,7 +203,7 @@ pub(super) async fn decide(
                             ..link.clone()
                         });
                         acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
-                        return Ok(acs::refusal(&rejection, false));
+                        return Ok(Refusal::sign_in(&rejection, false).into_response());
                     }
                     let error = if account_left == 0 {
                         "Wrong username or password. Too many failed attempts: wait a while before trying again.".to_owned()
@@ -224,7 +225,7 @@ pub(super) async fn decide(
                     ),
                 );
                 acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
-                return Ok(acs::refusal(&rejection, false));
+                return Ok(Refusal::sign_in(&rejection, false).into_response());
             }
             store.password_attempt_succeeded(&keys, &limits).await?;
             store
@@ -276,7 +277,7 @@ async fn finish(sp: &Sp, outcome: Result<Outcome, Rejection>) -> Result<Response
         )),
         Err(rejection) => {
             acs::audit_rejection(sp, "sign_in.rejected", &rejection).await?;
-            Ok(acs::refusal(&rejection, false))
+            Ok(Refusal::sign_in(&rejection, false).into_response())
         }
     }
 }
@@ -293,7 +294,7 @@ pub(super) async fn invitation(
             Reason::LinkHasExpired,
             "the invitation is unknown or was already used",
         );
-        return Ok(acs::refusal(&rejection, false));
+        return Ok(Refusal::sign_in(&rejection, false).into_response());
     }
     let idp = &sp.config().idp;
     start_authn(

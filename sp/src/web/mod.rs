@@ -41,6 +41,7 @@ mod acs;
 mod binding;
 mod link;
 mod recovery;
+mod refusal;
 mod renew;
 mod slo;
 #[cfg(test)]

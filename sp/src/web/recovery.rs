@@ -4,14 +4,14 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::acs::audit_rejection;
+use super::refusal::Refusal;
 use super::{ClientAddress, Sp, WebError, new_session_token, retry_after, session_cookie};
 use crate::accounts::PasswordCheck;
-use crate::pages;
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, Session};
 use crate::throttle::{AttemptKeys, Limits, Reservation};
@@ -125,8 +125,5 @@ pub(super) async fn sign_in(
 /// the detail, which goes to the audit log).
 async fn refused(sp: &Sp, rejection: Rejection) -> Result<Response, WebError> {
     audit_rejection(sp, "recovery.rejected", &rejection).await?;
-    let page = pages::recovery_form(Some((rejection.reason.code(), rejection.reason.summary())));
-    let status =
-        StatusCode::from_u16(rejection.reason.http_status()).unwrap_or(StatusCode::FORBIDDEN);
-    Ok((status, Html(page)).into_response())
+    Ok(Refusal::recovery(&rejection).into_response())
 }

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -18,6 +18,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock;
 
+use super::refusal::Refusal;
 use super::{Sp, WebError, accepts_json, clear_cookie, current_session, session_token};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
@@ -88,7 +89,7 @@ pub(super) async fn logout(
                 "POST /logout without the logout form's token of this session: nothing ended",
             );
             audit_refusal(&sp, &rejection, "").await?;
-            return Ok(refusal_page(&rejection, accepts_json(&headers)));
+            return Ok(Refusal::logout(&rejection, accepts_json(&headers)).into_response());
         }
     }
     end_local_session(sp, headers).await
@@ -219,7 +220,7 @@ async fn handle(
         Ok(raw) => raw,
         Err(rejection) => {
             audit_refusal(&sp, &rejection, "undecodable logout message").await?;
-            return Ok(refusal_page(&rejection, wants_json));
+            return Ok(Refusal::logout(&rejection, wants_json).into_response());
         }
     };
     let now = sp.now();
@@ -259,7 +260,7 @@ async fn handle(
             {
                 return Ok(Redirect::to(&url).into_response());
             }
-            Ok(refusal_page(&rejection, wants_json))
+            Ok(Refusal::logout(&rejection, wants_json).into_response())
         }
     }
 }
@@ -351,7 +352,7 @@ async fn idp_initiated(
         Some(url) => Redirect::to(&url).into_response(),
         None => match &outcome {
             Ok(_) => Html(pages::signed_out()).into_response(),
-            Err(rejection) => refusal_page(rejection, accepts_json(headers)),
+            Err(rejection) => Refusal::logout(rejection, accepts_json(headers)).into_response(),
         },
     };
     if clear {
@@ -384,7 +385,7 @@ async fn logout_response(
         );
         rejection.context.issuer = Some(response.issuer.clone());
         audit_refusal(sp, &rejection, "").await?;
-        return Ok(refusal_page(&rejection, wants_json));
+        return Ok(Refusal::logout(&rejection, wants_json).into_response());
     }
     let outstanding = match &response.in_response_to {
         Some(id) => sp.store().take_logout_request(id, now).await?,
@@ -412,7 +413,7 @@ async fn logout_response(
         rejection.context.issuer = Some(response.issuer.clone());
         rejection.context.subject = subject;
         audit_refusal(sp, rejection, "").await?;
-        return Ok(refusal_page(rejection, wants_json));
+        return Ok(Refusal::logout(rejection, wants_json).into_response());
     }
     sp.store()
         .audit(&AuditEvent {
@@ -494,26 +495,4 @@ async fn audit_refusal(sp: &Sp, rejection: &Rejection, prefix: &str) -> Result<(
         })
         .await?;
     Ok(())
-}
-
-/// 400 for undecodable input, 403 otherwise, with the code: a page, or JSON when asked for.
-fn refusal_page(rejection: &Rejection, wants_json: bool) -> Response {
-    let status =
-        StatusCode::from_u16(rejection.reason.http_status()).unwrap_or(StatusCode::FORBIDDEN);
-    if wants_json {
-        let body = json!({
-            "error": rejection.reason.code(),
-            "message": rejection.reason.summary(),
-            "detail": rejection.message,
-        });
-        return (status, Json(body)).into_response();
-    }
-    (
-        status,
-        Html(pages::logout_refused(
-            rejection.reason.code(),
-            rejection.reason.summary(),
-        )),
-    )
-        .into_response()
 }
