@@ -568,3 +568,18 @@ fn an_expired_pinned_certificate_warns_by_default_and_is_refused_with_refuse() {
     );
     assert!(err.message.contains("not yet valid"), "{}", err.message);
 }
+
+#[test]
+fn a_weak_pinned_key_beside_a_strong_one_blocks_only_what_it_verifies() {
+    // Rotation: the weak certificate first, then the IdP's real one; only the real one verifies.
+    let r = OKTA_ENCRYPTED;
+    let mut p = r.policy();
+    p.idp_certs_pem
+        .insert(0, read_fixture("real/simplesamlphp2014.crt"));
+    let v = verify_response(r.xml().as_bytes(), &p, r.now).expect("the strong key verifies");
+    assert_eq!(v.signature.certificate_index, 1);
+    // Only the weak one pinned: refused before any signature work, with the key's code.
+    p.idp_certs_pem.truncate(1);
+    let err = verify_response(r.xml().as_bytes(), &p, r.now).expect_err("weak only");
+    assert_eq!(err.reason.code(), "signature.weak_key", "{}", err.message);
+}

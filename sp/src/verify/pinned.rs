@@ -100,3 +100,69 @@ pub fn startup_warnings(policy: &VerifyPolicy, now: OffsetDateTime) -> Vec<Strin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// RSA-1024, valid 2014-09-23 to 2042-02-08 (a real SimpleSAMLphp IdP's).
+    const WEAK: &str = include_str!("../../tests/fixtures/real/simplesamlphp2014.crt");
+    /// RSA-2048, valid 2006-08-30 to 2016-08-27 (TestShib's).
+    const EXPIRING: &str = include_str!("../../tests/fixtures/real/testshib2015.crt");
+
+    fn policy(certs: &[&str]) -> VerifyPolicy {
+        VerifyPolicy::new("sp", "acs", certs.iter().map(|c| (*c).to_owned()).collect())
+    }
+
+    #[test]
+    fn a_short_rsa_key_is_refused_unless_min_rsa_bits_allows_it() {
+        let mut p = policy(&[WEAK]);
+        let now = datetime!(2015-01-01 00:00 UTC);
+        let err = judge(0, WEAK, &p, now).unwrap_err();
+        assert_eq!(err.reason, Reason::SignatureKeyIsTooWeak);
+        assert!(err.message.contains("1024-bit"), "{}", err.message);
+        p.min_rsa_bits = 1024;
+        assert_eq!(judge(0, WEAK, &p, now), Ok(None));
+    }
+
+    #[test]
+    fn validity_is_judged_at_now_with_both_bounds_inclusive() {
+        let mut p = policy(&[EXPIRING]);
+        assert_eq!(
+            judge(0, EXPIRING, &p, datetime!(2016-08-27 21:12:25 UTC)),
+            Ok(None)
+        );
+        assert_eq!(
+            judge(0, EXPIRING, &p, datetime!(2006-08-30 21:12:25 UTC)),
+            Ok(None)
+        );
+        let warning = judge(0, EXPIRING, &p, datetime!(2016-08-27 21:12:26 UTC))
+            .unwrap()
+            .expect("a warning");
+        assert!(warning.contains("expired"), "{warning}");
+        p.idp_cert_expiry = CertificateExpiry::Refuse;
+        let err = judge(0, EXPIRING, &p, datetime!(2006-08-30 21:12:24 UTC)).unwrap_err();
+        assert_eq!(err.reason, Reason::SignatureCertificateIsExpired);
+        assert!(err.message.contains("not yet valid"), "{}", err.message);
+    }
+
+    #[test]
+    fn start_up_warns_about_each_weak_or_expired_pinned_certificate_of_every_idp() {
+        let mut p = policy(&[EXPIRING]);
+        p.other_idps.push(super::super::TrustedIdp {
+            entity_id: "urn:legacy".into(),
+            certs_pem: vec![WEAK.into()],
+        });
+        let warnings = startup_warnings(&p, datetime!(2015-01-01 00:00 UTC));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("urn:legacy") && warnings[0].contains("signature.weak_key"),
+            "{warnings:?}"
+        );
+        assert_eq!(
+            startup_warnings(&p, datetime!(2020-01-01 00:00 UTC)).len(),
+            2
+        );
+    }
+}
