@@ -52,6 +52,9 @@ pub struct ExtraIdpOptions {
     /// `role_mapping`, `slo_url`), merged into its `[[additional_idp]]` entry. The entity ID,
     /// SSO URL and certificate are the harness's.
     pub sp_settings: toml::Table,
+    /// Sign with the fixed RSA-1024 test key (which the SP pins for it) instead of a fresh
+    /// RSA-2048 one: an IdP that the SP's `min_rsa_bits` refuses (`signature.weak_key`).
+    pub weak_key: bool,
 }
 
 /// The `[[additional_idp]]` options the harness fills in itself; [`additional_idp_settings`]
@@ -219,12 +222,17 @@ impl Pair {
                 message,
             };
             // Its own key pair, which the SP pins for it alone.
-            let extra_keys = mock_idp::keys::IdpKeys {
-                idp: mock_idp::keys::SigningIdentity::generate(&format!(
+            let idp_key = if extra.weak_key {
+                mock_idp::keys::SigningIdentity::weak_rsa1024_for_tests()
+            } else {
+                mock_idp::keys::SigningIdentity::generate(&format!(
                     "samlconf mock IdP {}",
                     extra.name
                 ))
-                .map_err(|e| failed(e.to_string()))?,
+                .map_err(|e| failed(e.to_string()))?
+            };
+            let extra_keys = mock_idp::keys::IdpKeys {
+                idp: idp_key,
                 attacker: keys.attacker.clone(),
             };
             let settings = additional_idp_settings(

@@ -272,7 +272,7 @@ fn a_real_encrypted_sha1_response_is_accepted_with_sp_key_and_allow_sha1_only() 
     let cert = format!("{fixtures}/simplesamlphp2014.crt");
     let key = format!("{fixtures}/simplesamlphp2014_sp.key");
     let file = format!("{fixtures}/simplesamlphp2014_encrypted_response.xml");
-    let run = |extra: &[&str]| {
+    let run_exact = |extra: &[&str]| {
         let mut args = vec![
             "verify",
             "--idp-cert",
@@ -296,6 +296,19 @@ fn a_real_encrypted_sha1_response_is_accepted_with_sp_key_and_allow_sha1_only() 
         });
         (output.status.code().unwrap_or(-1), verdict)
     };
+    // A 2014 SimpleSAMLphp: AES-128-CBC data encryption and a 1024-bit signing key.
+    let legacy = ["--allow-cbc", "--min-rsa-bits", "1024"];
+    let run = |extra: &[&str]| run_exact(&[&legacy[..], extra].concat());
+    let v = assert_verdict(
+        run_exact(&["--sp-key", &key, "--allow-sha1", "--min-rsa-bits", "1024"]),
+        Some("decryption.failed"),
+    );
+    assert!(v["message"].as_str().unwrap().contains("allow_cbc"), "{v}");
+    let v = assert_verdict(
+        run_exact(&["--sp-key", &key, "--allow-sha1", "--allow-cbc"]),
+        Some("signature.weak_key"),
+    );
+    assert!(v["message"].as_str().unwrap().contains("1024-bit"), "{v}");
     let v = assert_verdict(run(&["--sp-key", &key, "--allow-sha1"]), None);
     assert_eq!(v["subject"], "25ddd7d34a7d79db69167625cda56a320adf2876");
     assert_eq!(v["encrypted"]["assertion"], true);
@@ -589,13 +602,65 @@ fn a_real_okta_encrypted_response_needs_sp_key_and_accept_response_signature() {
         )
     };
     let key = "--sp-key=crewjam2013_sp.key";
-    assert_verdict(
-        run(&["--accept-response-signature"]),
+    // Okta encrypts with AES-256-CBC: refused unless --allow-cbc.
+    let v = assert_verdict(
+        run(&[key, "--accept-response-signature"]),
         Some("decryption.failed"),
     );
-    assert_verdict(run(&[key]), Some("signature.missing"));
-    let v = assert_verdict(run(&[key, "--accept-response-signature"]), None);
+    assert!(v["message"].as_str().unwrap().contains("aes256-cbc"), "{v}");
+    let cbc = "--allow-cbc";
+    assert_verdict(
+        run(&[cbc, "--accept-response-signature"]),
+        Some("decryption.failed"),
+    );
+    assert_verdict(run(&[cbc, key]), Some("signature.missing"));
+    let v = assert_verdict(run(&[cbc, key, "--accept-response-signature"]), None);
     assert_eq!(v["encrypted"]["assertion"], true, "{v}");
     assert_eq!(v["signed_element"], "response", "{v}");
     assert_eq!(v["subject"], "testuser@testrsc.com");
+}
+
+#[test]
+fn an_expired_pinned_certificate_warns_unless_idp_cert_expiry_refuse() {
+    // ADFS's certificate ends 2024-09-12; judge its 2022 response in October 2024, with a skew
+    // (2.5 years) that keeps the message's own time checks out of the way.
+    let run = |extra: &[&str]| {
+        verify_captured(
+            "adfs2022_response.xml",
+            "adfs2022.crt",
+            [
+                "memoio-staging",
+                "https://memoio.staging.scireum.com/saml/login",
+                "https://sso.hq.scireum.com/adfs/services/trust",
+            ],
+            "2024-10-01T00:00:00Z",
+            "identifier_1652354198578",
+            &[&["--skew", "80000000"], extra].concat(),
+        )
+    };
+    let v = assert_verdict(run(&[]), None);
+    let warning = v["signature"]["certificate_warning"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(warning.contains("expired"), "{v}");
+    let v = assert_verdict(
+        run(&["--idp-cert-expiry", "refuse"]),
+        Some("signature.certificate_expired"),
+    );
+    assert!(v["message"].as_str().unwrap().contains("notAfter"), "{v}");
+    // Inside its validity, `refuse` changes nothing.
+    let (code, v) = verify_captured(
+        "adfs2022_response.xml",
+        "adfs2022.crt",
+        [
+            "memoio-staging",
+            "https://memoio.staging.scireum.com/saml/login",
+            "https://sso.hq.scireum.com/adfs/services/trust",
+        ],
+        "2022-05-12T11:17:30Z",
+        "identifier_1652354198578",
+        &["--idp-cert-expiry", "refuse"],
+    );
+    let v = assert_verdict((code, v), None);
+    assert!(v["signature"].get("certificate_warning").is_none(), "{v}");
 }

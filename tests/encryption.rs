@@ -63,9 +63,30 @@ fn refused(outcome: &SignInOutcome, code: &str) -> (String, String) {
 async fn encrypted_assertions_sign_in_with_each_data_algorithm_and_key_transport() {
     let pair = pair().await;
     assert_signed_in(&sign_in(&pair, "encrypted", json!({})).await);
-    for data in ["aes128-gcm", "aes256-cbc", "aes128-cbc"] {
-        assert_signed_in(&sign_in(&pair, "encrypted", json!({ "data_encryption": data })).await);
+    assert_signed_in(
+        &sign_in(
+            &pair,
+            "encrypted",
+            json!({ "data_encryption": "aes128-gcm" }),
+        )
+        .await,
+    );
+    // AES-CBC is refused by default (allow_cbc = false): one browser-facing code, the cause in
+    // the audit log.
+    for data in ["aes256-cbc", "aes128-cbc"] {
+        refused(
+            &sign_in(&pair, "encrypted", json!({ "data_encryption": data })).await,
+            "decryption.failed",
+        );
     }
+    let events = pair.sp.store().audit_events().await.unwrap();
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.code.as_deref() == Some("decryption.failed"))
+            .all(|e| e.detail.contains("-cbc") && e.detail.contains("allow_cbc")),
+        "{events:?}"
+    );
     assert_signed_in(
         &sign_in(
             &pair,
@@ -79,6 +100,20 @@ async fn encrypted_assertions_sign_in_with_each_data_algorithm_and_key_transport
         &sign_in(&pair, "encrypted", json!({ "key_transport": "rsa-1_5" })).await,
         "decryption.failed",
     );
+}
+
+#[tokio::test]
+async fn allow_cbc_accepts_aes_cbc_data_encryption() {
+    let pair = Pair::start(PairOptions {
+        virtual_start: Some(datetime!(2026-06-01 12:00 UTC)),
+        sp_tweak: Some(|c: &mut sp::config::SpConfig| c.sp.allow_cbc = true),
+        ..Default::default()
+    })
+    .await
+    .expect("start pair");
+    for data in ["aes256-cbc", "aes128-cbc"] {
+        assert_signed_in(&sign_in(&pair, "encrypted", json!({ "data_encryption": data })).await);
+    }
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ async fn pair_with_partner(partner_sp: &str, partner_users: Vec<IdpUser>) -> Pai
             name: "partner".into(),
             entity_id: None,
             users: partner_users,
+            weak_key: false,
             sp_settings: toml::from_str(partner_sp).expect("partner settings"),
         }],
         ..Default::default()

@@ -101,6 +101,16 @@ impl SigningIdentity {
         }
     }
 
+    /// A fixed, public, test-only RSA-1024 key (`mock-idp/testdata/weak1024.*`): an IdP whose key
+    /// is too short, for the SP's `min_rsa_bits` (`signature.weak_key`). rcgen cannot generate
+    /// RSA keys shorter than 2048 bits, so it is committed.
+    pub fn weak_rsa1024_for_tests() -> SigningIdentity {
+        SigningIdentity::from_pems(
+            include_str!("../testdata/weak1024.key"),
+            include_str!("../testdata/weak1024.crt"),
+        )
+    }
+
     /// Generates a fresh RSA-2048 key and a self-signed certificate whose CN is `common_name`.
     pub fn generate(common_name: &str) -> Result<SigningIdentity, KeyError> {
         let key = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| KeyError::Generate {
@@ -194,6 +204,8 @@ mod tests {
         let keys = IdpKeys::fixed_for_tests();
         assert!(keys.idp.cert_der_base64.starts_with("MII"));
         assert_ne!(keys.idp.cert_der_base64, keys.attacker.cert_der_base64);
+        let weak = SigningIdentity::weak_rsa1024_for_tests();
+        assert!(weak.cert_der_base64.starts_with("MII") && weak.key_pem.contains("PRIVATE KEY"));
     }
 
     #[test]

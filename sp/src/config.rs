@@ -129,6 +129,16 @@ pub struct SpSettings {
     /// besides RSA-OAEP.
     #[serde(default)]
     pub allow_rsa15: bool,
+    /// Accept AES-CBC data encryption besides AES-GCM (malleable: "One Bad Apple").
+    #[serde(default)]
+    pub allow_cbc: bool,
+    /// Smallest RSA modulus, in bits, of a pinned IdP key (`signature.weak_key`).
+    #[serde(default = "default_min_rsa_bits")]
+    pub min_rsa_bits: u32,
+    /// A pinned IdP certificate outside its validity: `warn` (audited) or `refuse`
+    /// (`signature.certificate_expired`).
+    #[serde(default)]
+    pub idp_cert_expiry: crate::verify::CertificateExpiry,
     /// Largest decoded SAMLResponse accepted, in bytes.
     #[serde(default = "default_max_response_bytes")]
     pub max_response_bytes: usize,
@@ -627,6 +637,10 @@ fn default_signature_algorithms() -> Vec<String> {
 fn default_digest_algorithms() -> Vec<String> {
     ["sha256", "sha384", "sha512"].map(String::from).to_vec()
 }
+fn default_min_rsa_bits() -> u32 {
+    crate::verify::DEFAULT_MIN_RSA_BITS
+}
+
 fn default_max_response_bytes() -> usize {
     512 * 1024
 }

@@ -13,7 +13,13 @@ pub fn sp_metadata(config: &SpConfig, keys: &SpKeys) -> String {
     let encryption = keys
         .encryption
         .as_ref()
-        .map(|pair| encryption_key_descriptor(&pair.cert_der_base64(), config.sp.allow_rsa15))
+        .map(|pair| {
+            encryption_key_descriptor(
+                &pair.cert_der_base64(),
+                config.sp.allow_rsa15,
+                config.sp.allow_cbc,
+            )
+        })
         .unwrap_or_default();
     let entity_id = escape(&config.entity_id());
     let acs = escape(&config.acs_url());
@@ -37,10 +43,18 @@ pub fn sp_metadata(config: &SpConfig, keys: &SpKeys) -> String {
 
 /// `KeyDescriptor use="encryption"`: the certificate, then the accepted data and key transport
 /// algorithms, best first (SAML metadata §2.4.1.1), each on its own line.
-fn encryption_key_descriptor(cert_b64: &str, allow_rsa15: bool) -> String {
-    use crate::verify::decrypt::{DATA_ALGORITHMS, KEY_TRANSPORT_ALGORITHMS, RSA_1_5};
+/// AES-CBC is advertised only when `allow_cbc` (the verifier refuses it otherwise).
+fn encryption_key_descriptor(cert_b64: &str, allow_rsa15: bool, allow_cbc: bool) -> String {
+    use crate::verify::decrypt::{
+        DATA_ALGORITHMS, GCM_ALGORITHMS, KEY_TRANSPORT_ALGORITHMS, RSA_1_5,
+    };
     let rsa15 = allow_rsa15.then_some(RSA_1_5);
-    let methods: String = DATA_ALGORITHMS
+    let data = if allow_cbc {
+        DATA_ALGORITHMS
+    } else {
+        GCM_ALGORITHMS
+    };
+    let methods: String = data
         .iter()
         .chain(KEY_TRANSPORT_ALGORITHMS)
         .chain(rsa15.iter())
@@ -182,6 +196,14 @@ certificate_pem = "unused"
         .unwrap();
         let xml = sp_metadata(&with_rsa15, &crate::keys::SpKeys::fixed_for_tests());
         assert!(xml.contains("xmlenc#rsa-1_5"), "{xml}");
+        assert!(!xml.contains("-cbc"), "AES-CBC only with allow_cbc: {xml}");
+        let mut with_cbc = with_rsa15.clone();
+        with_cbc.sp.allow_cbc = true;
+        let xml = sp_metadata(&with_cbc, &crate::keys::SpKeys::fixed_for_tests());
+        assert!(
+            xml.contains("xmlenc#aes128-cbc") && xml.contains("xmlenc#aes256-cbc"),
+            "{xml}"
+        );
     }
 
     #[test]

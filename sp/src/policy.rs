@@ -9,6 +9,9 @@
 //! | `accept_response_signature` | false | a Response signature covering the assertion suffices |
 //! | `require_encrypted_assertions` | false | refuse a plaintext assertion (`encryption.required`) |
 //! | `allow_rsa15` | false | accept RSA PKCS#1 v1.5 key transport besides RSA-OAEP |
+//! | `allow_cbc` | false | accept AES-CBC data encryption besides AES-GCM |
+//! | `min_rsa_bits` | 2048 | smallest RSA modulus of a pinned IdP key (`signature.weak_key`) |
+//! | `idp_cert_expiry` | warn | a pinned certificate outside its validity: `warn` or `refuse` |
 //! | `max_response_bytes` | 524288 | largest decoded response |
 //! | `merge_duplicate_attributes` | false | merge Attributes that repeat a Name instead of refusing (`attribute.duplicate`) |
 //!
@@ -17,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{SpSettings, digest_algorithm_uri, signature_algorithm_uri};
-use crate::verify::VerifyPolicy;
+use crate::verify::{CertificateExpiry, VerifyPolicy};
 
 /// The policy options of the verifier (see the module table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +38,12 @@ pub struct PolicySettings {
     pub require_encrypted_assertions: bool,
     /// Accept RSA PKCS#1 v1.5 key transport (padding-oracle prone) besides RSA-OAEP.
     pub allow_rsa15: bool,
+    /// Accept AES-CBC data encryption (malleable: "One Bad Apple") besides AES-GCM.
+    pub allow_cbc: bool,
+    /// Smallest RSA modulus, in bits, of a pinned IdP key.
+    pub min_rsa_bits: u32,
+    /// A pinned IdP certificate outside its validity period: warn or refuse.
+    pub idp_cert_expiry: CertificateExpiry,
     /// Largest decoded SAMLResponse accepted, in bytes.
     pub max_response_bytes: usize,
     /// Merge the values of Attributes that repeat a Name instead of refusing them.
@@ -53,6 +62,9 @@ impl Default for PolicySettings {
             accept_response_signature: false,
             require_encrypted_assertions: false,
             allow_rsa15: false,
+            allow_cbc: false,
+            min_rsa_bits: crate::verify::DEFAULT_MIN_RSA_BITS,
+            idp_cert_expiry: CertificateExpiry::Warn,
             max_response_bytes: crate::verify::DEFAULT_MAX_RESPONSE_BYTES,
             merge_duplicate_attributes: false,
         }
@@ -168,6 +180,9 @@ impl PolicySettings {
         policy.accept_response_signature = self.accept_response_signature;
         policy.require_encrypted_assertions = self.require_encrypted_assertions;
         policy.allow_rsa15 = self.allow_rsa15;
+        policy.allow_cbc = self.allow_cbc;
+        policy.min_rsa_bits = self.min_rsa_bits;
+        policy.idp_cert_expiry = self.idp_cert_expiry;
         policy.max_response_bytes = self.max_response_bytes;
         policy.merge_duplicate_attributes = self.merge_duplicate_attributes;
     }
@@ -182,6 +197,9 @@ impl From<&SpSettings> for PolicySettings {
             accept_response_signature: sp.accept_response_signature,
             require_encrypted_assertions: sp.require_encrypted_assertions,
             allow_rsa15: sp.allow_rsa15,
+            allow_cbc: sp.allow_cbc,
+            min_rsa_bits: sp.min_rsa_bits,
+            idp_cert_expiry: sp.idp_cert_expiry,
             max_response_bytes: sp.max_response_bytes,
             merge_duplicate_attributes: sp.merge_duplicate_attributes,
         }
@@ -242,6 +260,9 @@ digest_algorithms = ["sha256", "sha1"]
 accept_response_signature = true
 require_encrypted_assertions = true
 allow_rsa15 = true
+allow_cbc = true
+min_rsa_bits = 1024
+idp_cert_expiry = "refuse"
 max_response_bytes = 1000
 merge_duplicate_attributes = true
 "#,
@@ -251,7 +272,9 @@ merge_duplicate_attributes = true
         p.apply_to(&mut v);
         assert_eq!(v.clock_skew, time::Duration::seconds(30));
         assert!(v.allow_sha1 && v.accept_response_signature);
-        assert!(v.require_encrypted_assertions && v.allow_rsa15);
+        assert!(v.require_encrypted_assertions && v.allow_rsa15 && v.allow_cbc);
+        assert_eq!(v.min_rsa_bits, 1024);
+        assert_eq!(v.idp_cert_expiry, CertificateExpiry::Refuse);
         assert_eq!(v.max_response_bytes, 1000);
         assert!(v.merge_duplicate_attributes);
         assert_eq!(v.signature_algorithms, [crate::verify::checks::RSA_SHA256]);

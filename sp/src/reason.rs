@@ -71,6 +71,12 @@ pub enum Reason {
     SignatureUsesForbiddenTransform,
     /// A signature does not reference exactly the element that carries it.
     SignatureReferencesAnotherElement,
+    /// The pinned IdP key that verified (or every pinned key) is an RSA key shorter than
+    /// `min_rsa_bits`.
+    SignatureKeyIsTooWeak,
+    /// The pinned IdP certificate that verified (or every pinned one) is outside its
+    /// notBefore/notAfter at the verification instant, and `idp_cert_expiry = "refuse"`.
+    SignatureCertificateIsExpired,
     /// The Assertion (or Response) is not yet valid: `NotBefore` or `IssueInstant` lies in the
     /// future beyond the allowed clock skew.
     AssertionIsNotYetValid,
@@ -198,6 +204,8 @@ impl Reason {
         Reason::SignatureUsesUnsupportedAlgorithm,
         Reason::SignatureUsesForbiddenTransform,
         Reason::SignatureReferencesAnotherElement,
+        Reason::SignatureKeyIsTooWeak,
+        Reason::SignatureCertificateIsExpired,
         Reason::AssertionIsNotYetValid,
         Reason::AssertionHasExpired,
         Reason::AudienceRestrictionIsMissing,
@@ -265,6 +273,8 @@ impl Reason {
             Reason::SignatureUsesUnsupportedAlgorithm => "signature.unsupported_algorithm",
             Reason::SignatureUsesForbiddenTransform => "signature.forbidden_transform",
             Reason::SignatureReferencesAnotherElement => "signature.reference_mismatch",
+            Reason::SignatureKeyIsTooWeak => "signature.weak_key",
+            Reason::SignatureCertificateIsExpired => "signature.certificate_expired",
             Reason::AssertionIsNotYetValid => "time.not_yet_valid",
             Reason::AssertionHasExpired => "time.expired",
             Reason::AudienceRestrictionIsMissing => "audience.missing",
@@ -361,6 +371,10 @@ impl Reason {
             Reason::SignatureUsesForbiddenTransform => "The signature uses a forbidden transform.",
             Reason::SignatureReferencesAnotherElement => {
                 "The signature does not cover the element it is attached to."
+            }
+            Reason::SignatureKeyIsTooWeak => "The identity provider's signing key is too weak.",
+            Reason::SignatureCertificateIsExpired => {
+                "The identity provider's signing certificate is expired or not yet valid."
             }
             Reason::AssertionIsNotYetValid => "The assertion is not yet valid.",
             Reason::AssertionHasExpired => "The assertion has expired.",

@@ -167,13 +167,25 @@ fn encrypted_signed_assertion_is_decrypted_and_verified_for_each_allowed_data_al
         } else {
             encrypted_response(Fixture::new(), enc(data), None)
         };
-        let v = verify_enc(&xml).unwrap_or_else(|r| panic!("{data}: {r}"));
+        let cbc = data.ends_with("-cbc");
+        let v = verify_with(&xml, |p| p.allow_cbc = cbc).unwrap_or_else(|r| panic!("{data}: {r}"));
         assert_eq!(v.assertion_id, "_assert-9b2e41", "{data}");
         assert_eq!(v.name_id.as_deref(), Some("alice@example.com"));
         assert_eq!(v.attribute_values("groups"), ["staff", "admins"]);
         assert_eq!(v.signature.signed_element, SignedElement::Assertion);
         assert!(v.encrypted.assertion && !v.encrypted.name_id && !v.encrypted.attributes);
         check_in_response_to(&v, Some("_req-42"), false).expect("InResponseTo");
+    }
+}
+
+#[test]
+fn aes_cbc_is_refused_by_default_with_the_one_decryption_code() {
+    // "One Bad Apple" (NDSS 2013): CBC is malleable, so it is refused unless allow_cbc.
+    for data in [AES128_CBC, AES256_CBC] {
+        let xml = encrypted_response(Fixture::new(), enc(data), None);
+        let r = rejected(verify_enc(&xml), "decryption.failed");
+        assert!(r.message.contains("allow_cbc"), "{data}: {}", r.message);
+        assert!(r.message.contains(data), "{data}: {}", r.message);
     }
 }
 
@@ -232,7 +244,7 @@ fn rsa15_key_transport_is_refused_by_default_and_accepted_with_allow_rsa15() {
         Fixture::new(),
         Enc {
             key: RSA_1_5,
-            ..enc(AES128_CBC)
+            ..enc(AES128_GCM)
         },
         None,
     );
@@ -429,7 +441,7 @@ fn encrypted_id_and_encrypted_attribute_are_decrypted_and_read() {
     let groups = groups_attribute(&template).to_owned();
     let enc_id = encrypt(
         &NAME_ID.replacen("<saml:NameID", &format!("<saml:NameID{SAML_NS}"), 1),
-        enc(AES128_CBC),
+        enc(AES128_GCM),
     );
     let enc_attr = encrypt(
         &groups.replacen("<saml:Attribute", &format!("<saml:Attribute{SAML_NS}"), 1),
@@ -450,7 +462,7 @@ fn encrypted_id_and_encrypted_attribute_are_decrypted_and_read() {
     assert_eq!(v.attribute_values("groups"), ["staff", "admins"]);
     assert!(!v.encrypted.assertion && v.encrypted.name_id && v.encrypted.attributes);
 
-    let all = encrypted_response(fixture, enc(AES256_CBC), None);
+    let all = encrypted_response(fixture, enc(AES128_GCM), None);
     let v = verify_enc(&all).expect("everything encrypted");
     assert_eq!(v.name_id.as_deref(), Some("alice@example.com"));
     assert_eq!(v.first_attribute_value("groups"), Some("staff"));
@@ -477,7 +489,30 @@ fn real_policy() -> VerifyPolicy {
         "real/simplesamlphp2014_sp.key",
     ))];
     p.allow_sha1 = true;
+    // A 2014 SimpleSAMLphp: AES-128-CBC and a 1024-bit signing key.
+    p.allow_cbc = true;
+    p.min_rsa_bits = 1024;
     p
+}
+
+#[test]
+fn the_real_simplesamlphp_response_is_refused_without_allow_cbc_or_with_the_default_min_rsa_bits() {
+    let xml = read_fixture("real/simplesamlphp2014_encrypted_response.xml");
+    let now = datetime!(2014-09-24 00:50:00 UTC);
+    let mut no_cbc = real_policy();
+    no_cbc.allow_cbc = false;
+    let r = rejected(
+        verify_response(xml.as_bytes(), &no_cbc, now),
+        "decryption.failed",
+    );
+    assert!(r.message.contains("aes128-cbc"), "{}", r.message);
+    let mut strict_key = real_policy();
+    strict_key.min_rsa_bits = 2048;
+    let r = rejected(
+        verify_response(xml.as_bytes(), &strict_key, now),
+        "signature.weak_key",
+    );
+    assert!(r.message.contains("1024-bit"), "{}", r.message);
 }
 
 #[test]

@@ -197,6 +197,8 @@ struct Captured {
     now: OffsetDateTime,
     sha1: bool,
     response_signature: bool,
+    /// AES-CBC data encryption (needs `allow_cbc`).
+    cbc: bool,
     covered: Covered,
     signed_element: SignedElement,
 }
@@ -212,6 +214,7 @@ const ADFS: Captured = Captured {
     now: datetime!(2022-05-12 11:17:30 UTC),
     sha1: false,
     response_signature: false,
+    cbc: false,
     covered: Covered::Assertion,
     signed_element: SignedElement::Assertion,
 };
@@ -227,6 +230,7 @@ const GOOGLE: Captured = Captured {
     now: datetime!(2021-07-29 12:35:00 UTC),
     sha1: false,
     response_signature: true,
+    cbc: false,
     covered: Covered::Response,
     signed_element: SignedElement::Response,
 };
@@ -242,6 +246,7 @@ const OKTA_ENCRYPTED: Captured = Captured {
     now: datetime!(2020-03-03 19:24:30 UTC),
     sha1: false,
     response_signature: true,
+    cbc: true,
     covered: Covered::Response,
     signed_element: SignedElement::Response,
 };
@@ -257,6 +262,7 @@ const TESTSHIB_ENCRYPTED: Captured = Captured {
     now: datetime!(2015-12-01 01:57:00 UTC),
     sha1: false,
     response_signature: false,
+    cbc: true,
     covered: Covered::Ciphertext,
     signed_element: SignedElement::Assertion,
 };
@@ -272,6 +278,7 @@ const ONELOGIN: Captured = Captured {
     now: datetime!(2016-01-05 17:53:12 UTC),
     sha1: true,
     response_signature: true,
+    cbc: false,
     covered: Covered::Response,
     signed_element: SignedElement::Response,
 };
@@ -288,6 +295,7 @@ impl Captured {
         p.idp_entity_id = Some(self.idp.to_owned());
         p.allow_sha1 = self.sha1;
         p.accept_response_signature = self.response_signature;
+        p.allow_cbc = self.cbc;
         p.decryption_keys = self
             .sp_key
             .map(|k| sp::verify::DecryptionKey::from_pem(read_fixture(k)))
@@ -491,4 +499,87 @@ fn captured_responses_are_rejected_when_one_covered_letter_changes() {
             }
         }
     }
+}
+
+#[test]
+fn captured_cbc_responses_are_refused_without_allow_cbc() {
+    for r in [OKTA_ENCRYPTED, TESTSHIB_ENCRYPTED] {
+        let mut p = r.policy();
+        p.allow_cbc = false;
+        let err = verify_response(r.xml().as_bytes(), &p, r.now).expect_err(r.file);
+        assert_eq!(
+            err.reason.code(),
+            "decryption.failed",
+            "{}: {}",
+            r.file,
+            err.message
+        );
+        assert!(err.message.contains("-cbc"), "{}: {}", r.file, err.message);
+    }
+}
+
+#[test]
+fn every_captured_response_is_inside_its_certificate_validity_at_its_own_instant() {
+    for r in CAPTURED {
+        let mut p = r.policy();
+        p.idp_cert_expiry = sp::verify::CertificateExpiry::Refuse;
+        let v = verify_response(r.xml().as_bytes(), &p, r.now)
+            .unwrap_or_else(|e| panic!("{}: {} {}", r.file, e.reason.code(), e.message));
+        assert_eq!(v.signature.certificate_warning, None, "{}", r.file);
+    }
+    for r in [SECUREWORKS, OKTA] {
+        let mut p = r.policy();
+        p.idp_cert_expiry = sp::verify::CertificateExpiry::Refuse;
+        verify_response(r.xml().as_bytes(), &p, r.now)
+            .unwrap_or_else(|e| panic!("{}: {} {}", r.file, e.reason.code(), e.message));
+    }
+}
+
+#[test]
+fn an_expired_pinned_certificate_warns_by_default_and_is_refused_with_refuse() {
+    // TestShib's certificate ends 2016-08-27; judge the 2015 response as of 2016-09-01 (the time checks
+    // on the message would fail, so clock_skew is made large enough to judge only the certificate).
+    let r = TESTSHIB_ENCRYPTED;
+    let later = datetime!(2016-09-01 00:00 UTC);
+    let mut p = r.policy();
+    p.clock_skew = time::Duration::days(400);
+    let v = verify_response(r.xml().as_bytes(), &p, later).expect("accepted with a warning");
+    let warning = v.signature.certificate_warning.expect("a warning");
+    assert!(
+        warning.contains("expired") && warning.contains("#0"),
+        "{warning}"
+    );
+    p.idp_cert_expiry = sp::verify::CertificateExpiry::Refuse;
+    let err = verify_response(r.xml().as_bytes(), &p, later).expect_err("refused");
+    assert_eq!(
+        err.reason.code(),
+        "signature.certificate_expired",
+        "{}",
+        err.message
+    );
+    // Not yet valid counts too: the same certificate before its notBefore (2006-08-30).
+    let err = verify_response(r.xml().as_bytes(), &p, datetime!(2006-01-01 00:00 UTC))
+        .expect_err("refused");
+    assert_eq!(
+        err.reason.code(),
+        "signature.certificate_expired",
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("not yet valid"), "{}", err.message);
+}
+
+#[test]
+fn a_weak_pinned_key_beside_a_strong_one_blocks_only_what_it_verifies() {
+    // Rotation: the weak certificate first, then the IdP's real one; only the real one verifies.
+    let r = OKTA_ENCRYPTED;
+    let mut p = r.policy();
+    p.idp_certs_pem
+        .insert(0, read_fixture("real/simplesamlphp2014.crt"));
+    let v = verify_response(r.xml().as_bytes(), &p, r.now).expect("the strong key verifies");
+    assert_eq!(v.signature.certificate_index, 1);
+    // Only the weak one pinned: refused before any signature work, with the key's code.
+    p.idp_certs_pem.truncate(1);
+    let err = verify_response(r.xml().as_bytes(), &p, r.now).expect_err("weak only");
+    assert_eq!(err.reason.code(), "signature.weak_key", "{}", err.message);
 }

@@ -43,7 +43,8 @@ pub struct VerifyArgs {
     #[arg(long)]
     allow_unsolicited: bool,
     /// The policy options (`[sp]` clock_skew_secs, signature_algorithms, digest_algorithms,
-    /// accept_response_signature, require_encrypted_assertions, allow_rsa15, max_response_bytes)
+    /// accept_response_signature, require_encrypted_assertions, allow_rsa15, allow_cbc,
+    /// min_rsa_bits, idp_cert_expiry, max_response_bytes)
     /// in the SP configuration's TOML form; an SP configuration file works. Flags override it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -63,6 +64,18 @@ pub struct VerifyArgs {
     /// Accept RSA PKCS#1 v1.5 key transport besides RSA-OAEP (padding-oracle prone).
     #[arg(long)]
     allow_rsa15: bool,
+    /// Accept AES-CBC data encryption besides AES-GCM (malleable: a GCM ciphertext relabelled as
+    /// CBC becomes a decryption oracle, "One Bad Apple").
+    #[arg(long)]
+    allow_cbc: bool,
+    /// Smallest RSA key, in bits, of a pinned IdP certificate (default 2048; shorter:
+    /// `signature.weak_key`).
+    #[arg(long, value_name = "BITS")]
+    min_rsa_bits: Option<u32>,
+    /// A pinned IdP certificate outside its validity at --now: `warn` (accepted, reported under
+    /// signature.certificate_warning) or `refuse` (`signature.certificate_expired`).
+    #[arg(long, value_name = "warn|refuse", value_parser = parse_expiry)]
+    idp_cert_expiry: Option<verify::CertificateExpiry>,
     /// A file holding the SAMLResponse: raw XML or base64.
     file: PathBuf,
 }
@@ -107,7 +120,22 @@ fn policy_settings(args: &VerifyArgs) -> Result<PolicySettings, String> {
     settings.accept_response_signature |= args.accept_response_signature;
     settings.require_encrypted_assertions |= args.require_encrypted;
     settings.allow_rsa15 |= args.allow_rsa15;
+    settings.allow_cbc |= args.allow_cbc;
+    if let Some(bits) = args.min_rsa_bits {
+        settings.min_rsa_bits = bits;
+    }
+    if let Some(expiry) = args.idp_cert_expiry {
+        settings.idp_cert_expiry = expiry;
+    }
     Ok(settings)
+}
+
+fn parse_expiry(text: &str) -> Result<verify::CertificateExpiry, String> {
+    match text {
+        "warn" => Ok(verify::CertificateExpiry::Warn),
+        "refuse" => Ok(verify::CertificateExpiry::Refuse),
+        other => Err(format!("{other:?}: expected warn or refuse")),
+    }
 }
 
 fn read(path: &PathBuf, what: &str) -> Result<String, String> {

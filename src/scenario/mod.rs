@@ -104,6 +104,10 @@ pub struct ExtraIdp {
     /// the harness's.
     #[serde(default)]
     pub sp: Option<toml::Table>,
+    /// Signs with the fixed RSA-1024 test key (pinned by the SP for this IdP alone), for
+    /// `min_rsa_bits` scenarios.
+    #[serde(default)]
+    pub weak_key: bool,
 }
 
 impl ExtraIdp {
@@ -114,6 +118,7 @@ impl ExtraIdp {
             entity_id: self.entity_id.clone(),
             users: self.users.clone(),
             sp_settings: self.sp.clone().unwrap_or_default(),
+            weak_key: self.weak_key,
         }
     }
 }

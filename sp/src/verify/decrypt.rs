@@ -11,8 +11,11 @@
 //!
 //! 1. **Key transport**: the EncryptedKey is decrypted to a buffer (the session key) with the SP's
 //!    RSA private key, RSA-OAEP (mgf1p) only, RSA 1.5 only when the policy allows it.
-//! 2. **Data**: the EncryptedData is decrypted with that session key (AES-128/256-GCM or
-//!    AES-128/256-CBC only) and xmlsec replaces it, in the same document, by the parsed plaintext.
+//! 2. **Data**: the EncryptedData is decrypted with that session key (AES-128/256-GCM; AES-128/256-CBC
+//!    only when the policy allows it) and xmlsec replaces it, in the same document, by the parsed
+//!    plaintext. CBC is refused by default before any RSA work: it is malleable, and when the Response
+//!    is unsigned an attacker can relabel a GCM ciphertext as CBC and use the SP's reaction as a
+//!    decryption oracle (Jager, Paterson, Somorovsky, "One Bad Apple", NDSS 2013).
 //!
 //! Every failure is one string for the audit log; the caller turns it into the single reason
 //! `decryption.failed`. When key transport fails, a random session key of the right length is used
@@ -79,8 +82,10 @@ pub const RSA_OAEP_11: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
 /// RSA PKCS#1 v1.5 key transport (padding-oracle prone: only with `allow_rsa15`).
 pub const RSA_1_5: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
 
-/// The data encryption algorithms the SP accepts, best first (as published in its metadata).
+/// The data encryption algorithms the SP knows, best first (CBC only with `allow_cbc`).
 pub const DATA_ALGORITHMS: &[&str] = &[AES256_GCM, AES128_GCM, AES256_CBC, AES128_CBC];
+/// The data encryption algorithms the SP accepts by default (as published in its metadata).
+pub const GCM_ALGORITHMS: &[&str] = &[AES256_GCM, AES128_GCM];
 /// The key transport algorithms the SP accepts by default (as published in its metadata).
 pub const KEY_TRANSPORT_ALGORITHMS: &[&str] = &[RSA_OAEP_MGF1P];
 
@@ -122,6 +127,8 @@ impl std::fmt::Debug for DecryptionKey {
 pub struct Allowed {
     /// Also RSA PKCS#1 v1.5.
     pub rsa15: bool,
+    /// Also AES-CBC data encryption.
+    pub cbc: bool,
 }
 
 /// Decrypts the `xenc:EncryptedData` child of `container` (a `saml:EncryptedAssertion`,
@@ -179,6 +186,11 @@ pub fn decrypt_element(
             DATA_ALGORITHMS.join(", ")
         ));
     };
+    if !allowed.cbc && !GCM_ALGORITHMS.contains(&data_alg.as_str()) {
+        return Err(format!(
+            "data encryption {data_alg} is refused (AES-CBC is malleable: a relabelled GCM ciphertext becomes a decryption oracle); use AES-GCM, or set allow_cbc only if the IdP cannot"
+        ));
+    }
     let in_key_info = element_children(data)
         .filter(|c| is(*c, DS, "KeyInfo"))
         .flat_map(|ki| element_children(ki).filter(|c| is(*c, XENC, "EncryptedKey")));

@@ -34,6 +34,10 @@
 //! 4. **signatures** — shape of each `ds:Signature` (one Reference to its parent's ID, exc-c14n,
 //!    allowed algorithms and transforms), then xmlsec with the pinned certificate(s) only; the
 //!    Assertion must be signed, or the Response when `accept_response_signature`: `signature.*`.
+//!    Before xmlsec, each pinned certificate is judged ([`pinned`]): an RSA key under
+//!    `min_rsa_bits` is `signature.weak_key`, a certificate outside its validity at `now` is
+//!    `signature.certificate_expired` with `idp_cert_expiry = "refuse"` (else a warning); when
+//!    none is usable xmlsec never runs, otherwise the one that verified is judged.
 //!    An encrypted Assertion needs the IdP's signature like any other (anyone can encrypt to the
 //!    SP's public key). Then `EncryptedID` and `EncryptedAttribute` inside the verified Assertion
 //!    are decrypted (the signature covers their ciphertext): `decryption.failed`.
@@ -63,6 +67,7 @@ pub mod decrypt;
 pub mod facts;
 // `pub(crate)` for single logout (`crate::slo`), which verifies logout messages the same way.
 pub(crate) mod dsig;
+pub mod pinned;
 pub(crate) mod tree;
 
 use libxml::parser::{Parser, ParserOptions};
@@ -119,9 +124,34 @@ pub struct VerifyPolicy {
     pub require_encrypted_assertions: bool,
     /// Also accept RSA PKCS#1 v1.5 key transport (default false: RSA-OAEP only).
     pub allow_rsa15: bool,
+    /// Also accept AES-CBC data encryption (default false: AES-GCM only). CBC is malleable, so a
+    /// GCM ciphertext relabelled as CBC becomes a decryption oracle ("One Bad Apple").
+    pub allow_cbc: bool,
+    /// Smallest RSA modulus, in bits, of a pinned IdP key that may verify (default 2048):
+    /// `signature.weak_key`.
+    pub min_rsa_bits: u32,
+    /// What a pinned certificate outside its notBefore/notAfter at `now` means (default warn).
+    pub idp_cert_expiry: CertificateExpiry,
     /// Merge the values of Attributes that repeat a Name, in document order (default false:
     /// `attribute.duplicate`).
     pub merge_duplicate_attributes: bool,
+}
+
+/// Default smallest RSA modulus of a pinned IdP key: 2048 bits (NIST SP 800-131A).
+pub const DEFAULT_MIN_RSA_BITS: u32 = 2048;
+
+/// What a pinned IdP certificate outside its validity period means (`idp_cert_expiry`).
+///
+/// A pinned key is trusted because it is pinned, not because of its certificate, so many IdPs keep
+/// signing with an expired self-signed certificate: the default only warns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertificateExpiry {
+    /// Accept, and report the expiry (an audit warning `signature.certificate_expired`).
+    #[default]
+    Warn,
+    /// Refuse with `signature.certificate_expired`.
+    Refuse,
 }
 
 /// An IdP and its pinned signing certificates.
@@ -172,6 +202,9 @@ impl VerifyPolicy {
             decryption_keys: Vec::new(),
             require_encrypted_assertions: false,
             allow_rsa15: false,
+            allow_cbc: false,
+            min_rsa_bits: DEFAULT_MIN_RSA_BITS,
+            idp_cert_expiry: CertificateExpiry::Warn,
             merge_duplicate_attributes: false,
         }
     }
@@ -211,6 +244,10 @@ pub struct SignatureFacts {
     pub digest_algorithm: String,
     /// Index in `VerifyPolicy::idp_certs_pem` of the certificate that verified it (rotation).
     pub certificate_index: usize,
+    /// That certificate is outside its validity period and `idp_cert_expiry = "warn"`: the
+    /// detail of the audit warning `signature.certificate_expired`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_warning: Option<String>,
 }
 
 /// A SAML attribute as sent: Name, FriendlyName and the text of each AttributeValue.
@@ -386,7 +423,7 @@ pub fn verify_response(
             let early = unverified_context(root, None, true);
             let early_policy = policy.for_issuer(early.issuer.as_deref());
             let (assertion, response_signature) =
-                decrypt_assertion(&doc, root, container, &early_policy)
+                decrypt_assertion(&doc, root, container, &early_policy, now)
                     .map_err(|r| r.with_context(early.clone()))?;
             (
                 assertion,
@@ -420,7 +457,7 @@ pub fn verify_response(
 /// What the stages before [`verify_parsed`] established.
 struct Verified {
     /// The Response signature, already verified on the message as received (before decryption).
-    response_signature: Option<(SignatureShape, usize)>,
+    response_signature: Option<CheckedSignature>,
     /// The Assertion arrived as an EncryptedAssertion.
     assertion_encrypted: bool,
 }
@@ -470,7 +507,8 @@ fn decrypt_assertion(
     root: RoNode,
     container: RoNode,
     policy: &VerifyPolicy,
-) -> Result<(RoNode, Option<(SignatureShape, usize)>), Rejection> {
+    now: OffsetDateTime,
+) -> Result<(RoNode, Option<CheckedSignature>), Rejection> {
     let response_signature = match at_most_one(root, DS, "Signature")? {
         None => None,
         Some(sig) => {
@@ -479,7 +517,9 @@ fn decrypt_assertion(
                 .get_property_node_no_ns("ID")
                 .ok_or_else(|| malformed("the Response has no ID attribute"))?;
             register_response_id(doc, attr_node, &id)?;
-            Some(verify_one_signature(doc, sig, root, "Response", policy)?)
+            Some(verify_one_signature(
+                doc, sig, root, "Response", policy, now,
+            )?)
         }
     };
     decrypt::decrypt_element(
@@ -488,6 +528,7 @@ fn decrypt_assertion(
         &policy.decryption_keys,
         decrypt::Allowed {
             rsa15: policy.allow_rsa15,
+            cbc: policy.allow_cbc,
         },
     )
     .and_then(|()| decrypted_content(container, "Assertion").map(drop))
@@ -849,7 +890,14 @@ fn verify_parsed(
     checks::check_status(root)?;
 
     // 4. signatures
-    let signature = verify_signatures(doc, root, assertion, policy, verified.response_signature)?;
+    let signature = verify_signatures(
+        doc,
+        root,
+        assertion,
+        policy,
+        now,
+        verified.response_signature,
+    )?;
     let encrypted = decrypt_inner(doc, assertion, policy, verified.assertion_encrypted)?;
     let response_signed = matches!(
         signature.signed_element,
@@ -967,6 +1015,7 @@ fn decrypt_inner(
         .collect();
     let allowed = decrypt::Allowed {
         rsa15: policy.allow_rsa15,
+        cbc: policy.allow_cbc,
     };
     for (container, content) in ids
         .iter()
@@ -1011,7 +1060,8 @@ fn verify_signatures(
     root: RoNode,
     assertion: RoNode,
     policy: &VerifyPolicy,
-    response_verified: Option<(SignatureShape, usize)>,
+    now: OffsetDateTime,
+    response_verified: Option<CheckedSignature>,
 ) -> Result<SignatureFacts, Rejection> {
     let response_sig = at_most_one(root, DS, "Signature")?;
     let assertion_sig = at_most_one(assertion, DS, "Signature")?;
@@ -1032,7 +1082,7 @@ fn verify_signatures(
             ));
         }
     };
-    let mut relied_on: Option<(SignatureShape, usize)> = None;
+    let mut relied_on: Option<CheckedSignature> = None;
     let mut response_verified = response_verified;
     // Assertion first: it is the signature the claims depend on.
     for (sig, target, what) in [
@@ -1048,34 +1098,61 @@ fn verify_signatures(
         };
         let verified = match already {
             Some(done) => done,
-            None => verify_one_signature(doc, sig, target, what, policy)?,
+            None => verify_one_signature(doc, sig, target, what, policy, now)?,
         };
         relied_on.get_or_insert(verified);
     }
-    let (shape, certificate_index) = relied_on
+    let relied_on = relied_on
         .ok_or_else(|| Rejection::new(Reason::AssertionIsNotSigned, "no signature was verified"))?;
     Ok(SignatureFacts {
         signed_element,
-        signature_algorithm: shape.signature_algorithm,
-        digest_algorithm: shape.digest_algorithm,
-        certificate_index,
+        signature_algorithm: relied_on.shape.signature_algorithm,
+        digest_algorithm: relied_on.shape.digest_algorithm,
+        certificate_index: relied_on.cert_index,
+        certificate_warning: relied_on.certificate_warning,
     })
 }
 
+/// A signature that verified: its shape, and the pinned certificate that verified it.
+struct CheckedSignature {
+    shape: SignatureShape,
+    /// Index in `VerifyPolicy::idp_certs_pem`.
+    cert_index: usize,
+    /// See [`SignatureFacts::certificate_warning`].
+    certificate_warning: Option<String>,
+}
+
 /// Checks the shape of `sig` (the signature of `target`, named `what`) and verifies it with the
-/// pinned certificates: its shape and the index of the certificate that verified it.
+/// pinned certificates that policy lets verify at `now` ([`pinned::judge`]).
 fn verify_one_signature(
     doc: &Document,
     sig: RoNode,
     target: RoNode,
     what: &str,
     policy: &VerifyPolicy,
-) -> Result<(SignatureShape, usize), Rejection> {
+    now: OffsetDateTime,
+) -> Result<CheckedSignature, Rejection> {
     let id = required_attr(target, "ID")?;
     let shape = checks::inspect_signature(sig, &id, policy).map_err(|r| Rejection {
         message: format!("{what} signature: {}", r.message),
         ..r
     })?;
+    // Cheap before expensive: when no pinned certificate may verify, xmlsec never runs. Otherwise
+    // all are tried, so that a response signed with a weak or expired key is reported as such.
+    let judged: Vec<Result<Option<String>, Rejection>> = policy
+        .idp_certs_pem
+        .iter()
+        .enumerate()
+        .map(|(index, pem)| pinned::judge(index, pem, policy, now))
+        .collect();
+    if let Some(Err(first)) = judged.first()
+        && judged.iter().all(Result::is_err)
+    {
+        return Err(Rejection {
+            message: format!("{what} signature: {}", first.message),
+            ..first.clone()
+        });
+    }
     let allowed = dsig::Allowed {
         sha1: policy.allow_sha1,
     };
@@ -1097,5 +1174,19 @@ fn verify_one_signature(
             format!("{what} signature: {m}"),
         ),
     })?;
-    Ok((shape, verified.cert_index))
+    let certificate_warning = match judged.into_iter().nth(verified.cert_index) {
+        Some(Err(r)) => {
+            return Err(Rejection {
+                message: format!("{what} signature verified, but {}", r.message),
+                ..r
+            });
+        }
+        Some(Ok(warning)) => warning,
+        None => None,
+    };
+    Ok(CheckedSignature {
+        shape,
+        cert_index: verified.cert_index,
+        certificate_warning,
+    })
 }

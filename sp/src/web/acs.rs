@@ -278,6 +278,10 @@ async fn accepted_response(
         identity,
     };
     let idp = verified.issuer.as_str();
+    if let Some(detail) = &verified.signature.certificate_warning {
+        let code = Reason::SignatureCertificateIsExpired.code();
+        audit_warning(sp, code, idp, &facts.identity, detail, now).await?;
+    }
     let landing = landing
         .and_then(|r| kept_relay_state(sp, &r))
         .unwrap_or_else(|| "/".into());

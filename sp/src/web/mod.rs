@@ -81,6 +81,10 @@ impl Sp {
             .iter()
             .map(|pair| crate::verify::DecryptionKey::from_pem(pair.key_pem.clone()))
             .collect();
+        // A weak or out-of-validity pinned certificate fails only its IdP's responses: warn now.
+        for warning in crate::verify::pinned::startup_warnings(&policy, clock.now()) {
+            tracing::warn!("{warning}");
+        }
         let store = store.with_limits(config.limits);
         let sp = Self {
             inner: Arc::new(SpInner {
