@@ -4,7 +4,11 @@
 //! itself broke, e.g. a server did not start or a page could not be read).
 
 mod compare;
+mod execute;
+mod observe;
 mod step;
+mod summary;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -216,7 +220,7 @@ pub async fn run_scenario(scenario: &Scenario) -> ScenarioResult {
         steps: vec![],
         audit: vec![],
     };
-    match tokio::time::timeout(SCENARIO_TIMEOUT, step::execute(scenario, &mut result)).await {
+    match tokio::time::timeout(SCENARIO_TIMEOUT, execute::execute(scenario, &mut result)).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             result.verdict = Verdict::Error;

@@ -1,0 +1,176 @@
+//! What is observed after a step has run, beside what its action returned: whether the step's
+//! browser is signed in and as whom (`/me`), the audit events the step logged (and, for a logout,
+//! the refusal code and the status of the LogoutResponse the IdP received), the accounts an
+//! expectation asks about, and the last page, cut for the report.
+
+use super::execute::Ctx;
+use super::{Actual, AuditBrief};
+use crate::scenario::{Action, Step};
+
+/// What is counted before a step, so that what it adds can be told apart afterwards.
+pub(super) struct Before {
+    audit: Result<usize, String>,
+    logout_responses: usize,
+}
+
+impl Before {
+    pub(super) async fn take(ctx: &Ctx) -> Before {
+        Before {
+            audit: ctx
+                .pair
+                .sp
+                .store()
+                .audit_events()
+                .await
+                .map(|e| e.len())
+                .map_err(|e| format!("audit log: {e}")),
+            logout_responses: ctx.pair.idp.logout_responses().len(),
+        }
+    }
+}
+
+/// The browser's session afterwards (for the actions that have a browser), and for `logout` and
+/// `check` the outcome it amounts to.
+pub(super) async fn session(ctx: &mut Ctx, step: &Step, actual: &mut Actual) -> Result<(), String> {
+    if let Some(name) = step.action.browser() {
+        let driver = ctx.driver(name)?;
+        let me = driver.me().await.map_err(|e| e.to_string())?;
+        actual.signed_in = Some(me.is_some());
+        if let Some(me) = me {
+            let text = |key: &str| me[key].as_str().map(str::to_owned);
+            actual.email = text("email");
+            actual.login = text("login");
+            actual.first_name = text("first_name");
+            actual.last_name = text("last_name");
+            actual.session_expires_at = text("session_expires_at");
+            actual.roles = me["roles"].as_array().map(|roles| {
+                roles
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            });
+        }
+        match &step.action {
+            Action::Logout(_) => {
+                actual.outcome = Some(
+                    if actual.signed_in == Some(true) {
+                        "still_signed_in"
+                    } else {
+                        "signed_out"
+                    }
+                    .into(),
+                )
+            }
+            Action::Check(_) => {
+                actual.outcome = Some(
+                    if actual.signed_in == Some(true) {
+                        "signed_in"
+                    } else {
+                        "signed_out"
+                    }
+                    .into(),
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The audit events the step logged; for a logout, also the first refusal's code and the status
+/// of the last LogoutResponse the IdP received.
+pub(super) async fn audit(
+    ctx: &Ctx,
+    step: &Step,
+    before: Before,
+    actual: &mut Actual,
+) -> Result<(), String> {
+    let events = ctx
+        .pair
+        .sp
+        .store()
+        .audit_events()
+        .await
+        .map_err(|e| format!("audit log: {e}"))?;
+    let audit_before = before.audit?;
+    actual.audit = events
+        .iter()
+        .skip(audit_before)
+        .map(|e| AuditBrief {
+            kind: e.kind.clone(),
+            code: e.code.clone(),
+            detail: e.detail.clone(),
+        })
+        .collect();
+    if matches!(step.action, Action::Logout(_)) {
+        actual.code = actual
+            .audit
+            .iter()
+            .find(|e| e.kind.ends_with(".rejected"))
+            .and_then(|e| e.code.clone());
+        actual.idp_logout_status = ctx
+            .pair
+            .idp
+            .logout_responses()
+            .iter()
+            .skip(before.logout_responses)
+            .last()
+            .and_then(|r| r.response.as_ref())
+            .and_then(|r| r.status_code.as_deref())
+            .map(|s| s.rsplit(':').next().unwrap_or(s).to_owned());
+    }
+    Ok(())
+}
+
+/// The accounts an expectation asks about: which one the signed-in identity is linked to, and
+/// the roles of those named in `account_roles`.
+pub(super) async fn accounts(ctx: &Ctx, step: &Step, actual: &mut Actual) -> Result<(), String> {
+    let store = ctx.pair.sp.store();
+    let expect = &step.expect;
+    if (expect.linked_to.is_some() || expect.not_linked_to.is_some())
+        && actual.signed_in == Some(true)
+        && let (Some(driver), Some(_)) = (step.action.browser(), actual.email.as_ref())
+        && let Some(me) = ctx.drivers[driver].me().await.map_err(|e| e.to_string())?
+    {
+        let idp = me["idp"].as_str().unwrap_or_default();
+        let subject = me["name_id"].as_str().unwrap_or_default();
+        let user = store
+            .user_by_identity(idp, subject)
+            .await
+            .map_err(|e| e.to_string())?;
+        actual.linked_account = Some(match user {
+            Some(user) => ctx
+                .accounts
+                .iter()
+                .find(|(_, id)| **id == user.id)
+                .map(|(handle, _)| handle.clone())
+                .unwrap_or_else(|| format!("user #{} ({}, {})", user.id, user.email, user.origin)),
+            None => "no linked user".into(),
+        });
+    }
+    for handle in expect.account_roles.keys() {
+        let id = ctx
+            .accounts
+            .get(handle)
+            .ok_or_else(|| format!("no account {handle:?}"))?;
+        let roles = store.roles(*id).await.map_err(|e| e.to_string())?;
+        actual.account_roles.insert(handle.clone(), roles);
+    }
+    Ok(())
+}
+
+/// The last page, cut to its first 4 KiB for the report.
+pub(super) fn page(actual: &mut Actual) {
+    actual.page = actual.full_page.as_ref().map(|p| truncate(p, 4096));
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}

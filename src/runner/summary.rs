@@ -1,0 +1,115 @@
+//! The prose of the report: each step's action as written in the scenario, in words (the
+//! `summary` of a step result). Words only; running and judging the action happen elsewhere.
+
+use crate::scenario::{Action, Binding, Via};
+
+/// The action in words, e.g. "alice signs in (SP-initiated, profile okta) [browser b]".
+pub(super) fn summary(action: &Action) -> String {
+    let with = |profile: &Option<String>, knobs: &Option<toml::Table>| {
+        let mut text = String::new();
+        if let Some(profile) = profile {
+            text.push_str(&format!(", profile {profile}"));
+        }
+        if let Some(knobs) = knobs {
+            let knobs = knobs
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            text.push_str(&format!(", knobs {{ {knobs} }}"));
+        }
+        text
+    };
+    let browser = |driver: &Option<String>| match driver {
+        Some(d) => format!(" [browser {d}]"),
+        None => String::new(),
+    };
+    match action {
+        Action::SignIn(a) => format!(
+            "{}{} signs in ({}-initiated{}{}){}",
+            a.user,
+            a.idp
+                .as_ref()
+                .map(|idp| format!(" at IdP {idp:?}"))
+                .unwrap_or_default(),
+            match a.via {
+                Via::Sp => "SP",
+                Via::Idp => "IdP",
+            },
+            with(&a.profile, &a.knobs),
+            a.relay_state
+                .as_ref()
+                .map(|r| format!(", RelayState {r:?}"))
+                .unwrap_or_default(),
+            browser(&a.driver)
+                + &a.post_from
+                    .as_ref()
+                    .map(|p| format!(", the response posted by browser {p}"))
+                    .unwrap_or_default()
+        ),
+        Action::Link(a) => format!(
+            "links an account{} with password {:?}{}",
+            a.username
+                .as_ref()
+                .map(|u| format!(" as {u:?}"))
+                .unwrap_or_default(),
+            a.password,
+            browser(&a.driver)
+        ),
+        Action::SkipLink(a) => format!("skips linking{}", browser(&a.driver)),
+        Action::Invite(a) => format!("an admin invites account {:?}", a.account),
+        Action::AcceptInvitation(a) => format!(
+            "{} accepts the invitation of {:?}{}{}",
+            a.user,
+            a.account,
+            with(&a.profile, &a.knobs),
+            browser(&a.driver)
+        ),
+        Action::AdvanceClock(a) => format!("both clocks advance {} s", a.seconds),
+        Action::Renew(a) => format!(
+            "passive renewal{}{}",
+            with(&a.profile, &a.knobs),
+            browser(&a.driver)
+        ),
+        Action::Logout(a) => format!(
+            "{}{}",
+            match a.via {
+                Via::Sp if a.cross_site => {
+                    "another site makes the browser GET /logout, then POST it without the form's token"
+                        .to_owned()
+                }
+                Via::Sp => "the browser signs out at /logout (SP-initiated)".to_owned(),
+                Via::Idp => format!(
+                    "the IdP logs out {} over HTTP-{}",
+                    a.user.as_deref().unwrap_or("?"),
+                    match a.binding {
+                        Binding::Redirect => "Redirect",
+                        Binding::Post => "POST",
+                    }
+                ),
+            },
+            match &a.knobs {
+                Some(knobs) => format!(
+                    ", logout knobs {}",
+                    serde_json::to_string(knobs).unwrap_or_default()
+                ),
+                None => String::new(),
+            } + &browser(&a.driver)
+        ),
+        Action::Replay(_) => format!(
+            "the last SAMLResponse is posted again from browser {:?}",
+            action.browser().unwrap_or_default()
+        ),
+        Action::RecoveryLogin(a) => format!(
+            "recovery password login as {:?}{}",
+            a.username,
+            browser(&a.driver)
+        ),
+        Action::Check(a) => format!("the browser asks /me{}", browser(&a.driver)),
+        Action::SetRoles(a) => format!("an admin sets the roles of {} to {:?}", a.user, a.roles),
+        Action::IdpSetAccess(a) => format!("the IdP sets {}'s access to {}", a.user, a.access),
+        Action::IdpRemoveUser(a) => format!("the IdP removes {}", a.user),
+        Action::IdpEndSessions(_) => "the IdP ends every session".into(),
+        Action::IdpForbidFraming(a) => format!("the IdP forbid_framing = {}", a.forbid),
+    }
+}
