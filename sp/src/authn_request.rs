@@ -7,7 +7,7 @@ use base64::Engine;
 use flate2::{Compression, write::DeflateEncoder};
 use time::OffsetDateTime;
 
-use crate::pages::escape;
+use crate::xml::escape;
 
 /// An AuthnRequest ready to send.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ pub fn build(
     options: &AuthnRequestOptions,
 ) -> AuthnRequest {
     let id = new_request_id();
-    let instant = crate::pages::saml_instant(now);
+    let instant = crate::xml::saml_instant(now);
     let mut flags = String::new();
     if options.is_passive {
         flags.push_str(r#" IsPassive="true""#);

@@ -25,3 +25,4 @@ pub mod store;
 pub mod throttle;
 pub mod token;
 pub mod web;
+pub mod xml;

@@ -3,7 +3,7 @@
 
 use crate::config::SpConfig;
 use crate::keys::SpKeys;
-use crate::pages::escape;
+use crate::xml::escape;
 
 /// The SP's EntityDescriptor: its signing certificate (for the logout messages it signs), its
 /// encryption certificate with the algorithms it decrypts (when it has an encryption pair), the

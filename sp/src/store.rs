@@ -11,6 +11,9 @@ use time::OffsetDateTime;
 
 use crate::config::Limits;
 
+mod logout;
+pub use logout::OutstandingLogout;
+
 /// A store failure. Request handlers turn it into a 500 page; it never carries user input back.
 #[derive(Debug, thiserror::Error)]
 #[error("store: {0}")]

@@ -546,7 +546,7 @@ pub(super) async fn complete_sign_in(
         .await?;
     let detail = format!(
         "roles {roles:?}; session until {}",
-        pages::saml_instant(facts.session_expires_at)
+        crate::xml::saml_instant(facts.session_expires_at)
     );
     audit(sp, "sign_in.accepted", idp, &facts.identity, detail, now).await?;
     Ok(Outcome::SignedIn {
@@ -597,7 +597,7 @@ async fn renew(
         .await?;
     let detail = format!(
         "roles {roles:?}; session until {}",
-        pages::saml_instant(facts.session_expires_at)
+        crate::xml::saml_instant(facts.session_expires_at)
     );
     audit(sp, "session.renewed", idp, &facts.identity, detail, now).await?;
     Ok(Ok(Outcome::Renewed))

@@ -399,7 +399,7 @@ async fn me(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebErr
         "idp": session.idp_entity_id,
         "name_id": session.name_id,
         "session_index": session.session_index,
-        "session_expires_at": pages::saml_instant(session.expires_at),
+        "session_expires_at": crate::xml::saml_instant(session.expires_at),
     }))
     .into_response())
 }

@@ -145,7 +145,7 @@ proptest! {
         let cap = saturated(nanos(now) + secs(max_session));
         let idp = session.or(noa).map(|i| i.nanos.clamp(nanos(EARLIEST_WRITABLE), nanos(LATEST)));
         prop_assert_eq!(nanos(end), idp.map_or(cap, |t| t.min(cap)));
-        prop_assert!(crate::pages::saml_instant(end).ends_with('Z'));
+        prop_assert!(crate::xml::saml_instant(end).ends_with('Z'));
     }
 
     #[test]
@@ -194,7 +194,7 @@ proptest! {
             require_signed_requests: false,
             max_request_age: ttl_d,
         };
-        let accepted = crate::slo::check_request_time(&request, &policy, now).is_ok();
+        let accepted = crate::slo::verify::check_request_time(&request, &policy, now).is_ok();
         // While it is accepted, its ID is still remembered.
         if accepted {
             prop_assert!(until >= now);
