@@ -1,5 +1,6 @@
 //! XML helpers for the messages the SP writes (AuthnRequest, LogoutRequest, LogoutResponse,
-//! metadata): escaping of text and attribute values, and the SAML instant format.
+//! metadata): escaping of text and attribute values (also used for the HTML pages, which need the
+//! same five escapes), and the SAML instant format.
 
 use time::OffsetDateTime;
 
