@@ -85,9 +85,8 @@ async fn refusal_is_audited_with_code_idp_subject_and_groups() {
     );
 }
 
-#[tokio::test]
-async fn browser_gets_an_html_failure_page_with_the_code() {
-    let pair = pair().await;
+/// Posts a wrong-audience response for alice to the ACS, asking for `accept`.
+async fn post_wrong_audience(pair: &Pair, accept: &str) -> reqwest::Response {
     pair.idp.set_next(next("wrong-audience")).unwrap();
     let driver = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
     let form = driver
@@ -95,12 +94,19 @@ async fn browser_gets_an_html_failure_page_with_the_code() {
         .await
         .unwrap()
         .expect("form");
-    let response = reqwest::Client::new()
+    reqwest::Client::new()
         .post(&form.action)
+        .header(reqwest::header::ACCEPT, accept)
         .form(&form.fields)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn browser_gets_an_html_failure_page_with_the_code() {
+    let pair = pair().await;
+    let response = post_wrong_audience(&pair, "text/html").await;
     assert_eq!(response.status(), 403);
     assert!(
         response.headers()["content-type"]
@@ -118,20 +124,7 @@ async fn browser_gets_an_html_failure_page_with_the_code() {
 #[tokio::test]
 async fn a_json_refusal_carries_the_summary_and_public_detail_but_not_the_logged_message() {
     let pair = pair().await;
-    pair.idp.set_next(next("wrong-audience")).unwrap();
-    let driver = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
-    let form = driver
-        .fetch_idp_form("alice@example.com", None)
-        .await
-        .unwrap()
-        .expect("form");
-    let response = reqwest::Client::new()
-        .post(&form.action)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&form.fields)
-        .send()
-        .await
-        .unwrap();
+    let response = post_wrong_audience(&pair, "application/json").await;
     assert_eq!(response.status(), 403);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "audience.mismatch", "{body}");
