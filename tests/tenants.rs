@@ -73,8 +73,19 @@ fn partner_keys() -> IdpKeys {
     }
 }
 
-#[tokio::test]
-async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
+/// A main and a partner mock IdP, each with its own key, and the SP trusting both, on loopback.
+struct TwoIdps {
+    main_url: String,
+    partner_url: String,
+    sp_url: String,
+    main: Idp,
+    partner: Idp,
+    sp: sp::web::Sp,
+}
+
+/// Starts [`TwoIdps`]; `configure` adjusts the SP's configuration and the partner's settings
+/// (given the partner's base URL) before anything starts.
+async fn two_idps(configure: impl FnOnce(&mut SpConfig, &mut IdpSettings, &str)) -> TwoIdps {
     let (main_listener, main_url) = listen().await;
     let (partner_listener, partner_url) = listen().await;
     let (sp_listener, sp_url) = listen().await;
@@ -87,10 +98,9 @@ async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
         &IdpKeys::fixed_for_tests().idp.cert_pem,
         ":memory:",
     );
-    config.idp.label = Some("Corporate IdP".into());
-    config.additional_idps.push(IdpSettings {
+    let mut partner_idp = IdpSettings {
         entity_id: format!("{partner_url}/metadata"),
-        label: Some("Partner IdP".into()),
+        label: None,
         sso_url: format!("{partner_url}/sso"),
         slo_url: None,
         certificate_file: None,
@@ -99,12 +109,37 @@ async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
         allowed_domains: None,
         default_role: None,
         role_mappings: Vec::new(),
-    });
+    };
+    configure(&mut config, &mut partner_idp, &partner_url);
+    config.additional_idps.push(partner_idp);
     let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
     let partner = idp(&partner_url, partner_keys(), &[&config]);
     serve(main_listener, mock_idp::server::router(main.clone()));
     serve(partner_listener, mock_idp::server::router(partner.clone()));
-    start_sp(sp_listener, config).await;
+    let sp = start_sp(sp_listener, config).await;
+    TwoIdps {
+        main_url,
+        partner_url,
+        sp_url,
+        main,
+        partner,
+        sp,
+    }
+}
+
+#[tokio::test]
+async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
+    let TwoIdps {
+        main_url,
+        partner_url,
+        sp_url,
+        partner,
+        ..
+    } = two_idps(|config, partner_idp, _| {
+        config.idp.label = Some("Corporate IdP".into());
+        partner_idp.label = Some("Partner IdP".into());
+    })
+    .await;
 
     // One button per IdP.
     let chooser = reqwest::get(format!("{sp_url}/login"))
@@ -183,35 +218,14 @@ async fn several_idps_on_one_sp_each_with_its_own_entity_id_and_certificate() {
 /// (issuer, ID), so one IdP reusing another's ID neither is refused nor lets a replay through.
 #[tokio::test]
 async fn the_replay_cache_is_keyed_by_issuer_and_assertion_id() {
-    let (main_listener, main_url) = listen().await;
-    let (partner_listener, partner_url) = listen().await;
-    let (sp_listener, sp_url) = listen().await;
-    let endpoints = Endpoints {
-        idp_base_url: main_url.clone(),
-        sp_base_url: sp_url.clone(),
-    };
-    let mut config = demo::sp_config(
-        &endpoints,
-        &IdpKeys::fixed_for_tests().idp.cert_pem,
-        ":memory:",
-    );
-    config.additional_idps.push(IdpSettings {
-        entity_id: format!("{partner_url}/metadata"),
-        label: None,
-        sso_url: format!("{partner_url}/sso"),
-        slo_url: None,
-        certificate_file: None,
-        certificate_pem: Some(partner_keys().idp.cert_pem),
-        metadata_file: None,
-        allowed_domains: None,
-        default_role: None,
-        role_mappings: Vec::new(),
-    });
-    let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
-    let partner = idp(&partner_url, partner_keys(), &[&config]);
-    serve(main_listener, mock_idp::server::router(main.clone()));
-    serve(partner_listener, mock_idp::server::router(partner.clone()));
-    start_sp(sp_listener, config).await;
+    let TwoIdps {
+        main_url,
+        partner_url,
+        sp_url,
+        main,
+        partner,
+        ..
+    } = two_idps(|_, _, _| {}).await;
 
     let same_id = NextResponses {
         knobs: json!({"assertion_id_override": "_same-assertion-id"}),
@@ -328,39 +342,21 @@ async fn an_assertion_for_one_workspace_is_refused_by_another() {
 /// trusted key). The SP refuses it with `logout.issuer_mismatch`: only the IdP asked may answer.
 #[tokio::test]
 async fn a_logout_response_from_another_idp_than_the_one_asked_is_refused() {
-    let (main_listener, main_url) = listen().await;
-    let (partner_listener, partner_url) = listen().await;
-    let (sp_listener, sp_url) = listen().await;
-    let endpoints = Endpoints {
-        idp_base_url: main_url.clone(),
-        sp_base_url: sp_url.clone(),
-    };
-    let mut config = demo::sp_config(
-        &endpoints,
-        &IdpKeys::fixed_for_tests().idp.cert_pem,
-        ":memory:",
-    );
-    assert!(
-        config.idp.slo_url.is_some(),
-        "the demo SP does single logout"
-    );
-    config.additional_idps.push(IdpSettings {
-        entity_id: format!("{partner_url}/metadata"),
-        label: Some("Partner IdP".into()),
-        sso_url: format!("{partner_url}/sso"),
-        slo_url: Some(format!("{partner_url}/slo")),
-        certificate_file: None,
-        certificate_pem: Some(partner_keys().idp.cert_pem),
-        metadata_file: None,
-        allowed_domains: None,
-        default_role: None,
-        role_mappings: Vec::new(),
-    });
-    let main = idp(&main_url, IdpKeys::fixed_for_tests(), &[&config]);
-    let partner = idp(&partner_url, partner_keys(), &[&config]);
-    serve(main_listener, mock_idp::server::router(main.clone()));
-    serve(partner_listener, mock_idp::server::router(partner.clone()));
-    let sp = start_sp(sp_listener, config).await;
+    let TwoIdps {
+        main_url,
+        partner_url,
+        sp_url,
+        sp,
+        ..
+    } = two_idps(|config, partner_idp, partner_url| {
+        assert!(
+            config.idp.slo_url.is_some(),
+            "the demo SP does single logout"
+        );
+        partner_idp.label = Some("Partner IdP".into());
+        partner_idp.slo_url = Some(format!("{partner_url}/slo"));
+    })
+    .await;
 
     let driver = HttpDriver::new(&sp_url).unwrap();
     let login = format!(
