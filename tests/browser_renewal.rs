@@ -1,6 +1,6 @@
 //! Session renewal in a real browser (Debian's Chromium through chromedriver): the hidden
 //! iframe, the renewal window when the IdP forbids framing, the message when pop-ups are
-//! blocked, and logout closing the renewal window (000).
+//! blocked, and logout closing the renewal window (Flow Production Tracking).
 //!
 //! JavaScript timers run on real time, so these tests wait — by polling for a condition with a
 //! deadline, never by sleeping a fixed time — with a 2-second renewal interval.

@@ -106,7 +106,7 @@ async fn authn_context_class_ref_that_is_not_a_uri_is_refused_with_the_reason() 
             assert_eq!(code, "structure.malformed");
             assert!(
                 detail.contains("must be a URI"),
-                "003's troubleshooting message: {detail}"
+                "Decisions' troubleshooting message: {detail}"
             );
             assert!(
                 !detail.contains("\"Password\""),

@@ -1,7 +1,7 @@
 //! Several IdPs on one SP, and several workspaces (tenants) — each its own SP entity ID and ACS —
-//! trusting one IdP (issue 3, 004: "Each workspace is its own SAML SP … That per-workspace
-//! perimeter is what blocks an assertion issued for one workspace from being replayed against
-//! another"). Real servers on loopback, assembled by hand.
+//! trusting one IdP (issue 3; OnTrackio makes each workspace its own SP, so that an assertion
+//! meant for one workspace is useless at any other). Real servers on loopback, assembled by
+//! hand.
 
 use std::sync::Arc;
 

@@ -93,7 +93,7 @@ pub struct Knobs {
     /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
     pub assertion_id_override: Option<String>,
     /// Sends this AuthnContextClassRef instead of PasswordProtectedTransport; a value that is not
-    /// a URI (e.g. `Password`) reproduces 003's "AuthContextClassRef … must be a URI" error.
+    /// a URI (e.g. `Password`) reproduces Decisions' "AuthContextClassRef … must be a URI" error.
     pub authn_context_class_ref_override: Option<String>,
     /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
     pub compact_xml: bool,

@@ -15,8 +15,8 @@ pub struct SpConfig {
     pub sp: SpSettings,
     /// The IdP users sign in with by default.
     pub idp: IdpSettings,
-    /// Further IdPs on the same SP (004: "Each enabled IdP adds its own button"), each with its
-    /// own entity ID and pinned certificate.
+    /// Further IdPs on the same SP (OnTrackio: each enabled IdP gets its own sign-in button), each
+    /// with its own entity ID and pinned certificate.
     #[serde(default, rename = "additional_idp")]
     pub additional_idps: Vec<IdpSettings>,
     #[serde(default)]
@@ -178,7 +178,7 @@ pub struct SpSettings {
     #[serde(default = "default_password_lockout_secs")]
     pub password_lockout_secs: u32,
     /// Profile fields the IdP does not overwrite at sign-in (e.g. `email` for external
-    /// contributors, 001): any of `email`, `first_name`, `last_name`, `login`.
+    /// contributors, Flow Production Tracking): any of `email`, `first_name`, `last_name`, `login`.
     #[serde(default)]
     pub ignore_fields_on_update: Vec<String>,
     /// How the IdP's groups change a user's roles at each sign-in.
@@ -193,10 +193,10 @@ pub struct SpSettings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountLinking {
-    /// Link to the local user with the same e-mail without asking, else provision (OnTrackio, 004).
+    /// Link to the local user with the same e-mail without asking, else provision (OnTrackio).
     #[default]
     Email,
-    /// Ask (Flow Production Tracking, 000): a matching local account's password links it; with no
+    /// Ask (Flow Production Tracking): a matching local account's password links it; with no
     /// match, any account's username and password; "skip" creates a new user.
     Prompt,
 }
@@ -206,11 +206,11 @@ pub enum AccountLinking {
 #[serde(rename_all = "snake_case")]
 pub enum RoleSync {
     /// The mapped groups replace the roles each time; no mapped group gives the default role
-    /// (004: a manual role is overwritten at the next sign-in).
+    /// (OnTrackio: a manual role is overwritten at the next sign-in).
     #[default]
     Replace,
     /// An absent or empty groups attribute leaves the roles unchanged; present groups map as
-    /// usual, an unknown name giving the default role (002).
+    /// usual, an unknown name giving the default role (Shotgun).
     KeepWhenAbsent,
 }
 
@@ -264,7 +264,7 @@ pub struct AttributeCandidates {
 }
 
 impl Default for AttributeCandidates {
-    /// The OnTrackio defaults (004) followed by the Shotgun names (002).
+    /// The OnTrackio defaults followed by the Shotgun names.
     fn default() -> Self {
         let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
         Self {

@@ -226,8 +226,8 @@ pub fn groups_overage(verified: &VerifiedResponse) -> bool {
 ///
 /// - Entra group overage: the groups are unknown, not absent, so nothing changes (a new user
 ///   gets the default role); the caller audits a `groups.overage` warning.
-/// - `replace` (004): the mapped groups replace the roles, the default role when none maps.
-/// - `keep_when_absent` (002): an absent or empty groups attribute changes nothing (a new user
+/// - `replace` (OnTrackio): the mapped groups replace the roles, the default role when none maps.
+/// - `keep_when_absent` (Shotgun): an absent or empty groups attribute changes nothing (a new user
 ///   gets the default role); present groups map as under `replace`.
 pub fn roles_after_sign_in(
     config: &SpConfig,

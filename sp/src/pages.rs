@@ -173,9 +173,9 @@ if ("BroadcastChannel" in window) new BroadcastChannel("samlconf-session").postM
     )
 }
 
-/// Keeps the session alive the way 000 describes: every `interval` a passive AuthnRequest in a
-/// hidden iframe; if the IdP refuses to be framed (no answer within 10 s, or half the interval
-/// when that is shorter), a small renewal
+/// Keeps the session alive the way Flow Production Tracking describes: every `interval` a passive
+/// AuthnRequest in a hidden iframe; if the IdP refuses to be framed (no answer within 10 s, or half
+/// the interval when that is shorter), a small renewal
 /// window instead; if pop-ups are blocked, a message asking to allow them. A failed renewal
 /// (reported by the ACS page) ends the session here too.
 fn renewal_script(interval_secs: u32) -> String {
@@ -217,7 +217,8 @@ fn renewal_script(interval_secs: u32) -> String {
 }
 
 /// What the ACS answers to a renewal, inside the iframe or the renewal window: it reports to the
-/// page that asked; a renewal window stays open (000) and closes when the user signs out.
+/// page that asked; a renewal window stays open (Flow Production Tracking) and closes when the user
+/// signs out.
 pub fn renewal_result(failed_code: Option<&str>) -> String {
     let (title, text) = match failed_code {
         None => (
@@ -298,7 +299,7 @@ pub fn audit_page(page: &crate::store::AuditPage, limit: u32) -> String {
     )
 }
 
-/// Several IdPs on one SP: one "Continue with …" button each (004).
+/// Several IdPs on one SP: one "Continue with …" button each (OnTrackio).
 pub fn idp_chooser(idps: &[(String, String)], relay_state: Option<&str>) -> String {
     let mut buttons = String::new();
     for (entity_id, label) in idps {
@@ -332,8 +333,8 @@ pub struct LinkView<'a> {
     pub error: Option<String>,
 }
 
-/// First SSO sign-in of an identity that is not linked yet (000): prove an existing account by
-/// its password, or skip and get a new user.
+/// First SSO sign-in of an identity that is not linked yet (Flow Production Tracking): prove an
+/// existing account by its password, or skip and get a new user.
 pub fn link_prompt(view: &LinkView<'_>) -> String {
     let error = view
         .error
@@ -385,7 +386,8 @@ account and is missing its privileges and access.</p>
     )
 }
 
-/// The recovery password login (001, 003): for administrators while SSO is enforced.
+/// The recovery password login (Flow Production Tracking, Decisions): for administrators while SSO
+/// is enforced.
 pub fn recovery_form(error: Option<(&str, &str)>) -> String {
     let error = error
         .map(|(code, summary)| {

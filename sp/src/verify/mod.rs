@@ -952,14 +952,14 @@ fn verify_parsed(
         .ok_or_else(|| {
             malformed("the Assertion has no AuthnStatement, which the Web SSO profile requires")
         })?;
-    // SAML core §2.7.2.2: AuthnContextClassRef is a URI (003's troubleshooting table).
+    // SAML core §2.7.2.2: AuthnContextClassRef is a URI (Decisions' troubleshooting table).
     const PASSWORD_PROTECTED_TRANSPORT: &str =
         "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
     for context in children(authn, SAML, "AuthnContext") {
         if let Some(class_ref) = at_most_one(context, SAML, "AuthnContextClassRef")? {
             let value = simple_text(class_ref)?;
             if !is_absolute_uri(value.trim()) {
-                // The rule (not the value sent) is safe to show: 003's troubleshooting text.
+                // The rule (not the value sent) is safe to show: Decisions' troubleshooting text.
                 return Err(malformed(format!(
                     "AuthnContextClassRef {value:?} must be a URI, e.g. {PASSWORD_PROTECTED_TRANSPORT}"
                 ))

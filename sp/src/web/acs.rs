@@ -684,7 +684,7 @@ pub(crate) fn replay_keep_until(
     }
 }
 
-/// Session end: SessionNotOnOrAfter, else Conditions NotOnOrAfter (002), capped by the SP.
+/// Session end: SessionNotOnOrAfter, else Conditions NotOnOrAfter (Shotgun), capped by the SP.
 fn session_end(sp: &Sp, verified: &VerifiedResponse, now: OffsetDateTime) -> OffsetDateTime {
     session_end_at(
         verified.session_not_on_or_after,

@@ -1,5 +1,5 @@
-//! Account linking (000, 001, 003): the page an unlinked identity lands on when
-//! `account_linking = "prompt"`, and invitations that link without a prompt.
+//! Account linking (Flow Production Tracking, Decisions): the page an unlinked identity lands on
+//! when `account_linking = "prompt"`, and invitations that link without a prompt.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -283,7 +283,7 @@ async fn finish(sp: &Sp, outcome: Result<Outcome, Rejection>) -> Result<Response
 }
 
 /// `GET /invite/{token}`: an admin's invitation. Signing in from here links to the invited user
-/// directly, with no prompt (000).
+/// directly, with no prompt (Flow Production Tracking).
 pub(super) async fn invitation(
     State(sp): State<Sp>,
     Path(token): Path<String>,

@@ -281,7 +281,8 @@ async fn metadata(State(sp): State<Sp>) -> Response {
 struct LoginQuery {
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
-    /// `sso=false`: the recovery password login for administrators (001, 003).
+    /// `sso=false`: the recovery password login for administrators (Flow Production Tracking,
+    /// Decisions).
     sso: Option<String>,
     /// The entity ID of the IdP to sign in with, when several are configured.
     idp: Option<String>,
@@ -312,7 +313,7 @@ async fn login(
                     .into_response());
             }
         },
-        // Several IdPs: one button each (004), unless the link names one.
+        // Several IdPs: one button each (OnTrackio), unless the link names one.
         None if !config.additional_idps.is_empty() => {
             let choices: Vec<(String, String)> = config
                 .idps()

@@ -1,6 +1,6 @@
-//! Recovery login (001, 003): while SSO is enforced, `/login?sso=false` shows a password form
-//! that only accounts with an admin role may use. Every attempt is audited, limited by the
-//! password throttle ([`crate::throttle`]), and every failure answered alike.
+//! Recovery login (Flow Production Tracking, Decisions): while SSO is enforced, `/login?sso=false`
+//! shows a password form that only accounts with an admin role may use. Every attempt is audited,
+//! limited by the password throttle ([`crate::throttle`]), and every failure answered alike.
 
 use axum::Form;
 use axum::extract::State;

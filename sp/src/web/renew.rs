@@ -1,5 +1,6 @@
-//! `GET /renew`: a passive re-authentication of the current session (000's renewal window),
-//! loaded by the home page in a hidden iframe, or in a small window when the IdP forbids framing.
+//! `GET /renew`: a passive re-authentication of the current session (Flow Production Tracking's
+//! renewal window), loaded by the home page in a hidden iframe, or in a small window when the IdP
+//! forbids framing.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
