@@ -15,6 +15,7 @@
 //! | `GET /invite/{token}` | sign in from an admin's invitation (links without a prompt) |
 //! | `GET /renew` | passive re-authentication of the current session (iframe or renewal window) |
 //! | `GET /login?sso=false`, `POST /login/password` | recovery password login, admins only |
+//! | `GET /static/{file}` | the pages' scripts (`sp/static/`); every response says `Content-Security-Policy: script-src 'self'` |
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -38,6 +39,7 @@ use crate::store::{RequestPurpose, Session, Store, StoreError, User};
 use crate::verify::{TrustedIdp, VerifyPolicy};
 
 mod acs;
+mod assets;
 mod binding;
 mod cookies;
 mod link;
@@ -194,8 +196,12 @@ pub fn router(sp: Sp) -> Router {
         .route("/invite/{token}", get(link::invitation))
         .route("/renew", get(renew::start))
         .route("/login/password", post(recovery::sign_in))
+        .route("/static/{file}", get(assets::file))
         .merge(slo::routes())
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response(
+            assets::with_content_security_policy,
+        ))
         .with_state(sp)
 }
 
