@@ -48,7 +48,10 @@ async fn home_page_carries_the_renewal_script_only_when_signed_in() {
             && !page.contains(r#"href="/logout""#),
         "{page}"
     );
-    assert!(page.contains("const intervalMs = 123 * 1000"), "{page}");
+    assert!(
+        page.contains(r#"<script src="/static/keep-alive.js" data-interval-secs="123""#),
+        "{page}"
+    );
     assert!(
         page.contains("/renew?mode=iframe") && page.contains("allow pop-ups"),
         "{page}"

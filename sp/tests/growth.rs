@@ -2,90 +2,36 @@
 //! bounded, expired rows are swept by the SP's clock, oversized fields are refused or cut, and the
 //! audit log is read a page at a time. Through the router, without a socket (tower `oneshot`).
 
+mod support;
 mod verifier_support;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use http_body_util::BodyExt;
 use serde_json::Value;
-use sp::clock::ManualClock;
-use sp::config::SpConfig;
-use sp::keys::SpKeys;
-use sp::store::{AuditEvent, Session, Store, StoredTable};
-use sp::web::Sp;
+use sp::config::{RoleMapping, SpConfig};
+use sp::store::{AuditEvent, Session, StoredTable};
+use support::{Reply, TestSp};
 use time::Duration;
-use tower::ServiceExt;
-use verifier_support::{Fixture, NOW, cert};
+use verifier_support::{Fixture, NOW};
 
-struct TestSp {
-    sp: Sp,
-    app: Router,
-    clock: ManualClock,
-}
-
+/// The test SP, with its verifier fixtures' entity ID and an `admins` → `admin` role mapping.
 async fn test_sp(tweak: impl FnOnce(&mut SpConfig)) -> TestSp {
-    let mut config = SpConfig::from_toml(&format!(
-        r#"
-[sp]
-base_url = "https://sp.test"
-entity_id = "https://sp.test/metadata"
-database = ":memory:"
-[idp]
-entity_id = "https://idp.test/metadata"
-sso_url = "https://idp.test/sso"
-certificate_pem = """{cert}"""
-[[role_mapping]]
-group = "admins"
-role = "admin"
-"#,
-        cert = cert("idp")
-    ))
-    .expect("config");
-    tweak(&mut config);
-    let store = Store::open(":memory:").await.expect("store");
-    let clock = ManualClock::new(NOW);
-    let sp = Sp::new(
-        config,
-        store,
-        Arc::new(clock.clone()),
-        SpKeys::fixed_for_tests(),
-    )
-    .expect("sp");
-    TestSp {
-        app: sp::web::router(sp.clone()),
-        sp,
-        clock,
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
+    TestSp::start(|config| {
+        config.sp.entity_id = Some("https://sp.test/metadata".into());
+        config.role_mappings.push(RoleMapping {
+            group: "admins".into(),
+            role: "admin".into(),
+        });
+        tweak(config);
+    })
+    .await
 }
 
 impl TestSp {
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.app.clone().oneshot(request).await.expect("router");
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            location,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    }
-
     async fn post_acs(&self, xml: &str) -> Reply {
         self.post_acs_body(acs_body(xml)).await
     }

@@ -3,94 +3,26 @@
 //! recovery login and the linking page is limited per account and per client address — also when
 //! the guesses arrive in parallel, and across fresh IdP sign-ins.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod support;
 
-use axum::Router;
+use std::net::SocketAddr;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use sp::accounts::{NewLocalAccount, PendingIdentity};
-use sp::clock::ManualClock;
 use sp::config::{AccountLinking, SpConfig};
 use sp::identity::Identity;
-use sp::keys::SpKeys;
-use sp::store::{AuditEvent, Store};
-use sp::web::Sp;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-use tower::ServiceExt;
+use sp::store::AuditEvent;
+use support::{IDP, NOW, Reply, TestSp, send};
+use time::Duration;
 
-const NOW: OffsetDateTime = datetime!(2030-01-01 00:00:00 UTC);
-const IDP: &str = "https://idp.test/metadata";
-
-struct TestSp {
-    sp: Sp,
-    app: Router,
-    clock: ManualClock,
-}
-
+/// The test SP, asking unlinked identities to link (`account_linking = "prompt"`).
 async fn test_sp(tweak: impl FnOnce(&mut SpConfig)) -> TestSp {
-    let cert = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys/idp.crt"),
-    )
-    .expect("fixture cert");
-    let mut config = SpConfig::from_toml(&format!(
-        r#"
-[sp]
-base_url = "https://sp.test"
-database = ":memory:"
-account_linking = "prompt"
-[idp]
-entity_id = "{IDP}"
-sso_url = "https://idp.test/sso"
-certificate_pem = """{cert}"""
-"#
-    ))
-    .expect("config");
-    tweak(&mut config);
-    let store = Store::open(":memory:").await.expect("store");
-    let clock = ManualClock::new(NOW);
-    let sp = Sp::new(
-        config,
-        store,
-        Arc::new(clock.clone()),
-        SpKeys::fixed_for_tests(),
-    )
-    .expect("sp");
-    TestSp {
-        app: sp::web::router(sp.clone()),
-        sp,
-        clock,
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-async fn send(app: Router, request: Request<Body>) -> Reply {
-    let response = app.oneshot(request).await.expect("router");
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Reply {
-        status,
-        location,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    TestSp::start(|config| {
+        config.sp.account_linking = AccountLinking::Prompt;
+        tweak(config);
+    })
+    .await
 }
 
 fn form(uri: &str, body: String, cookie: Option<&str>) -> Request<Body> {

@@ -4,12 +4,12 @@
 //! `mock-idp` and the SP: query strings with the `openssl` crate, XML with the `xmlsec1` command,
 //! using the test IdP key of `tests/fixtures/keys/`.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
@@ -17,24 +17,17 @@ use base64::engine::general_purpose::STANDARD as B64;
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
-use http_body_util::BodyExt;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::{Signer, Verifier};
 use openssl::x509::X509;
-use sp::clock::ManualClock;
 use sp::config::SpConfig;
 use sp::keys::SpKeys;
-use sp::store::{AuditEvent, Session, Store};
-use sp::web::Sp;
-use time::macros::datetime;
+use sp::store::{AuditEvent, Session};
+use support::{IDP, NOW, Reply, TestSp};
 use time::{Duration, OffsetDateTime};
-use tower::ServiceExt;
 
-const NOW: OffsetDateTime = datetime!(2030-01-01 00:00:00 UTC);
-const SP_BASE: &str = "https://sp.test";
 const SLS: &str = "https://sp.test/saml/sls";
-const IDP: &str = "https://idp.test/metadata";
 const IDP_SLO: &str = "https://idp.test/slo";
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const RSA_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
@@ -48,42 +41,13 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(keys_dir().join(name)).expect("fixture key")
 }
 
-struct TestSp {
-    sp: Sp,
-    app: Router,
-    clock: ManualClock,
-}
-
+/// The test SP, also sending logout requests to the IdP's SLO URL.
 async fn test_sp(tweak: impl FnOnce(&mut SpConfig)) -> TestSp {
-    let mut config = SpConfig::from_toml(&format!(
-        r#"
-[sp]
-base_url = "{SP_BASE}"
-database = ":memory:"
-[idp]
-entity_id = "{IDP}"
-sso_url = "https://idp.test/sso"
-slo_url = "{IDP_SLO}"
-certificate_pem = """{cert}"""
-"#,
-        cert = read("idp.crt")
-    ))
-    .expect("config");
-    tweak(&mut config);
-    let store = Store::open(":memory:").await.expect("store");
-    let clock = ManualClock::new(NOW);
-    let sp = Sp::new(
-        config,
-        store,
-        Arc::new(clock.clone()),
-        SpKeys::fixed_for_tests(),
-    )
-    .expect("sp");
-    TestSp {
-        app: sp::web::router(sp.clone()),
-        sp,
-        clock,
-    }
+    TestSp::start(|config| {
+        config.idp.slo_url = Some(IDP_SLO.into());
+        tweak(config);
+    })
+    .await
 }
 
 impl TestSp {
@@ -120,7 +84,7 @@ impl TestSp {
     async fn alive(&self, token: &str) -> bool {
         self.sp
             .store()
-            .live_session(token, self.clock.now_for_test())
+            .live_session(token, self.now())
             .await
             .unwrap()
             .is_some()
@@ -141,27 +105,6 @@ impl TestSp {
             request = request.header(header::COOKIE, format!("samlconf_sp_session={token}"));
         }
         self.send(request.body(Body::from(body)).unwrap()).await
-    }
-
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.app.clone().oneshot(request).await.expect("router");
-        let status = response.status();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-        };
-        let location = header(header::LOCATION);
-        let set_cookie = header(header::SET_COOKIE);
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            location,
-            set_cookie,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
     }
 
     /// Signs out like a person: `GET /logout` shows the confirmation form, which is submitted
@@ -195,24 +138,6 @@ impl TestSp {
             .last()
             .and_then(|e| e.code.clone())
     }
-}
-
-trait NowForTest {
-    fn now_for_test(&self) -> OffsetDateTime;
-}
-
-impl NowForTest for ManualClock {
-    fn now_for_test(&self) -> OffsetDateTime {
-        sp::clock::Clock::now(self)
-    }
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookie: Option<String>,
-    body: String,
 }
 
 impl Reply {

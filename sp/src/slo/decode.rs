@@ -184,12 +184,12 @@ pub fn decode_post(body: &[u8], max_bytes: usize) -> Result<RawMessage, Rejectio
     })
 }
 
-/// Percent-decodes a form value (`+` is a space), as every SAML library encodes.
+/// Percent-decodes a form value (`+` is a space), as every SAML library encodes. Only decoded
+/// values are read; the signature is checked over the parts as received.
 fn percent_decode(value: &str) -> String {
-    url::form_urlencoded::parse(format!("v={value}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(&value.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Base64 of a query value. A `+` left unencoded by the sender decodes to a space: base64 has no
@@ -215,4 +215,25 @@ fn decode_base64(value: &str, what: &str, max_bytes: usize) -> Result<Vec<u8>, R
             format!("{what} is not valid base64: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn percent_decoding_follows_form_semantics() {
+        for (raw, decoded) in [
+            ("a+b", "a b"),
+            ("a%2Bb", "a+b"),
+            ("%2Fpath%3Fq%3D1", "/path?q=1"),
+            ("k=v", "k=v"),
+            ("100%", "100%"),
+            ("%zz", "%zz"),
+            ("%FF", "\u{FFFD}"),
+            ("%C3%BC", "ü"),
+        ] {
+            assert_eq!(percent_decode(raw), decoded, "{raw:?}");
+        }
+    }
 }

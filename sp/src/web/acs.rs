@@ -13,9 +13,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::binding::{self, BrowserBinding};
 use super::refusal::Refusal;
-use super::{
-    Sp, WebError, accepts_json, kept_relay_state, link_cookie, new_session_token, session_cookie,
-};
+use super::{Sp, WebError, accepts_json, cookies, kept_relay_state, new_session_token};
 use crate::accounts::PendingIdentity;
 use crate::clock;
 use crate::config::{AccountLinking, SpSettings};
@@ -44,20 +42,20 @@ pub(super) async fn acs(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let wants_json = accepts_json(&headers);
-    let browser = binding::presented(binding::Scheme::of(&sp), &headers);
+    let browser = binding::presented(cookies::Scheme::of(&sp), &headers);
     match consume(&sp, &body, browser.as_ref()).await? {
         Ok(Outcome::SignedIn { token, landing }) => {
             let mut response = Redirect::to(&landing).into_response();
             response
                 .headers_mut()
-                .insert(header::SET_COOKIE, session_cookie(&sp, &token));
+                .insert(header::SET_COOKIE, cookies::session(&sp, &token));
             Ok(response)
         }
         Ok(Outcome::LinkPrompt { link_token }) => {
             let mut response = Redirect::to("/link").into_response();
             response
                 .headers_mut()
-                .insert(header::SET_COOKIE, link_cookie(&sp, &link_token));
+                .insert(header::SET_COOKIE, cookies::link(&sp, &link_token));
             Ok(response)
         }
         Ok(Outcome::Renewed) => Ok(if wants_json {

@@ -16,22 +16,11 @@
 //! domain.
 
 use axum::http::{HeaderMap, HeaderValue};
+use cookie::SameSite;
 
-use super::{Sp, cookie_value};
-
-/// Which cookie attributes apply: the SP's `base_url` is https, or plain http.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Scheme {
-    https: bool,
-}
+use super::cookies::{self, Scheme};
 
 impl Scheme {
-    pub(super) fn of(sp: &Sp) -> Self {
-        Scheme {
-            https: sp.config().sp.base_url.starts_with("https://"),
-        }
-    }
-
     fn main_cookie(self) -> &'static str {
         if self.https { HOST_COOKIE } else { COOKIE }
     }
@@ -75,9 +64,9 @@ pub(super) fn presented(scheme: Scheme, headers: &HeaderMap) -> Option<BrowserBi
     let well_formed = |v: &String| {
         v.len() == VALUE_LEN && v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     };
-    cookie_value(headers, scheme.main_cookie())
+    cookies::value(headers, scheme.main_cookie())
         .filter(well_formed)
-        .or_else(|| cookie_value(headers, LEGACY_COOKIE).filter(well_formed))
+        .or_else(|| cookies::value(headers, LEGACY_COOKIE).filter(well_formed))
         .map(BrowserBinding)
 }
 
@@ -91,16 +80,10 @@ pub(super) fn for_new_request(scheme: Scheme, headers: &HeaderMap) -> BrowserBin
 /// cookie; it is re-set at each request, so both cookies always carry one value).
 pub(super) fn set_cookies(scheme: Scheme, binding: &BrowserBinding) -> [HeaderValue; 2] {
     let value = &binding.0;
-    let main = format!(
-        "{}={value}; Path=/; HttpOnly; Secure; SameSite=None",
-        scheme.main_cookie()
-    );
-    let legacy_secure = if scheme.https { "; Secure" } else { "" };
-    let legacy = format!("{LEGACY_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{legacy_secure}");
-    // The value is lowercase hex, so both are valid header values.
-    [main, legacy].map(|c| {
-        HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
-    })
+    [
+        cookies::set(scheme.main_cookie(), value, SameSite::None, true),
+        cookies::set(LEGACY_COOKIE, value, SameSite::Lax, scheme.https),
+    ]
 }
 
 #[cfg(test)]
@@ -124,7 +107,7 @@ mod tests {
         assert_eq!(
             main,
             format!(
-                "__Host-samlconf_sp_binding={}; Path=/; HttpOnly; Secure; SameSite=None",
+                "__Host-samlconf_sp_binding={}; HttpOnly; SameSite=None; Secure; Path=/",
                 "0".repeat(64)
             )
         );
@@ -132,7 +115,7 @@ mod tests {
         assert_eq!(
             legacy,
             format!(
-                "samlconf_sp_binding_legacy={}; Path=/; HttpOnly; SameSite=Lax; Secure",
+                "samlconf_sp_binding_legacy={}; HttpOnly; SameSite=Lax; Secure; Path=/",
                 "0".repeat(64)
             )
         );
@@ -143,8 +126,8 @@ mod tests {
         let binding = BrowserBinding("0".repeat(VALUE_LEN));
         let [main, legacy] = set_cookies(HTTP, &binding).map(|v| v.to_str().unwrap().to_owned());
         assert!(main.starts_with("samlconf_sp_binding=0"), "{main}");
-        assert!(main.ends_with("; Secure; SameSite=None"), "{main}");
-        assert!(legacy.ends_with("; SameSite=Lax"), "{legacy}");
+        assert!(main.ends_with("; SameSite=None; Secure; Path=/"), "{main}");
+        assert!(legacy.ends_with("; SameSite=Lax; Path=/"), "{legacy}");
     }
 
     #[test]

@@ -3,16 +3,13 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::acs::{self, Outcome};
 use super::refusal::Refusal;
-use super::{
-    ClientAddress, LINK_COOKIE, Sp, WebError, cookie_value, retry_after, session_cookie,
-    start_authn,
-};
+use super::{ClientAddress, Sp, WebError, cookies, retry_after, start_authn};
 use crate::accounts::{PasswordCheck, PendingLink};
 use crate::authn_request::AuthnRequestOptions;
 use crate::pages::{self, LinkView};
@@ -32,7 +29,7 @@ pub(super) struct LinkForm {
 }
 
 async fn pending(sp: &Sp, headers: &HeaderMap) -> Result<Option<PendingLink>, WebError> {
-    let Some(token) = cookie_value(headers, LINK_COOKIE) else {
+    let Some(token) = cookies::value(headers, cookies::LINK) else {
         return Ok(None);
     };
     Ok(sp.store().pending_link(&token, sp.now()).await?)
@@ -263,13 +260,8 @@ async fn finish(sp: &Sp, outcome: Result<Outcome, Rejection>) -> Result<Response
         Ok(Outcome::SignedIn { token, landing }) => {
             let mut response = Redirect::to(&landing).into_response();
             let headers = response.headers_mut();
-            headers.append(header::SET_COOKIE, session_cookie(sp, &token));
-            headers.append(
-                header::SET_COOKIE,
-                HeaderValue::from_static(
-                    "samlconf_sp_link=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-                ),
-            );
+            headers.append(header::SET_COOKIE, cookies::session(sp, &token));
+            headers.append(header::SET_COOKIE, cookies::cleared(cookies::LINK));
             Ok(response)
         }
         Ok(_) => Err(WebError::Internal(

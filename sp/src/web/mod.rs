@@ -15,6 +15,7 @@
 //! | `GET /invite/{token}` | sign in from an admin's invitation (links without a prompt) |
 //! | `GET /renew` | passive re-authentication of the current session (iframe or renewal window) |
 //! | `GET /login?sso=false`, `POST /login/password` | recovery password login, admins only |
+//! | `GET /static/{file}` | the pages' scripts (`sp/static/`); every response says `Content-Security-Policy: script-src 'self'` |
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -38,7 +39,9 @@ use crate::store::{RequestPurpose, Session, Store, StoreError, User};
 use crate::verify::{TrustedIdp, VerifyPolicy};
 
 mod acs;
+mod assets;
 mod binding;
+mod cookies;
 mod link;
 mod recovery;
 mod refusal;
@@ -46,8 +49,6 @@ mod renew;
 mod slo;
 #[cfg(test)]
 mod time_props;
-
-const SESSION_COOKIE: &str = "samlconf_sp_session";
 
 /// A running reference SP: configuration, verifier policy, store and clock. Cheap to clone.
 #[derive(Clone)]
@@ -195,8 +196,12 @@ pub fn router(sp: Sp) -> Router {
         .route("/invite/{token}", get(link::invitation))
         .route("/renew", get(renew::start))
         .route("/login/password", post(recovery::sign_in))
+        .route("/static/{file}", get(assets::file))
         .merge(slo::routes())
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response(
+            assets::with_content_security_policy,
+        ))
         .with_state(sp)
 }
 
@@ -234,7 +239,7 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
             let mut response = Redirect::to("/login").into_response();
             response
                 .headers_mut()
-                .insert(header::SET_COOKIE, clear_cookie());
+                .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
             return Ok(response);
         }
         return Ok(Html(pages::home(None)).into_response());
@@ -355,7 +360,7 @@ async fn start_authn(
         options,
     );
     let expires_at = crate::clock::add_secs(now, config.sp.request_ttl_secs);
-    let scheme = binding::Scheme::of(sp);
+    let scheme = cookies::Scheme::of(sp);
     let browser = config
         .sp
         .bind_requests_to_browser
@@ -468,7 +473,7 @@ async fn current_session(
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    cookie_value(headers, SESSION_COOKIE)
+    cookies::value(headers, cookies::SESSION)
 }
 
 /// The peer address of the connection, when the router is served with
@@ -500,45 +505,6 @@ fn retry_after(response: &mut Response, now: OffsetDateTime, until: OffsetDateTi
 
 fn new_session_token() -> String {
     crate::token::random_hex(32)
-}
-
-const LINK_COOKIE: &str = "samlconf_sp_link";
-
-/// The pending account link of this browser (set by the ACS, read by the linking page).
-fn link_cookie(sp: &Sp, token: &str) -> HeaderValue {
-    cookie(sp, LINK_COOKIE, token)
-}
-
-fn cookie(sp: &Sp, name: &str, value: &str) -> HeaderValue {
-    let secure = if sp.config().sp.base_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
-}
-
-fn session_cookie(sp: &Sp, token: &str) -> HeaderValue {
-    // Lax: sent on the top-level navigation that follows the IdP's cross-site POST.
-    cookie(sp, SESSION_COOKIE, token)
-}
-
-fn clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("samlconf_sp_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
 /// A browser asking for a page (and not for JSON).

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::acs::audit_rejection;
 use super::refusal::Refusal;
-use super::{ClientAddress, Sp, WebError, new_session_token, retry_after, session_cookie};
+use super::{ClientAddress, Sp, WebError, cookies, new_session_token, retry_after};
 use crate::accounts::PasswordCheck;
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, Session};
@@ -117,7 +117,7 @@ pub(super) async fn sign_in(
     let mut response = Redirect::to("/").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&sp, &token));
+        .insert(header::SET_COOKIE, cookies::session(&sp, &token));
     Ok(response)
 }
 

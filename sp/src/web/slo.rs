@@ -19,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 use crate::clock;
 
 use super::refusal::Refusal;
-use super::{Sp, WebError, accepts_json, clear_cookie, current_session, session_token};
+use super::{Sp, WebError, accepts_json, cookies, current_session, session_token};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
 use crate::slo::{
@@ -52,7 +52,7 @@ pub(super) async fn logout_page(
             let mut page = Html(pages::signed_out()).into_response();
             if token.is_some() {
                 page.headers_mut()
-                    .insert(header::SET_COOKIE, clear_cookie());
+                    .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
             }
             Ok(page)
         }
@@ -174,7 +174,7 @@ async fn end_local_session(sp: Sp, headers: HeaderMap) -> Result<Response, WebEr
     };
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, clear_cookie());
+        .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
     Ok(response)
 }
 
@@ -358,7 +358,7 @@ async fn idp_initiated(
     if clear {
         response
             .headers_mut()
-            .insert(header::SET_COOKIE, clear_cookie());
+            .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
     }
     Ok(response)
 }
@@ -436,7 +436,7 @@ async fn logout_response(
         Html(pages::signed_out()).into_response()
     };
     page.headers_mut()
-        .insert(header::SET_COOKIE, clear_cookie());
+        .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
     Ok(page)
 }
 

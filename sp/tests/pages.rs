@@ -1,0 +1,104 @@
+//! The SP's pages run only the scripts it serves: no inline script, every `<script src>` is
+//! served from `/static/` as JavaScript, and every response says `script-src 'self'`. Values
+//! reach scripts through `data-` attributes, escaped for HTML (their context).
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use sp::pages::{self, HomeView};
+use support::{NOW, TestSp};
+use tower::ServiceExt;
+
+/// Every `<script …>` start tag of `page`.
+fn script_tags(page: &str) -> Vec<&str> {
+    page.match_indices("<script")
+        .map(|(at, _)| &page[at..at + page[at..].find('>').expect("tag ends")])
+        .collect()
+}
+
+fn src(tag: &str) -> Option<&str> {
+    let rest = &tag[tag.find(r#" src=""#)? + 6..];
+    Some(&rest[..rest.find('"')?])
+}
+
+#[tokio::test]
+async fn pages_load_their_scripts_from_the_sp_and_never_inline() {
+    let t = TestSp::start(|_| {}).await;
+    let roles = ["admin".to_owned()];
+    let home = pages::home(Some(&HomeView {
+        email: "a@example.com",
+        name: None,
+        roles: &roles,
+        idp: "urn:idp",
+        expires_at: NOW,
+        renewal_interval_secs: 60,
+        logout_csrf_token: "t0ken",
+    }));
+    let pages = [
+        home,
+        pages::signed_out(),
+        pages::renewal_result(None),
+        pages::renewal_result(Some("session.expired")),
+    ];
+    let mut served = 0;
+    for page in &pages {
+        let tags = script_tags(page);
+        assert!(!tags.is_empty(), "{page}");
+        for tag in tags {
+            let src = src(tag).unwrap_or_else(|| panic!("an inline script: {tag}"));
+            assert!(src.starts_with("/static/"), "{tag}");
+            let response = t
+                .app
+                .clone()
+                .oneshot(Request::get(src).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{src}");
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "text/javascript; charset=utf-8"
+            );
+            assert_eq!(
+                response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+                "nosniff"
+            );
+            served += 1;
+        }
+    }
+    assert_eq!(served, 4);
+}
+
+#[tokio::test]
+async fn every_response_allows_only_the_sps_own_scripts() {
+    let t = TestSp::start(|_| {}).await;
+    for uri in ["/", "/login?sso=false", "/static/keep-alive.js", "/me"] {
+        let response = t
+            .app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()[header::CONTENT_SECURITY_POLICY],
+            "script-src 'self'",
+            "{uri}"
+        );
+    }
+    let missing = t
+        .send(Request::get("/static/nope.js").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn a_renewal_failure_reaches_its_script_as_an_escaped_attribute() {
+    let page = pages::renewal_result(Some(r#"x"><script>alert(1)</script>"#));
+    assert_eq!(script_tags(&page).len(), 1, "{page}");
+    assert!(
+        page.contains(
+            r#"<script src="/static/report-renewal.js" data-code="x&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"></script>"#
+        ),
+        "{page}"
+    );
+}
