@@ -51,7 +51,7 @@ macro_rules! knobs_struct {
 }
 
 /// The sections of [`Knobs`], in declaration order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Section {
     /// How the response and the assertion are signed, and attacks on those signatures.
@@ -73,8 +73,7 @@ pub enum Section {
 
 /// What reads a section's knobs: knobs given where their reader is not are refused, since they
 /// would be ignored (see [`Knobs::refuse_outside`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
     /// Each minted response: the queued knobs (`POST /_control/next`, a scenario step's
     /// `knobs`), else the IdP's standing knobs (the default profile).
