@@ -2,7 +2,7 @@
 //! browser (the HTTP driver's cookie jar) following every redirect. Judged by who is still signed
 //! in (`/me`), by what the IdP received, and by the SP's audit log.
 
-use mock_idp::knobs::{LogoutKnobs, SigningKey};
+use mock_idp::knobs::{Knobs, SigningKey};
 use mock_idp::logout::SignatureCheck;
 use mock_idp::server::{LogoutBinding, LogoutMessage, StartLogout};
 use samlconf::driver::{HttpDriver, SignInOutcome, parse_post_form};
@@ -46,7 +46,7 @@ async fn idp_logout(
     driver: &HttpDriver,
     user: &str,
     binding: LogoutBinding,
-    knobs: LogoutKnobs,
+    knobs: Knobs,
 ) -> samlconf::driver::Visited {
     let message = pair
         .idp
@@ -127,7 +127,7 @@ async fn idp_initiated_logout_over_redirect_and_post_ends_the_session() {
         let pair = pair_with(None).await;
         let driver = signed_in(&pair, "bob@example.com").await;
         let other = signed_in(&pair, "alice@example.com").await;
-        let page = idp_logout(&pair, &driver, "bob", binding, LogoutKnobs::default()).await;
+        let page = idp_logout(&pair, &driver, "bob", binding, Knobs::default()).await;
         assert_eq!(page.status, 200, "{binding:?}: {page:?}");
         assert_eq!(driver.me().await.unwrap(), None, "{binding:?}");
         assert!(other.me().await.unwrap().is_some(), "alice stays signed in");
@@ -138,32 +138,32 @@ async fn idp_initiated_logout_over_redirect_and_post_ends_the_session() {
 
 #[tokio::test]
 async fn refused_idp_logout_requests_keep_the_session_and_name_their_code() {
-    let cases: Vec<(&str, LogoutKnobs)> = vec![
+    let cases: Vec<(&str, Knobs)> = vec![
         (
             "logout.unsigned",
-            LogoutKnobs {
-                unsigned: true,
+            Knobs {
+                logout_unsigned: true,
                 ..Default::default()
             },
         ),
         (
             "logout.signature_invalid",
-            LogoutKnobs {
-                signing_key: SigningKey::Attacker,
+            Knobs {
+                logout_signing_key: SigningKey::Attacker,
                 ..Default::default()
             },
         ),
         (
             "logout.issuer_mismatch",
-            LogoutKnobs {
-                issuer_override: Some("https://evil.example/metadata".into()),
+            Knobs {
+                logout_issuer_override: Some("https://evil.example/metadata".into()),
                 ..Default::default()
             },
         ),
         (
             "logout.unknown_session",
-            LogoutKnobs {
-                session_index_override: Some("_never_seen".into()),
+            Knobs {
+                logout_session_index_override: Some("_never_seen".into()),
                 ..Default::default()
             },
         ),
@@ -202,8 +202,8 @@ async fn refused_idp_logout_requests_keep_the_session_and_name_their_code() {
 async fn unsigned_idp_logout_is_accepted_when_not_required() {
     let pair = pair_with(Some(|c| c.sp.require_signed_logout_requests = false)).await;
     let driver = signed_in(&pair, "bob@example.com").await;
-    let knobs = LogoutKnobs {
-        unsigned: true,
+    let knobs = Knobs {
+        logout_unsigned: true,
         ..Default::default()
     };
     idp_logout(&pair, &driver, "bob", LogoutBinding::Redirect, knobs).await;

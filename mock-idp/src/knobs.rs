@@ -1,172 +1,352 @@
 //! Every way the mock IdP can misbehave, as one typed struct.
 //!
 //! Modelled on BoringSSL's `ProtocolBugs`: each field is named for the fault it causes and
-//! `Knobs::default()` is a conformant IdP. Knobs are per response (queued through the control API),
-//! never global, and unknown names are refused rather than silently ignored.
+//! `Knobs::default()` is a conformant IdP. The fields are grouped in [`Section`]s, and a section
+//! says when the IdP reads its knobs ([`Reader`]): the response sections for each minted
+//! response (queued through the control API, never global), the logout section for each logout
+//! message, the pages section on every `/sso` answer. Unknown names are refused rather than
+//! silently ignored, and so are knobs given where they would not be read.
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::attacks::SignatureWrapping;
 
-/// The knobs of one minted response. `Knobs::default()` mints a conformant response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Knobs {
-    /// XML-DSig SignatureMethod; `rsa-sha1` is the deprecated algorithm an SP should refuse.
-    pub signature_algorithm: SignatureAlgorithm,
-    /// XML-DSig DigestMethod; `sha1` is the deprecated digest an SP should refuse.
-    pub digest_algorithm: DigestAlgorithm,
-    /// Which elements carry a signature; `neither` sends an unsigned response.
-    pub sign: SignTarget,
-    /// Whose key signs; `attacker` signs with a key the SP never trusted and puts the attacker's
-    /// own certificate in KeyInfo, as a real attacker would.
-    pub signing_key: SigningKey,
-    /// Sends this Audience instead of the SP's entity ID.
-    pub audience_override: Option<String>,
-    /// Leaves out Conditions/AudienceRestriction entirely (any SP would accept the assertion).
-    pub omit_audience_restriction: bool,
-    /// Adds a condition the SP cannot understand to Conditions (SAML core §2.5.1.5: the assertion
-    /// is then Indeterminate and must not be accepted).
-    pub extra_condition: Option<ExtraCondition>,
-    /// Adds `<saml:ProxyRestriction Count="N">` (with Audience `https://proxy.example/`) to
-    /// Conditions: a limit on assertions issued onward, which an SP that issues none satisfies.
-    pub proxy_restriction: Option<u32>,
-    /// Sends this Response Destination instead of the ACS URL.
-    pub destination_override: Option<String>,
-    /// Leaves out the Response Destination attribute.
-    pub omit_destination: bool,
-    /// Sends this SubjectConfirmationData Recipient instead of the ACS URL.
-    pub recipient_override: Option<String>,
-    /// Sends this Issuer (on both Response and Assertion) instead of the IdP's entity ID.
-    pub issuer_override: Option<String>,
-    /// The IdP's clock runs this many seconds ahead (negative: behind); shifts every timestamp.
-    pub clock_offset_secs: i64,
-    /// Conditions NotBefore relative to the issue instant (positive: not yet valid).
-    pub not_before_offset_secs: i64,
-    /// Lifetime: Conditions and SubjectConfirmationData NotOnOrAfter = issue instant + this.
-    pub validity_secs: i64,
-    /// AuthnStatement SessionNotOnOrAfter relative to the issue instant; `null` leaves it out.
-    pub session_not_on_or_after_secs: Option<i64>,
-    /// Writes this text verbatim as Conditions and SubjectConfirmationData NotOnOrAfter instead
-    /// of issue instant + `validity_secs`: an absolute or extreme instant (`9999-12-31T23:59:00Z`,
-    /// `2026-06-01T12:05:00.5Z`, an offset such as `-05:00`) that relative seconds cannot reach.
-    pub not_on_or_after_override: Option<String>,
-    /// Writes this text verbatim as AuthnStatement SessionNotOnOrAfter (takes precedence over
-    /// `session_not_on_or_after_secs`).
-    pub session_not_on_or_after_override: Option<String>,
-    /// Adds `<saml:OneTimeUse/>` to Conditions (SAML core §2.5.1.5): the SP must not accept the
-    /// assertion a second time, for a renewal or a second session, whatever its windows say.
-    pub one_time_use: bool,
-    /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's ID.
-    pub in_response_to_override: Option<String>,
-    /// Leaves out InResponseTo even when answering a request (looks unsolicited).
-    pub omit_in_response_to: bool,
-    /// Leaves out the signed SubjectConfirmationData InResponseTo while the unsigned Response
-    /// keeps it: an unsolicited-shaped assertion moved onto a solicited request, as an attacker
-    /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires it).
-    pub omit_subject_in_response_to: bool,
-    /// Top-level StatusCode; anything but Success carries no assertion.
-    pub status_code: StatusCode,
-    /// Second-level StatusCode nested in the top-level one.
-    pub sub_status_code: Option<StatusCode>,
-    /// NameID Format URI.
-    pub name_id_format: String,
-    /// Sends this NameID value instead of the user's email.
-    pub name_id_value: Option<String>,
-    /// Attribute names, after the IdP products the SP must interoperate with.
-    pub attribute_style: AttributeStyle,
-    /// Whether group values are names or Entra ID object GUIDs.
-    pub group_format: GroupFormat,
-    /// Leaves out the groups attribute, even for users who have groups.
-    pub omit_groups: bool,
-    /// Sends a groups Attribute with no AttributeValue.
-    pub empty_groups: bool,
-    /// Repeats the groups Attribute (same Name and NameFormat) after the others, carrying only
-    /// this value: a second mapping onto one name, e.g. a user-editable profile field smuggling a
-    /// group. An SP must not silently pick either one. (For a user with no groups, it is the only
-    /// groups Attribute.)
-    pub duplicate_groups_attribute: Option<String>,
-    /// Entra ID's group overage (a user in more than 150 groups): leaves out the groups claim and
-    /// sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An SP
-    /// must not read this as "no groups".
-    pub group_overage: bool,
-    /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
-    pub assertion_id_override: Option<String>,
-    /// Sends this AuthnContextClassRef instead of PasswordProtectedTransport; a value that is not
-    /// a URI (e.g. `Password`) reproduces Decisions' "AuthContextClassRef … must be a URI" error.
-    pub authn_context_class_ref_override: Option<String>,
-    /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
-    pub compact_xml: bool,
-    /// Puts an unsigned assertion from an upstream IdP (NameID `attacker@evil.example`, group
-    /// `admins`) in the signed assertion's `saml:Advice` (SAML core §2.3.3, §2.6): covered by the
-    /// IdP's signature, evidence only. An SP may accept the response, but must read the outer
-    /// assertion's claims, never the nested one's.
-    pub advice_assertion: bool,
-    /// Wraps the assertion in `saml:EncryptedAssertion`, encrypted to the SP's encryption
-    /// certificate. The assertion is signed first, then encrypted (and a Response signature, if
-    /// any, covers the encrypted form), as real IdPs do.
-    pub encrypt_assertion: bool,
-    /// Sends the NameID as `saml:EncryptedID` (encrypted before the assertion is signed).
-    pub encrypt_name_id: bool,
-    /// Sends every attribute as its own `saml:EncryptedAttribute` (encrypted before the assertion
-    /// is signed).
-    pub encrypt_attributes: bool,
-    /// How the session key is wrapped for the recipient (`EncryptedKey`'s EncryptionMethod).
-    pub key_transport: KeyTransport,
-    /// How the content is encrypted with the session key (`EncryptedData`'s EncryptionMethod).
-    pub data_encryption: DataEncryption,
-    /// Whose public key the session key is wrapped for; `wrong-key` encrypts to a throwaway key
-    /// the SP does not hold, so the SP cannot decrypt.
-    pub encrypt_to: EncryptTo,
-    /// Flips bytes of the content's CipherValue after encrypting (before any Response signature
-    /// is computed), so decryption fails: the GCM tag does not match, or CBC yields garbage.
-    pub corrupt_ciphertext: bool,
-    /// Applies an XML signature-wrapping attack (or comment truncation) to the response *after*
-    /// the assertion is signed: the IdP's signature stays valid over the original assertion and
-    /// an attacker's assertion (NameID `attacker@evil.example`) is added or swapped in (see
-    /// [`crate::attacks`]). Needs `sign = assertion` and no encryption.
-    pub signature_wrapping: Option<SignatureWrapping>,
+/// Declares [`Knobs`] and [`Knobs::FIELDS`] from one list, so the description of a knob (the
+/// control API's listing) is its doc comment and cannot drift from it. Every field needs a doc
+/// comment and belongs to the `[Section]` written above it.
+macro_rules! knobs_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                [$section:ident]
+                $(
+                    $(#[doc = $doc:literal])+
+                    pub $field:ident: $ty:ty,
+                )+
+            )+
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(
+                $(#[doc = $doc])+
+                pub $field: $ty,
+            )+)+
+        }
+
+        impl $name {
+            /// Every knob in declaration order, with its section and doc comment.
+            pub const FIELDS: &'static [KnobDoc] = &[
+                $($(
+                    KnobDoc {
+                        name: stringify!($field),
+                        section: Section::$section,
+                        doc: &[$($doc),+],
+                    },
+                )+)+
+            ];
+        }
+    };
+}
+
+/// The sections of [`Knobs`], in declaration order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    /// How the response and the assertion are signed, and attacks on those signatures.
+    Signature,
+    /// The Response envelope: Destination, Issuer, InResponseTo, status, timestamps, layout.
+    Response,
+    /// The Assertion: its ID, conditions, subject and authentication statement.
+    Assertion,
+    /// The attribute statement: attribute names and groups.
+    Attributes,
+    /// XML Encryption of the assertion, the NameID or the attributes.
+    Encryption,
+    /// The IdP's single-logout messages: the LogoutRequests it sends (IdP-initiated logout) and
+    /// the LogoutResponses it answers an SP's LogoutRequest with.
+    Logout,
+    /// The IdP's pages and the headers of its `/sso` answers.
+    Pages,
+}
+
+/// What reads a section's knobs: knobs given where their reader is not are refused, since they
+/// would be ignored (see [`Knobs::refuse_outside`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Each minted response: the queued knobs (`POST /_control/next`, a scenario step's
+    /// `knobs`), else the IdP's standing knobs (the default profile).
+    Response,
+    /// Each logout message: `POST /_control/logout`, `POST /_control/next-logout-response`, a
+    /// `logout` step's `knobs`.
+    Logout,
+    /// Every `/sso` answer: the IdP's standing knobs (`POST /_control/framing`, the
+    /// `idp_forbid_framing` step, `IdpConfig::forbid_framing` at start).
+    Pages,
+}
+
+impl Section {
+    /// Every section, in declaration order.
+    pub const ALL: [Section; 7] = [
+        Section::Signature,
+        Section::Response,
+        Section::Assertion,
+        Section::Attributes,
+        Section::Encryption,
+        Section::Logout,
+        Section::Pages,
+    ];
+
+    /// When the IdP reads this section's knobs.
+    pub fn reader(self) -> Reader {
+        match self {
+            Section::Signature
+            | Section::Response
+            | Section::Assertion
+            | Section::Attributes
+            | Section::Encryption => Reader::Response,
+            Section::Logout => Reader::Logout,
+            Section::Pages => Reader::Pages,
+        }
+    }
+}
+
+/// One knob as [`Knobs::FIELDS`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnobDoc {
+    /// The field name, as scenario files and the control API spell it.
+    pub name: &'static str,
+    /// The section it is declared in.
+    pub section: Section,
+    /// Its doc comment, one entry a `///` line.
+    pub doc: &'static [&'static str],
+}
+
+impl KnobDoc {
+    /// The doc comment as one line of plain text (rustdoc link brackets removed).
+    pub fn description(&self) -> String {
+        self.doc
+            .iter()
+            .map(|line| line.trim())
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace("[`", "`")
+            .replace("`]", "`")
+    }
+}
+
+knobs_struct! {
+    /// Every fault of the mock IdP. `Knobs::default()` is a conformant IdP: it mints conformant
+    /// responses, sends conformant signed logout messages and lets its pages be framed.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct Knobs {
+        [Signature]
+        /// XML-DSig SignatureMethod; `rsa-sha1` is the deprecated algorithm an SP should refuse.
+        pub signature_algorithm: SignatureAlgorithm,
+        /// XML-DSig DigestMethod; `sha1` is the deprecated digest an SP should refuse.
+        pub digest_algorithm: DigestAlgorithm,
+        /// Which elements carry a signature; `neither` sends an unsigned response.
+        pub sign: SignTarget,
+        /// Whose key signs; `attacker` signs with a key the SP never trusted and puts the attacker's
+        /// own certificate in KeyInfo, as a real attacker would.
+        pub signing_key: SigningKey,
+        /// Applies an XML signature-wrapping attack (or comment truncation) to the response *after*
+        /// the assertion is signed: the IdP's signature stays valid over the original assertion and
+        /// an attacker's assertion (NameID `attacker@evil.example`) is added or swapped in (see
+        /// [`crate::attacks`]). Needs `sign = assertion` and no encryption.
+        pub signature_wrapping: Option<SignatureWrapping>,
+
+        [Response]
+        /// Sends this Response Destination instead of the ACS URL.
+        pub destination_override: Option<String>,
+        /// Leaves out the Response Destination attribute.
+        pub omit_destination: bool,
+        /// Sends this Issuer (on both Response and Assertion) instead of the IdP's entity ID.
+        pub issuer_override: Option<String>,
+        /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's ID.
+        pub in_response_to_override: Option<String>,
+        /// Leaves out InResponseTo even when answering a request (looks unsolicited).
+        pub omit_in_response_to: bool,
+        /// Top-level StatusCode; anything but Success carries no assertion.
+        pub status_code: StatusCode,
+        /// Second-level StatusCode nested in the top-level one.
+        pub sub_status_code: Option<StatusCode>,
+        /// The IdP's clock runs this many seconds ahead (negative: behind); shifts every timestamp.
+        pub clock_offset_secs: i64,
+        /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
+        pub compact_xml: bool,
+
+        [Assertion]
+        /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
+        pub assertion_id_override: Option<String>,
+        /// Sends this Audience instead of the SP's entity ID.
+        pub audience_override: Option<String>,
+        /// Leaves out Conditions/AudienceRestriction entirely (any SP would accept the assertion).
+        pub omit_audience_restriction: bool,
+        /// Adds a condition the SP cannot understand to Conditions (SAML core §2.5.1.5: the assertion
+        /// is then Indeterminate and must not be accepted).
+        pub extra_condition: Option<ExtraCondition>,
+        /// Adds `<saml:ProxyRestriction Count="N">` (with Audience `https://proxy.example/`) to
+        /// Conditions: a limit on assertions issued onward, which an SP that issues none satisfies.
+        pub proxy_restriction: Option<u32>,
+        /// Adds `<saml:OneTimeUse/>` to Conditions (SAML core §2.5.1.5): the SP must not accept the
+        /// assertion a second time, for a renewal or a second session, whatever its windows say.
+        pub one_time_use: bool,
+        /// Conditions NotBefore relative to the issue instant (positive: not yet valid).
+        pub not_before_offset_secs: i64,
+        /// Lifetime: Conditions and SubjectConfirmationData NotOnOrAfter = issue instant + this.
+        pub validity_secs: i64,
+        /// Writes this text verbatim as Conditions and SubjectConfirmationData NotOnOrAfter instead
+        /// of issue instant + `validity_secs`: an absolute or extreme instant (`9999-12-31T23:59:00Z`,
+        /// `2026-06-01T12:05:00.5Z`, an offset such as `-05:00`) that relative seconds cannot reach.
+        pub not_on_or_after_override: Option<String>,
+        /// Sends this SubjectConfirmationData Recipient instead of the ACS URL.
+        pub recipient_override: Option<String>,
+        /// Leaves out the signed SubjectConfirmationData InResponseTo while the unsigned Response
+        /// keeps it: an unsolicited-shaped assertion moved onto a solicited request, as an attacker
+        /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires it).
+        pub omit_subject_in_response_to: bool,
+        /// NameID Format URI.
+        pub name_id_format: String,
+        /// Sends this NameID value instead of the user's email.
+        pub name_id_value: Option<String>,
+        /// AuthnStatement SessionNotOnOrAfter relative to the issue instant; `null` leaves it out.
+        pub session_not_on_or_after_secs: Option<i64>,
+        /// Writes this text verbatim as AuthnStatement SessionNotOnOrAfter (takes precedence over
+        /// `session_not_on_or_after_secs`).
+        pub session_not_on_or_after_override: Option<String>,
+        /// Sends this AuthnContextClassRef instead of PasswordProtectedTransport; a value that is not
+        /// a URI (e.g. `Password`) reproduces Decisions' "AuthContextClassRef … must be a URI" error.
+        pub authn_context_class_ref_override: Option<String>,
+        /// Puts an unsigned assertion from an upstream IdP (NameID `attacker@evil.example`, group
+        /// `admins`) in the signed assertion's `saml:Advice` (SAML core §2.3.3, §2.6): covered by the
+        /// IdP's signature, evidence only. An SP may accept the response, but must read the outer
+        /// assertion's claims, never the nested one's.
+        pub advice_assertion: bool,
+
+        [Attributes]
+        /// Attribute names, after the IdP products the SP must interoperate with.
+        pub attribute_style: AttributeStyle,
+        /// Whether group values are names or Entra ID object GUIDs.
+        pub group_format: GroupFormat,
+        /// Leaves out the groups attribute, even for users who have groups.
+        pub omit_groups: bool,
+        /// Sends a groups Attribute with no AttributeValue.
+        pub empty_groups: bool,
+        /// Repeats the groups Attribute (same Name and NameFormat) after the others, carrying only
+        /// this value: a second mapping onto one name, e.g. a user-editable profile field smuggling a
+        /// group. An SP must not silently pick either one. (For a user with no groups, it is the only
+        /// groups Attribute.)
+        pub duplicate_groups_attribute: Option<String>,
+        /// Entra ID's group overage (a user in more than 150 groups): leaves out the groups claim and
+        /// sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An SP
+        /// must not read this as "no groups".
+        pub group_overage: bool,
+
+        [Encryption]
+        /// Wraps the assertion in `saml:EncryptedAssertion`, encrypted to the SP's encryption
+        /// certificate. The assertion is signed first, then encrypted (and a Response signature, if
+        /// any, covers the encrypted form), as real IdPs do.
+        pub encrypt_assertion: bool,
+        /// Sends the NameID as `saml:EncryptedID` (encrypted before the assertion is signed).
+        pub encrypt_name_id: bool,
+        /// Sends every attribute as its own `saml:EncryptedAttribute` (encrypted before the assertion
+        /// is signed).
+        pub encrypt_attributes: bool,
+        /// How the session key is wrapped for the recipient (`EncryptedKey`'s EncryptionMethod).
+        pub key_transport: KeyTransport,
+        /// How the content is encrypted with the session key (`EncryptedData`'s EncryptionMethod).
+        pub data_encryption: DataEncryption,
+        /// Whose public key the session key is wrapped for; `wrong-key` encrypts to a throwaway key
+        /// the SP does not hold, so the SP cannot decrypt.
+        pub encrypt_to: EncryptTo,
+        /// Flips bytes of the content's CipherValue after encrypting (before any Response signature
+        /// is computed), so decryption fails: the GCM tag does not match, or CBC yields garbage.
+        pub corrupt_ciphertext: bool,
+
+        [Logout]
+        /// Sends the logout message unsigned: no `SigAlg`/`Signature` on HTTP-Redirect, no
+        /// `ds:Signature` on HTTP-POST. An SP should refuse it (`logout.unsigned`).
+        pub logout_unsigned: bool,
+        /// Whose key signs the logout message; `attacker` signs with a key the SP never trusted.
+        pub logout_signing_key: SigningKey,
+        /// Sends this Issuer in the logout message instead of the IdP's entity ID.
+        pub logout_issuer_override: Option<String>,
+        /// Sends this Destination in the logout message instead of the SP's `slo_url` (the
+        /// message still goes to `slo_url`).
+        pub logout_destination_override: Option<String>,
+        /// LogoutRequest: sends this SessionIndex instead of the user's IdP session's (e.g. a
+        /// session the SP never had).
+        pub logout_session_index_override: Option<String>,
+        /// LogoutRequest: sends this NameID value instead of the one in the user's last assertion.
+        pub logout_name_id_override: Option<String>,
+        /// LogoutRequest: sends `NotOnOrAfter` = now + this many seconds (negative: already
+        /// expired); `null` leaves the attribute out.
+        pub logout_not_on_or_after_offset_secs: Option<i64>,
+        /// LogoutRequest: writes this text verbatim as `NotOnOrAfter` (takes precedence over
+        /// `logout_not_on_or_after_offset_secs`): an absolute or extreme instant such as
+        /// `9999-12-31T23:59:00Z`.
+        pub logout_not_on_or_after_override: Option<String>,
+        /// LogoutResponse: sends this top-level status instead of Success (short names as for
+        /// `status_code`, e.g. `responder`).
+        pub logout_status_code: StatusCode,
+
+        [Pages]
+        /// Sends `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'` on
+        /// every `/sso` answer, as IdPs that forbid framing do: an SP's hidden-iframe session
+        /// renewal then cannot work and it must fall back to a pop-up.
+        pub forbid_framing: bool,
+    }
 }
 
 impl Default for Knobs {
     fn default() -> Self {
         Knobs {
-            authn_context_class_ref_override: None,
+            // Signature
             signature_algorithm: SignatureAlgorithm::RsaSha256,
             digest_algorithm: DigestAlgorithm::Sha256,
             sign: SignTarget::Assertion,
             signing_key: SigningKey::Idp,
+            signature_wrapping: None,
+            // Response
+            destination_override: None,
+            omit_destination: false,
+            issuer_override: None,
+            in_response_to_override: None,
+            omit_in_response_to: false,
+            status_code: StatusCode::success(),
+            sub_status_code: None,
+            clock_offset_secs: 0,
+            compact_xml: false,
+            // Assertion
+            assertion_id_override: None,
             audience_override: None,
             omit_audience_restriction: false,
             extra_condition: None,
             proxy_restriction: None,
-            destination_override: None,
-            omit_destination: false,
-            recipient_override: None,
-            issuer_override: None,
-            clock_offset_secs: 0,
+            one_time_use: false,
             not_before_offset_secs: 0,
             validity_secs: 300,
-            session_not_on_or_after_secs: Some(8 * 3600),
             not_on_or_after_override: None,
-            session_not_on_or_after_override: None,
-            one_time_use: false,
-            in_response_to_override: None,
-            omit_in_response_to: false,
+            recipient_override: None,
             omit_subject_in_response_to: false,
-            status_code: StatusCode::success(),
-            sub_status_code: None,
             name_id_format: NAME_ID_FORMAT_EMAIL.to_owned(),
             name_id_value: None,
+            session_not_on_or_after_secs: Some(8 * 3600),
+            session_not_on_or_after_override: None,
+            authn_context_class_ref_override: None,
+            advice_assertion: false,
+            // Attributes
             attribute_style: AttributeStyle::Okta,
             group_format: GroupFormat::Names,
             omit_groups: false,
             empty_groups: false,
             duplicate_groups_attribute: None,
             group_overage: false,
-            assertion_id_override: None,
-            compact_xml: false,
-            advice_assertion: false,
+            // Encryption
             encrypt_assertion: false,
             encrypt_name_id: false,
             encrypt_attributes: false,
@@ -174,7 +354,18 @@ impl Default for Knobs {
             data_encryption: DataEncryption::Aes256Gcm,
             encrypt_to: EncryptTo::Sp,
             corrupt_ciphertext: false,
-            signature_wrapping: None,
+            // Logout
+            logout_unsigned: false,
+            logout_signing_key: SigningKey::Idp,
+            logout_issuer_override: None,
+            logout_destination_override: None,
+            logout_session_index_override: None,
+            logout_name_id_override: None,
+            logout_not_on_or_after_offset_secs: None,
+            logout_not_on_or_after_override: None,
+            logout_status_code: StatusCode::success(),
+            // Pages
+            forbid_framing: false,
         }
     }
 }
@@ -210,15 +401,72 @@ pub enum KnobError {
     /// Two knobs ask for contradictory things.
     #[error("contradictory knobs: {0}")]
     Contradictory(&'static str),
+    /// Knobs were given where nothing reads them (e.g. a logout knob for a response).
+    #[error("{names}: not read by {reader}; {hint}", reader = reader_name(*.reader), hint = reader_hint(*.reader))]
+    NotReadHere {
+        /// What the knobs were given to.
+        reader: Reader,
+        /// The knobs that would be ignored, comma-separated.
+        names: String,
+    },
+}
+
+fn reader_name(reader: Reader) -> &'static str {
+    match reader {
+        Reader::Response => "a minted response",
+        Reader::Logout => "a logout message",
+        Reader::Pages => "the IdP's pages",
+    }
+}
+
+fn reader_hint(reader: Reader) -> &'static str {
+    match reader {
+        Reader::Response => {
+            "it reads only the signature, response, assertion, attributes and encryption knobs (logout_* knobs go with a logout; forbid_framing with `idp_forbid_framing` or POST /_control/framing)"
+        }
+        Reader::Logout => "it reads only the logout_* knobs",
+        Reader::Pages => "they read only forbid_framing",
+    }
 }
 
 impl Knobs {
     /// Every knob name, alphabetically.
     pub fn names() -> Vec<String> {
-        match serde_json::to_value(Knobs::default()) {
-            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
-            _ => Vec::new(),
+        let mut names: Vec<String> = Knobs::FIELDS.iter().map(|f| f.name.to_owned()).collect();
+        names.sort();
+        names
+    }
+
+    /// The section knob `name` is declared in.
+    pub fn section_of(name: &str) -> Option<Section> {
+        Knobs::FIELDS
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.section)
+    }
+
+    /// Refuses knobs that differ from `base` in a section `reader` does not read: given there,
+    /// they would be silently ignored (a logout knob queued for a response, a response knob
+    /// given to a logout).
+    pub fn refuse_outside(&self, base: &Knobs, reader: Reader) -> Result<(), KnobError> {
+        let (Ok(serde_json::Value::Object(mine)), Ok(serde_json::Value::Object(base))) =
+            (serde_json::to_value(self), serde_json::to_value(base))
+        else {
+            // A plain struct of serialisable fields; serialising it cannot fail.
+            return Ok(());
+        };
+        let ignored: Vec<&str> = Knobs::FIELDS
+            .iter()
+            .filter(|f| f.section.reader() != reader && mine.get(f.name) != base.get(f.name))
+            .map(|f| f.name)
+            .collect();
+        if ignored.is_empty() {
+            return Ok(());
         }
+        Err(KnobError::NotReadHere {
+            reader,
+            names: ignored.join(", "),
+        })
     }
 
     /// Sets one knob from text: `value` is read as JSON if it parses (`300`, `true`, `null`,
@@ -336,6 +584,11 @@ impl Knobs {
         if self.omit_audience_restriction && self.audience_override.is_some() {
             return Err(KnobError::Contradictory(
                 "omit_audience_restriction and audience_override are both set",
+            ));
+        }
+        if self.logout_unsigned && self.logout_signing_key == SigningKey::Attacker {
+            return Err(KnobError::Contradictory(
+                "logout_unsigned and logout_signing_key = attacker are both set",
             ));
         }
         Ok(())
@@ -631,106 +884,99 @@ impl From<StatusCode> for String {
     }
 }
 
-/// Every way the IdP's single-logout messages can go wrong: the LogoutRequests it sends
-/// (IdP-initiated logout) and the LogoutResponses it answers an SP's LogoutRequest with.
-/// `LogoutKnobs::default()` sends conformant, signed messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogoutKnobs {
-    /// Sends the message unsigned: no `SigAlg`/`Signature` on HTTP-Redirect, no `ds:Signature`
-    /// on HTTP-POST. An SP should refuse it (`logout.unsigned`).
-    pub unsigned: bool,
-    /// Whose key signs; `attacker` signs with a key the SP never trusted.
-    pub signing_key: SigningKey,
-    /// Sends this Issuer instead of the IdP's entity ID.
-    pub issuer_override: Option<String>,
-    /// LogoutRequest: sends this SessionIndex instead of the user's IdP session's (e.g. a session
-    /// the SP never had).
-    pub session_index_override: Option<String>,
-    /// LogoutRequest: sends this NameID value instead of the one in the user's last assertion.
-    pub name_id_override: Option<String>,
-    /// LogoutRequest: sends `NotOnOrAfter` = now + this many seconds (negative: already expired);
-    /// `null` leaves the attribute out.
-    pub not_on_or_after_offset_secs: Option<i64>,
-    /// LogoutRequest: writes this text verbatim as `NotOnOrAfter` (takes precedence over
-    /// `not_on_or_after_offset_secs`): an absolute or extreme instant such as
-    /// `9999-12-31T23:59:00Z`.
-    pub not_on_or_after_override: Option<String>,
-    /// Sends this Destination instead of the SP's `slo_url` (the message still goes to `slo_url`).
-    pub destination_override: Option<String>,
-    /// LogoutResponse: sends this top-level status instead of Success (short names as for
-    /// [`Knobs::status_code`], e.g. `responder`).
-    pub status_code: StatusCode,
-}
-
-impl Default for LogoutKnobs {
-    fn default() -> Self {
-        LogoutKnobs {
-            unsigned: false,
-            signing_key: SigningKey::Idp,
-            issuer_override: None,
-            session_index_override: None,
-            name_id_override: None,
-            not_on_or_after_offset_secs: None,
-            not_on_or_after_override: None,
-            destination_override: None,
-            status_code: StatusCode::success(),
-        }
-    }
-}
-
-impl LogoutKnobs {
-    /// Every logout knob with its one-line description, for `GET /_control/logout-knobs`.
-    pub const DESCRIPTIONS: &'static [(&'static str, &'static str)] = &[
-        ("unsigned", "Send the message without any signature."),
-        (
-            "signing_key",
-            "`idp` (default) or `attacker`: whose key signs.",
-        ),
-        (
-            "issuer_override",
-            "Send this Issuer instead of the IdP's entity ID.",
-        ),
-        (
-            "session_index_override",
-            "LogoutRequest: send this SessionIndex (e.g. an unknown session).",
-        ),
-        (
-            "name_id_override",
-            "LogoutRequest: send this NameID value instead of the session's.",
-        ),
-        (
-            "not_on_or_after_offset_secs",
-            "LogoutRequest: NotOnOrAfter = now + this (negative: expired); null omits it.",
-        ),
-        (
-            "not_on_or_after_override",
-            "LogoutRequest: send this text verbatim as NotOnOrAfter (e.g. 9999-12-31T23:59:00Z).",
-        ),
-        (
-            "destination_override",
-            "Send this Destination instead of the SP's slo_url.",
-        ),
-        (
-            "status_code",
-            "LogoutResponse: send this status instead of Success.",
-        ),
-    ];
-
-    /// Refuses combinations that cannot both hold.
-    pub fn validate(&self) -> Result<(), KnobError> {
-        if self.unsigned && self.signing_key == SigningKey::Attacker {
-            return Err(KnobError::Contradictory(
-                "unsigned and signing_key = attacker are both set",
-            ));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_knob_has_a_description_and_fields_are_the_serialised_names_in_order() {
+        for field in Knobs::FIELDS {
+            assert!(
+                field.description().len() > 10,
+                "{} has no description",
+                field.name
+            );
+        }
+        let json = serde_json::to_value(Knobs::default()).expect("serialise");
+        let serialised: Vec<&str> = json
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut declared: Vec<&str> = Knobs::FIELDS.iter().map(|f| f.name).collect();
+        declared.sort_unstable();
+        assert_eq!(declared, serialised);
+        let described = Knobs::FIELDS
+            .iter()
+            .find(|f| f.name == "signature_wrapping")
+            .expect("signature_wrapping")
+            .description();
+        assert!(
+            described.starts_with("Applies an XML signature-wrapping attack")
+                && described.contains("(see `crate::attacks`). Needs"),
+            "{described}"
+        );
+    }
+
+    #[test]
+    fn sections_are_contiguous_and_in_declaration_order() {
+        let mut order: Vec<Section> = Knobs::FIELDS.iter().map(|f| f.section).collect();
+        order.dedup();
+        assert_eq!(order, Section::ALL);
+        assert_eq!(Knobs::section_of("logout_unsigned"), Some(Section::Logout));
+        assert_eq!(Knobs::section_of("forbid_framing"), Some(Section::Pages));
+        assert_eq!(Knobs::section_of("unsigned"), None);
+    }
+
+    #[test]
+    fn knobs_are_refused_where_nothing_reads_them() {
+        let base = Knobs::default();
+        let mut knobs = base.clone();
+        knobs.validity_secs = 60;
+        knobs
+            .refuse_outside(&base, Reader::Response)
+            .expect("a response knob");
+        let err = knobs
+            .refuse_outside(&base, Reader::Logout)
+            .expect_err("a response knob for a logout");
+        assert!(
+            err.to_string()
+                .starts_with("validity_secs: not read by a logout message"),
+            "{err}"
+        );
+        knobs.validity_secs = base.validity_secs;
+        knobs.logout_unsigned = true;
+        knobs.forbid_framing = true;
+        let err = knobs
+            .refuse_outside(&base, Reader::Response)
+            .expect_err("logout and page knobs for a response");
+        assert!(
+            err.to_string()
+                .starts_with("logout_unsigned, forbid_framing: not read by a minted response"),
+            "{err}"
+        );
+        let framed = Knobs {
+            forbid_framing: true,
+            ..Knobs::default()
+        };
+        let mut queued = framed.clone();
+        queued.omit_groups = true;
+        queued
+            .refuse_outside(&framed, Reader::Response)
+            .expect("only what differs from the base counts");
+    }
+
+    #[test]
+    fn unsigned_logout_signed_by_the_attacker_is_contradictory() {
+        let mut knobs = Knobs::default();
+        knobs.set("logout_unsigned", "true").expect("bool");
+        knobs.validate().expect("unsigned alone");
+        knobs
+            .set("logout_signing_key", "attacker")
+            .expect("attacker");
+        assert!(matches!(knobs.validate(), Err(KnobError::Contradictory(_))));
+    }
 
     #[test]
     fn set_parses_json_then_falls_back_to_text() {

@@ -242,13 +242,13 @@ pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// URL-decodes one raw parameter value (`+` is a space; invalid UTF-8 is replaced, which makes
-/// the base64 or signature check fail with a clear error instead of a panic).
+/// URL-decodes one raw parameter value with form semantics (`+` is a space; invalid UTF-8 is
+/// replaced, which makes the base64 or signature check fail with a clear error instead of a
+/// panic).
 fn decode(raw: &str) -> String {
-    url::form_urlencoded::parse(format!("v={raw}").as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(&raw.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -279,6 +279,23 @@ mod tests {
             SignatureCheck::Invalid { .. }
         ));
         assert_eq!(parsed.verify(None), SignatureCheck::NoCertificate);
+    }
+
+    #[test]
+    fn values_are_decoded_as_forms_are() {
+        assert_eq!(decode("a+b%2B%2b%20c"), "a b++ c");
+        assert_eq!(decode("x=y%3D"), "x=y=");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%C3%A9"), "%zzé");
+        assert_eq!(decode("%FF"), "\u{fffd}");
+        let parsed = parse_query("SAMLRequest=a%2Bb+c&RelayState=%2F%3Fx%3D1").expect("parse");
+        assert_eq!(parsed.message, "a+b c");
+        assert_eq!(parsed.relay_state.as_deref(), Some("/?x=1"));
+        assert_eq!(
+            parsed.signed_octets(),
+            "SAMLRequest=a%2Bb+c&RelayState=%2F%3Fx%3D1",
+            "the signature covers the parameters as encoded on the wire"
+        );
     }
 
     #[test]

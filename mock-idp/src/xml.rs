@@ -10,24 +10,14 @@ pub const METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 /// XML-DSig namespace (`ds:`).
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 
-/// Escapes character data.
-pub fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            // A literal CR would be normalised to LF by any parser, changing the value.
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes an attribute value (double-quoted), also safe for HTML attributes.
-pub fn escape_attr(text: &str) -> String {
+/// Escapes `text` for anywhere in a document: character data and attribute values (quoted
+/// with `"` or `'`), in XML and in HTML alike.
+///
+/// Tab, LF and CR become character references: attribute-value normalisation would turn them
+/// into spaces, and a parser turns a literal CR into LF. The other control characters XML 1.0
+/// forbids (and U+FFFE, U+FFFF) are replaced by U+FFFD: no escape can carry them, and minting
+/// must not fail on a knob's or a user's text.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -36,10 +26,10 @@ pub fn escape_attr(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Attribute-value normalisation would turn these into spaces.
             '\t' => out.push_str("&#9;"),
             '\n' => out.push_str("&#10;"),
             '\r' => out.push_str("&#13;"),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -92,7 +82,7 @@ impl XmlWriter {
     pub fn text(&mut self, name: &str, attrs: &[Attr<'_>], text: &str) {
         self.open_tag(name, attrs);
         self.out.push('>');
-        self.out.push_str(&escape_text(text));
+        self.out.push_str(&escape(text));
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
@@ -113,7 +103,7 @@ impl XmlWriter {
                 self.out.push(' ');
                 self.out.push_str(key);
                 self.out.push_str("=\"");
-                self.out.push_str(&escape_attr(value));
+                self.out.push_str(&escape(value));
                 self.out.push('"');
             }
         }
@@ -135,10 +125,26 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_quotes() {
-        assert_eq!(escape_text("a<b & c>d"), "a&lt;b &amp; c&gt;d");
+        assert_eq!(escape("a<b & c>d"), "a&lt;b &amp; c&gt;d");
         assert_eq!(
-            escape_attr("\"x\" 'y' <z>\n"),
+            escape("\"x\" 'y' <z>\n"),
             "&quot;x&quot; &#39;y&#39; &lt;z&gt;&#10;"
+        );
+    }
+
+    #[test]
+    fn whitespace_survives_normalisation_and_forbidden_characters_are_replaced() {
+        assert_eq!(escape("a\tb\r\nc"), "a&#9;b&#13;&#10;c");
+        assert_eq!(
+            escape("x\u{0}y\u{1b}z\u{ffff}"),
+            "x\u{fffd}y\u{fffd}z\u{fffd}"
+        );
+        assert_eq!(escape("é \u{7f} 😀"), "é \u{7f} 😀");
+        let mut w = XmlWriter::new(true);
+        w.text("a", &[("v", Some("1\n2"))], "3\n\u{8}");
+        assert_eq!(
+            w.finish(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a v=\"1&#10;2\">3&#10;\u{fffd}</a>\n"
         );
     }
 

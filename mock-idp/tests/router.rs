@@ -372,6 +372,16 @@ async fn control_api_refuses_bad_input_with_json_errors() {
         ),
         (serde_json::json!({"count": 0}), "zero_count", "count"),
         (serde_json::json!({"profil": "valid"}), "bad_body", "profil"),
+        (
+            serde_json::json!({"knobs": {"logout_unsigned": true}}),
+            "bad_knob",
+            "logout_unsigned: not read by a minted response",
+        ),
+        (
+            serde_json::json!({"knobs": {"forbid_framing": true}}),
+            "bad_knob",
+            "forbid_framing: not read by a minted response",
+        ),
     ] {
         let (status, response) = post_json(&idp, "/_control/next", body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
@@ -530,4 +540,40 @@ async fn adversarial_sso_input_is_a_400_never_a_panic() {
         idp.requests().iter().all(|r| r.refusal.is_some()),
         "every refusal is recorded with its reason"
     );
+}
+
+#[tokio::test]
+async fn control_api_lists_every_knob_with_its_doc_comment() {
+    let idp = idp();
+    let (status, body) = get(&idp, "/_control/knobs").await;
+    assert_eq!(status, StatusCode::OK);
+    let listing: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let knobs = listing["knobs"].as_array().expect("knobs");
+    assert_eq!(knobs.len(), mock_idp::knobs::Knobs::FIELDS.len());
+    assert_eq!(knobs[0]["name"], "signature_algorithm");
+    assert_eq!(knobs[0]["section"], "signature");
+    assert_eq!(
+        knobs[0]["description"],
+        "XML-DSig SignatureMethod; `rsa-sha1` is the deprecated algorithm an SP should refuse."
+    );
+    assert_eq!(listing["defaults"]["validity_secs"], 300);
+    assert_eq!(listing["defaults"]["forbid_framing"], false);
+
+    let (status, body) = get(&idp, "/_control/logout-knobs").await;
+    assert_eq!(status, StatusCode::OK);
+    let listing: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let knobs = listing["knobs"].as_array().expect("knobs");
+    assert!(knobs.iter().all(|k| k["section"] == "logout"), "{body}");
+    let unsigned = knobs
+        .iter()
+        .find(|k| k["name"] == "logout_unsigned")
+        .expect("logout_unsigned");
+    assert!(
+        unsigned["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Sends the logout message unsigned")),
+        "{body}"
+    );
+    assert_eq!(listing["defaults"]["logout_signing_key"], "idp");
+    assert_eq!(listing["defaults"].get("validity_secs"), None);
 }

@@ -13,12 +13,12 @@ use common::http::{
     raw_query_pairs, redirect_signature_verifies, sign_in, sign_query_as_sp, url_decode, urlencode,
     xmlsec1_verify,
 };
-use mock_idp::knobs::{LogoutKnobs, SigningKey};
+use mock_idp::knobs::{Knobs, SigningKey};
 use mock_idp::server::{Idp, LogoutBinding, LogoutMessage, StartLogout};
 
 const LOGOUT_REQUEST_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest";
 
-fn start(user: &str, binding: LogoutBinding, knobs: LogoutKnobs) -> StartLogout {
+fn start(user: &str, binding: LogoutBinding, knobs: Knobs) -> StartLogout {
     StartLogout {
         user: user.to_owned(),
         binding,
@@ -70,7 +70,7 @@ async fn idp_initiated_redirect_is_signed_by_the_idp_and_ends_the_session() {
         .start_logout(start(
             "alice@example.com",
             LogoutBinding::Redirect,
-            LogoutKnobs::default(),
+            Knobs::default(),
         ))
         .expect("logout");
     let LogoutMessage::Redirect { url, request_id } = message else {
@@ -116,9 +116,9 @@ async fn idp_initiated_redirect_is_signed_by_the_idp_and_ends_the_session() {
 async fn attacker_key_verifies_only_with_the_attacker_cert() {
     let idp = idp();
     sign_in(&idp, "alice").await;
-    let knobs = LogoutKnobs {
-        signing_key: SigningKey::Attacker,
-        ..LogoutKnobs::default()
+    let knobs = Knobs {
+        logout_signing_key: SigningKey::Attacker,
+        ..Knobs::default()
     };
     let url = redirect_url(
         idp.start_logout(start("alice", LogoutBinding::Redirect, knobs.clone()))
@@ -141,7 +141,7 @@ async fn idp_initiated_post_verifies_with_xmlsec1_and_the_signature_follows_the_
     let idp = idp();
     sign_in(&idp, "bob").await;
     let xml = post_xml(
-        &idp.start_logout(start("bob", LogoutBinding::Post, LogoutKnobs::default()))
+        &idp.start_logout(start("bob", LogoutBinding::Post, Knobs::default()))
             .expect("logout"),
     );
     xmlsec1_verify(&xml, "idp.crt", LOGOUT_REQUEST_ID_ATTR)
@@ -154,9 +154,9 @@ async fn idp_initiated_post_verifies_with_xmlsec1_and_the_signature_follows_the_
     assert!(xmlsec1_verify(&tampered, "idp.crt", LOGOUT_REQUEST_ID_ATTR).is_err());
 
     sign_in(&idp, "bob").await;
-    let unsigned = LogoutKnobs {
-        unsigned: true,
-        ..LogoutKnobs::default()
+    let unsigned = Knobs {
+        logout_unsigned: true,
+        ..Knobs::default()
     };
     let xml = post_xml(
         &idp.start_logout(start("bob", LogoutBinding::Post, unsigned))
@@ -169,43 +169,43 @@ async fn idp_initiated_post_verifies_with_xmlsec1_and_the_signature_follows_the_
 async fn every_logout_knob_visibly_changes_the_request() {
     let idp = idp();
     let real_destination = format!(r#"Destination="{SLO_URL}""#);
-    let cases: Vec<(LogoutKnobs, &str, &str)> = vec![
+    let cases: Vec<(Knobs, &str, &str)> = vec![
         (
-            LogoutKnobs {
-                issuer_override: Some("https://evil.example/idp".into()),
-                ..LogoutKnobs::default()
+            Knobs {
+                logout_issuer_override: Some("https://evil.example/idp".into()),
+                ..Knobs::default()
             },
             ">https://evil.example/idp</saml:Issuer>",
             "/metadata</saml:Issuer>",
         ),
         (
-            LogoutKnobs {
-                session_index_override: Some("_unknown-session".into()),
-                ..LogoutKnobs::default()
+            Knobs {
+                logout_session_index_override: Some("_unknown-session".into()),
+                ..Knobs::default()
             },
             "<samlp:SessionIndex>_unknown-session</samlp:SessionIndex>",
             "<samlp:SessionIndex>_0",
         ),
         (
-            LogoutKnobs {
-                name_id_override: Some("mallory@example.com".into()),
-                ..LogoutKnobs::default()
+            Knobs {
+                logout_name_id_override: Some("mallory@example.com".into()),
+                ..Knobs::default()
             },
             ">mallory@example.com</saml:NameID>",
             ">alice@example.com</saml:NameID>",
         ),
         (
-            LogoutKnobs {
-                not_on_or_after_offset_secs: Some(-60),
-                ..LogoutKnobs::default()
+            Knobs {
+                logout_not_on_or_after_offset_secs: Some(-60),
+                ..Knobs::default()
             },
             r#"NotOnOrAfter="2025-12-31T23:59:00Z""#,
             "\u{0}",
         ),
         (
-            LogoutKnobs {
-                destination_override: Some("https://evil.example/sls".into()),
-                ..LogoutKnobs::default()
+            Knobs {
+                logout_destination_override: Some("https://evil.example/sls".into()),
+                ..Knobs::default()
             },
             r#"Destination="https://evil.example/sls""#,
             &real_destination,
@@ -230,9 +230,9 @@ async fn every_logout_knob_visibly_changes_the_request() {
         );
     }
     sign_in(&idp, "alice").await;
-    let unsigned = LogoutKnobs {
-        unsigned: true,
-        ..LogoutKnobs::default()
+    let unsigned = Knobs {
+        logout_unsigned: true,
+        ..Knobs::default()
     };
     let url = redirect_url(
         idp.start_logout(start("alice", LogoutBinding::Redirect, unsigned))
@@ -262,7 +262,7 @@ async fn control_endpoint_starts_a_logout_and_refuses_without_a_session() {
     let contradictory = post_json(
         &idp,
         "/_control/logout",
-        serde_json::json!({"user": "alice", "knobs": {"unsigned": true, "signing_key": "attacker"}}),
+        serde_json::json!({"user": "alice", "knobs": {"logout_unsigned": true, "logout_signing_key": "attacker"}}),
     )
     .await;
     assert!(
@@ -275,7 +275,7 @@ async fn control_endpoint_starts_a_logout_and_refuses_without_a_session() {
     let answer = post_json(
         &idp,
         "/_control/logout",
-        serde_json::json!({"user": "alice", "binding": "post", "knobs": {"name_id_override": "x@example.com"}}),
+        serde_json::json!({"user": "alice", "binding": "post", "knobs": {"logout_name_id_override": "x@example.com"}}),
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
@@ -416,7 +416,7 @@ async fn next_logout_response_knobs_change_the_answer() {
     let set = post_json(
         &idp,
         "/_control/next-logout-response",
-        serde_json::json!({"status_code": "responder", "signing_key": "attacker"}),
+        serde_json::json!({"logout_status_code": "responder", "logout_signing_key": "attacker"}),
     )
     .await;
     assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.body);
@@ -443,11 +443,7 @@ async fn sp_logout_response_is_recorded_and_shows_a_signed_out_page() {
     let idp = idp();
     sign_in(&idp, "alice").await;
     let LogoutMessage::Redirect { request_id, .. } = idp
-        .start_logout(start(
-            "alice",
-            LogoutBinding::Redirect,
-            LogoutKnobs::default(),
-        ))
+        .start_logout(start("alice", LogoutBinding::Redirect, Knobs::default()))
         .expect("logout")
     else {
         panic!("redirect expected");
@@ -605,4 +601,32 @@ async fn post_binding_sp_logout_request_signed_by_xmlsec1_is_verified() {
         .collect();
     assert_eq!(checks[0]["result"], "invalid", "{checks:?}");
     assert_eq!(checks[1]["result"], "verified", "{checks:?}");
+}
+
+#[tokio::test]
+async fn logout_refuses_knobs_a_logout_message_does_not_read() {
+    let idp = idp();
+    sign_in(&idp, "alice").await;
+    let refused = post_json(
+        &idp,
+        "/_control/logout",
+        serde_json::json!({"user": "alice", "knobs": {"validity_secs": 60}}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .body
+            .contains("validity_secs: not read by a logout message"),
+        "{}",
+        refused.body
+    );
+    let refused = post_json(
+        &idp,
+        "/_control/next-logout-response",
+        serde_json::json!({"omit_groups": true}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("bad_knob"), "{}", refused.body);
 }

@@ -3,6 +3,7 @@
 //! action itself ended in (outcome, refusal code, landing page, the last page). The session the
 //! browser has afterwards, the audit log and the accounts are read by `observe`.
 
+use mock_idp::knobs::Knobs;
 use mock_idp::server::{LogoutBinding, LogoutMessage, NextResponses, StartLogout};
 use serde_json::Value;
 
@@ -155,10 +156,10 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         }
         Action::Logout(a) => match a.via {
             Via::Sp => {
-                if let Some(knobs) = &a.knobs {
+                if a.knobs.is_some() {
                     ctx.pair
                         .idp
-                        .set_next_logout_response(knobs.clone())
+                        .set_next_logout_response(logout_knobs(&a.knobs)?)
                         .map_err(|e| e.to_string())?;
                 }
                 let driver = ctx.driver(browser_of(step)?)?;
@@ -179,7 +180,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                             Binding::Redirect => LogoutBinding::Redirect,
                             Binding::Post => LogoutBinding::Post,
                         },
-                        knobs: a.knobs.clone().unwrap_or_default(),
+                        knobs: logout_knobs(&a.knobs)?,
                         relay_state: a.relay_state.clone(),
                     })
                     .map_err(|e| format!("the IdP cannot start the logout: {e}"))?;
@@ -255,6 +256,13 @@ fn browser_of(step: &Step) -> Result<&str, String> {
     step.action
         .browser()
         .ok_or_else(|| format!("{} has no browser", step.action.name()))
+}
+
+/// A `logout` step's knobs (the load-time check already refused bad ones and warned of old names).
+fn logout_knobs(knobs: &Option<toml::Table>) -> Result<Knobs, String> {
+    crate::scenario::resolve_logout_knobs(knobs.as_ref())
+        .map(|(knobs, _)| knobs)
+        .map_err(|e| format!("the IdP refused the logout knobs: {e}"))
 }
 
 fn queue(ctx: &Ctx, profile: &Option<String>, knobs: &Option<toml::Table>) -> Result<(), String> {

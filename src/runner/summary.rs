@@ -88,13 +88,7 @@ pub(super) fn summary(action: &Action) -> String {
                     }
                 ),
             },
-            match &a.knobs {
-                Some(knobs) => format!(
-                    ", logout knobs {}",
-                    serde_json::to_string(knobs).unwrap_or_default()
-                ),
-                None => String::new(),
-            } + &browser(&a.driver)
+            with(&None, &a.knobs) + &browser(&a.driver)
         ),
         Action::Replay(_) => format!(
             "the last SAMLResponse is posted again from browser {:?}",

@@ -1,7 +1,7 @@
 //! The load-time consistency check, after BoringSSL's `checkTests()`: a contradictory or
 //! impossible scenario is refused before anything runs, naming the file and line.
 
-use mock_idp::knobs::Knobs;
+use mock_idp::knobs::{Knobs, Reader, Section};
 use std::collections::BTreeSet;
 
 use super::load::LoadError;
@@ -41,12 +41,50 @@ pub fn resolve_knobs(profile: Option<&str>, knobs: Option<&toml::Table>) -> Resu
             mock_idp::profiles::names()
         )
     })?;
+    let base = resolved.clone();
     if let Some(table) = knobs {
         let json = serde_json::to_value(table).map_err(|e| format!("knobs: {e}"))?;
         resolved.apply_overrides(&json).map_err(|e| e.to_string())?;
     }
     resolved.validate().map_err(|e| e.to_string())?;
+    resolved
+        .refuse_outside(&base, Reader::Response)
+        .map_err(|e| e.to_string())?;
     Ok(resolved)
+}
+
+/// Knobs from a `logout` step's TOML table, checked as the IdP would, and a deprecation note for
+/// each knob written in the old spelling of the logout-only knob set (`unsigned` for
+/// `logout_unsigned`), which is still accepted for one release.
+pub fn resolve_logout_knobs(knobs: Option<&toml::Table>) -> Result<(Knobs, Vec<String>), String> {
+    let mut resolved = Knobs::default();
+    let mut notes = Vec::new();
+    let Some(table) = knobs else {
+        return Ok((resolved, notes));
+    };
+    let mut renamed = serde_json::Map::new();
+    for (name, value) in table {
+        let new_name = format!("logout_{name}");
+        let value = serde_json::to_value(value).map_err(|e| format!("knobs: {e}"))?;
+        if Knobs::section_of(name).is_none_or(|s| s != Section::Logout)
+            && Knobs::section_of(&new_name) == Some(Section::Logout)
+        {
+            notes.push(format!(
+                "logout knob `{name}` is now spelled `{new_name}`; the old name will stop working"
+            ));
+            renamed.insert(new_name, value);
+        } else {
+            renamed.insert(name.clone(), value);
+        }
+    }
+    resolved
+        .apply_overrides(&serde_json::Value::Object(renamed))
+        .map_err(|e| e.to_string())?;
+    resolved.validate().map_err(|e| e.to_string())?;
+    resolved
+        .refuse_outside(&Knobs::default(), Reader::Logout)
+        .map_err(|e| e.to_string())?;
+    Ok((resolved, notes))
 }
 
 pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadError> {
@@ -276,10 +314,17 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                 }
             }
             Action::Logout(a) => {
-                if let Some(knobs) = &a.knobs
-                    && let Err(e) = knobs.validate()
-                {
-                    step_error(e.to_string());
+                match resolve_logout_knobs(a.knobs.as_ref()) {
+                    Ok((_, notes)) => {
+                        for note in notes {
+                            eprintln!(
+                                "warning: {}:{}: step {n} (logout): {note}",
+                                file.display(),
+                                step.line
+                            );
+                        }
+                    }
+                    Err(message) => step_error(message),
                 }
                 match a.via {
                     Via::Idp if a.user.is_none() => {
@@ -479,4 +524,35 @@ fn line_offset(text: &str, line: usize) -> usize {
         .take(line.saturating_sub(1))
         .map(str::len)
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        toml::from_str(text).expect("toml")
+    }
+
+    #[test]
+    fn logout_knobs_take_new_names_and_old_ones_with_a_note() {
+        let (knobs, notes) =
+            resolve_logout_knobs(Some(&table("logout_unsigned = true"))).expect("new name");
+        assert!(knobs.logout_unsigned);
+        assert!(notes.is_empty());
+        let (knobs, notes) =
+            resolve_logout_knobs(Some(&table("status_code = \"responder\""))).expect("old name");
+        assert!(knobs.logout_status_code.uri().ends_with(":Responder"));
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("`logout_status_code`"), "{notes:?}");
+    }
+
+    #[test]
+    fn knobs_are_refused_where_the_idp_does_not_read_them() {
+        let err = resolve_logout_knobs(Some(&table("validity_secs = 60"))).expect_err("response");
+        assert!(err.contains("not read by a logout message"), "{err}");
+        let err = resolve_knobs(None, Some(&table("logout_unsigned = true"))).expect_err("logout");
+        assert!(err.contains("not read by a minted response"), "{err}");
+        resolve_knobs(Some("sha1"), Some(&table("validity_secs = 60"))).expect("response knob");
+    }
 }

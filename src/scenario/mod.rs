@@ -9,13 +9,12 @@
 mod check;
 mod load;
 
-pub use check::{WARNING_CODES, known_code, merged_sp_config, resolve_knobs};
+pub use check::{WARNING_CODES, known_code, merged_sp_config, resolve_knobs, resolve_logout_knobs};
 pub use load::{LoadError, load_dir, load_file, load_paths, parse, scenario_files};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use mock_idp::knobs::LogoutKnobs;
 use mock_idp::users::User as IdpUser;
 use serde::{Deserialize, Serialize};
 
@@ -384,10 +383,10 @@ pub struct Logout {
     /// `via = "idp"`: the binding of the IdP's LogoutRequest.
     #[serde(default)]
     pub binding: Binding,
-    /// `via = "idp"`: faults in the IdP's LogoutRequest; `via = "sp"`: in the IdP's
-    /// LogoutResponse.
+    /// The mock IdP's `logout_*` knobs: `via = "idp"`: faults in the IdP's LogoutRequest;
+    /// `via = "sp"`: in the IdP's LogoutResponse (see [`resolve_logout_knobs`]).
     #[serde(default)]
-    pub knobs: Option<LogoutKnobs>,
+    pub knobs: Option<toml::Table>,
     #[serde(default)]
     pub relay_state: Option<String>,
     #[serde(default)]

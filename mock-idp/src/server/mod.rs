@@ -16,8 +16,7 @@ use time::{Duration, OffsetDateTime};
 use crate::authn_request::AuthnRequest;
 use crate::clock::Clock;
 use crate::keys::IdpKeys;
-use crate::knobs::LogoutKnobs;
-use crate::knobs::{KnobError, Knobs};
+use crate::knobs::{KnobError, Knobs, Reader};
 use crate::mint::{CounterIds, IdSource, MintError, RandomIds};
 use crate::profiles;
 use crate::users::{self, User};
@@ -73,10 +72,8 @@ pub struct IdpConfig {
     /// Counter IDs instead of random ones (pair with a `ManualClock` and fixed keys for
     /// byte-for-byte stable output).
     pub deterministic: bool,
-    /// Send `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'` on every
-    /// `/sso` answer, as IdPs that forbid framing do: an SP's hidden-iframe session renewal then
-    /// cannot work and it must fall back to a pop-up. Can be flipped at run time
-    /// (`POST /_control/framing`).
+    /// Starts the IdP with the page knob [`Knobs::forbid_framing`] set (it can be flipped at run
+    /// time: `POST /_control/framing`).
     #[serde(default)]
     pub forbid_framing: bool,
 }
@@ -216,9 +213,9 @@ pub enum ControlError {
     /// Minting failed.
     #[error(transparent)]
     MintFailed(#[from] MintError),
-    /// The user has no live IdP session to log out of (and no `session_index_override` says
-    /// which session to name).
-    #[error("`{0}` has no live IdP session; sign in first or set session_index_override")]
+    /// The user has no live IdP session to log out of (and no `logout_session_index_override`
+    /// says which session to name).
+    #[error("`{0}` has no live IdP session; sign in first or set logout_session_index_override")]
     NoSession(String),
     /// The SP has no `slo_url`, so there is nowhere to send logout messages.
     #[error("the service provider `{0}` has no slo_url")]
@@ -259,7 +256,6 @@ struct Inner {
     keys: IdpKeys,
     clock: Arc<dyn Clock>,
     ids: Box<dyn IdSource>,
-    default_knobs: Knobs,
     state: Mutex<State>,
 }
 
@@ -273,12 +269,14 @@ struct State {
     users: Vec<User>,
     /// Live (and not yet pruned expired) IdP sessions.
     sessions: Vec<IdpSession>,
-    /// Starts as `config.forbid_framing`.
-    forbid_framing: bool,
+    /// The IdP's standing knobs: an unqueued response is minted with them, and their page
+    /// knobs apply to every `/sso` answer. They start as the default profile's knobs with
+    /// `config.forbid_framing`.
+    standing: Knobs,
     logout_requests: Vec<ReceivedLogoutRequest>,
     logout_responses: Vec<ReceivedLogoutResponse>,
-    /// Knobs for the next LogoutResponse only.
-    next_logout_response: Option<LogoutKnobs>,
+    /// Knobs for the next LogoutResponse only (their logout section).
+    next_logout_response: Option<Knobs>,
     /// IDs of the LogoutRequests the IdP sent, to tell which SP LogoutResponses answer one.
     sent_logout_requests: Vec<String>,
 }
@@ -312,7 +310,10 @@ impl Idp {
         };
         let state = State {
             users: config.users.clone(),
-            forbid_framing: config.forbid_framing,
+            standing: Knobs {
+                forbid_framing: config.forbid_framing,
+                ..default_knobs
+            },
             ..State::default()
         };
         Idp {
@@ -321,7 +322,6 @@ impl Idp {
                 keys,
                 clock,
                 ids,
-                default_knobs,
                 state: Mutex::new(state),
             }),
         }
@@ -359,15 +359,15 @@ impl Idp {
         let profile = next
             .profile
             .unwrap_or_else(|| self.inner.config.default_profile.clone());
-        let mut knobs = match profiles::get(&profile) {
+        let base = match profiles::get(&profile) {
             Some(knobs) => knobs,
-            None if next_is_default(&profile, &self.inner.config) => {
-                self.inner.default_knobs.clone()
-            }
+            None if next_is_default(&profile, &self.inner.config) => self.state().standing.clone(),
             None => return Err(ControlError::UnknownProfile(profile)),
         };
+        let mut knobs = base.clone();
         knobs.apply_overrides(&next.knobs)?;
         knobs.validate()?;
+        knobs.refuse_outside(&base, Reader::Response)?;
         let user = match next.user {
             Some(hint) => Some(self.find_user(&hint)?.login),
             None => None,
@@ -382,15 +382,15 @@ impl Idp {
         Ok(())
     }
 
-    /// Whether `/sso` answers forbid framing (see [`IdpConfig::forbid_framing`]).
+    /// Whether `/sso` answers forbid framing (the standing [`Knobs::forbid_framing`]).
     pub fn forbid_framing(&self) -> bool {
-        self.state().forbid_framing
+        self.state().standing.forbid_framing
     }
 
-    /// Turns the anti-framing headers on `/sso` answers on or off.
+    /// Sets the standing [`Knobs::forbid_framing`]: the anti-framing headers on `/sso` answers.
     pub fn set_forbid_framing(&self, forbid: bool) {
         tracing::info!(forbid, "framing setting changed");
-        self.state().forbid_framing = forbid;
+        self.state().standing.forbid_framing = forbid;
     }
 
     /// Drops everything queued by [`Idp::set_next`].
@@ -485,7 +485,7 @@ impl Idp {
         let Some(head) = state.queue.front_mut() else {
             return Chosen {
                 profile: self.inner.config.default_profile.clone(),
-                knobs: self.inner.default_knobs.clone(),
+                knobs: state.standing.clone(),
             };
         };
         head.remaining = head.remaining.saturating_sub(1);

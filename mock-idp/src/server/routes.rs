@@ -19,7 +19,7 @@ use super::{
     Binding, ControlError, Idp, IdpSession, LogoutMessage, NextResponses, ReceivedLogoutRequest,
     ReceivedLogoutResponse, SloError, StartLogout, UserChange,
 };
-use crate::knobs::{Knobs, LogoutKnobs};
+use crate::knobs::{Knobs, Section};
 use crate::profiles;
 use crate::users::User;
 
@@ -37,8 +37,9 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 /// - `POST|DELETE /_control/next`: queue knobs for the next responses / clear the queue;
 /// - `GET|DELETE /_control/requests`: the recorded AuthnRequests;
 /// - `GET|POST /_control/clock`: the IdP's clock (`{"now": …}` or `{"advance_secs": …}`);
-/// - `GET /_control/profiles`: every profile and its knobs; `GET /_control/logout-knobs`: the
-///   logout knobs with their descriptions;
+/// - `GET /_control/profiles`: every profile and its knobs; `GET /_control/knobs`: every knob
+///   with its section and description (its doc comment), and the defaults;
+///   `GET /_control/logout-knobs`: the same for the logout section;
 /// - `GET|POST /_control/framing`: `{"forbid_framing": bool}`;
 /// - `GET /_control/users`; `POST /_control/users/{login}` with `{"access": bool}`;
 ///   `DELETE /_control/users/{login}` (removes the user and ends their sessions);
@@ -47,7 +48,8 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 ///   [`super::LogoutMessage`] out);
 /// - `GET|DELETE /_control/logout-requests`, `GET|DELETE /_control/logout-responses`: the SP
 ///   logout messages received at `/slo`;
-/// - `POST|DELETE /_control/next-logout-response`: [`LogoutKnobs`] for the next LogoutResponse.
+/// - `POST|DELETE /_control/next-logout-response`: the logout knobs ([`Knobs`], `logout_*`) for
+///   the next LogoutResponse.
 pub fn router(idp: Idp) -> Router {
     Router::new()
         .route("/metadata", get(metadata))
@@ -81,6 +83,7 @@ pub fn router(idp: Idp) -> Router {
             "/_control/next-logout-response",
             post(control_next_logout_response).delete(control_clear_next_logout_response),
         )
+        .route("/_control/knobs", get(control_knobs))
         .route("/_control/logout-knobs", get(control_logout_knobs))
         .route(
             "/_control/next",
@@ -410,7 +413,7 @@ async fn control_next_logout_response(
     State(idp): State<Idp>,
     body: Bytes,
 ) -> Result<StatusCode, ControlError> {
-    let knobs: LogoutKnobs = json_body(&body)?;
+    let knobs: Knobs = json_body(&body)?;
     idp.set_next_logout_response(knobs)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -421,17 +424,40 @@ async fn control_clear_next_logout_response(State(idp): State<Idp>) -> StatusCod
 }
 
 #[derive(Debug, Serialize)]
-struct LogoutKnobInfo {
+struct KnobInfo {
     name: &'static str,
-    description: &'static str,
+    section: Section,
+    description: String,
+}
+
+/// `{"defaults": {name: default}, "knobs": [{name, section, description}]}` for the knobs of
+/// the sections `wanted` picks, in declaration order.
+fn knob_listing(wanted: impl Fn(Section) -> bool) -> Json<serde_json::Value> {
+    let defaults = match serde_json::to_value(Knobs::default()) {
+        Ok(serde_json::Value::Object(all)) => all,
+        _ => serde_json::Map::new(),
+    };
+    let fields = Knobs::FIELDS.iter().filter(|f| wanted(f.section));
+    let defaults: serde_json::Map<String, serde_json::Value> = fields
+        .clone()
+        .filter_map(|f| Some((f.name.to_owned(), defaults.get(f.name)?.clone())))
+        .collect();
+    let knobs: Vec<KnobInfo> = fields
+        .map(|f| KnobInfo {
+            name: f.name,
+            section: f.section,
+            description: f.description(),
+        })
+        .collect();
+    Json(serde_json::json!({ "defaults": defaults, "knobs": knobs }))
+}
+
+async fn control_knobs() -> Json<serde_json::Value> {
+    knob_listing(|_| true)
 }
 
 async fn control_logout_knobs() -> Json<serde_json::Value> {
-    let knobs: Vec<LogoutKnobInfo> = LogoutKnobs::DESCRIPTIONS
-        .iter()
-        .map(|(name, description)| LogoutKnobInfo { name, description })
-        .collect();
-    Json(serde_json::json!({ "defaults": LogoutKnobs::default(), "knobs": knobs }))
+    knob_listing(|section| section == Section::Logout)
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {

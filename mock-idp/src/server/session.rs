@@ -12,6 +12,7 @@
 //! differ only by port and are therefore same-site.
 
 use axum::http::{HeaderMap, header};
+use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -68,20 +69,26 @@ pub(super) fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
 }
 
 /// The `Set-Cookie` value for session `id` (see the module comment for the SameSite choice).
 pub(super) fn set_cookie(base_url: &str, id: &str) -> String {
-    let same_site = if base_url.starts_with("https://") {
-        "SameSite=None; Secure"
-    } else {
-        "SameSite=Lax"
-    };
-    format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; {same_site}")
+    let secure = base_url.starts_with("https://");
+    Cookie::build((SESSION_COOKIE, id))
+        .path("/")
+        .http_only(true)
+        .same_site(if secure {
+            SameSite::None
+        } else {
+            SameSite::Lax
+        })
+        .secure(secure)
+        .build()
+        .to_string()
 }
 
 impl Idp {
@@ -199,9 +206,24 @@ mod tests {
             HeaderValue::from_static("a=1; mockidp_session=_abc; b=2"),
         );
         assert_eq!(session_cookie(&headers).as_deref(), Some("_abc"));
-        assert!(set_cookie("http://127.0.0.1:9000", "x").ends_with("HttpOnly; SameSite=Lax"));
-        assert!(
-            set_cookie("https://idp.example", "x").ends_with("HttpOnly; SameSite=None; Secure")
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("mockidp_session=_second"),
+        );
+        assert_eq!(session_cookie(&headers).as_deref(), Some("_abc"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("mockidp_sessionx=1; b"),
+        );
+        assert_eq!(session_cookie(&headers), None);
+        // The cookie crate writes the attributes in its own order (Path last).
+        assert_eq!(
+            set_cookie("http://127.0.0.1:9000", "x"),
+            "mockidp_session=x; HttpOnly; SameSite=Lax; Path=/"
+        );
+        assert_eq!(
+            set_cookie("https://idp.example", "x"),
+            "mockidp_session=x; HttpOnly; SameSite=None; Secure; Path=/"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Single logout, IdP side: `/slo` receives SPs' LogoutRequests (answered with a LogoutResponse
 //! by HTTP-Redirect to the SP's `slo_url`) and LogoutResponses (recorded, then a "signed out"
-//! page), and [`Idp::start_logout`] sends IdP-initiated LogoutRequests shaped by [`LogoutKnobs`].
+//! page), and [`Idp::start_logout`] sends IdP-initiated LogoutRequests shaped by the logout section of [`Knobs`].
 //!
 //! An SP LogoutRequest is acted on only when its signature verifies with the SP's configured
 //! certificate; otherwise it is answered with status Requester and no session ends, because an
@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{Binding, ControlError, Idp, KnownSp, html};
 use crate::dsig;
-use crate::knobs::{LogoutKnobs, NAME_ID_FORMAT_EMAIL, SigningKey, StatusCode};
+use crate::knobs::{Knobs, NAME_ID_FORMAT_EMAIL, Reader, SigningKey, StatusCode};
 use crate::logout::{
     self, LogoutDecodeError, LogoutRequestFields, LogoutRequestParts, LogoutResponseFields,
     LogoutResponseParts, SignatureCheck,
@@ -46,9 +46,10 @@ pub struct StartLogout {
     /// The binding to send the LogoutRequest on (default `redirect`).
     #[serde(default)]
     pub binding: LogoutBinding,
-    /// The faults to put in the LogoutRequest (default: none, signed by the IdP).
+    /// The faults to put in the LogoutRequest: the `logout_*` knobs (default: none, signed by
+    /// the IdP). Other knobs are refused.
     #[serde(default)]
-    pub knobs: LogoutKnobs,
+    pub knobs: Knobs,
     /// `RelayState` to send along.
     #[serde(default)]
     pub relay_state: Option<String>,
@@ -300,7 +301,7 @@ impl Idp {
         let knobs = self.state().next_logout_response.take().unwrap_or_default();
         let status = if check.accepted() {
             record.sessions_ended = self.end_sessions_for(&request).len();
-            knobs.status_code.clone()
+            knobs.logout_status_code.clone()
         } else {
             tracing::warn!(sp = %sp.entity_id, ?check, "LogoutRequest refused: signature not verified");
             StatusCode::requester()
@@ -344,7 +345,7 @@ impl Idp {
         slo_url: &str,
         in_response_to: &str,
         status: &StatusCode,
-        knobs: &LogoutKnobs,
+        knobs: &Knobs,
         relay_state: Option<&str>,
     ) -> Result<String, SloError> {
         let issue_instant = format_timestamp(self.now())
@@ -353,15 +354,18 @@ impl Idp {
         let xml = logout::logout_response_xml(&LogoutResponseParts {
             id: &id,
             issue_instant: &issue_instant,
-            destination: knobs.destination_override.as_deref().unwrap_or(slo_url),
+            destination: knobs
+                .logout_destination_override
+                .as_deref()
+                .unwrap_or(slo_url),
             in_response_to,
             issuer: knobs
-                .issuer_override
+                .logout_issuer_override
                 .as_deref()
                 .unwrap_or(&self.inner.config.entity_id),
             status,
         });
-        let key = (!knobs.unsigned).then(|| self.logout_signer(knobs.signing_key));
+        let key = (!knobs.logout_unsigned).then(|| self.logout_signer(knobs.logout_signing_key));
         let query = redirect_sig::build_query(
             MessageParam::SamlResponse,
             &logout::deflate_base64(&xml),
@@ -422,9 +426,10 @@ impl Idp {
     pub fn start_logout(&self, start: StartLogout) -> Result<LogoutMessage, ControlError> {
         let knobs = &start.knobs;
         knobs.validate()?;
+        knobs.refuse_outside(&Knobs::default(), Reader::Logout)?;
         let user = self.find_user(&start.user)?;
         let session = self.latest_session_of(&user.login);
-        if session.is_none() && knobs.session_index_override.is_none() {
+        if session.is_none() && knobs.logout_session_index_override.is_none() {
             return Err(ControlError::NoSession(user.login));
         }
         let sp = session
@@ -441,8 +446,8 @@ impl Idp {
         let out_of_range = || ControlError::ClockOutOfRange("a logout timestamp".to_owned());
         let issue_instant = format_timestamp(now).ok_or_else(out_of_range)?;
         let not_on_or_after = match (
-            &knobs.not_on_or_after_override,
-            knobs.not_on_or_after_offset_secs,
+            &knobs.logout_not_on_or_after_override,
+            knobs.logout_not_on_or_after_offset_secs,
         ) {
             (Some(text), _) => Some(text.clone()),
             (None, Some(secs)) => Some(
@@ -454,20 +459,23 @@ impl Idp {
         };
         let id = self.inner.ids.next_id();
         let session_index = knobs
-            .session_index_override
+            .logout_session_index_override
             .clone()
             .or_else(|| session.as_ref().map(|s| s.session_index.clone()));
         let parts = LogoutRequestParts {
             id: &id,
             issue_instant: &issue_instant,
-            destination: knobs.destination_override.as_deref().unwrap_or(&slo_url),
+            destination: knobs
+                .logout_destination_override
+                .as_deref()
+                .unwrap_or(&slo_url),
             not_on_or_after: not_on_or_after.as_deref(),
             issuer: knobs
-                .issuer_override
+                .logout_issuer_override
                 .as_deref()
                 .unwrap_or(&self.inner.config.entity_id),
             name_id: knobs
-                .name_id_override
+                .logout_name_id_override
                 .as_deref()
                 .or(session.as_ref().map(|s| s.name_id.as_str()))
                 .unwrap_or(&user.email),
@@ -476,7 +484,7 @@ impl Idp {
                 .map_or(NAME_ID_FORMAT_EMAIL, |s| s.name_id_format.as_str()),
             session_index: session_index.as_deref(),
         };
-        let signer = (!knobs.unsigned).then(|| self.logout_signer(knobs.signing_key));
+        let signer = (!knobs.logout_unsigned).then(|| self.logout_signer(knobs.logout_signing_key));
         let failed = |e: String| ControlError::LogoutFailed(e);
         let message = match start.binding {
             LogoutBinding::Redirect => {
@@ -545,8 +553,9 @@ impl Idp {
     }
 
     /// Applies `knobs` to the next LogoutResponse the IdP sends (one only).
-    pub fn set_next_logout_response(&self, knobs: LogoutKnobs) -> Result<(), ControlError> {
+    pub fn set_next_logout_response(&self, knobs: Knobs) -> Result<(), ControlError> {
         knobs.validate()?;
+        knobs.refuse_outside(&Knobs::default(), Reader::Logout)?;
         self.state().next_logout_response = Some(knobs);
         Ok(())
     }
