@@ -268,32 +268,13 @@ pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             }
         }
     }
-    files.sort_by_key(|path| natural_key(path));
+    files.sort_by(|a, b| natural_order(a, b));
     Ok(files)
 }
 
 /// Sorts `1.10` after `1.9`: numbers in paths compare as numbers.
-fn natural_key(path: &Path) -> Vec<(String, u64)> {
-    let text = path.to_string_lossy();
-    let mut key = Vec::new();
-    let mut word = String::new();
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-        } else {
-            if !number.is_empty() {
-                key.push((
-                    std::mem::take(&mut word),
-                    number.parse().unwrap_or(u64::MAX),
-                ));
-                number.clear();
-            }
-            word.push(c);
-        }
-    }
-    key.push((word, number.parse().unwrap_or(0)));
-    key
+fn natural_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    natord::compare(&a.to_string_lossy(), &b.to_string_lossy())
 }
 
 /// Loads every scenario under `dir`; see [`load_paths`].
@@ -366,7 +347,7 @@ mod tests {
             PathBuf::from("s/1.10-a.toml"),
             PathBuf::from("s/1.9-b.toml"),
         ];
-        paths.sort_by_key(|path| natural_key(path));
+        paths.sort_by(|a, b| natural_order(a, b));
         assert_eq!(paths[0], PathBuf::from("s/1.9-b.toml"));
     }
 }
