@@ -695,3 +695,36 @@ fn rust_log_works_for_mint_and_logs_stay_off_stdout() {
     let (_, stderr) = mint_to_stdout(&dir.path().join("b"), None);
     assert_eq!(stderr, "");
 }
+
+#[test]
+fn the_readme_synopsis_names_every_option_of_every_command() {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split("## Command line")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has a synopsis under \"Command line\"");
+    for command in ["serve", "mint", "verify", "profiles", "run"] {
+        let synopsis = block
+            .split("samlconf ")
+            .find(|part| part.starts_with(&format!("{command} ")))
+            .unwrap_or_else(|| panic!("no `samlconf {command}` in the README synopsis"));
+        let help = samlconf(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&help.stdout);
+        let options: Vec<&str> = help
+            .lines()
+            .filter_map(|line| line.trim_start().split([' ', ',']).next())
+            .filter(|word| word.starts_with("--") && *word != "--help")
+            .collect();
+        assert!(!options.is_empty(), "{help}");
+        for option in options {
+            assert!(
+                [' ', ']', '\n']
+                    .iter()
+                    .any(|end| synopsis.contains(&format!("{option}{end}"))),
+                "the README synopsis of `{command}` omits {option}"
+            );
+        }
+    }
+}
