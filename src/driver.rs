@@ -102,6 +102,9 @@ pub struct HttpDriver {
 }
 
 impl HttpDriver {
+    /// What `--driver` and the reports call this implementation.
+    pub const NAME: &'static str = "http";
+
     pub fn new(sp_base_url: &str) -> Result<Self, DriverError> {
         let client = reqwest::Client::builder()
             .cookie_store(true)

@@ -55,6 +55,7 @@ fn a_failing_scenario_gives_exit_1_a_summary_and_reports() {
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["driver"], "http");
     assert_eq!(report["totals"]["passed"], 1);
     assert_eq!(report["totals"]["failed"], 1);
     let failing = &report["scenarios"][1];
@@ -88,9 +89,10 @@ fn a_failing_scenario_gives_exit_1_a_summary_and_reports() {
     let html = std::fs::read_to_string(&html).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(!html.contains("<script>"), "scenario text is escaped");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co."));
+    // askama writes the numeric character references.
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; co."));
     assert!(
-        html.contains("&lt;samlp:Response"),
+        html.contains("&#60;samlp:Response"),
         "the SAML message is shown, escaped"
     );
     assert!(
@@ -98,6 +100,10 @@ fn a_failing_scenario_gives_exit_1_a_summary_and_reports() {
         "the audit events are shown"
     );
     assert!(html.contains("What differed"));
+    assert!(
+        html.contains("Driver: http. Virtual clocks start at 2026-06-01T12:00:00Z."),
+        "the run's driver and start"
+    );
 }
 
 #[test]

@@ -144,10 +144,11 @@ pub fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     };
+    let run_info = runner::RunInfo::of_this_runner();
     let outputs: [(&Option<PathBuf>, &dyn Fn() -> String); 3] = [
         (&args.junit, &|| report::junit::junit(&results)),
-        (&args.json, &|| report::json(&results)),
-        (&args.html, &|| report::html::html(&results)),
+        (&args.json, &|| report::json(&results, &run_info)),
+        (&args.html, &|| report::html::html(&results, &run_info)),
     ];
     for (path, render) in outputs {
         if let Some(path) = path
