@@ -223,7 +223,7 @@ fn post_from_must_name_another_browser() {
     let head = "id = \"7.1\"\ntitle = \"t\"\nsection = \"7 x\"\ndescription = \"d\"\nexpectation = \"e\"\nsource = \"s\"\n\n[[step]]\n";
     let path = Path::new("scenarios/7-x/7.1-t.toml");
     let own = format!(
-        "{head}sign_in = {{ user = \"bob@example.com\", driver = \"attacker\", post_from = \"attacker\" }}\n"
+        "{head}sign_in = {{ user = \"bob@example.com\", browser = \"attacker\", post_from = \"attacker\" }}\n"
     );
     let message = samlconf::scenario::parse(path, &own).unwrap_err()[0].to_string();
     assert!(
@@ -234,7 +234,46 @@ fn post_from_must_name_another_browser() {
         format!("{head}sign_in = {{ user = \"bob@example.com\", post_from = \"main\" }}\n");
     assert!(samlconf::scenario::parse(path, &default_browser).is_err());
     let other = format!(
-        "{head}sign_in = {{ user = \"bob@example.com\", driver = \"attacker\", post_from = \"victim\" }}\n"
+        "{head}sign_in = {{ user = \"bob@example.com\", browser = \"attacker\", post_from = \"victim\" }}\n"
     );
     samlconf::scenario::parse(path, &other).expect("another browser posts");
+}
+
+#[test]
+fn the_old_step_key_driver_still_names_the_browser_with_one_warning_per_file() {
+    let head = "id = \"1.1\"\ntitle = \"t\"\nsection = \"1 x\"\ndescription = \"d\"\nexpectation = \"e\"\nsource = \"s\"\n";
+    let path = Path::new("scenarios/1-x/1.1-t.toml");
+    let old = format!(
+        "{head}\n[[step]]\nsign_in = {{ user = \"bob@example.com\", driver = \"two\" }}\n\n[[step]]\ncheck = {{ driver = \"two\" }}\n"
+    );
+    let scenario = samlconf::scenario::parse(path, &old).expect("the old name is accepted");
+    let browsers: Vec<_> = scenario.steps.iter().map(|s| s.action.browser()).collect();
+    assert_eq!(browsers, [Some("two"), Some("two")]);
+    assert_eq!(scenario.warnings.len(), 1, "{:?}", scenario.warnings);
+    assert!(
+        scenario.warnings[0].starts_with("scenarios/1-x/1.1-t.toml:8: `driver = \"NAME\"`")
+            && scenario.warnings[0].contains("`browser = \"NAME\"` (2 step(s)"),
+        "{}",
+        scenario.warnings[0]
+    );
+
+    let new = old.replace("driver", "browser");
+    let scenario = samlconf::scenario::parse(path, &new).expect("the new name");
+    assert_eq!(scenario.steps[1].action.browser(), Some("two"));
+    assert!(scenario.warnings.is_empty(), "{:?}", scenario.warnings);
+
+    let both = format!("{head}\n[[step]]\ncheck = {{ driver = \"two\", browser = \"two\" }}\n");
+    assert!(
+        samlconf::scenario::parse(path, &both).is_err(),
+        "one name at a time"
+    );
+
+    // The CLI prints the warning once for the file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("1.1-t.toml");
+    std::fs::write(&file, &old).unwrap();
+    let output = samlconf(&["run", "--check", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("is now `browser").count(), 1, "{stderr}");
 }

@@ -89,6 +89,9 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_USAGE);
         }
     };
+    for warning in scenarios.iter().flat_map(|s| &s.warnings) {
+        eprintln!("warning: {warning}");
+    }
     let scenarios: Vec<Scenario> = scenarios
         .into_iter()
         .filter(|s| selected(s, args.filter.as_deref(), &args.tags))

@@ -44,7 +44,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let sp_entity = ctx.pair.sp.config().entity_id();
             // The browser that starts the sign-in. The one that posts the IdP's answer (another
             // one with `post_from`) is the step's browser, whose session the step judges.
-            let name = a.driver.as_deref().unwrap_or(crate::scenario::MAIN);
+            let name = a.browser.as_deref().unwrap_or(crate::scenario::MAIN);
             let poster = browser_of(step)?;
             ctx.driver(poster)?;
             ctx.driver(name)?;

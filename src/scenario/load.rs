@@ -207,6 +207,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         idp_users: raw.idp_users,
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
         extra_idps: raw.extra_idp,
+        warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),
     };
@@ -223,6 +224,33 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
     } else {
         Err(errors)
     }
+}
+
+/// One warning for the file when steps name their browser with the old key `driver` (the
+/// serde alias of `browser`): where it is first used and how often.
+fn old_browser_name(file: &Path, text: &str, steps: &[Step]) -> Option<String> {
+    // The typed structs cannot tell the alias from the name; the plain table can.
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let raw_steps = table.get("step")?.as_array()?;
+    let lines: Vec<usize> = raw_steps
+        .iter()
+        .zip(steps)
+        .filter(|(raw, _)| {
+            raw.as_table().is_some_and(|raw| {
+                raw.iter().any(|(key, value)| {
+                    key != "expect" && value.as_table().is_some_and(|a| a.contains_key("driver"))
+                })
+            })
+        })
+        .map(|(_, step)| step.line)
+        .collect();
+    let first = lines.first()?;
+    Some(format!(
+        "{}:{first}: `driver = \"NAME\"` in a step is now `browser = \"NAME\"` ({} step(s) in \
+         this file); the old name is accepted for one more release",
+        file.display(),
+        lines.len()
+    ))
 }
 
 /// Offset of the first line that opens table `name` (`[name]`, `[name.x]`, `[[name.x]]`).
