@@ -37,54 +37,29 @@ pub fn sp_config(endpoints: &Endpoints, idp_cert_pem: &str, database: &str) -> S
     SpConfig::from_toml(&text).unwrap_or_else(|e| panic!("demo SP configuration is invalid: {e}"))
 }
 
-/// The TOML of [`sp_config`].
+/// The TOML of [`sp_config`], serialized by the `toml` crate so that every value is quoted
+/// as TOML wants, whatever it holds (a PEM's newlines, a path's backslashes).
 pub fn sp_config_toml(endpoints: &Endpoints, idp_cert_pem: &str, database: &str) -> String {
-    let quote = |s: &str| toml_string(s);
-    format!(
-        r#"[sp]
-base_url = {sp_base}
-database = {database}
-allow_unsolicited = true
-
-[idp]
-entity_id = {idp_entity}
-sso_url = {sso}
-slo_url = {slo}
-certificate_pem = {cert}
-
-[[role_mapping]]
-group = "admins"
-role = "admin"
-
-[[role_mapping]]
-group = "{ENGINEERING_GROUP_ID}"
-role = "editor"
-"#,
-        sp_base = quote(&endpoints.sp_base_url),
-        database = quote(database),
-        idp_entity = quote(&endpoints.idp_entity_id()),
-        sso = quote(&format!("{}/sso", endpoints.idp_base_url)),
-        slo = quote(&format!("{}/slo", endpoints.idp_base_url)),
-        cert = quote(idp_cert_pem),
-    )
-}
-
-/// A TOML basic string.
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    // Written as JSON only because `json!` reads like the file it becomes.
+    let config = serde_json::json!({
+        "sp": {
+            "base_url": endpoints.sp_base_url,
+            "database": database,
+            "allow_unsolicited": true,
+        },
+        "idp": {
+            "entity_id": endpoints.idp_entity_id(),
+            "sso_url": format!("{}/sso", endpoints.idp_base_url),
+            "slo_url": format!("{}/slo", endpoints.idp_base_url),
+            "certificate_pem": idp_cert_pem,
+        },
+        "role_mapping": [
+            { "group": "admins", "role": "admin" },
+            { "group": ENGINEERING_GROUP_ID, "role": "editor" },
+        ],
+    });
+    // Strings, booleans, tables and arrays of tables always serialize; failing is a bug here.
+    toml::to_string(&config).unwrap_or_else(|e| panic!("demo SP configuration: {e}"))
 }
 
 /// The mock IdP configuration that knows the SP of `sp_config`.
@@ -109,5 +84,29 @@ pub fn idp_config(
         default_profile: "valid".into(),
         deterministic,
         forbid_framing: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_survive_quoting() {
+        let endpoints = Endpoints {
+            idp_base_url: "http://127.0.0.1:9000".into(),
+            sp_base_url: "http://127.0.0.1:8000".into(),
+        };
+        let pem = "-----BEGIN CERTIFICATE-----\nAB\"C\\\n-----END CERTIFICATE-----\n";
+        let database = r#"C:\state\"sp".sqlite"#;
+        let table: toml::Table =
+            toml::from_str(&sp_config_toml(&endpoints, pem, database)).unwrap();
+        assert_eq!(table["idp"]["certificate_pem"].as_str(), Some(pem));
+        assert_eq!(table["sp"]["database"].as_str(), Some(database));
+        assert_eq!(
+            table["idp"]["sso_url"].as_str(),
+            Some("http://127.0.0.1:9000/sso")
+        );
+        assert_eq!(table["role_mapping"][1]["role"].as_str(), Some("editor"));
     }
 }

@@ -1,9 +1,13 @@
 //! The HTTP driver: plays the browser with reqwest (cookie jar, redirects followed by hand so
 //! that every hop is observable) through SP-initiated and IdP-initiated sign-in.
 
+mod page;
+
 use reqwest::header::{ACCEPT, LOCATION};
 use reqwest::redirect::Policy;
 use serde_json::Value;
+
+pub use page::parse_post_form;
 
 /// How a sign-in attempt ended, judged by who is signed in — not by HTTP status alone.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +102,9 @@ pub struct HttpDriver {
 }
 
 impl HttpDriver {
+    /// What `--driver` and the reports call this implementation.
+    pub const NAME: &'static str = "http";
+
     pub fn new(sp_base_url: &str) -> Result<Self, DriverError> {
         let client = reqwest::Client::builder()
             .cookie_store(true)
@@ -240,12 +247,16 @@ impl HttpDriver {
             .ok_or_else(|| unexpected("idp", "the IdP's answer holds no auto-submit form"))
     }
 
-    /// IdP-initiated: the mock IdP mints an unsolicited response for `user`.
+    /// IdP-initiated: this browser asks the mock IdP at `idp_base_url` for an unsolicited
+    /// response for `user` to the SP `sp_entity_id`, and `poster` (this browser, or another one
+    /// for login CSRF) posts it to the ACS.
     pub async fn sign_in_idp_initiated(
         &self,
+        poster: &HttpDriver,
         idp_base_url: &str,
         sp_entity_id: &str,
         user: &str,
+        relay_state: Option<&str>,
     ) -> Result<SignInOutcome, DriverError> {
         let mut url = url::Url::parse(&format!(
             "{}/idp-initiated",
@@ -255,15 +266,23 @@ impl HttpDriver {
         url.query_pairs_mut()
             .append_pair("user", user)
             .append_pair("sp", sp_entity_id);
-        let response = self.client.get(url).send().await?;
-        let status = response.status().as_u16();
-        let body = response.text().await?;
-        if status != 200 {
-            return Ok(SignInOutcome::IdpRefused { status, body });
+        if let Some(relay_state) = relay_state {
+            url.query_pairs_mut().append_pair("RelayState", relay_state);
         }
-        let form = parse_post_form(&body)
-            .ok_or_else(|| unexpected("idp-initiated", "no auto-submit form"))?;
-        self.submit(&form).await
+        let page = self.visit(url.as_str()).await?;
+        if page.status != 200 {
+            return Ok(SignInOutcome::IdpRefused {
+                status: page.status,
+                body: page.body,
+            });
+        }
+        let form = parse_post_form(&page.body).ok_or_else(|| {
+            unexpected(
+                "idp-initiated",
+                "the IdP's IdP-initiated page holds no auto-submit form",
+            )
+        })?;
+        poster.submit(&form).await
     }
 
     /// POSTs a form to its action as the browser's script would, then reads the verdict.
@@ -305,19 +324,15 @@ impl HttpDriver {
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
             let page = response.text().await?;
-            if status == 401 && page.contains("id=\"link-form\"") {
+            if status == 401 && page::is_link_prompt(&page) {
                 return Ok(SignInOutcome::LinkPrompt { page });
             }
-            let code = page
-                .split("<code id=\"reason-code\">")
-                .nth(1)
-                .and_then(|rest| rest.split('<').next())
-                .ok_or_else(|| {
-                    unexpected(step, format!("status {status} without a reason code"))
-                })?;
+            let code = page::reason_code(&page).ok_or_else(|| {
+                unexpected(step, format!("status {status} without a reason code"))
+            })?;
             return Ok(SignInOutcome::Refused {
                 status,
-                code: code.to_owned(),
+                code,
                 message: String::new(),
                 detail: String::new(),
             });
@@ -491,7 +506,7 @@ impl HttpDriver {
         &self,
     ) -> Result<Result<reqwest::Response, Visited>, DriverError> {
         let page = self.visit("/logout").await?;
-        let Some(form) = parse_post_form(&page.body).filter(|f| f.action == "/logout") else {
+        let Some(form) = page::form_with_action(&page.body, "/logout") else {
             return Ok(Err(page));
         };
         let response = self
@@ -582,81 +597,4 @@ fn redirect_target(response: &reqwest::Response) -> Option<String> {
     }
     let location = response.headers().get(LOCATION)?.to_str().ok()?;
     response.url().join(location).ok().map(String::from)
-}
-
-/// Reads the first `<form>`'s action and its `<input name=… value=…>` fields. Enough for the
-/// HTTP-POST binding's auto-submit pages; not a general HTML parser.
-pub fn parse_post_form(html: &str) -> Option<PostForm> {
-    let form_start = html.find("<form")?;
-    let form_tag_end = form_start + html[form_start..].find('>')?;
-    let action = attribute(&html[form_start..form_tag_end], "action")?;
-    let form_end = html[form_tag_end..]
-        .find("</form>")
-        .map_or(html.len(), |i| form_tag_end + i);
-    let mut fields = Vec::new();
-    let mut rest = &html[form_tag_end..form_end];
-    while let Some(start) = rest.find("<input") {
-        let end = start + rest[start..].find('>')?;
-        let tag = &rest[start..end];
-        if let (Some(name), value) = (attribute(tag, "name"), attribute(tag, "value")) {
-            fields.push((name, value.unwrap_or_default()));
-        }
-        rest = &rest[end..];
-    }
-    Some(PostForm { action, fields })
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let mut search = tag;
-    loop {
-        let at = search.find(name)?;
-        let before_ok = at == 0 || search.as_bytes()[at - 1].is_ascii_whitespace();
-        let after = search[at + name.len()..].trim_start();
-        if before_ok && after.starts_with('=') {
-            let value = after[1..].trim_start();
-            let quote = value.chars().next()?;
-            if quote == '"' || quote == '\'' {
-                let inner = &value[1..];
-                return Some(unescape_html(&inner[..inner.find(quote)?]));
-            }
-            let end = value
-                .find(|c: char| c.is_whitespace() || c == '>')
-                .unwrap_or(value.len());
-            return Some(unescape_html(&value[..end]));
-        }
-        search = &search[at + name.len()..];
-    }
-}
-
-fn unescape_html(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#x2F;", "/")
-        .replace("&amp;", "&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_an_auto_submit_form() {
-        let html = r#"<html><body onload="x"><form method="post" action="http://sp.example/saml/acs?a=1&amp;b=2">
-<input type="hidden" name="SAMLResponse" value="PHg+&#x2F;">
-<input type='hidden' name='RelayState' value='/p?q=&quot;1&quot;'/>
-<noscript><input type="submit" value="Continue"></noscript></form></body></html>"#;
-        let form = parse_post_form(html).unwrap();
-        assert_eq!(form.action, "http://sp.example/saml/acs?a=1&b=2");
-        assert_eq!(form.field("SAMLResponse"), Some("PHg+/"));
-        assert_eq!(form.field("RelayState"), Some("/p?q=\"1\""));
-    }
-
-    #[test]
-    fn no_form_is_none() {
-        assert!(parse_post_form("<p>login</p>").is_none());
-    }
 }

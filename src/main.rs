@@ -1,5 +1,6 @@
 //! The `samlconf` command line.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `serve` is watched by a person, who wants to see requests; the other commands print their
+    // result and stay quiet unless something is wrong. `RUST_LOG` overrides both.
+    init_logs(match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    });
     match cli.command {
         Command::Serve(args) => cli::serve::run(args),
         Command::Mint(args) => cli::mint::run(args),
@@ -38,4 +45,16 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Profiles(args) => cli::profiles::run(args),
     }
+}
+
+/// Logs go to standard error, so that what a command prints on standard output (`verify`'s JSON,
+/// `mint`'s response, `run`'s summary) stays clean.
+fn init_logs(default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }

@@ -203,13 +203,6 @@ fn usage_and_io_errors_exit_2() {
 }
 
 #[test]
-fn run_says_plainly_that_the_browser_driver_is_not_there_yet() {
-    let output = samlconf(&["run", "--driver", "browser"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not there yet"));
-}
-
-#[test]
 fn a_real_okta_response_is_accepted_by_the_verify_command() {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/sp/tests/fixtures/real");
     let output = samlconf(&[
@@ -663,4 +656,75 @@ fn an_expired_pinned_certificate_warns_unless_idp_cert_expiry_refuse() {
     );
     let v = assert_verdict((code, v), None);
     assert!(v["signature"].get("certificate_warning").is_none(), "{v}");
+}
+
+#[test]
+fn rust_log_works_for_mint_and_logs_stay_off_stdout() {
+    let mint_to_stdout = |state: &Path, rust_log: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_samlconf"));
+        command.args([
+            "mint",
+            "--sp-entity-id",
+            SP,
+            "--acs-url",
+            ACS,
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]);
+        command.env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        let output = command.output().expect("run samlconf");
+        assert!(output.status.success(), "{output:?}");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A fresh state directory: the IdP creates its key and says so at `info`.
+    let (stdout, stderr) = mint_to_stdout(&dir.path().join("a"), Some("info"));
+    assert!(stderr.contains("created signing key"), "{stderr}");
+    assert!(
+        stdout.starts_with('<'),
+        "only the response on stdout: {stdout}"
+    );
+    assert!(!stdout.contains("created signing key"));
+    // Quiet by default.
+    let (_, stderr) = mint_to_stdout(&dir.path().join("b"), None);
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn the_readme_synopsis_names_every_option_of_every_command() {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split("## Command line")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has a synopsis under \"Command line\"");
+    for command in ["serve", "mint", "verify", "profiles", "run"] {
+        let synopsis = block
+            .split("samlconf ")
+            .find(|part| part.starts_with(&format!("{command} ")))
+            .unwrap_or_else(|| panic!("no `samlconf {command}` in the README synopsis"));
+        let help = samlconf(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&help.stdout);
+        let options: Vec<&str> = help
+            .lines()
+            .filter_map(|line| line.trim_start().split([' ', ',']).next())
+            .filter(|word| word.starts_with("--") && *word != "--help")
+            .collect();
+        assert!(!options.is_empty(), "{help}");
+        for option in options {
+            assert!(
+                [' ', ']', '\n']
+                    .iter()
+                    .any(|end| synopsis.contains(&format!("{option}{end}"))),
+                "the README synopsis of `{command}` omits {option}"
+            );
+        }
+    }
 }

@@ -89,6 +89,9 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_USAGE);
         }
     };
+    for warning in scenarios.iter().flat_map(|s| &s.warnings) {
+        eprintln!("warning: {warning}");
+    }
     let scenarios: Vec<Scenario> = scenarios
         .into_iter()
         .filter(|s| selected(s, args.filter.as_deref(), &args.tags))
@@ -144,10 +147,11 @@ pub fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     };
+    let run_info = runner::RunInfo::of_this_runner();
     let outputs: [(&Option<PathBuf>, &dyn Fn() -> String); 3] = [
         (&args.junit, &|| report::junit::junit(&results)),
-        (&args.json, &|| report::json(&results)),
-        (&args.html, &|| report::html::html(&results)),
+        (&args.json, &|| report::json(&results, &run_info)),
+        (&args.html, &|| report::html::html(&results, &run_info)),
     ];
     for (path, render) in outputs {
         if let Some(path) = path

@@ -1,71 +1,67 @@
-//! JUnit XML as CI systems read it (Jenkins, GitLab, GitHub annotations): one `<testsuite>` per
-//! section, one `<testcase>` per scenario; `<failure>` when the SP did otherwise than expected,
-//! `<error>` when the harness broke. The message says what differed; the body has every step.
+//! JUnit XML as CI systems read it (Jenkins, GitLab, GitHub annotations), written by
+//! `quick-junit` (nextest's own): one `<testsuite>` per section, one `<testcase>` per scenario;
+//! `<failure>` when the SP did otherwise than expected, `<error>` when the harness broke. The
+//! message says what differed; the body has every step.
 
-use super::xml::escape;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
 use crate::runner::{ScenarioResult, StepStatus, Verdict};
 
 pub fn junit(results: &[ScenarioResult]) -> String {
-    let mut sections: Vec<(&str, Vec<&ScenarioResult>)> = Vec::new();
+    let mut suites: Vec<TestSuite> = Vec::new();
+    let mut times: Vec<Duration> = Vec::new();
     for result in results {
-        match sections
-            .iter_mut()
-            .find(|(name, _)| *name == result.section)
-        {
-            Some((_, members)) => members.push(result),
-            None => sections.push((&result.section, vec![result])),
-        }
-    }
-    let totals = super::Totals::of(results);
-    let total_time: f64 = results.iter().map(|r| r.seconds).sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!(
-        "<testsuites name=\"samlconf\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">\n",
-        results.len(),
-        totals.failed,
-        totals.errors,
-        total_time
-    ));
-    for (section, members) in sections {
-        let t = super::Totals::of(&members.iter().map(|r| (*r).clone()).collect::<Vec<_>>());
-        let time: f64 = members.iter().map(|r| r.seconds).sum();
-        out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3}\">\n",
-            escape(section),
-            members.len(),
-            t.failed,
-            t.errors,
-            time
-        ));
-        for result in members {
-            out.push_str(&format!(
-                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"{:.3}\"",
-                escape(&format!("{} {}", result.id, result.title)),
-                escape(&format!("samlconf.{section}")),
-                escape(&result.file),
-                result.seconds
-            ));
-            if result.verdict == Verdict::Pass {
-                out.push_str("/>\n");
-                continue;
+        let index = match suites.iter().position(|s| s.name == result.section) {
+            Some(index) => index,
+            None => {
+                suites.push(TestSuite::new(&result.section));
+                times.push(Duration::ZERO);
+                suites.len() - 1
             }
-            out.push_str(">\n");
-            let element = match result.verdict {
-                Verdict::Error => "error",
-                _ => "failure",
-            };
-            out.push_str(&format!(
-                "      <{element} message=\"{}\" type=\"{}\">{}</{element}>\n",
-                escape(result.reason.as_deref().unwrap_or_default()),
-                result.verdict.as_str(),
-                escape(&details(result))
-            ));
-            out.push_str("    </testcase>\n");
-        }
-        out.push_str("  </testsuite>\n");
+        };
+        times[index] += seconds(result.seconds);
+        suites[index].add_test_case(test_case(result));
     }
-    out.push_str("</testsuites>\n");
-    out
+    let mut report = Report::new("samlconf");
+    report.set_time(results.iter().map(|r| seconds(r.seconds)).sum());
+    for (mut suite, time) in suites.into_iter().zip(times) {
+        suite.set_time(time);
+        report.add_test_suite(suite);
+    }
+    // Serializing to memory fails only on I/O, which a `Vec` does not have.
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- cannot write the JUnit report: {e} -->\n"))
+}
+
+fn test_case(result: &ScenarioResult) -> TestCase {
+    let status = match result.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail | Verdict::Error => {
+            let kind = match result.verdict {
+                Verdict::Error => NonSuccessKind::Error,
+                _ => NonSuccessKind::Failure,
+            };
+            let mut status = TestCaseStatus::non_success(kind);
+            status
+                .set_message(result.reason.as_deref().unwrap_or_default())
+                .set_type(result.verdict.as_str())
+                .set_description(details(result));
+            status
+        }
+    };
+    let mut case = TestCase::new(format!("{} {}", result.id, result.title), status);
+    case.set_classname(format!("samlconf.{}", result.section))
+        .set_time(seconds(result.seconds));
+    case.extra
+        .insert("file".into(), result.file.as_str().into());
+    case
+}
+
+fn seconds(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds).unwrap_or_default()
 }
 
 /// The failure body: the scenario's expectation and source, then each step and what differed.

@@ -6,7 +6,7 @@ pub mod html;
 pub mod junit;
 pub mod xml;
 
-use crate::runner::{ScenarioResult, Verdict};
+use crate::runner::{RunInfo, ScenarioResult, Verdict};
 
 /// Counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,12 +75,12 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
 }
 
 /// JSON: every scenario with every step's expected and actual outcome.
-pub fn json(results: &[ScenarioResult]) -> String {
+pub fn json(results: &[ScenarioResult], run: &RunInfo) -> String {
     let totals = Totals::of(results);
     let report = serde_json::json!({
         "tool": "samlconf",
         "version": env!("CARGO_PKG_VERSION"),
-        "driver": "http",
+        "driver": run.driver,
         "totals": {
             "scenarios": results.len(),
             "passed": totals.passed,

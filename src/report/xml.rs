@@ -1,24 +1,5 @@
-//! Escaping for XML and HTML, and a small pretty-printer for the SAML messages shown in reports.
-
-/// Escapes text for an XML or HTML text node or a double-quoted attribute value. Characters XML
-/// 1.0 cannot carry at all (most C0 controls) become U+FFFD, so the document stays well-formed
-/// whatever a page or message contained.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+//! A small pretty-printer for the SAML messages shown in reports (the templates and
+//! `quick-junit` escape what they show).
 
 /// Indents an XML document, one element a line, keeping text-only elements on one line. Not a
 /// parser: anything it does not understand is passed through as it is. The input is not trusted
@@ -110,14 +91,6 @@ fn tag_end(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_controls() {
-        assert_eq!(
-            escape("<a href=\"x\">&'\u{1}"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;\u{FFFD}"
-        );
-    }
 
     #[test]
     fn indents_compact_xml() {

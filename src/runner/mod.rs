@@ -23,6 +23,32 @@ use crate::scenario::{Expect, Scenario};
 /// Where every scenario's virtual clocks start.
 pub const START: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 
+/// What every scenario of a run shares, which reports state beside the results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The browser implementation that played the user.
+    pub driver: &'static str,
+    /// Where every scenario's virtual clocks started.
+    pub virtual_start: OffsetDateTime,
+}
+
+impl RunInfo {
+    /// What [`run_all`] and [`run_scenario`] run with.
+    pub const fn of_this_runner() -> RunInfo {
+        RunInfo {
+            driver: crate::driver::HttpDriver::NAME,
+            virtual_start: START,
+        }
+    }
+
+    /// [`RunInfo::virtual_start`] as RFC 3339.
+    pub fn virtual_start_rfc3339(&self) -> String {
+        self.virtual_start
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| self.virtual_start.to_string())
+    }
+}
+
 /// How long one scenario may take before it is graded `error`.
 pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
 

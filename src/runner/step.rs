@@ -45,7 +45,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let sp_entity = ctx.pair.sp.config().entity_id();
             // The browser that starts the sign-in. The one that posts the IdP's answer (another
             // one with `post_from`) is the step's browser, whose session the step judges.
-            let name = a.driver.as_deref().unwrap_or(crate::scenario::MAIN);
+            let name = a.browser.as_deref().unwrap_or(crate::scenario::MAIN);
             let poster = browser_of(step)?;
             ctx.driver(poster)?;
             ctx.driver(name)?;
@@ -70,28 +70,16 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                     .sign_in_posted_by(poster, &a.user, a.relay_state.as_deref())
                     .await
                     .map_err(err)?,
-                Via::Idp => {
-                    let mut url = url::Url::parse(&format!("{idp_base}/idp-initiated"))
-                        .map_err(|e| e.to_string())?;
-                    url.query_pairs_mut()
-                        .append_pair("user", &a.user)
-                        .append_pair("sp", &sp_entity);
-                    if let Some(relay_state) = &a.relay_state {
-                        url.query_pairs_mut().append_pair("RelayState", relay_state);
-                    }
-                    let page = driver.visit(url.as_str()).await.map_err(err)?;
-                    if page.status != 200 {
-                        SignInOutcome::IdpRefused {
-                            status: page.status,
-                            body: page.body,
-                        }
-                    } else {
-                        let form = parse_post_form(&page.body).ok_or_else(|| {
-                            "the IdP's IdP-initiated page holds no auto-submit form".to_owned()
-                        })?;
-                        poster.submit(&form).await.map_err(err)?
-                    }
-                }
+                Via::Idp => driver
+                    .sign_in_idp_initiated(
+                        poster,
+                        &idp_base,
+                        &sp_entity,
+                        &a.user,
+                        a.relay_state.as_deref(),
+                    )
+                    .await
+                    .map_err(err)?,
             };
             from_sign_in(outcome, &mut actual);
         }

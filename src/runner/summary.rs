@@ -20,8 +20,8 @@ pub(super) fn summary(action: &Action) -> String {
         }
         text
     };
-    let browser = |driver: &Option<String>| match driver {
-        Some(d) => format!(" [browser {d}]"),
+    let browser = |browser: &Option<String>| match browser {
+        Some(b) => format!(" [browser {b}]"),
         None => String::new(),
     };
     match action {
@@ -41,7 +41,7 @@ pub(super) fn summary(action: &Action) -> String {
                 .as_ref()
                 .map(|r| format!(", RelayState {r:?}"))
                 .unwrap_or_default(),
-            browser(&a.driver)
+            browser(&a.browser)
                 + &a.post_from
                     .as_ref()
                     .map(|p| format!(", the response posted by browser {p}"))
@@ -54,22 +54,22 @@ pub(super) fn summary(action: &Action) -> String {
                 .map(|u| format!(" as {u:?}"))
                 .unwrap_or_default(),
             a.password,
-            browser(&a.driver)
+            browser(&a.browser)
         ),
-        Action::SkipLink(a) => format!("skips linking{}", browser(&a.driver)),
+        Action::SkipLink(a) => format!("skips linking{}", browser(&a.browser)),
         Action::Invite(a) => format!("an admin invites account {:?}", a.account),
         Action::AcceptInvitation(a) => format!(
             "{} accepts the invitation of {:?}{}{}",
             a.user,
             a.account,
             with(&a.profile, &a.knobs),
-            browser(&a.driver)
+            browser(&a.browser)
         ),
         Action::AdvanceClock(a) => format!("both clocks advance {} s", a.seconds),
         Action::Renew(a) => format!(
             "passive renewal{}{}",
             with(&a.profile, &a.knobs),
-            browser(&a.driver)
+            browser(&a.browser)
         ),
         Action::Logout(a) => format!(
             "{}{}",
@@ -88,7 +88,7 @@ pub(super) fn summary(action: &Action) -> String {
                     }
                 ),
             },
-            with(&None, &a.knobs) + &browser(&a.driver)
+            with(&None, &a.knobs) + &browser(&a.browser)
         ),
         Action::Replay(_) => format!(
             "the last SAMLResponse is posted again from browser {:?}",
@@ -97,9 +97,9 @@ pub(super) fn summary(action: &Action) -> String {
         Action::RecoveryLogin(a) => format!(
             "recovery password login as {:?}{}",
             a.username,
-            browser(&a.driver)
+            browser(&a.browser)
         ),
-        Action::Check(a) => format!("the browser asks /me{}", browser(&a.driver)),
+        Action::Check(a) => format!("the browser asks /me{}", browser(&a.browser)),
         Action::SetRoles(a) => format!("an admin sets the roles of {} to {:?}", a.user, a.roles),
         Action::IdpSetAccess(a) => format!("the IdP sets {}'s access to {}", a.user, a.access),
         Action::IdpRemoveUser(a) => format!("the IdP removes {}", a.user),

@@ -274,7 +274,7 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                     step_error(message);
                 }
                 if let Some(poster) = &a.post_from
-                    && poster == a.driver.as_deref().unwrap_or(super::MAIN)
+                    && poster == a.browser.as_deref().unwrap_or(super::MAIN)
                 {
                     step_error(format!(
                         "`post_from = {poster:?}` names the step's own browser; it must be another one"

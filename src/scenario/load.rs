@@ -207,6 +207,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         idp_users: raw.idp_users,
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
         extra_idps: raw.extra_idp,
+        warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),
     };
@@ -223,6 +224,33 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
     } else {
         Err(errors)
     }
+}
+
+/// One warning for the file when steps name their browser with the old key `driver` (the
+/// serde alias of `browser`): where it is first used and how often.
+fn old_browser_name(file: &Path, text: &str, steps: &[Step]) -> Option<String> {
+    // The typed structs cannot tell the alias from the name; the plain table can.
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let raw_steps = table.get("step")?.as_array()?;
+    let lines: Vec<usize> = raw_steps
+        .iter()
+        .zip(steps)
+        .filter(|(raw, _)| {
+            raw.as_table().is_some_and(|raw| {
+                raw.iter().any(|(key, value)| {
+                    key != "expect" && value.as_table().is_some_and(|a| a.contains_key("driver"))
+                })
+            })
+        })
+        .map(|(_, step)| step.line)
+        .collect();
+    let first = lines.first()?;
+    Some(format!(
+        "{}:{first}: `driver = \"NAME\"` in a step is now `browser = \"NAME\"` ({} step(s) in \
+         this file); the old name is accepted for one more release",
+        file.display(),
+        lines.len()
+    ))
 }
 
 /// Offset of the first line that opens table `name` (`[name]`, `[name.x]`, `[[name.x]]`).
@@ -268,32 +296,13 @@ pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             }
         }
     }
-    files.sort_by_key(|path| natural_key(path));
+    files.sort_by(|a, b| natural_order(a, b));
     Ok(files)
 }
 
 /// Sorts `1.10` after `1.9`: numbers in paths compare as numbers.
-fn natural_key(path: &Path) -> Vec<(String, u64)> {
-    let text = path.to_string_lossy();
-    let mut key = Vec::new();
-    let mut word = String::new();
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-        } else {
-            if !number.is_empty() {
-                key.push((
-                    std::mem::take(&mut word),
-                    number.parse().unwrap_or(u64::MAX),
-                ));
-                number.clear();
-            }
-            word.push(c);
-        }
-    }
-    key.push((word, number.parse().unwrap_or(0)));
-    key
+fn natural_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    natord::compare(&a.to_string_lossy(), &b.to_string_lossy())
 }
 
 /// Loads every scenario under `dir`; see [`load_paths`].
@@ -366,7 +375,7 @@ mod tests {
             PathBuf::from("s/1.10-a.toml"),
             PathBuf::from("s/1.9-b.toml"),
         ];
-        paths.sort_by_key(|path| natural_key(path));
+        paths.sort_by(|a, b| natural_order(a, b));
         assert_eq!(paths[0], PathBuf::from("s/1.9-b.toml"));
     }
 }

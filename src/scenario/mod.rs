@@ -45,6 +45,10 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
+    /// What is accepted but should change in the file (`file:line: message`), at most one per
+    /// kind; the CLI prints them.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Scenario {
@@ -217,20 +221,20 @@ impl Action {
 
     /// The browser the step acts through, if it uses one.
     pub fn browser(&self) -> Option<&str> {
-        let (driver, default) = match self {
+        let (browser, default) = match self {
             // The browser that posted the response is the one whose session the step judges.
             Action::SignIn(a) if a.post_from.is_some() => (&a.post_from, MAIN),
-            Action::SignIn(a) => (&a.driver, MAIN),
-            Action::Link(a) => (&a.driver, MAIN),
-            Action::SkipLink(a) | Action::Check(a) => (&a.driver, MAIN),
-            Action::Replay(a) => (&a.driver, ATTACKER),
-            Action::AcceptInvitation(a) => (&a.driver, MAIN),
-            Action::Renew(a) => (&a.driver, MAIN),
-            Action::Logout(a) => (&a.driver, MAIN),
-            Action::RecoveryLogin(a) => (&a.driver, MAIN),
+            Action::SignIn(a) => (&a.browser, MAIN),
+            Action::Link(a) => (&a.browser, MAIN),
+            Action::SkipLink(a) | Action::Check(a) => (&a.browser, MAIN),
+            Action::Replay(a) => (&a.browser, ATTACKER),
+            Action::AcceptInvitation(a) => (&a.browser, MAIN),
+            Action::Renew(a) => (&a.browser, MAIN),
+            Action::Logout(a) => (&a.browser, MAIN),
+            Action::RecoveryLogin(a) => (&a.browser, MAIN),
             _ => return None,
         };
-        Some(driver.as_deref().unwrap_or(default))
+        Some(browser.as_deref().unwrap_or(default))
     }
 
     /// The outcomes this action can have (empty: it has none, only state checks).
@@ -286,9 +290,9 @@ pub struct SignIn {
     #[serde(default)]
     pub relay_state: Option<String>,
     /// The browser (default `main`).
-    #[serde(default)]
-    pub driver: Option<String>,
-    /// Another browser posts the response `driver` obtained from the IdP (login CSRF: `driver`
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
+    /// Another browser posts the response `browser` obtained from the IdP (login CSRF: `browser`
     /// is the attacker's browser, `post_from` the victim's). The step's outcome and session
     /// expectations are then the posting browser's.
     #[serde(default)]
@@ -302,15 +306,19 @@ pub struct Link {
     /// Only when no account matched: the username of the account to link.
     #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
-    pub driver: Option<String>,
+    /// The browser by name (default: see [`Action::browser`]); `driver`, its old name, is
+    /// accepted for one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Browser {
-    #[serde(default)]
-    pub driver: Option<String>,
+    /// The browser by name (default: see [`Action::browser`]); `driver`, its old name, is
+    /// accepted for one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -335,8 +343,10 @@ pub struct AcceptInvitation {
     pub profile: Option<String>,
     #[serde(default)]
     pub knobs: Option<toml::Table>,
-    #[serde(default)]
-    pub driver: Option<String>,
+    /// The browser by name (default: see [`Action::browser`]); `driver`, its old name, is
+    /// accepted for one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -353,8 +363,10 @@ pub struct Renew {
     pub profile: Option<String>,
     #[serde(default)]
     pub knobs: Option<toml::Table>,
-    #[serde(default)]
-    pub driver: Option<String>,
+    /// The browser by name (default: see [`Action::browser`]); `driver`, its old name, is
+    /// accepted for one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
 }
 
 /// A logout binding, as the mock IdP names it.
@@ -389,8 +401,10 @@ pub struct Logout {
     pub knobs: Option<toml::Table>,
     #[serde(default)]
     pub relay_state: Option<String>,
-    #[serde(default)]
-    pub driver: Option<String>,
+    /// The browser by name (default: see [`Action::browser`]); `driver`, its old name, is
+    /// accepted for one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -398,8 +412,10 @@ pub struct Logout {
 pub struct RecoveryLogin {
     pub username: String,
     pub password: String,
-    #[serde(default)]
-    pub driver: Option<String>,
+    /// The browser by name (default: see [`Action::browser`]); `driver`, its old name, is
+    /// accepted for one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

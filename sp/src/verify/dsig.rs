@@ -1,5 +1,6 @@
-//! The one module of the SP with `unsafe`: raw libxml2 ID tables and libxmlsec1 signature
-//! verification, on the document parsed once by [`super::parse_document`].
+//! Raw libxml2 ID tables and libxmlsec1 signature verification, on the document parsed once by
+//! [`super::parse_document`]. With [`super::decrypt`], one of the two modules of the SP with
+//! `unsafe`.
 //!
 //! # Invariants (why each `unsafe` block is sound)
 //!
