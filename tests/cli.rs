@@ -237,14 +237,8 @@ fn a_real_okta_response_is_accepted_by_the_verify_command() {
 // ---------------------------------------------------------------------------------------------
 // Encryption and the policy options (issue 5)
 
-const SP_ENC_CERT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/mock-idp/testdata/sp-enc-test.crt"
-);
-const SP_ENC_KEY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/mock-idp/testdata/sp-enc-test.key"
-);
+const SP_ENC_CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sp/testdata/sp-enc.crt");
+const SP_ENC_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sp/testdata/sp-enc.key");
 
 /// Mints `profile` encrypted to the SP's test encryption certificate.
 fn mint_encrypted(dir: &Path, profile: &str, extra: &[&str]) -> (String, String) {

@@ -12,8 +12,8 @@ use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use http_body_util::BodyExt;
+use plumbing::clock::ManualClock;
 use serde_json::Value;
-use sp::clock::ManualClock;
 use sp::config::SpConfig;
 use sp::keys::SpKeys;
 use sp::store::{AuditEvent, Session, Store, StoredTable};
@@ -318,7 +318,7 @@ async fn the_sweep_deletes_what_has_expired_by_the_sps_clock_and_nothing_else() 
     assert_eq!(t.rows(StoredTable::OutstandingRequests).await, 1);
     assert!(
         store
-            .take_request("_new", sp::clock::Clock::now(&t.clock))
+            .take_request("_new", plumbing::clock::Clock::now(&t.clock))
             .await
             .unwrap()
             .is_some()

@@ -10,8 +10,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use plumbing::clock::ManualClock;
 use sp::accounts::{NewLocalAccount, PendingIdentity};
-use sp::clock::ManualClock;
 use sp::config::{AccountLinking, SpConfig};
 use sp::identity::Identity;
 use sp::keys::SpKeys;
@@ -147,7 +147,7 @@ impl TestSp {
     /// What the ACS leaves behind for an unlinked identity that matched `user_id`: a fresh
     /// pending link, as after a fresh IdP sign-in.
     async fn pending_link(&self, user_id: i64) -> String {
-        let now = sp::clock::Clock::now(&self.clock);
+        let now = plumbing::clock::Clock::now(&self.clock);
         let identity = PendingIdentity {
             identity: Identity {
                 subject: "bob@idp.test".into(),
