@@ -1,6 +1,6 @@
 //! Plumbing that samlconf's mock IdP and reference SP share: the injected [`clock`] and the RSA
-//! [`keys`] kept in PEM files, plus (feature `testing`) the [`xmlsec1`] command helpers of their
-//! integration tests.
+//! [`keys`] kept in PEM files, plus (feature `testing`) the `xmlsec1` command helpers of their
+//! integration tests (module `xmlsec1`).
 //!
 //! It exists so that each of these is written once. It must never hold protocol logic: nothing
 //! here builds, parses, signs or validates a SAML message or an XML signature, because the IdP and
