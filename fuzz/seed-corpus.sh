@@ -12,7 +12,7 @@ cd "$root"
 SP=https://sp.example/saml/metadata
 ACS=https://sp.example/saml/acs
 NOW=2026-01-01T00:00:00Z          # fuzz/src/lib.rs verifies at NOW + 1 min
-ENC=mock-idp/testdata/sp-enc-test.crt
+ENC=sp/testdata/sp-enc.crt
 C=fuzz/corpus
 
 mint() { # mint OUT PROFILE [extra args…]

@@ -126,25 +126,12 @@ pub struct Pair {
     pub idp: mock_idp::server::Idp,
     pub sp: sp::web::Sp,
     pub endpoints: Endpoints,
-    /// Moves both servers' time together, when started with `virtual_start`.
-    pub clocks: Option<Clocks>,
+    /// The virtual clock both servers read, when started with `virtual_start`: advancing it
+    /// moves the IdP's and the SP's time together.
+    pub clock: Option<plumbing::clock::ManualClock>,
     /// The extra IdPs of [`PairOptions::extra_idps`], in order.
     pub extra_idps: Vec<ExtraIdp>,
     tasks: Vec<JoinHandle<()>>,
-}
-
-/// The two virtual clocks of a pair (each crate owns its own `Clock`; they move together).
-#[derive(Clone)]
-pub struct Clocks {
-    pub idp: mock_idp::clock::ManualClock,
-    pub sp: sp::clock::ManualClock,
-}
-
-impl Clocks {
-    pub fn advance(&self, by: time::Duration) {
-        self.idp.advance(by);
-        self.sp.advance(by);
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -246,28 +233,15 @@ impl Pair {
             extra_listeners.push((listener, base_url, entity_id, extra_keys));
         }
 
-        let (idp_clock, sp_clock, clocks): (
-            Arc<dyn mock_idp::clock::Clock>,
-            Arc<dyn sp::clock::Clock>,
-            _,
-        ) = match options.virtual_start {
-            Some(start) => {
-                let clocks = Clocks {
-                    idp: mock_idp::clock::ManualClock::new(start),
-                    sp: sp::clock::ManualClock::new(start),
-                };
-                (
-                    Arc::new(clocks.idp.clone()),
-                    Arc::new(clocks.sp.clone()),
-                    Some(clocks),
-                )
-            }
-            None => (
-                Arc::new(mock_idp::clock::SystemClock),
-                Arc::new(sp::clock::SystemClock),
-                None,
-            ),
-        };
+        // One clock for both servers (they run in this process), so their times never drift.
+        let (clock, virtual_clock): (Arc<dyn plumbing::clock::Clock>, _) =
+            match options.virtual_start {
+                Some(start) => {
+                    let virtual_clock = plumbing::clock::ManualClock::new(start);
+                    (Arc::new(virtual_clock.clone()), Some(virtual_clock))
+                }
+                None => (Arc::new(plumbing::clock::SystemClock), None),
+            };
 
         let sp_keys = match (&options.sp_state_dir, &sp_config.sp.signing_key_file) {
             (None, None) => sp::keys::SpKeys::fixed_for_tests(),
@@ -307,7 +281,7 @@ impl Pair {
                 known.signing_cert_pem = Some(sp_keys.cert_pem.clone());
                 known.encryption_cert_pem = sp_keys.encryption.as_ref().map(|e| e.cert_pem.clone());
             }
-            let idp = mock_idp::server::Idp::new(config, extra_keys, idp_clock.clone());
+            let idp = mock_idp::server::Idp::new(config, extra_keys, clock.clone());
             let app = mock_idp::server::router(idp.clone());
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {
@@ -321,9 +295,9 @@ impl Pair {
                 idp,
             });
         }
-        let idp = mock_idp::server::Idp::new(idp_config, keys, idp_clock);
+        let idp = mock_idp::server::Idp::new(idp_config, keys, clock.clone());
         let store = sp::store::Store::open(&sp_config.sp.database).await?;
-        let sp = sp::web::Sp::new(sp_config, store, sp_clock, sp_keys)?;
+        let sp = sp::web::Sp::new(sp_config, store, clock, sp_keys)?;
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());
@@ -345,7 +319,7 @@ impl Pair {
             idp,
             sp,
             endpoints,
-            clocks,
+            clock: virtual_clock,
             extra_idps,
             tasks,
         })

@@ -230,14 +230,8 @@ fn a_real_okta_response_is_accepted_by_the_verify_command() {
 // ---------------------------------------------------------------------------------------------
 // Encryption and the policy options (issue 5)
 
-const SP_ENC_CERT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/mock-idp/testdata/sp-enc-test.crt"
-);
-const SP_ENC_KEY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/mock-idp/testdata/sp-enc-test.key"
-);
+const SP_ENC_CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sp/testdata/sp-enc.crt");
+const SP_ENC_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sp/testdata/sp-enc.key");
 
 /// Mints `profile` encrypted to the SP's test encryption certificate.
 fn mint_encrypted(dir: &Path, profile: &str, extra: &[&str]) -> (String, String) {
@@ -685,12 +679,12 @@ fn rust_log_works_for_mint_and_logs_stay_off_stdout() {
     let dir = tempfile::tempdir().unwrap();
     // A fresh state directory: the IdP creates its key and says so at `info`.
     let (stdout, stderr) = mint_to_stdout(&dir.path().join("a"), Some("info"));
-    assert!(stderr.contains("created signing key"), "{stderr}");
+    assert!(stderr.contains("created a key pair"), "{stderr}");
     assert!(
         stdout.starts_with('<'),
         "only the response on stdout: {stdout}"
     );
-    assert!(!stdout.contains("created signing key"));
+    assert!(!stdout.contains("created a key pair"));
     // Quiet by default.
     let (_, stderr) = mint_to_stdout(&dir.path().join("b"), None);
     assert_eq!(stderr, "");

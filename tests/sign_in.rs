@@ -205,13 +205,13 @@ async fn session_ends_when_virtual_time_passes_its_end() {
         "bob@example.com",
         &["member"],
     );
-    let clocks = pair.clocks.clone().expect("virtual clocks");
-    clocks.advance(time::Duration::hours(7));
+    let clock = pair.clock.clone().expect("virtual clock");
+    clock.advance(time::Duration::hours(7));
     assert!(
         driver.me().await.unwrap().is_some(),
         "the IdP's 8 h SessionNotOnOrAfter has not passed"
     );
-    clocks.advance(time::Duration::hours(2));
+    clock.advance(time::Duration::hours(2));
     assert!(
         driver.me().await.unwrap().is_none(),
         "the session ended with SessionNotOnOrAfter"
@@ -231,7 +231,7 @@ fn assert_signed_in_as(outcome: &SignInOutcome, email: &str) {
 #[tokio::test]
 async fn a_one_time_use_assertion_is_refused_even_after_the_clock_steps_back() {
     let pair = pair().await;
-    let clocks = pair.clocks.clone().expect("virtual clocks");
+    let clock = pair.clock.clone().expect("virtual clock");
     pair.idp
         .set_next(NextResponses {
             knobs: json!({"one_time_use": true}),
@@ -245,13 +245,13 @@ async fn a_one_time_use_assertion_is_refused_even_after_the_clock_steps_back() {
     );
     let form = bob.posted_forms().last().cloned().expect("the ACS form");
     // Ten minutes on (past NotOnOrAfter + skew), another sign-in: expired entries are dropped.
-    clocks.advance(time::Duration::minutes(10));
+    clock.advance(time::Duration::minutes(10));
     assert_signed_in_as(
         &sign_in_with(&pair, "valid", "alice@example.com").await,
         "alice@example.com",
     );
     // Nine minutes back: bob's assertion is inside its windows again.
-    clocks.advance(time::Duration::minutes(-9));
+    clock.advance(time::Duration::minutes(-9));
     let attacker = HttpDriver::new(&pair.endpoints.sp_base_url).unwrap();
     assert_refused(
         &attacker.submit(&form).await.unwrap(),

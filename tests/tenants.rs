@@ -52,13 +52,13 @@ fn idp(base_url: &str, keys: IdpKeys, sps: &[&SpConfig]) -> Idp {
     Idp::new(
         config,
         keys,
-        Arc::new(mock_idp::clock::ManualClock::new(START)),
+        Arc::new(plumbing::clock::ManualClock::new(START)),
     )
 }
 
 async fn start_sp(listener: TcpListener, config: SpConfig) -> sp::web::Sp {
     let store = sp::store::Store::open(":memory:").await.unwrap();
-    let clock = Arc::new(sp::clock::ManualClock::new(START));
+    let clock = Arc::new(plumbing::clock::ManualClock::new(START));
     let sp = sp::web::Sp::new(config, store, clock, sp::keys::SpKeys::fixed_for_tests()).unwrap();
     serve(listener, sp::web::router(sp.clone()));
     sp

@@ -16,7 +16,7 @@ pub const IDP_ENTITY_ID: &str = "http://127.0.0.1:9000/metadata";
 pub const NOW: OffsetDateTime = time::macros::datetime!(2026-01-01 0:01 UTC);
 
 /// The default verifier policy, pinned to the mock IdP's fixed test key, able to decrypt
-/// assertions encrypted to `mock-idp/testdata/sp-enc-test.crt`.
+/// assertions encrypted to `sp/testdata/sp-enc.crt`.
 pub fn policy() -> VerifyPolicy {
     let mut policy = VerifyPolicy::new(
         SP_ENTITY_ID,
@@ -25,7 +25,7 @@ pub fn policy() -> VerifyPolicy {
     );
     policy.idp_entity_id = Some(IDP_ENTITY_ID.into());
     policy.decryption_keys = vec![DecryptionKey::from_pem(include_str!(
-        "../../mock-idp/testdata/sp-enc-test.key"
+        "../../sp/testdata/sp-enc.key"
     ))];
     policy
 }

@@ -1,9 +1,10 @@
 //! Signing keys: the IdP's own, and an attacker's that an SP must refuse.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256};
+/// Why keys could not be loaded or created (the key-file plumbing's error, shared with the SP).
+pub use plumbing::keys::KeyError;
+use plumbing::keys::{PemPair, cert_der_base64, generate_rsa_pair, load_or_create_pair};
 
 /// A private key with its self-signed certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,51 +26,11 @@ pub struct IdpKeys {
     pub attacker: SigningIdentity,
 }
 
-/// Why keys could not be loaded or created.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// A key or certificate file could not be read or written.
-    #[error("cannot access {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A certificate file holds no `CERTIFICATE` PEM block.
-    #[error("{path} holds no PEM CERTIFICATE block")]
-    NotACertificatePem {
-        /// The file.
-        path: PathBuf,
-    },
-    /// Only one of a key/certificate pair exists, so the pair cannot be trusted to match.
-    #[error("{present} exists but {missing} does not; delete it or restore the pair")]
-    HalfAPair {
-        /// The file found.
-        present: PathBuf,
-        /// The file missing.
-        missing: PathBuf,
-    },
-    /// rcgen failed to generate a key or certificate.
-    #[error("cannot generate a {what}: {detail}")]
-    Generate {
-        /// What was being generated.
-        what: &'static str,
-        /// rcgen's message.
-        detail: String,
-    },
-}
-
 impl IdpKeys {
     /// Loads `idp.key`/`idp.crt` and `attacker.key`/`attacker.crt` from `state_dir`, creating
     /// (RSA-2048, self-signed) and saving any missing pair, so an SP configured once keeps working
     /// across restarts.
     pub fn load_or_create(state_dir: &Path) -> Result<IdpKeys, KeyError> {
-        fs::create_dir_all(state_dir).map_err(|source| KeyError::Io {
-            path: state_dir.to_owned(),
-            source,
-        })?;
         Ok(IdpKeys {
             idp: SigningIdentity::load_or_create(state_dir, "idp", "samlconf mock IdP")?,
             attacker: SigningIdentity::load_or_create(state_dir, "attacker", "samlconf attacker")?,
@@ -97,13 +58,13 @@ impl SigningIdentity {
         SigningIdentity {
             key_pem: key_pem.to_owned(),
             cert_pem: cert_pem.to_owned(),
-            cert_der_base64: pem_body(cert_pem).unwrap_or_default(),
+            cert_der_base64: cert_der_base64(cert_pem).unwrap_or_default(),
         }
     }
 
     /// A fixed, public, test-only RSA-1024 key (`mock-idp/testdata/weak1024.*`): an IdP whose key
-    /// is too short, for the SP's `min_rsa_bits` (`signature.weak_key`). rcgen cannot generate
-    /// RSA keys shorter than 2048 bits, so it is committed.
+    /// is too short, for the SP's `min_rsa_bits` (`signature.weak_key`). It is committed, as no
+    /// generator here makes RSA keys shorter than 2048 bits.
     pub fn weak_rsa1024_for_tests() -> SigningIdentity {
         SigningIdentity::from_pems(
             include_str!("../testdata/weak1024.key"),
@@ -113,91 +74,33 @@ impl SigningIdentity {
 
     /// Generates a fresh RSA-2048 key and a self-signed certificate whose CN is `common_name`.
     pub fn generate(common_name: &str) -> Result<SigningIdentity, KeyError> {
-        let key = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| KeyError::Generate {
-            what: "RSA-2048 key",
-            detail: e.to_string(),
-        })?;
-        let mut params =
-            CertificateParams::new(Vec::<String>::new()).map_err(|e| KeyError::Generate {
-                what: "certificate",
-                detail: e.to_string(),
-            })?;
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, common_name);
-        params.distinguished_name = name;
-        let cert = params.self_signed(&key).map_err(|e| KeyError::Generate {
-            what: "certificate",
-            detail: e.to_string(),
-        })?;
-        Ok(SigningIdentity::from_pems(
-            &key.serialize_pem(),
-            &cert.pem(),
-        ))
+        Ok(SigningIdentity::from_pair(generate_rsa_pair(common_name)?))
     }
 
+    /// `<stem>.key`/`<stem>.crt` in `dir`, created when neither exists.
     fn load_or_create(
         dir: &Path,
         stem: &str,
         common_name: &str,
     ) -> Result<SigningIdentity, KeyError> {
-        let key_path = dir.join(format!("{stem}.key"));
-        let cert_path = dir.join(format!("{stem}.crt"));
-        match (key_path.exists(), cert_path.exists()) {
-            (true, true) => {
-                let key_pem = read(&key_path)?;
-                let cert_pem = read(&cert_path)?;
-                if pem_body(&cert_pem).is_none() {
-                    return Err(KeyError::NotACertificatePem { path: cert_path });
-                }
-                Ok(SigningIdentity::from_pems(&key_pem, &cert_pem))
-            }
-            (false, false) => {
-                let identity = SigningIdentity::generate(common_name)?;
-                write(&key_path, &identity.key_pem)?;
-                write(&cert_path, &identity.cert_pem)?;
-                tracing::info!(key = %key_path.display(), cert = %cert_path.display(), "created signing key");
-                Ok(identity)
-            }
-            (true, false) => Err(KeyError::HalfAPair {
-                present: key_path,
-                missing: cert_path,
-            }),
-            (false, true) => Err(KeyError::HalfAPair {
-                present: cert_path,
-                missing: key_path,
-            }),
-        }
+        let pair = load_or_create_pair(
+            dir,
+            &format!("{stem}.key"),
+            &format!("{stem}.crt"),
+            common_name,
+        )?;
+        Ok(SigningIdentity::from_pair(pair))
     }
-}
 
-fn read(path: &Path) -> Result<String, KeyError> {
-    fs::read_to_string(path).map_err(|source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn write(path: &Path, contents: &str) -> Result<(), KeyError> {
-    fs::write(path, contents).map_err(|source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-/// The base64 body of the first `CERTIFICATE` block, joined onto one line.
-pub(crate) fn pem_body(pem: &str) -> Option<String> {
-    let start = pem.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
-    let end = start + pem[start..].find("-----END CERTIFICATE-----")?;
-    let body: String = pem[start..end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    (!body.is_empty()).then_some(body)
+    fn from_pair(pair: PemPair) -> SigningIdentity {
+        SigningIdentity::from_pems(&pair.key_pem, &pair.cert_pem)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn fixed_keys_have_distinct_certificates() {

@@ -2,14 +2,13 @@
 //!
 //! It *builds* SAML messages — valid ones and deliberately faulty ones, chosen per response by
 //! [`knobs::Knobs`] or a named [`profiles`] preset — and shares no protocol logic with the SP it
-//! tests. Time ([`clock`]), IDs ([`mint::IdSource`]) and keys ([`keys`]) are injected, so a
+//! tests. Time ([`plumbing::clock::Clock`]), IDs ([`mint::IdSource`]) and keys ([`keys`]) are injected, so a
 //! deterministic IdP mints byte-for-byte stable signed XML.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod attacks;
 pub mod authn_request;
-pub mod clock;
 pub mod keys;
 pub mod knobs;
 pub mod logout;

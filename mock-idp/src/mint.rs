@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
-use rand::Rng as _;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -112,7 +111,7 @@ pub struct RandomIds;
 
 impl IdSource for RandomIds {
     fn next_id(&self) -> String {
-        let bytes: [u8; 20] = rand::thread_rng().r#gen();
+        let bytes: [u8; 20] = rand::random();
         let mut id = String::with_capacity(41);
         id.push('_');
         for byte in bytes {

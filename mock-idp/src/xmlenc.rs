@@ -16,7 +16,7 @@ use base64::Engine as _;
 use libxml::tree::{Document, Node, SaveOptions};
 
 use crate::dsig::{self, SignError};
-use crate::keys::{SigningIdentity, pem_body};
+use crate::keys::SigningIdentity;
 use crate::knobs::{DataEncryption, KeyTransport};
 use crate::xml::{ASSERTION_NS, DSIG_NS, XmlWriter};
 
@@ -61,7 +61,7 @@ pub(crate) struct Recipient {
 impl Recipient {
     /// The holder of `cert_pem` (checked to hold a PEM certificate; xmlsec checks the rest).
     pub(crate) fn from_cert_pem(cert_pem: &str) -> Result<Recipient, EncryptError> {
-        pem_body(cert_pem).ok_or_else(|| {
+        plumbing::keys::cert_der_base64(cert_pem).ok_or_else(|| {
             EncryptError::CertificateUnusable("no PEM CERTIFICATE block".to_owned())
         })?;
         Ok(Recipient {

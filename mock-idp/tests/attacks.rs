@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{mint, profile};
 use mock_idp::attacks::{ATTACKER_NAME_ID, SignatureWrapping};
@@ -35,32 +34,13 @@ const EVIL_ID: &str = "_evil0000000000000000000000000000000000000002";
 /// Runs `xmlsec1 --verify` on the signature selected by `node_xpath`, with the IdP's public key
 /// only (KeyInfo is not trusted); `Err` holds xmlsec1's output.
 fn xmlsec1_verify(xml: &str, node_xpath: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("response.xml");
-    std::fs::write(&file, xml).expect("write response");
     let cert = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/idp.crt");
-    let output = Command::new("xmlsec1")
-        .arg("--verify")
-        .arg("--pubkey-cert-pem")
-        .arg(cert)
-        .args([
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-        ])
-        .args(["--enabled-key-data", "rsa,ecdsa,dsa,key-name"])
-        .args(["--node-xpath", node_xpath])
-        .arg(&file)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run xmlsec1 ({e}); install the Debian package xmlsec1"));
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    plumbing::xmlsec1::verify(
+        xml,
+        &cert,
+        &["urn:oasis:names:tc:SAML:2.0:assertion:Assertion"],
+        Some(node_xpath),
+    )
 }
 
 fn count(xml: &str, needle: &str) -> usize {

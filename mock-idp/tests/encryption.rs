@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::http::{testdata, xmlsec1};
+use common::http::testdata;
 use common::{ACS_URL, IDP_ENTITY_ID, NOW, REQUEST_ID, SP_ENTITY_ID, alice, mint, profile};
 use mock_idp::keys::IdpKeys;
 use mock_idp::knobs::{DataEncryption, EncryptTo, KeyTransport, Knobs, SignTarget};
@@ -24,13 +24,9 @@ const DATA: [DataEncryption; 4] = [
     DataEncryption::Aes128Cbc,
 ];
 
-fn path(file: &str) -> String {
-    testdata(file).to_str().expect("utf-8 path").to_owned()
-}
-
 /// Decrypts the first `xenc:EncryptedData` in document order with `key_file`.
 fn decrypt_first(xml: &str, key_file: &str) -> Result<String, String> {
-    xmlsec1(&["--decrypt", "--privkey-pem", &path(key_file)], xml)
+    plumbing::xmlsec1::decrypt(xml, &testdata(key_file))
 }
 
 /// Decrypts every `xenc:EncryptedData`, outermost first, with the SP's key.
@@ -49,22 +45,12 @@ fn decrypt_all(xml: &str) -> String {
 /// Verifies a signature (the first in document order, or the one `xpath` selects) with the public
 /// key of `cert_file` only.
 fn verify(xml: &str, cert_file: &str, xpath: Option<&str>) -> Result<(), String> {
-    let cert = path(cert_file);
-    let mut args = vec![
-        "--verify",
-        "--pubkey-cert-pem",
-        &cert,
-        "--id-attr:ID",
-        ASSERTION_ID_ATTR,
-        "--id-attr:ID",
-        RESPONSE_ID_ATTR,
-        "--enabled-key-data",
-        "rsa,ecdsa,dsa,key-name",
-    ];
-    if let Some(xpath) = xpath {
-        args.extend(["--node-xpath", xpath]);
-    }
-    xmlsec1(&args, xml).map(|_| ())
+    plumbing::xmlsec1::verify(
+        xml,
+        &testdata(cert_file),
+        &[ASSERTION_ID_ATTR, RESPONSE_ID_ATTR],
+        xpath,
+    )
 }
 
 fn encrypted(transport: KeyTransport, data: DataEncryption) -> Knobs {

@@ -3,9 +3,7 @@
 mod common;
 
 use axum::http::{StatusCode, header};
-use common::http::{
-    delete, get, idp, idp_with, post_json, saml_response, sign_in, sso, xmlsec1_verify,
-};
+use common::http::{delete, get, idp, idp_with, post_json, saml_response, sign_in, sso, testdata};
 use common::{ACS_URL, mint, profile};
 use mock_idp::knobs::Knobs;
 use mock_idp::server::NextResponses;
@@ -80,10 +78,11 @@ async fn passive_with_a_session_answers_silently_with_a_signed_assertion() {
     assert!(response.contains(r#"InResponseTo="_passive""#));
     assert!(response.contains(">carol@example.com</saml:NameID>"));
     assert_eq!(session_index(&response), first_index, "same IdP session");
-    xmlsec1_verify(
+    plumbing::xmlsec1::verify(
         &response,
-        "idp.crt",
-        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+        &testdata("idp.crt"),
+        &["urn:oasis:names:tc:SAML:2.0:assertion:Assertion"],
+        None,
     )
     .expect("the assertion verifies with the IdP certificate");
     assert_eq!(idp.sessions().len(), 1);

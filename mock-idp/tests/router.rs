@@ -11,10 +11,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt as _;
 use mock_idp::authn_request::MAX_REQUEST_BYTES;
-use mock_idp::clock::ManualClock;
 use mock_idp::keys::IdpKeys;
 use mock_idp::server::{Idp, IdpConfig, KnownSp, NextResponses, router};
 use mock_idp::users;
+use plumbing::clock::ManualClock;
 use tower::ServiceExt as _;
 
 use common::{ACS_URL, NOW, SP_ENTITY_ID};

@@ -10,13 +10,18 @@ use base64::engine::general_purpose::STANDARD;
 use common::SP_ENTITY_ID;
 use common::http::{
     IDP_BASE, SLO_URL, deflate_base64, form_field, get, idp, inflate_base64, post_form, post_json,
-    raw_query_pairs, redirect_signature_verifies, sign_in, sign_query_as_sp, url_decode, urlencode,
-    xmlsec1_verify,
+    raw_query_pairs, redirect_signature_verifies, sign_in, sign_query_as_sp, testdata, url_decode,
+    urlencode,
 };
 use mock_idp::knobs::{Knobs, SigningKey};
 use mock_idp::server::{Idp, LogoutBinding, LogoutMessage, StartLogout};
 
 const LOGOUT_REQUEST_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest";
+
+/// Verifies `xml`'s first signature with `cert_file` only (never a certificate in the message).
+fn xmlsec1_verify(xml: &str, cert_file: &str, id_attr: &str) -> Result<(), String> {
+    plumbing::xmlsec1::verify(xml, &testdata(cert_file), &[id_attr], None)
+}
 
 fn start(user: &str, binding: LogoutBinding, knobs: Knobs) -> StartLogout {
     StartLogout {
@@ -552,20 +557,13 @@ async fn post_binding_sp_logout_request_signed_by_xmlsec1_is_verified() {
     let template = format!(
         r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_post-lr" Version="2.0" IssueInstant="2026-01-01T00:00:00Z" Destination="{IDP_BASE}/slo"><saml:Issuer>{SP_ENTITY_ID}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_post-lr"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>alice@example.com</saml:NameID><samlp:SessionIndex>{index}</samlp:SessionIndex></samlp:LogoutRequest>"##
     );
-    let key = common::http::testdata("sp-test.key");
-    let signed = common::http::xmlsec1(
-        &[
-            "--sign",
-            "--privkey-pem",
-            key.to_str().expect("path"),
-            "--id-attr:ID",
-            LOGOUT_REQUEST_ID_ATTR,
-            "--output",
-            "/dev/stdout",
-        ],
+    let signed = plumbing::xmlsec1::sign(
         &template,
-    )
-    .unwrap_or_else(|out| panic!("xmlsec1 --sign failed:\n{out}"));
+        &testdata("sp-test.key"),
+        &testdata("sp-test.crt"),
+        &[LOGOUT_REQUEST_ID_ATTR],
+        None,
+    );
     let post = |xml: &str| {
         format!(
             "SAMLRequest={}&RelayState=%2Fp",

@@ -6,10 +6,10 @@ mod common;
 use std::sync::Arc;
 
 use common::{mint, profile};
-use mock_idp::clock::ManualClock;
 use mock_idp::keys::IdpKeys;
 use mock_idp::server::{Idp, IdpConfig, KnownSp};
 use mock_idp::users;
+use plumbing::clock::ManualClock;
 
 #[test]
 fn idp_metadata() {

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{mint, profile};
 use mock_idp::knobs::{DigestAlgorithm, Knobs, SignTarget, SignatureAlgorithm};
@@ -21,39 +20,15 @@ fn testdata(file: &str) -> PathBuf {
 
 /// Runs `xmlsec1 --verify` on `xml` with the public key of `cert`; `Err` holds xmlsec1's output.
 fn xmlsec1_verify(xml: &str, cert: &str, node_xpath: Option<&str>) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("response.xml");
-    std::fs::write(&file, xml).expect("write response");
-    let mut command = Command::new("xmlsec1");
-    command
-        .arg("--verify")
-        .arg("--pubkey-cert-pem")
-        .arg(testdata(cert))
-        .args([
-            "--id-attr:ID",
+    plumbing::xmlsec1::verify(
+        xml,
+        &testdata(cert),
+        &[
             "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-        ])
-        .args([
-            "--id-attr:ID",
             "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-        ])
-        .args(["--enabled-key-data", "rsa,ecdsa,dsa,key-name"]);
-    if let Some(xpath) = node_xpath {
-        command.args(["--node-xpath", xpath]);
-    }
-    let output = command.arg(&file).output().unwrap_or_else(|e| {
-        panic!("cannot run xmlsec1 ({e}); install it: `apt-get install xmlsec1` (Debian package xmlsec1)")
-    });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(text)
-    }
+        ],
+        node_xpath,
+    )
 }
 
 const ALGORITHMS: [(SignatureAlgorithm, DigestAlgorithm, &str); 4] = [

@@ -2,9 +2,7 @@
 //! identities waiting on the linking page. Queries live here, next to the rules they serve.
 
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt, SaltString};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -58,7 +56,14 @@ pub struct PendingIdentity {
 /// Hashes a password with Argon2id and a random salt (PHC string). Slow on purpose: call
 /// [`hash_password_off_thread`] from async code.
 pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
+    // What SaltString::generate does, with the bytes from `rand` (the crate's one RNG) instead of
+    // rand_core 0.6's OsRng.
+    let mut bytes = [0u8; Salt::RECOMMENDED_LENGTH];
+    rand::fill(&mut bytes[..]);
+    let Ok(salt) = SaltString::encode_b64(&bytes) else {
+        // 16 bytes always encode (the limit is 48); an empty hash never verifies.
+        return String::new();
+    };
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

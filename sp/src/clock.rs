@@ -1,64 +1,8 @@
-//! The SP's notion of "now", injected so that scenarios can move virtual time without sleeping.
-
-use std::sync::{Arc, Mutex};
+//! Arithmetic on the instants the SP reads from messages and its clock. The clock itself (the
+//! injected `Clock`, `ManualClock`) is `plumbing::clock`, shared with the mock IdP.
 
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-/// A source of the current time. Every time-dependent decision of the SP reads one of these.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> OffsetDateTime;
-}
-
-/// The wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
-
-/// A virtual clock that only moves when told to. Clones share the same time.
-#[derive(Debug, Clone)]
-pub struct ManualClock {
-    now: Arc<Mutex<OffsetDateTime>>,
-}
-
-impl ManualClock {
-    pub fn new(start: OffsetDateTime) -> Self {
-        Self {
-            now: Arc::new(Mutex::new(start)),
-        }
-    }
-
-    pub fn set(&self, now: OffsetDateTime) {
-        *self.lock() = now;
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.lock();
-        // Saturating: `+=` panics past year 9999.
-        *now = now.saturating_add(by);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, OffsetDateTime> {
-        // A poisoned lock only means another thread panicked while holding a plain value;
-        // the value itself is still a valid time.
-        self.now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.lock()
-    }
-}
-
-// --- arithmetic on instants ---------------------------------------------------------------------
-//
 // Instants come from messages (`NotOnOrAfter="9999-12-31T23:59:00Z"` is a valid xs:dateTime), and
 // `time`'s `+` panics past year 9999. Every computation on an instant uses these instead: they
 // saturate at the representable range, which keeps the meaning of "far future" / "far past".
@@ -116,16 +60,6 @@ pub fn unix_ceil(t: OffsetDateTime) -> i64 {
 mod tests {
     use super::*;
     use time::macros::datetime;
-
-    #[test]
-    fn manual_clock_moves_only_when_told_and_clones_share_time() {
-        let clock = ManualClock::new(datetime!(2026-01-01 0:00 UTC));
-        let other = clock.clone();
-        clock.advance(Duration::seconds(270));
-        assert_eq!(other.now(), datetime!(2026-01-01 0:04:30 UTC));
-        other.set(datetime!(2027-01-01 0:00 UTC));
-        assert_eq!(clock.now(), datetime!(2027-01-01 0:00 UTC));
-    }
 
     #[test]
     fn arithmetic_saturates_at_the_representable_range() {

@@ -9,16 +9,19 @@
 //! `<state-dir>/sp/` ([`SpKeys::load_or_create`]), and tests use the committed, public pair of
 //! `sp/testdata/` ([`SpKeys::fixed_for_tests`]). The encryption pair is always kept in the state
 //! directory (`sp-enc.key` / `sp-enc.crt`), beside the signing pair; tests use the public pair of
-//! `mock-idp/testdata/sp-enc-test.*`, which the mock IdP's tests encrypt to as well.
+//! `sp/testdata/sp-enc.*`. Generating, reading and checking the PEM files is `plumbing::keys`.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
-use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256};
+/// Why the SP's keys could not be loaded, created or used (the key-file plumbing's error).
+pub use plumbing::keys::KeyError;
+use plumbing::keys::{
+    PemPair, cert_der_base64, check_pair, generate_rsa_pair, load_or_create_pair, read,
+    rsa_private_key,
+};
 
 /// The SP's signing key pair, as PEM text.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,146 +79,34 @@ impl SpEncryptionKeys {
     /// Loads `sp-enc.key`/`sp-enc.crt` from `dir`, or creates them (RSA-2048, self-signed) when
     /// neither exists: an IdP configured with the SP's metadata keeps encrypting to the same key.
     pub fn load_or_create(dir: &Path) -> Result<SpEncryptionKeys, KeyError> {
-        let (key_pem, cert_pem) = load_or_create_pair(
+        let pair = load_or_create_pair(
             dir,
             ENC_KEY_FILE,
             ENC_CERT_FILE,
             "samlconf reference SP encryption",
         )?;
-        SpEncryptionKeys::from_pems(&key_pem, &cert_pem)
+        SpEncryptionKeys::from_pems(&pair.key_pem, &pair.cert_pem)
     }
 
-    /// The fixed, public, test-only pair the mock IdP's tests encrypt to
-    /// (`mock-idp/testdata/sp-enc-test.*`, see its README): one pair for both crates, so that
-    /// end-to-end tests decrypt what the IdP encrypted.
+    /// The fixed, public, test-only pair committed under `sp/testdata/` (`sp-enc.*`, see its
+    /// README); the harness gives its certificate to the mock IdPs it starts.
     pub fn fixed_for_tests() -> SpEncryptionKeys {
         SpEncryptionKeys {
-            key_pem: include_str!("../../mock-idp/testdata/sp-enc-test.key").to_owned(),
-            cert_pem: include_str!("../../mock-idp/testdata/sp-enc-test.crt").to_owned(),
+            key_pem: include_str!("../testdata/sp-enc.key").to_owned(),
+            cert_pem: include_str!("../testdata/sp-enc.crt").to_owned(),
         }
     }
 
     /// The certificate's DER as one line of base64: the content of `ds:X509Certificate`.
     pub fn cert_der_base64(&self) -> String {
-        pem_body(&self.cert_pem).unwrap_or_default()
+        cert_der_base64(&self.cert_pem).unwrap_or_default()
     }
-}
-
-/// Why the SP's keys could not be loaded, created or used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// A key or certificate file could not be read or written.
-    #[error("cannot access {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// Only one of the pair exists (or is configured), so the pair cannot be trusted to match.
-    #[error("{present} exists but {missing} does not; configure or restore the pair")]
-    HalfAPair {
-        /// The file found or configured.
-        present: PathBuf,
-        /// The file missing.
-        missing: PathBuf,
-    },
-    /// The key or certificate is not usable PEM, or the key does not match the certificate.
-    #[error("SP signing key: {0}")]
-    Unusable(String),
-    /// rcgen failed to generate a key or certificate.
-    #[error("cannot generate the SP {what}: {detail}")]
-    Generate {
-        /// What was being generated.
-        what: &'static str,
-        /// rcgen's message.
-        detail: String,
-    },
 }
 
 const KEY_FILE: &str = "sp.key";
 const CERT_FILE: &str = "sp.crt";
 const ENC_KEY_FILE: &str = "sp-enc.key";
 const ENC_CERT_FILE: &str = "sp-enc.crt";
-
-/// Checks that `key_pem` is an RSA private key whose public half is `cert_pem`'s.
-fn check_pair(key_pem: &str, cert_pem: &str) -> Result<(), KeyError> {
-    let key = rsa_private_key(key_pem)?;
-    let cert = openssl::x509::X509::from_pem(cert_pem.as_bytes())
-        .map_err(|e| KeyError::Unusable(format!("the certificate is not PEM X.509: {e}")))?;
-    let public = cert
-        .public_key()
-        .map_err(|e| KeyError::Unusable(format!("the certificate has no public key: {e}")))?;
-    if !public.public_eq(&key) {
-        return Err(KeyError::Unusable(
-            "the private key does not belong to the certificate".into(),
-        ));
-    }
-    Ok(())
-}
-
-fn rsa_private_key(key_pem: &str) -> Result<PKey<Private>, KeyError> {
-    let key = PKey::private_key_from_pem(key_pem.as_bytes())
-        .map_err(|e| KeyError::Unusable(format!("the private key is not PEM: {e}")))?;
-    if key.rsa().is_err() {
-        return Err(KeyError::Unusable(
-            "the private key is not an RSA key".into(),
-        ));
-    }
-    Ok(key)
-}
-
-/// Reads `key_file`/`cert_file` in `dir`, or generates and writes both when neither exists.
-fn load_or_create_pair(
-    dir: &Path,
-    key_file: &str,
-    cert_file: &str,
-    common_name: &str,
-) -> Result<(String, String), KeyError> {
-    fs::create_dir_all(dir).map_err(|source| KeyError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let key_path = dir.join(key_file);
-    let cert_path = dir.join(cert_file);
-    match (key_path.exists(), cert_path.exists()) {
-        (true, true) => Ok((read(&key_path)?, read(&cert_path)?)),
-        (false, false) => {
-            let (key_pem, cert_pem) = generate_pair(common_name)?;
-            write(&key_path, &key_pem)?;
-            write(&cert_path, &cert_pem)?;
-            tracing::info!(key = %key_path.display(), cert = %cert_path.display(), "created an SP key pair");
-            Ok((key_pem, cert_pem))
-        }
-        (true, false) => Err(KeyError::HalfAPair {
-            present: key_path,
-            missing: cert_path,
-        }),
-        (false, true) => Err(KeyError::HalfAPair {
-            present: cert_path,
-            missing: key_path,
-        }),
-    }
-}
-
-/// A fresh RSA-2048 key and a self-signed certificate whose CN is `common_name` (PEM, PEM).
-fn generate_pair(common_name: &str) -> Result<(String, String), KeyError> {
-    let generate = |what, e: rcgen::Error| KeyError::Generate {
-        what,
-        detail: e.to_string(),
-    };
-    let key = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(|e| generate("RSA-2048 key", e))?;
-    let mut params =
-        CertificateParams::new(Vec::<String>::new()).map_err(|e| generate("certificate", e))?;
-    let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, common_name);
-    params.distinguished_name = name;
-    let cert = params
-        .self_signed(&key)
-        .map_err(|e| generate("certificate", e))?;
-    Ok((key.serialize_pem(), cert.pem()))
-}
 
 impl SpKeys {
     /// Builds and checks a pair from PEM text: an RSA private key, a certificate, and the
@@ -244,9 +135,8 @@ impl SpKeys {
     /// exists, so an IdP configured once with the SP's metadata keeps working across restarts; the
     /// encryption pair likewise (`sp-enc.key`/`sp-enc.crt`, [`SpEncryptionKeys::load_or_create`]).
     pub fn load_or_create(dir: &Path) -> Result<SpKeys, KeyError> {
-        let (key_pem, cert_pem) =
-            load_or_create_pair(dir, KEY_FILE, CERT_FILE, "samlconf reference SP")?;
-        Ok(SpKeys::from_pems(&key_pem, &cert_pem)?
+        let pair = load_or_create_pair(dir, KEY_FILE, CERT_FILE, "samlconf reference SP")?;
+        Ok(SpKeys::from_pems(&pair.key_pem, &pair.cert_pem)?
             .with_encryption(SpEncryptionKeys::load_or_create(dir)?))
     }
 
@@ -287,7 +177,7 @@ impl SpKeys {
     /// Generates a fresh RSA-2048 key and a self-signed certificate whose CN is `common_name`
     /// (a signing pair only; see [`with_encryption`](SpKeys::with_encryption)).
     pub fn generate(common_name: &str) -> Result<SpKeys, KeyError> {
-        let (key_pem, cert_pem) = generate_pair(common_name)?;
+        let PemPair { key_pem, cert_pem } = generate_rsa_pair(common_name)?;
         Ok(SpKeys {
             key_pem,
             cert_pem,
@@ -297,7 +187,7 @@ impl SpKeys {
 
     /// The certificate's DER as one line of base64: the content of `ds:X509Certificate`.
     pub fn cert_der_base64(&self) -> String {
-        pem_body(&self.cert_pem).unwrap_or_default()
+        cert_der_base64(&self.cert_pem).unwrap_or_default()
     }
 
     /// RSA-SHA256 (PKCS#1 v1.5) signature of `data`: the HTTP-Redirect binding's `Signature`.
@@ -314,47 +204,10 @@ impl SpKeys {
     }
 }
 
-fn read(path: &Path) -> Result<String, KeyError> {
-    fs::read_to_string(path).map_err(|source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn write(path: &Path, contents: &str) -> Result<(), KeyError> {
-    fs::write(path, contents).map_err(|source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if path.extension().is_some_and(|e| e == "key") {
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
-        }
-    }
-    Ok(())
-}
-
-/// The base64 body of the first `CERTIFICATE` block, joined onto one line.
-fn pem_body(pem: &str) -> Option<String> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    let start = pem.find(BEGIN)? + BEGIN.len();
-    let end = start + pem[start..].find("-----END CERTIFICATE-----")?;
-    let body: String = pem[start..end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    // Valid base64 only: it goes into XML metadata verbatim.
-    base64::engine::general_purpose::STANDARD
-        .decode(&body)
-        .ok()
-        .map(|_| body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn fixed_test_keys_are_a_matching_pair() {

@@ -903,8 +903,8 @@ mod tests {
         // Virtual time: the entry is kept until 12:07:00.5; at 12:07:00 and 12:07:00.4 the
         // assertion is still acceptable, so the entry must still be there.
         let store = Store::open(":memory:").await.unwrap();
-        let clock = crate::clock::ManualClock::new(datetime!(2026-06-01 12:00 UTC));
-        use crate::clock::Clock;
+        let clock = plumbing::clock::ManualClock::new(datetime!(2026-06-01 12:00 UTC));
+        use plumbing::clock::Clock;
         let until = datetime!(2026-06-01 12:07:00.5 UTC);
         let consume = |at| store.consume_assertion_id("idp", "_a", until, at);
         assert!(consume(clock.now()).await.unwrap());

@@ -1,11 +1,9 @@
 //! Unguessable tokens: request IDs, session cookies, invitations, pending links.
 
-use rand::RngCore;
-
 /// `bytes` random bytes from the thread's CSPRNG, as lowercase hex.
 pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buffer);
+    rand::fill(buffer.as_mut_slice());
     buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -5,7 +5,6 @@
 mod verifier_support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sp::keys::SpEncryptionKeys;
 use sp::reason::Rejection;
@@ -26,9 +25,9 @@ const RSA_OAEP_11: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
 const RSA_1_5: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
 const SAML_NS: &str = r#" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion""#;
 
-/// The SP's encryption certificate (the public test pair shared with mock-idp).
+/// The SP's encryption certificate (the public test pair of `sp/testdata/`).
 fn sp_enc_cert() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../mock-idp/testdata/sp-enc-test.crt")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sp-enc.crt")
 }
 
 fn attacker_cert() -> PathBuf {
@@ -67,17 +66,9 @@ struct Enc<'a> {
 
 /// Encrypts the standalone element `element` with `xmlsec1 --encrypt`: an `xenc:EncryptedData`.
 fn encrypt(element: &str, enc: Enc) -> String {
-    let dir = tempfile::tempdir().unwrap();
     let template = read_fixture("encrypted/encrypted-data.xml")
         .replace("{{DATA_ALGORITHM}}", enc.data)
         .replace("{{KEY_ALGORITHM}}", enc.key);
-    let (tmpl, data, out) = (
-        dir.path().join("tmpl.xml"),
-        dir.path().join("data.xml"),
-        dir.path().join("out.xml"),
-    );
-    std::fs::write(&tmpl, template).unwrap();
-    std::fs::write(&data, element).unwrap();
     let session = if enc.data.contains("128") {
         "aes-128"
     } else if enc.data.contains("192") {
@@ -85,22 +76,7 @@ fn encrypt(element: &str, enc: Enc) -> String {
     } else {
         "aes-256"
     };
-    let output = Command::new("xmlsec1")
-        .args(["--encrypt", "--pubkey-cert-pem"])
-        .arg(enc.cert)
-        .args(["--session-key", session, "--xml-data"])
-        .arg(&data)
-        .arg("--output")
-        .arg(&out)
-        .arg(&tmpl)
-        .output()
-        .expect("the xmlsec1 command is required (Debian package `xmlsec1`)");
-    assert!(
-        output.status.success(),
-        "xmlsec1 --encrypt: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(&out).unwrap();
+    let text = plumbing::xmlsec1::encrypt(&template, element, enc.cert, session);
     text.trim_start_matches("<?xml version=\"1.0\"?>")
         .trim()
         .to_owned()

@@ -264,7 +264,7 @@ async fn the_sweep_deletes_what_has_expired_by_the_sps_clock_and_nothing_else() 
     assert_eq!(t.rows(StoredTable::OutstandingRequests).await, 1);
     assert!(
         store
-            .take_request("_new", sp::clock::Clock::now(&t.clock))
+            .take_request("_new", plumbing::clock::Clock::now(&t.clock))
             .await
             .unwrap()
             .is_some()

@@ -79,7 +79,7 @@ impl TestSp {
     /// What the ACS leaves behind for an unlinked identity that matched `user_id`: a fresh
     /// pending link, as after a fresh IdP sign-in.
     async fn pending_link(&self, user_id: i64) -> String {
-        let now = sp::clock::Clock::now(&self.clock);
+        let now = plumbing::clock::Clock::now(&self.clock);
         let identity = PendingIdentity {
             identity: Identity {
                 subject: "bob@idp.test".into(),

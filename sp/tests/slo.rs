@@ -8,7 +8,6 @@ mod support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -279,36 +278,16 @@ fn xmlsec1_sign(xml: &str, key: &str) -> String {
         r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{RSA_SHA256}"/><ds:Reference URI="#{root_id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>"##
     );
     let xml = xml.replace("<!--SIGNATURE-->", &template);
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.xml");
-    let output = dir.path().join("out.xml");
-    std::fs::write(&input, &xml).unwrap();
-    let keyspec = format!(
-        "{},{}",
-        keys_dir().join(format!("{key}.key")).display(),
-        keys_dir().join(format!("{key}.crt")).display()
-    );
-    let out = Command::new("xmlsec1")
-        .args(["--sign", "--privkey-pem", &keyspec])
-        .args([
-            "--id-attr:ID",
+    plumbing::xmlsec1::sign(
+        &xml,
+        &keys_dir().join(format!("{key}.key")),
+        &keys_dir().join(format!("{key}.crt")),
+        &[
             "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
-        ])
-        .args([
-            "--id-attr:ID",
             "urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse",
-        ])
-        .args(["--output"])
-        .arg(&output)
-        .arg(&input)
-        .output()
-        .expect("the xmlsec1 command (Debian package xmlsec1) signs the test messages");
-    assert!(
-        out.status.success(),
-        "xmlsec1 --sign failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(output).unwrap()
+        ],
+        None,
+    )
 }
 
 /// What the SP sent to the IdP's SLO URL: the decoded XML, after checking the query-string

@@ -124,12 +124,12 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             from_sign_in(outcome, &mut actual);
         }
         Action::AdvanceClock(a) => {
-            let clocks = ctx
+            let clock = ctx
                 .pair
-                .clocks
+                .clock
                 .clone()
                 .ok_or_else(|| "the pair has no virtual clocks".to_owned())?;
-            clocks.advance(time::Duration::seconds(a.seconds));
+            clock.advance(time::Duration::seconds(a.seconds));
         }
         Action::Renew(a) => {
             queue(ctx, &a.profile, &a.knobs)?;

@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::authn_request::AuthnRequest;
-use crate::clock::Clock;
 use crate::keys::IdpKeys;
 use crate::knobs::{KnobError, Knobs, Reader};
 use crate::mint::{CounterIds, IdSource, MintError, RandomIds};
 use crate::profiles;
 use crate::users::{self, User};
+use plumbing::clock::Clock;
 
 pub use directory::UserChange;
 pub use html::auto_submit_saml_form;

@@ -1,10 +1,9 @@
 //! HTTP helpers for the lifecycle and single-logout tests: an IdP with an SLO-capable SP, requests
-//! through `oneshot`, and independent decoders/verifiers (openssl, the `xmlsec1` command) that
-//! share nothing with the IdP's own code.
+//! through `oneshot`, and independent decoders and query-string signatures (openssl) that share
+//! nothing with the IdP's own code. XML signatures are checked with `plumbing::xmlsec1`.
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -12,10 +11,10 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt as _;
-use mock_idp::clock::ManualClock;
 use mock_idp::keys::IdpKeys;
 use mock_idp::server::{Idp, IdpConfig, KnownSp, router};
 use mock_idp::users;
+use plumbing::clock::ManualClock;
 use tower::ServiceExt as _;
 
 use super::{ACS_URL, NOW, SP_ENTITY_ID};
@@ -277,42 +276,4 @@ pub fn sign_query_as_sp(unsigned_query: &str, key_file: &str) -> String {
         "{query}&Signature={}",
         urlencode(&STANDARD.encode(signature))
     )
-}
-
-/// Runs the `xmlsec1` command on `xml`; `Err` holds its output.
-pub fn xmlsec1(args: &[&str], xml: &str) -> Result<String, String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let input = dir.path().join("in.xml");
-    std::fs::write(&input, xml).expect("write");
-    let output = Command::new("xmlsec1")
-        .args(args)
-        .arg(&input)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run xmlsec1 ({e}); install the Debian package xmlsec1"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let text = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    if output.status.success() {
-        Ok(stdout)
-    } else {
-        Err(text)
-    }
-}
-
-/// Verifies `xml`'s first signature with `cert_file`, never with a certificate in the message.
-pub fn xmlsec1_verify(xml: &str, cert_file: &str, id_attr: &str) -> Result<(), String> {
-    let cert = testdata(cert_file);
-    let cert = cert.to_str().expect("utf-8 path");
-    xmlsec1(
-        &[
-            "--verify",
-            "--pubkey-cert-pem",
-            cert,
-            "--id-attr:ID",
-            id_attr,
-            "--enabled-key-data",
-            "rsa,ecdsa,dsa,key-name",
-        ],
-        xml,
-    )
-    .map(|_| ())
 }

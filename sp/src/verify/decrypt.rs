@@ -292,9 +292,8 @@ fn key_transport_check(alg: &str, allowed: Allowed) -> Result<(), String> {
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {
-    use rand::RngCore;
     let mut bytes = vec![0u8; len];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::fill(bytes.as_mut_slice());
     bytes
 }
 

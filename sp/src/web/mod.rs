@@ -32,11 +32,11 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::authn_request::{self, AuthnRequestOptions};
-use crate::clock::Clock;
 use crate::config::{ConfigError, SpConfig};
 use crate::pages;
 use crate::store::{RequestPurpose, Session, Store, StoreError, User};
 use crate::verify::{TrustedIdp, VerifyPolicy};
+use plumbing::clock::Clock;
 
 mod acs;
 mod assets;

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use sp::clock::ManualClock;
+use plumbing::clock::ManualClock;
 use sp::config::SpConfig;
 use sp::keys::SpKeys;
 use sp::store::Store;
@@ -75,7 +75,7 @@ certificate_pem = """{cert}"""
 
     /// The SP's clock now.
     pub fn now(&self) -> OffsetDateTime {
-        sp::clock::Clock::now(&self.clock)
+        plumbing::clock::Clock::now(&self.clock)
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

@@ -1,9 +1,8 @@
-//! Shared by the verifier tests: the fixture builder and the one signing helper (the `xmlsec1`
-//! command, independent of both `mock-idp` and the SP's own xmlsec code path).
+//! Shared by the verifier tests: the fixture builder and its signing helper (the `xmlsec1` command
+//! through `plumbing::xmlsec1`, independent of both `mock-idp` and the SP's own xmlsec code path).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sp::reason::Rejection;
 use sp::verify::{VerifiedResponse, VerifyPolicy, verify_response};
@@ -174,33 +173,17 @@ pub fn attr_value(xml: &str, tag_start: &str, name: &str) -> Option<String> {
 /// Signs the `ds:Signature` selected by `node_xpath` with `keys/<key>.{key,crt}` using the
 /// `xmlsec1` command. Panics (failing the test) if `xmlsec1` is missing.
 pub fn xmlsec1_sign(xml: &str, key: &str, node_xpath: &str) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in.xml");
-    let output = dir.path().join("out.xml");
-    std::fs::write(&input, xml).expect("write input");
     let keys = fixtures().join("keys");
-    let keyspec = format!(
-        "{},{}",
-        keys.join(format!("{key}.key")).display(),
-        keys.join(format!("{key}.crt")).display()
-    );
-    let out = Command::new("xmlsec1")
-        .args(["--sign", "--privkey-pem", &keyspec])
-        .args(["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
-        .args(["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response"])
-        .args(["--node-xpath", node_xpath, "--output"])
-        .arg(&output)
-        .arg(&input)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("the xmlsec1 command is required to sign test fixtures (Debian package `xmlsec1`): {e}")
-        });
-    assert!(
-        out.status.success(),
-        "xmlsec1 --sign failed: {}\n--- input ---\n{xml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(&output).expect("read xmlsec1 output")
+    plumbing::xmlsec1::sign(
+        xml,
+        &keys.join(format!("{key}.key")),
+        &keys.join(format!("{key}.crt")),
+        &[
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        ],
+        Some(node_xpath),
+    )
 }
 
 pub fn verify(xml: &str) -> Result<VerifiedResponse, Rejection> {

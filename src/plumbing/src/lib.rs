@@ -1,0 +1,12 @@
+//! Plumbing that samlconf's mock IdP and reference SP share: the injected [`clock`] and the RSA
+//! [`keys`] kept in PEM files, plus (feature `testing`) the `xmlsec1` command helpers of their
+//! integration tests (module `xmlsec1`).
+//!
+//! It exists so that each of these is written once. It must never hold protocol logic: nothing
+//! here builds, parses, signs or validates a SAML message or an XML signature, because the IdP and
+//! the SP must stay independent implementations that could not share a protocol bug.
+
+pub mod clock;
+pub mod keys;
+#[cfg(feature = "testing")]
+pub mod xmlsec1;
