@@ -1,8 +1,9 @@
 //! XML helpers for the messages the SP writes (AuthnRequest, LogoutRequest, LogoutResponse,
-//! metadata): escaping of text and attribute values (also used for the HTML pages, which need the
-//! same five escapes), and the SAML instant format.
+//! metadata): escaping of text and attribute values, and the SAML instant format.
 
 use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 
 /// Escapes text for XML element content and for attribute values quoted with `"` or `'`.
 pub fn escape(text: &str) -> String {
@@ -20,19 +21,17 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A SAML `xs:dateTime` in UTC with second precision, as IdPs and SPs commonly write it.
+/// `xs:dateTime` in UTC with second precision, as IdPs and SPs commonly write it.
+const SAML_INSTANT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// A SAML instant: `t` in UTC, to the second.
 pub fn saml_instant(t: OffsetDateTime) -> String {
     // Never `to_offset`: it panics when the UTC form lies past year 9999.
     let t = crate::clock::utc(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // Formatting fails only for a value that lacks a component the description names; an
+    // OffsetDateTime has them all.
+    t.format(SAML_INSTANT).unwrap_or_else(|_| t.to_string())
 }
 
 #[cfg(test)]
@@ -52,5 +51,15 @@ mod tests {
     fn instants_are_utc_seconds() {
         let t = datetime!(2026-03-04 05:06:07.890 +02:00);
         assert_eq!(saml_instant(t), "2026-03-04T03:06:07Z");
+    }
+
+    #[test]
+    fn instants_at_the_ends_of_the_four_digit_range_keep_four_digits() {
+        assert_eq!(
+            saml_instant(crate::clock::EARLIEST_WRITABLE),
+            "0000-01-01T00:00:00Z"
+        );
+        let last = datetime!(9999-12-31 23:59:59 -02:00);
+        assert_eq!(saml_instant(last), "9999-12-31T23:59:59Z");
     }
 }
