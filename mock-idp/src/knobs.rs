@@ -150,8 +150,8 @@ knobs_struct! {
         pub digest_algorithm: DigestAlgorithm,
         /// Which elements carry a signature; `neither` sends an unsigned response.
         pub sign: SignTarget,
-        /// Whose key signs; `attacker` signs with a key the SP never trusted and puts the attacker's
-        /// own certificate in KeyInfo, as a real attacker would.
+        /// Whose key signs; `attacker` signs with a key the SP never trusted and puts the
+        /// attacker's own certificate in KeyInfo, as a real attacker would.
         pub signing_key: SigningKey,
         /// Applies an XML signature-wrapping attack (or comment truncation) to the response *after*
         /// the assertion is signed: the IdP's signature stays valid over the original assertion and
@@ -166,7 +166,8 @@ knobs_struct! {
         pub omit_destination: bool,
         /// Sends this Issuer (on both Response and Assertion) instead of the IdP's entity ID.
         pub issuer_override: Option<String>,
-        /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's ID.
+        /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's
+        /// ID.
         pub in_response_to_override: Option<String>,
         /// Leaves out InResponseTo even when answering a request (looks unsolicited).
         pub omit_in_response_to: bool,
@@ -176,7 +177,8 @@ knobs_struct! {
         pub sub_status_code: Option<StatusCode>,
         /// The IdP's clock runs this many seconds ahead (negative: behind); shifts every timestamp.
         pub clock_offset_secs: i64,
-        /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a line).
+        /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a
+        /// line).
         pub compact_xml: bool,
 
         [Assertion]
@@ -186,8 +188,8 @@ knobs_struct! {
         pub audience_override: Option<String>,
         /// Leaves out Conditions/AudienceRestriction entirely (any SP would accept the assertion).
         pub omit_audience_restriction: bool,
-        /// Adds a condition the SP cannot understand to Conditions (SAML core §2.5.1.5: the assertion
-        /// is then Indeterminate and must not be accepted).
+        /// Adds a condition the SP cannot understand to Conditions (SAML core §2.5.1.5: the
+        /// assertion is then Indeterminate and must not be accepted).
         pub extra_condition: Option<ExtraCondition>,
         /// Adds `<saml:ProxyRestriction Count="N">` (with Audience `https://proxy.example/`) to
         /// Conditions: a limit on assertions issued onward, which an SP that issues none satisfies.
@@ -200,14 +202,16 @@ knobs_struct! {
         /// Lifetime: Conditions and SubjectConfirmationData NotOnOrAfter = issue instant + this.
         pub validity_secs: i64,
         /// Writes this text verbatim as Conditions and SubjectConfirmationData NotOnOrAfter instead
-        /// of issue instant + `validity_secs`: an absolute or extreme instant (`9999-12-31T23:59:00Z`,
-        /// `2026-06-01T12:05:00.5Z`, an offset such as `-05:00`) that relative seconds cannot reach.
+        /// of issue instant + `validity_secs`: an absolute or extreme instant
+        /// (`9999-12-31T23:59:00Z`, `2026-06-01T12:05:00.5Z`, an offset such as `-05:00`) that
+        /// relative seconds cannot reach.
         pub not_on_or_after_override: Option<String>,
         /// Sends this SubjectConfirmationData Recipient instead of the ACS URL.
         pub recipient_override: Option<String>,
         /// Leaves out the signed SubjectConfirmationData InResponseTo while the unsigned Response
         /// keeps it: an unsolicited-shaped assertion moved onto a solicited request, as an attacker
-        /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires it).
+        /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires
+        /// it).
         pub omit_subject_in_response_to: bool,
         /// NameID Format URI.
         pub name_id_format: String,
@@ -218,13 +222,14 @@ knobs_struct! {
         /// Writes this text verbatim as AuthnStatement SessionNotOnOrAfter (takes precedence over
         /// `session_not_on_or_after_secs`).
         pub session_not_on_or_after_override: Option<String>,
-        /// Sends this AuthnContextClassRef instead of PasswordProtectedTransport; a value that is not
-        /// a URI (e.g. `Password`) reproduces Decisions' "AuthContextClassRef … must be a URI" error.
+        /// Sends this AuthnContextClassRef instead of PasswordProtectedTransport; a value that is
+        /// not a URI (e.g. `Password`) reproduces Decisions' "AuthContextClassRef … must be a URI"
+        /// error.
         pub authn_context_class_ref_override: Option<String>,
         /// Puts an unsigned assertion from an upstream IdP (NameID `attacker@evil.example`, group
-        /// `admins`) in the signed assertion's `saml:Advice` (SAML core §2.3.3, §2.6): covered by the
-        /// IdP's signature, evidence only. An SP may accept the response, but must read the outer
-        /// assertion's claims, never the nested one's.
+        /// `admins`) in the signed assertion's `saml:Advice` (SAML core §2.3.3, §2.6): covered by
+        /// the IdP's signature, evidence only. An SP may accept the response, but must read the
+        /// outer assertion's claims, never the nested one's.
         pub advice_assertion: bool,
 
         [Attributes]
@@ -237,13 +242,13 @@ knobs_struct! {
         /// Sends a groups Attribute with no AttributeValue.
         pub empty_groups: bool,
         /// Repeats the groups Attribute (same Name and NameFormat) after the others, carrying only
-        /// this value: a second mapping onto one name, e.g. a user-editable profile field smuggling a
-        /// group. An SP must not silently pick either one. (For a user with no groups, it is the only
-        /// groups Attribute.)
+        /// this value: a second mapping onto one name, e.g. a user-editable profile field smuggling
+        /// a group. An SP must not silently pick either one. (For a user with no groups, it is the
+        /// only groups Attribute.)
         pub duplicate_groups_attribute: Option<String>,
-        /// Entra ID's group overage (a user in more than 150 groups): leaves out the groups claim and
-        /// sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An SP
-        /// must not read this as "no groups".
+        /// Entra ID's group overage (a user in more than 150 groups): leaves out the groups claim
+        /// and sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An
+        /// SP must not read this as "no groups".
         pub group_overage: bool,
 
         [Encryption]
@@ -253,8 +258,8 @@ knobs_struct! {
         pub encrypt_assertion: bool,
         /// Sends the NameID as `saml:EncryptedID` (encrypted before the assertion is signed).
         pub encrypt_name_id: bool,
-        /// Sends every attribute as its own `saml:EncryptedAttribute` (encrypted before the assertion
-        /// is signed).
+        /// Sends every attribute as its own `saml:EncryptedAttribute` (encrypted before the
+        /// assertion is signed).
         pub encrypt_attributes: bool,
         /// How the session key is wrapped for the recipient (`EncryptedKey`'s EncryptionMethod).
         pub key_transport: KeyTransport,
@@ -625,7 +630,8 @@ pub enum ExtraCondition {
     /// `<saml:Condition xsi:type="del:DelegationRestrictionType">` (SAML 2.0 Condition for
     /// Delegation Restriction): a real, standardised condition that few SPs implement.
     DelegationRestriction,
-    /// An element of a foreign namespace (`<ext:OnlyOnTuesdays xmlns:ext="urn:example:conditions"/>`).
+    /// An element of a foreign namespace (`<ext:OnlyOnTuesdays
+    /// xmlns:ext="urn:example:conditions"/>`).
     ForeignElement,
 }
 
@@ -794,7 +800,8 @@ pub enum AttributeStyle {
     Okta,
     /// Entra ID's claim URIs (`http://schemas.xmlsoap.org/ws/2005/05/identity/claims/…`).
     Entra,
-    /// A legacy application's names: `login_id`, `firstname`, `lastname`, `email`, `access`, `groups`.
+    /// A legacy application's names: `login_id`, `firstname`, `lastname`, `email`, `access`,
+    /// `groups`.
     Shotgun,
 }
 

@@ -3,8 +3,9 @@
 //! integration tests (module `xmlsec1`).
 //!
 //! It exists so that each of these is written once. It must never hold protocol logic: nothing
-//! here builds, parses, signs or validates a SAML message or an XML signature, because the IdP and
-//! the SP must stay independent implementations that could not share a protocol bug.
+//! here builds, parses or validates a SAML message, because the IdP and the SP must stay
+//! independent implementations that could not share a protocol bug. The `testing` helpers only
+//! drive the `xmlsec1` command, a third, independent implementation the tests check both against.
 
 pub mod clock;
 pub mod keys;
