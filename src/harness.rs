@@ -36,6 +36,11 @@ pub struct PairOptions {
     pub virtual_start: Option<time::OffsetDateTime>,
     /// Further mock IdPs, each trusted by the SP as an `[[additional_idp]]`.
     pub extra_idps: Vec<ExtraIdpOptions>,
+    /// TEST ONLY: checks the SP runs without (`sp::weakness`), to prove that the catalogue
+    /// catches a broken SP (`tests/weakened.rs`). No command sets it; a build without the SP's
+    /// `weakened` feature refuses to start with any.
+    #[doc(hidden)]
+    pub sp_weaknesses: sp::weakness::Weaknesses,
 }
 
 /// A further mock IdP beside the pair's own: its own port and key pair, its own users, the
@@ -117,6 +122,7 @@ impl Default for PairOptions {
             sp_state_dir: None,
             virtual_start: None,
             extra_idps: Vec::new(),
+            sp_weaknesses: sp::weakness::Weaknesses::none(),
         }
     }
 }
@@ -297,7 +303,8 @@ impl Pair {
         }
         let idp = mock_idp::server::Idp::new(idp_config, keys, clock.clone());
         let store = sp::store::Store::open(&sp_config.sp.database).await?;
-        let sp = sp::web::Sp::new(sp_config, store, clock, sp_keys)?;
+        let sp =
+            sp::web::Sp::new_weakened(sp_config, store, clock, sp_keys, options.sp_weaknesses)?;
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());

@@ -24,5 +24,6 @@ pub mod slo;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod weakness;
 pub mod web;
 pub mod xml;

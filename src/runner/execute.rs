@@ -68,9 +68,11 @@ impl Ctx {
 /// Runs `scenario`'s steps into `result`; an error is the harness's own failure.
 pub(super) async fn execute(
     scenario: &Scenario,
+    weaknesses: &sp::weakness::Weaknesses,
     result: &mut ScenarioResult,
 ) -> Result<(), String> {
     let pair = Pair::start(PairOptions {
+        sp_weaknesses: weaknesses.clone(),
         virtual_start: Some(START),
         sp_overrides: scenario.sp_overrides_root(),
         extra_idp_users: scenario.idp_users.clone(),

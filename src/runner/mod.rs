@@ -230,6 +230,16 @@ pub async fn run_all(
 
 /// Runs one scenario in a fresh pair and grades it.
 pub async fn run_scenario(scenario: &Scenario) -> ScenarioResult {
+    run_scenario_weakened(scenario, &sp::weakness::Weaknesses::none()).await
+}
+
+/// TEST ONLY: [`run_scenario`] against an SP without the checks in `weaknesses`
+/// (`sp::weakness`), to prove the catalogue catches a broken SP (`tests/weakened.rs`).
+#[doc(hidden)]
+pub async fn run_scenario_weakened(
+    scenario: &Scenario,
+    weaknesses: &sp::weakness::Weaknesses,
+) -> ScenarioResult {
     let started = Instant::now();
     let mut result = ScenarioResult {
         id: scenario.id.clone(),
@@ -246,7 +256,12 @@ pub async fn run_scenario(scenario: &Scenario) -> ScenarioResult {
         steps: vec![],
         audit: vec![],
     };
-    match tokio::time::timeout(SCENARIO_TIMEOUT, execute::execute(scenario, &mut result)).await {
+    match tokio::time::timeout(
+        SCENARIO_TIMEOUT,
+        execute::execute(scenario, weaknesses, &mut result),
+    )
+    .await
+    {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             result.verdict = Verdict::Error;

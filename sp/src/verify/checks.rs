@@ -12,6 +12,7 @@ use super::tree::{
     required_attr, simple_text, trim_xml_whitespace,
 };
 use crate::reason::{Reason, Rejection};
+use crate::weakness::Weakness;
 
 /// Exclusive XML canonicalization 1.0 (without comments): the only c14n and c14n transform allowed.
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
@@ -69,9 +70,12 @@ fn check_algorithm(
     alg: &str,
     allowed: &[String],
     sha1_alg: &str,
-    allow_sha1: bool,
+    policy: &VerifyPolicy,
 ) -> Result<(), Rejection> {
-    if allowed.iter().any(|a| a == alg) || (allow_sha1 && alg == sha1_alg) {
+    if allowed.iter().any(|a| a == alg)
+        || (policy.allow_sha1 && alg == sha1_alg)
+        || policy.weaknesses.has(Weakness::AlgorithmAllowList)
+    {
         return Ok(());
     }
     if WEAK.contains(&alg) {
@@ -96,7 +100,6 @@ pub fn inspect_signature(
     parent_id: &str,
     policy: &VerifyPolicy,
 ) -> Result<SignatureShape, Rejection> {
-    let allow_sha1 = policy.allow_sha1;
     let signed_info = exactly_one(sig, DS, "SignedInfo")?;
     let c14n = required_attr(
         exactly_one(signed_info, DS, "CanonicalizationMethod")?,
@@ -119,7 +122,7 @@ pub fn inspect_signature(
         &signature_algorithm,
         &policy.signature_algorithms,
         RSA_SHA1,
-        allow_sha1,
+        policy,
     )?;
     let references: Vec<RoNode> = children(signed_info, DS, "Reference").collect();
     if references.len() != 1 {
@@ -171,7 +174,7 @@ pub fn inspect_signature(
         &digest_algorithm,
         &policy.digest_algorithms,
         SHA1,
-        allow_sha1,
+        policy,
     )?;
     Ok(SignatureShape {
         signature_algorithm,
@@ -242,6 +245,9 @@ pub fn check_issuers(
         ));
     }
     check_issuer_format(issuer_node, "Assertion")?;
+    if policy.weaknesses.has(Weakness::Issuer) {
+        return Ok(issuer);
+    }
     if let Some(expected) = &policy.idp_entity_id
         && &issuer != expected
     {
@@ -488,6 +494,16 @@ fn check_proxy_restriction(el: RoNode) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Every `Audience` of every AudienceRestriction, unchecked (only for [`Weakness::Audience`]).
+pub fn audiences(conditions: Option<RoNode>) -> Result<Vec<String>, Rejection> {
+    conditions
+        .into_iter()
+        .flat_map(|c| children(c, SAML, "AudienceRestriction"))
+        .flat_map(|r| children(r, SAML, "Audience"))
+        .map(simple_text)
+        .collect()
+}
+
 /// Every AudienceRestriction must name our entity ID. Returns all audiences.
 pub fn check_audience(
     conditions: Option<RoNode>,
@@ -602,6 +618,7 @@ fn check_bearer(
         )
     })?;
     match attr(data, "Recipient") {
+        _ if policy.weaknesses.has(Weakness::Recipient) => {}
         None => {
             return Err(rej(
                 Reason::RecipientIsNotOurAcs,
@@ -622,6 +639,9 @@ fn check_bearer(
         }
         Some(_) => {}
     }
+    if policy.weaknesses.has(Weakness::BearerExpiry) {
+        return check_bearer_in_response_to(data, response_irt, response_signed, policy);
+    }
     let Some(noa) = optional_instant(data, "NotOnOrAfter")? else {
         return Err(rej(
             Reason::SubjectConfirmationHasExpired,
@@ -641,6 +661,19 @@ fn check_bearer(
     }
     if let Some(nb) = optional_instant(data, "NotBefore")? {
         not_in_future(nb, "bearer SubjectConfirmationData NotBefore", now, skew)?;
+    }
+    check_bearer_in_response_to(data, response_irt, response_signed, policy)
+}
+
+/// The bearer SubjectConfirmationData's InResponseTo against the Response's.
+fn check_bearer_in_response_to(
+    data: RoNode,
+    response_irt: Option<&str>,
+    response_signed: bool,
+    policy: &VerifyPolicy,
+) -> Result<(), Rejection> {
+    if policy.weaknesses.has(Weakness::BearerInResponseTo) {
+        return Ok(());
     }
     match (attr(data, "InResponseTo"), response_irt) {
         (Some(irt), _) if Some(irt.as_str()) != response_irt => Err(rej(

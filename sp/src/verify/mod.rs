@@ -77,6 +77,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::reason::{Reason, Rejection, RejectionContext};
+use crate::weakness::{Weakness, Weaknesses};
 use checks::SignatureShape;
 use tree::{DS, SAML, SAMLP, XML, at_most_one, attr, children, is, required_attr, simple_text};
 
@@ -135,6 +136,9 @@ pub struct VerifyPolicy {
     /// Merge the values of Attributes that repeat a Name, in document order (default false:
     /// `attribute.duplicate`).
     pub merge_duplicate_attributes: bool,
+    /// Checks turned off for tests only (see [`crate::weakness`]); never from configuration, and
+    /// honoured only in a build with the `weakened` feature. Empty by default.
+    pub weaknesses: Weaknesses,
 }
 
 /// Default smallest RSA modulus of a pinned IdP key: 2048 bits (NIST SP 800-131A).
@@ -206,6 +210,7 @@ impl VerifyPolicy {
             min_rsa_bits: DEFAULT_MIN_RSA_BITS,
             idp_cert_expiry: CertificateExpiry::Warn,
             merge_duplicate_attributes: false,
+            weaknesses: Weaknesses::none(),
         }
     }
 
@@ -409,7 +414,7 @@ pub fn verify_response(
     // 2. structure, and 3½. decryption of an EncryptedAssertion
     let (assertion, response_signature, encrypted) = match encrypted_assertion(root)? {
         None => {
-            let assertion = check_structure(&doc, root, None)?;
+            let assertion = check_structure(&doc, root, None, &policy.weaknesses)?;
             if policy.require_encrypted_assertions {
                 return Err(Rejection::new(
                     Reason::AssertionIsNotEncrypted,
@@ -544,7 +549,7 @@ fn decrypt_assertion(
             "the decrypted assertion contains entity references",
         ));
     }
-    let assertion = check_structure(doc, root, Some(container))?;
+    let assertion = check_structure(doc, root, Some(container), &policy.weaknesses)?;
     Ok((assertion, response_signature))
 }
 
@@ -671,6 +676,7 @@ fn check_structure(
     doc: &Document,
     root: RoNode,
     container: Option<RoNode>,
+    weaknesses: &Weaknesses,
 ) -> Result<RoNode, Rejection> {
     if !is(root, SAMLP, "Response") {
         let ns = root
@@ -733,6 +739,10 @@ fn check_structure(
         .copied()
         .filter(|a| a.get_parent() == Some(parent))
         .collect();
+    let direct = match direct[..] {
+        [first, _, ..] if weaknesses.has(Weakness::AssertionCount) => vec![first],
+        _ => direct,
+    };
     let [assertion] = direct[..] else {
         return Err(Rejection::new(
             Reason::ResponseDoesNotContainExactlyOneAssertion,
@@ -753,7 +763,7 @@ fn check_structure(
         .chain(&encrypted)
         .filter(|el| **el != assertion && !in_advice(**el))
         .count();
-    if stray > 0 {
+    if stray > 0 && !weaknesses.has(Weakness::AssertionCount) {
         return Err(Rejection::new(
             Reason::ResponseDoesNotContainExactlyOneAssertion,
             format!(
@@ -909,24 +919,36 @@ fn verify_parsed(
     // 5. issuer / destination
     let issuer = checks::check_issuers(root, assertion, policy)?;
     let destination = attr(root, "Destination");
-    checks::check_destination(destination.as_deref(), response_signed, policy)?;
+    if !policy.weaknesses.has(Weakness::Destination) {
+        checks::check_destination(destination.as_deref(), response_signed, policy)?;
+    }
 
     // 6. time
     let skew = policy.clock_skew;
     let issue_instant = checks::required_instant(assertion, "IssueInstant")?;
     let conditions = at_most_one(assertion, SAML, "Conditions")?;
-    checks::check_issue_instants(
-        checks::required_instant(root, "IssueInstant")?,
-        issue_instant,
-        checks::conditions_window(conditions)?,
-        now,
-        skew,
-    )?;
-    let (not_before, not_on_or_after) = checks::check_conditions_time(conditions, now, skew)?;
+    let (not_before, not_on_or_after) = if policy.weaknesses.has(Weakness::TimeWindow) {
+        checks::conditions_window(conditions)?
+    } else {
+        checks::check_issue_instants(
+            checks::required_instant(root, "IssueInstant")?,
+            issue_instant,
+            checks::conditions_window(conditions)?,
+            now,
+            skew,
+        )?;
+        checks::check_conditions_time(conditions, now, skew)?
+    };
 
     // 7. audience, then the other conditions
-    let audiences = checks::check_audience(conditions, &policy.sp_entity_id)?;
-    checks::check_condition_kinds(conditions)?;
+    let audiences = if policy.weaknesses.has(Weakness::Audience) {
+        checks::audiences(conditions)?
+    } else {
+        checks::check_audience(conditions, &policy.sp_entity_id)?
+    };
+    if !policy.weaknesses.has(Weakness::ConditionKinds) {
+        checks::check_condition_kinds(conditions)?;
+    }
 
     // 8. subject
     let in_response_to = attr(root, "InResponseTo");
@@ -939,7 +961,7 @@ fn verify_parsed(
     )?;
     let name_id_node = subject_name_id(subject)?;
     let name_id = name_id_node.map(simple_text).transpose()?;
-    if name_id.as_deref() == Some("") {
+    if name_id.as_deref() == Some("") && !policy.weaknesses.has(Weakness::EmptyNameId) {
         return Err(Rejection::new(
             Reason::NameIdIsEmpty,
             "the Subject's NameID is empty (or only XML whitespace): it names nobody, and every such user would be one identity",
@@ -1068,7 +1090,21 @@ fn verify_signatures(
     let signed_element = match (assertion_sig.is_some(), response_sig.is_some()) {
         (true, true) => SignedElement::Both,
         (true, false) => SignedElement::Assertion,
-        (false, true) if policy.accept_response_signature => SignedElement::Response,
+        (false, true)
+            if policy.accept_response_signature
+                || policy.weaknesses.has(Weakness::SignatureRequired) =>
+        {
+            SignedElement::Response
+        }
+        (false, false) if policy.weaknesses.has(Weakness::SignatureRequired) => {
+            return Ok(SignatureFacts {
+                signed_element: SignedElement::Assertion,
+                signature_algorithm: String::new(),
+                digest_algorithm: String::new(),
+                certificate_index: 0,
+                certificate_warning: None,
+            });
+        }
         (false, true) => {
             return Err(Rejection::new(
                 Reason::AssertionIsNotSigned,
@@ -1153,8 +1189,15 @@ fn verify_one_signature(
             ..first.clone()
         });
     }
+    if policy.weaknesses.has(Weakness::SignatureVerification) {
+        return Ok(CheckedSignature {
+            shape,
+            cert_index: 0,
+            certificate_warning: None,
+        });
+    }
     let allowed = dsig::Allowed {
-        sha1: policy.allow_sha1,
+        sha1: policy.allow_sha1 || policy.weaknesses.has(Weakness::AlgorithmAllowList),
     };
     let verified = dsig::verify(
         doc,

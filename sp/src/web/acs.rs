@@ -22,6 +22,7 @@ use crate::pages;
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, OutstandingRequest, RequestPurpose, Session, User};
 use crate::verify::{self, VerifiedResponse};
+use crate::weakness::Weakness;
 
 /// What an accepted (or renewal-ending) response led to.
 pub(super) enum Outcome {
@@ -129,7 +130,7 @@ async fn consume(
 /// Whether `request` may be answered by this browser: the one that started it (its binding
 /// cookie matches), or any browser for a request sent while `bind_requests_to_browser` was off.
 fn started_by(sp: &Sp, request: &OutstandingRequest, browser: Option<&BrowserBinding>) -> bool {
-    if !sp.config().sp.bind_requests_to_browser {
+    if !sp.config().sp.bind_requests_to_browser || sp.weakened(Weakness::BrowserBinding) {
         return true;
     }
     match &request.browser_binding {
@@ -195,19 +196,20 @@ async fn accepted_response(
     }
 
     // Replay first: a resent response gets the precise code even though its request is answered.
-    if !store
-        .consume_assertion_id(
-            &verified.issuer,
-            &verified.assertion_id,
-            replay_keep_until(
-                [verified.not_on_or_after, verified.bearer_not_on_or_after],
-                verified.one_time_use,
-                &config.sp,
+    if !sp.weakened(Weakness::ReplayCache)
+        && !store
+            .consume_assertion_id(
+                &verified.issuer,
+                &verified.assertion_id,
+                replay_keep_until(
+                    [verified.not_on_or_after, verified.bearer_not_on_or_after],
+                    verified.one_time_use && !sp.weakened(Weakness::OneTimeUse),
+                    &config.sp,
+                    now,
+                ),
                 now,
-            ),
-            now,
-        )
-        .await?
+            )
+            .await?
     {
         return Ok(Err(Rejection::new(
             Reason::AssertionWasAlreadyUsed,
@@ -222,6 +224,7 @@ async fn accepted_response(
     let request = match &verified.in_response_to {
         Some(id) => match store.take_request(id, now).await? {
             Some(request) => Some(request),
+            None if sp.weakened(Weakness::InResponseTo) => None,
             None => {
                 return Ok(Err(Rejection::new(
                     Reason::InResponseToIsUnknown,
@@ -231,7 +234,7 @@ async fn accepted_response(
                 )));
             }
         },
-        None if config.sp.allow_unsolicited => None,
+        None if config.sp.allow_unsolicited || sp.weakened(Weakness::Unsolicited) => None,
         None => {
             return Ok(Err(Rejection::new(
                 Reason::UnsolicitedResponseIsNotAllowed,
@@ -241,7 +244,7 @@ async fn accepted_response(
     };
     // Several IdPs: the one that answers must be the one we asked (no IdP mix-up).
     if let Some(asked) = request.as_ref().and_then(|r| r.idp_entity_id.as_deref()) {
-        if asked != verified.issuer {
+        if asked != verified.issuer && !sp.weakened(Weakness::Issuer) {
             return Ok(Err(Rejection::new(
                 Reason::IssuerIsNotTheConfiguredIdp,
                 format!(

@@ -36,6 +36,7 @@ use crate::config::{ConfigError, SpConfig};
 use crate::pages;
 use crate::store::{RequestPurpose, Session, Store, StoreError, User};
 use crate::verify::{TrustedIdp, VerifyPolicy};
+use crate::weakness::{Weakness, Weaknesses};
 use plumbing::clock::Clock;
 
 mod acs;
@@ -74,8 +75,43 @@ impl Sp {
         clock: Arc<dyn Clock>,
         keys: crate::keys::SpKeys,
     ) -> Result<Self, ConfigError> {
+        Self::new_weakened(config, store, clock, keys, Weaknesses::none())
+    }
+
+    /// [`Sp::new`], with the checks in `weaknesses` turned off: for tests that prove the
+    /// scenario catalogue notices a broken SP ([`crate::weakness`]). Refused unless built with
+    /// the test-only `weakened` feature.
+    pub fn new_weakened(
+        config: SpConfig,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keys: crate::keys::SpKeys,
+        weaknesses: Weaknesses,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
+        weaknesses.check_build().map_err(ConfigError::Invalid)?;
         let mut policy = verify_policy(&config)?;
+        // Weaknesses that a policy value expresses are that value; the others are read where
+        // their check runs.
+        for weakness in weaknesses.iter() {
+            tracing::error!(
+                %weakness,
+                "THIS SP IS WEAKENED FOR TESTING: the check `{weakness}` is OFF; never use it for real sign-ins"
+            );
+        }
+        if weaknesses.has(Weakness::KeySize) {
+            policy.min_rsa_bits = 0;
+        }
+        if weaknesses.has(Weakness::CertificateExpiry) {
+            policy.idp_cert_expiry = crate::verify::CertificateExpiry::Warn;
+        }
+        if weaknesses.has(Weakness::DuplicateAttributes) {
+            policy.merge_duplicate_attributes = true;
+        }
+        if weaknesses.has(Weakness::CbcEncryption) {
+            policy.allow_cbc = true;
+        }
+        policy.weaknesses = weaknesses;
         // The SP decrypts what IdPs encrypt to the certificate in its metadata.
         policy.decryption_keys = keys
             .encryption
@@ -149,6 +185,11 @@ impl Sp {
 
     pub fn policy(&self) -> &VerifyPolicy {
         &self.inner.policy
+    }
+
+    /// Whether the test-only `weakness` is on ([`crate::weakness`]).
+    pub(crate) fn weakened(&self, weakness: Weakness) -> bool {
+        self.inner.policy.weaknesses.has(weakness)
     }
 
     fn now(&self) -> OffsetDateTime {
