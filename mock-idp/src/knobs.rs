@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::attacks::SignatureWrapping;
+pub use crate::tampering::Tampering;
 
 /// Declares [`Knobs`] and [`Knobs::FIELDS`] from one list, so the description of a knob (the
 /// control API's listing) is its doc comment and cannot drift from it. Every field needs a doc
@@ -158,6 +159,12 @@ knobs_struct! {
         /// an attacker's assertion (NameID `attacker@evil.example`) is added or swapped in (see
         /// [`crate::attacks`]). Needs `sign = assertion` and no encryption.
         pub signature_wrapping: Option<SignatureWrapping>,
+        /// Applies an attack on the parser, canonicalisation or algorithm handling to the signed
+        /// response's text (a DOCTYPE, CDATA or a comment in signed text, a forged DigestValue, an
+        /// HMAC or unknown SignatureMethod, an XSLT or XPath transform, a relative namespace URI;
+        /// see [`crate::tampering`]). Needs `sign = assertion`, no encryption and no
+        /// `signature_wrapping`.
+        pub tampering: Option<Tampering>,
 
         [Response]
         /// Sends this Response Destination instead of the ACS URL.
@@ -316,6 +323,7 @@ impl Default for Knobs {
             sign: SignTarget::Assertion,
             signing_key: SigningKey::Idp,
             signature_wrapping: None,
+            tampering: None,
             // Response
             destination_override: None,
             omit_destination: false,
@@ -553,6 +561,28 @@ impl Knobs {
             if !self.status_code.is_success() {
                 return Err(KnobError::Contradictory(
                     "signature_wrapping needs an assertion, but a non-success status carries none",
+                ));
+            }
+        }
+        if self.tampering.is_some() {
+            if self.signature_wrapping.is_some() {
+                return Err(KnobError::Contradictory(
+                    "tampering and signature_wrapping both edit the signed response: set one",
+                ));
+            }
+            if self.sign != SignTarget::Assertion {
+                return Err(KnobError::Contradictory(
+                    "tampering attacks the assertion's signature: it needs sign = assertion",
+                ));
+            }
+            if self.encrypts_anything() {
+                return Err(KnobError::Contradictory(
+                    "tampering edits the signed assertion in the clear: it cannot be combined with encryption",
+                ));
+            }
+            if !self.status_code.is_success() {
+                return Err(KnobError::Contradictory(
+                    "tampering needs an assertion, but a non-success status carries none",
                 ));
             }
         }

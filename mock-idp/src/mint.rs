@@ -97,6 +97,9 @@ pub enum MintError {
     /// The `signature_wrapping` attack could not be applied.
     #[error(transparent)]
     AttackFailed(#[from] crate::attacks::AttackError),
+    /// The `tampering` attack could not be applied.
+    #[error(transparent)]
+    TamperingFailed(#[from] crate::tampering::TamperError),
 }
 
 /// A source of XML IDs (`xs:ID`: must start with a letter or `_`).
@@ -278,9 +281,16 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     if knobs.sign.response() {
         targets.push(Signed::Response);
     }
+    let unsigned = match knobs.tampering {
+        Some(attack) => crate::tampering::before_signing(&unsigned, attack)?,
+        None => unsigned,
+    };
     let mut xml = dsig::sign(&unsigned, &signer.key_pem, &targets)?;
     if let Some(attack) = knobs.signature_wrapping {
         xml = crate::attacks::apply(&xml, attack)?;
+    }
+    if let Some(attack) = knobs.tampering {
+        xml = crate::tampering::apply(&xml, attack, &params.keys.idp.cert_pem)?;
     }
     Ok(Minted {
         xml,
