@@ -171,6 +171,12 @@ knobs_struct! {
         pub destination_override: Option<String>,
         /// Leaves out the Response Destination attribute.
         pub omit_destination: bool,
+        /// Sends a look-alike of the SP's own value in one place (the Audience, the bearer
+        /// Recipient or the Response Destination): upper-cased, padded with XML whitespace,
+        /// suffixed with a no-break space, or with a fullwidth solidus that NFKC folds to `/`.
+        /// An SP that compares loosely (case, Unicode trimming or normalisation) would accept an
+        /// assertion issued for another URL.
+        pub look_alike_url: Option<LookAlikeUrl>,
         /// Sends this Issuer (on both Response and Assertion) instead of the IdP's entity ID.
         pub issuer_override: Option<String>,
         /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's
@@ -327,6 +333,7 @@ impl Default for Knobs {
             // Response
             destination_override: None,
             omit_destination: false,
+            look_alike_url: None,
             issuer_override: None,
             in_response_to_override: None,
             omit_in_response_to: false,
@@ -601,6 +608,22 @@ impl Knobs {
                 "duplicate_groups_attribute repeats the groups attribute, but omit_groups or group_overage leaves it out",
             ));
         }
+        if let Some(look_alike) = self.look_alike_url {
+            let overridden = match look_alike.field {
+                UrlField::Audience => {
+                    self.audience_override.is_some() || self.omit_audience_restriction
+                }
+                UrlField::Recipient => self.recipient_override.is_some(),
+                UrlField::Destination => {
+                    self.destination_override.is_some() || self.omit_destination
+                }
+            };
+            if overridden {
+                return Err(KnobError::Contradictory(
+                    "look_alike_url disguises the SP's own value, but that value is overridden or left out",
+                ));
+            }
+        }
         if self.omit_destination && self.destination_override.is_some() {
             return Err(KnobError::Contradictory(
                 "omit_destination and destination_override are both set",
@@ -650,6 +673,57 @@ impl Knobs {
             value: shown,
             detail: e.to_string(),
         })
+    }
+}
+
+/// Where and how [`Knobs::look_alike_url`] disguises one of the SP's URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookAlikeUrl {
+    /// Which value is disguised.
+    pub field: UrlField,
+    /// How.
+    pub game: UrlGame,
+}
+
+/// A place where the response names the SP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlField {
+    /// `Conditions/AudienceRestriction/Audience` (the SP's entity ID).
+    Audience,
+    /// `SubjectConfirmationData/@Recipient` (the ACS URL).
+    Recipient,
+    /// `Response/@Destination` (the ACS URL).
+    Destination,
+}
+
+/// A way of making a URL look like the SP's without being it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlGame {
+    /// The whole value in ASCII upper case (the path of a URL is case-sensitive, RFC 3986 §6.2.2.1).
+    UpperCase,
+    /// A space and a newline before and after: XML whitespace, which schema `anyURI` collapses.
+    XmlWhitespacePadding,
+    /// A trailing U+00A0 NO-BREAK SPACE, which Unicode-aware `trim` functions remove.
+    NoBreakSpaceSuffix,
+    /// The last `/` replaced by U+FF0F FULLWIDTH SOLIDUS, which NFKC normalisation folds to `/`.
+    FullwidthSolidus,
+}
+
+impl UrlGame {
+    /// The look-alike of `value`.
+    pub fn disguise(self, value: &str) -> String {
+        match self {
+            UrlGame::UpperCase => value.to_ascii_uppercase(),
+            UrlGame::XmlWhitespacePadding => format!(" \n{value} \n"),
+            UrlGame::NoBreakSpaceSuffix => format!("{value}\u{A0}"),
+            UrlGame::FullwidthSolidus => match value.rfind('/') {
+                Some(at) => format!("{}\u{FF0F}{}", &value[..at], &value[at + 1..]),
+                None => format!("{value}\u{FF0F}"),
+            },
+        }
     }
 }
 

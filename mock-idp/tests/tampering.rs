@@ -241,3 +241,54 @@ fn tampering_refuses_knobs_it_cannot_work_with() {
         );
     }
 }
+
+#[test]
+fn look_alike_urls_disguise_exactly_the_named_field() {
+    use mock_idp::knobs::{LookAlikeUrl, UrlField, UrlGame};
+    let cases = [
+        (UrlGame::UpperCase, "HTTP://127.0.0.1:8080/SAML/ACS"),
+        (
+            UrlGame::XmlWhitespacePadding,
+            " \nhttp://127.0.0.1:8080/saml/acs \n",
+        ),
+        (
+            UrlGame::NoBreakSpaceSuffix,
+            "http://127.0.0.1:8080/saml/acs\u{A0}",
+        ),
+        (
+            UrlGame::FullwidthSolidus,
+            "http://127.0.0.1:8080/saml\u{FF0F}acs",
+        ),
+    ];
+    for (game, expected) in cases {
+        assert_eq!(game.disguise(common::ACS_URL), expected);
+    }
+    let knobs = |field| Knobs {
+        look_alike_url: Some(LookAlikeUrl {
+            field,
+            game: UrlGame::NoBreakSpaceSuffix,
+        }),
+        ..Knobs::default()
+    };
+    let nbsp = |v: &str| format!("{v}\u{A0}");
+    let audience = mint(&knobs(UrlField::Audience)).xml;
+    assert!(audience.contains(&format!(
+        "<saml:Audience>{}</saml:Audience>",
+        nbsp(common::SP_ENTITY_ID)
+    )));
+    assert!(audience.contains(&format!(r#"Recipient="{}""#, common::ACS_URL)));
+    let recipient = mint(&knobs(UrlField::Recipient)).xml;
+    assert!(recipient.contains(&format!(r#"Recipient="{}""#, nbsp(common::ACS_URL))));
+    assert!(recipient.contains(&format!(r#"Destination="{}""#, common::ACS_URL)));
+    let destination = mint(&knobs(UrlField::Destination)).xml;
+    assert!(destination.contains(&format!(r#"Destination="{}""#, nbsp(common::ACS_URL))));
+    xmlsec1_verify(&destination).expect("signed as minted");
+    let contradictory = Knobs {
+        omit_destination: true,
+        ..knobs(UrlField::Destination)
+    };
+    assert!(matches!(
+        contradictory.validate(),
+        Err(KnobError::Contradictory(_))
+    ));
+}
