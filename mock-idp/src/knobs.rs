@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::attacks::SignatureWrapping;
+pub use crate::tampering::Tampering;
 
 /// Declares [`Knobs`] and [`Knobs::FIELDS`] from one list, so the description of a knob (the
 /// control API's listing) is its doc comment and cannot drift from it. Every field needs a doc
@@ -158,12 +159,24 @@ knobs_struct! {
         /// an attacker's assertion (NameID `attacker@evil.example`) is added or swapped in (see
         /// [`crate::attacks`]). Needs `sign = assertion` and no encryption.
         pub signature_wrapping: Option<SignatureWrapping>,
+        /// Applies an attack on the parser, canonicalisation or algorithm handling to the signed
+        /// response's text (a DOCTYPE, CDATA or a comment in signed text, a forged DigestValue, an
+        /// HMAC or unknown SignatureMethod, an XSLT or XPath transform, a relative namespace URI;
+        /// see [`crate::tampering`]). Needs `sign = assertion`, no encryption and no
+        /// `signature_wrapping`.
+        pub tampering: Option<Tampering>,
 
         [Response]
         /// Sends this Response Destination instead of the ACS URL.
         pub destination_override: Option<String>,
         /// Leaves out the Response Destination attribute.
         pub omit_destination: bool,
+        /// Sends a look-alike of the SP's own value in one place (the Audience, the bearer
+        /// Recipient or the Response Destination): upper-cased, padded with XML whitespace,
+        /// suffixed with a no-break space, or with a fullwidth solidus that NFKC folds to `/`.
+        /// An SP that compares loosely (case, Unicode trimming or normalisation) would accept an
+        /// assertion issued for another URL.
+        pub look_alike_url: Option<LookAlikeUrl>,
         /// Sends this Issuer (on both Response and Assertion) instead of the IdP's entity ID.
         pub issuer_override: Option<String>,
         /// Sends this InResponseTo (Response and SubjectConfirmationData) instead of the request's
@@ -316,9 +329,11 @@ impl Default for Knobs {
             sign: SignTarget::Assertion,
             signing_key: SigningKey::Idp,
             signature_wrapping: None,
+            tampering: None,
             // Response
             destination_override: None,
             omit_destination: false,
+            look_alike_url: None,
             issuer_override: None,
             in_response_to_override: None,
             omit_in_response_to: false,
@@ -556,6 +571,28 @@ impl Knobs {
                 ));
             }
         }
+        if self.tampering.is_some() {
+            if self.signature_wrapping.is_some() {
+                return Err(KnobError::Contradictory(
+                    "tampering and signature_wrapping both edit the signed response: set one",
+                ));
+            }
+            if self.sign != SignTarget::Assertion {
+                return Err(KnobError::Contradictory(
+                    "tampering attacks the assertion's signature: it needs sign = assertion",
+                ));
+            }
+            if self.encrypts_anything() {
+                return Err(KnobError::Contradictory(
+                    "tampering edits the signed assertion in the clear: it cannot be combined with encryption",
+                ));
+            }
+            if !self.status_code.is_success() {
+                return Err(KnobError::Contradictory(
+                    "tampering needs an assertion, but a non-success status carries none",
+                ));
+            }
+        }
         if self.omit_groups && self.empty_groups {
             return Err(KnobError::Contradictory(
                 "omit_groups and empty_groups are both set",
@@ -570,6 +607,22 @@ impl Knobs {
             return Err(KnobError::Contradictory(
                 "duplicate_groups_attribute repeats the groups attribute, but omit_groups or group_overage leaves it out",
             ));
+        }
+        if let Some(look_alike) = self.look_alike_url {
+            let overridden = match look_alike.field {
+                UrlField::Audience => {
+                    self.audience_override.is_some() || self.omit_audience_restriction
+                }
+                UrlField::Recipient => self.recipient_override.is_some(),
+                UrlField::Destination => {
+                    self.destination_override.is_some() || self.omit_destination
+                }
+            };
+            if overridden {
+                return Err(KnobError::Contradictory(
+                    "look_alike_url disguises the SP's own value, but that value is overridden or left out",
+                ));
+            }
         }
         if self.omit_destination && self.destination_override.is_some() {
             return Err(KnobError::Contradictory(
@@ -620,6 +673,57 @@ impl Knobs {
             value: shown,
             detail: e.to_string(),
         })
+    }
+}
+
+/// Where and how [`Knobs::look_alike_url`] disguises one of the SP's URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookAlikeUrl {
+    /// Which value is disguised.
+    pub field: UrlField,
+    /// How.
+    pub game: UrlGame,
+}
+
+/// A place where the response names the SP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlField {
+    /// `Conditions/AudienceRestriction/Audience` (the SP's entity ID).
+    Audience,
+    /// `SubjectConfirmationData/@Recipient` (the ACS URL).
+    Recipient,
+    /// `Response/@Destination` (the ACS URL).
+    Destination,
+}
+
+/// A way of making a URL look like the SP's without being it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlGame {
+    /// The whole value in ASCII upper case (the path of a URL is case-sensitive, RFC 3986 §6.2.2.1).
+    UpperCase,
+    /// A space and a newline before and after: XML whitespace, which schema `anyURI` collapses.
+    XmlWhitespacePadding,
+    /// A trailing U+00A0 NO-BREAK SPACE, which Unicode-aware `trim` functions remove.
+    NoBreakSpaceSuffix,
+    /// The last `/` replaced by U+FF0F FULLWIDTH SOLIDUS, which NFKC normalisation folds to `/`.
+    FullwidthSolidus,
+}
+
+impl UrlGame {
+    /// The look-alike of `value`.
+    pub fn disguise(self, value: &str) -> String {
+        match self {
+            UrlGame::UpperCase => value.to_ascii_uppercase(),
+            UrlGame::XmlWhitespacePadding => format!(" \n{value} \n"),
+            UrlGame::NoBreakSpaceSuffix => format!("{value}\u{A0}"),
+            UrlGame::FullwidthSolidus => match value.rfind('/') {
+                Some(at) => format!("{}\u{FF0F}{}", &value[..at], &value[at + 1..]),
+                None => format!("{value}\u{FF0F}"),
+            },
+        }
     }
 }
 

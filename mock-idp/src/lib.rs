@@ -17,6 +17,7 @@ pub mod mint;
 pub mod profiles;
 pub mod redirect_sig;
 pub mod server;
+pub mod tampering;
 pub mod users;
 pub mod xml;
 pub mod xmlenc;

@@ -12,7 +12,7 @@ use crate::dsig::{self, SignError, Signed};
 use crate::keys::{IdpKeys, SigningIdentity};
 use crate::knobs::{
     AttributeStyle, DigestAlgorithm, EncryptTo, ExtraCondition, GroupFormat, KnobError, Knobs,
-    SignatureAlgorithm, SigningKey, StatusCode,
+    SignatureAlgorithm, SigningKey, StatusCode, UrlField,
 };
 use crate::users::User;
 use crate::xml::{ASSERTION_NS, Attr, DSIG_NS, PROTOCOL_NS, XmlWriter};
@@ -97,6 +97,9 @@ pub enum MintError {
     /// The `signature_wrapping` attack could not be applied.
     #[error(transparent)]
     AttackFailed(#[from] crate::attacks::AttackError),
+    /// The `tampering` attack could not be applied.
+    #[error(transparent)]
+    TamperingFailed(#[from] crate::tampering::TamperError),
 }
 
 /// A source of XML IDs (`xs:ID`: must start with a letter or `_`).
@@ -194,12 +197,14 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         .unwrap_or(&params.idp_entity_id);
     let destination = match knobs.omit_destination {
         true => None,
-        false => Some(
+        false => Some(look_alike(
+            knobs,
+            UrlField::Destination,
             knobs
                 .destination_override
                 .as_deref()
                 .unwrap_or(&params.acs_url),
-        ),
+        )),
     };
 
     let recipient = match (&assertion_id, knobs.first_encryption_knob()) {
@@ -227,7 +232,7 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
             ("ID", Some(&response_id)),
             ("Version", Some("2.0")),
             ("IssueInstant", Some(&times.issue)),
-            ("Destination", destination),
+            ("Destination", destination.as_deref()),
             ("InResponseTo", in_response_to),
         ],
     );
@@ -278,9 +283,16 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     if knobs.sign.response() {
         targets.push(Signed::Response);
     }
+    let unsigned = match knobs.tampering {
+        Some(attack) => crate::tampering::before_signing(&unsigned, attack)?,
+        None => unsigned,
+    };
     let mut xml = dsig::sign(&unsigned, &signer.key_pem, &targets)?;
     if let Some(attack) = knobs.signature_wrapping {
         xml = crate::attacks::apply(&xml, attack)?;
+    }
+    if let Some(attack) = knobs.tampering {
+        xml = crate::tampering::apply(&xml, attack, &params.keys.idp.cert_pem)?;
     }
     Ok(Minted {
         xml,
@@ -496,10 +508,14 @@ fn write_assertion(
         w.end("saml:EncryptedID");
     }
     w.start("saml:SubjectConfirmation", &[("Method", Some(BEARER))]);
-    let recipient = knobs
-        .recipient_override
-        .as_deref()
-        .unwrap_or(&params.acs_url);
+    let recipient = &look_alike(
+        knobs,
+        UrlField::Recipient,
+        knobs
+            .recipient_override
+            .as_deref()
+            .unwrap_or(&params.acs_url),
+    );
     w.empty(
         "saml:SubjectConfirmationData",
         &[
@@ -523,10 +539,14 @@ fn write_assertion(
         w.start("saml:Conditions", &validity);
         if !knobs.omit_audience_restriction {
             w.start("saml:AudienceRestriction", &[]);
-            let audience = knobs
-                .audience_override
-                .as_deref()
-                .unwrap_or(&params.sp_entity_id);
+            let audience = &look_alike(
+                knobs,
+                UrlField::Audience,
+                knobs
+                    .audience_override
+                    .as_deref()
+                    .unwrap_or(&params.sp_entity_id),
+            );
             w.text("saml:Audience", &[], audience);
             w.end("saml:AudienceRestriction");
         }
@@ -823,4 +843,12 @@ pub(crate) fn write_signature_template(
     w.end("ds:X509Data");
     w.end("ds:KeyInfo");
     w.end("ds:Signature");
+}
+
+/// `value`, disguised when [`Knobs::look_alike_url`] names `field`.
+fn look_alike(knobs: &Knobs, field: UrlField, value: &str) -> String {
+    match knobs.look_alike_url {
+        Some(l) if l.field == field => l.game.disguise(value),
+        _ => value.to_owned(),
+    }
 }

@@ -25,6 +25,11 @@ pub fn alice() -> User {
 
 /// Deterministic mint: fixed clock, counter IDs, fixed keys.
 pub fn mint_for(knobs: &Knobs, user: &User) -> Minted {
+    try_mint_for(knobs, user).unwrap_or_else(|e| panic!("mint failed: {e}"))
+}
+
+/// [`mint_for`], returning the minter's error.
+pub fn try_mint_for(knobs: &Knobs, user: &User) -> Result<Minted, mock_idp::mint::MintError> {
     let keys = IdpKeys::fixed_for_tests();
     let ids = CounterIds::new();
     mint_response(&MintParams {
@@ -40,7 +45,6 @@ pub fn mint_for(knobs: &Knobs, user: &User) -> Minted {
         session_index: None,
         sp_encryption_cert_pem: Some(SP_ENCRYPTION_CERT),
     })
-    .unwrap_or_else(|e| panic!("mint failed: {e}"))
 }
 
 pub fn mint(knobs: &Knobs) -> Minted {
