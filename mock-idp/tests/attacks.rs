@@ -26,7 +26,63 @@ const PROFILES: &[(&str, SignatureWrapping)] = &[
         SignatureWrapping::SignedInEvilAdvice,
     ),
     ("comment-truncation", SignatureWrapping::CommentTruncation),
+    (
+        "xsw1-response-copy-in-signature",
+        SignatureWrapping::ResponseCopyInSignature,
+    ),
+    (
+        "xsw2-response-copy-before-signature",
+        SignatureWrapping::ResponseCopyBeforeSignature,
+    ),
+    (
+        "xsw5-original-copy-at-end",
+        SignatureWrapping::EvilKeepsSignatureOriginalAtEnd,
+    ),
+    (
+        "xsw6-original-copy-in-signature",
+        SignatureWrapping::EvilKeepsSignatureOriginalInSignature,
+    ),
+    (
+        "xsw7-evil-in-unqualified-extensions",
+        SignatureWrapping::EvilInUnqualifiedExtensions,
+    ),
+    (
+        "xsw8-original-copy-in-unqualified-object",
+        SignatureWrapping::OriginalInUnqualifiedObject,
+    ),
+    ("signature-removed", SignatureWrapping::SignatureRemoved),
+    (
+        "empty-signature-value",
+        SignatureWrapping::EmptySignatureValue,
+    ),
+    (
+        "response-signature-moved-into-assertion",
+        SignatureWrapping::ResponseSignatureMovedIntoAssertion,
+    ),
+    ("xml-id-on-response", SignatureWrapping::XmlIdOnResponse),
+    (
+        "nested-response-in-extensions",
+        SignatureWrapping::NestedResponseInExtensions,
+    ),
+    (
+        "nested-response-in-key-info",
+        SignatureWrapping::NestedResponseInKeyInfo,
+    ),
+    ("id-via-entity", SignatureWrapping::IdViaEntity),
+    ("second-signed-info", SignatureWrapping::SecondSignedInfo),
+    (
+        "digest-value-comment",
+        SignatureWrapping::DigestValueComment,
+    ),
+    (
+        "samlify-signed-response-inside-evil",
+        SignatureWrapping::SignedResponseInsideEvil,
+    ),
 ];
+
+/// The profiles of the original set, whose IdP signature sits on the signed assertion wherever
+/// the attack moved it.
+const ORIGINAL: usize = 8;
 
 const SIGNED_ID: &str = "_0000000000000000000000000000000000000002";
 const EVIL_ID: &str = "_evil0000000000000000000000000000000000000002";
@@ -71,7 +127,7 @@ fn the_idp_signature_still_verifies_in_every_variant() {
     // The signature inside the assertion with the signed ID, wherever the attack moved it.
     let original =
         format!("//*[local-name()='Assertion'][@ID='{SIGNED_ID}']/*[local-name()='Signature']");
-    for (name, _) in PROFILES {
+    for (name, _) in &PROFILES[..ORIGINAL] {
         let mut xml = mint(&profile(name)).xml;
         assert!(xml.contains(&format!(r##"URI="#{SIGNED_ID}""##)), "{name}");
         if *name == "xsw-duplicate-id" {
@@ -236,4 +292,135 @@ fn wrapping_refuses_knobs_it_cannot_attack() {
         Some(SignatureWrapping::SignedInExtensions)
     );
     assert!(knobs.set("signature_wrapping", "xsw9").is_err());
+}
+
+#[test]
+fn response_signature_attacks_need_a_signed_response() {
+    for sign in [SignTarget::Assertion, SignTarget::Both, SignTarget::Neither] {
+        let knobs = Knobs {
+            sign,
+            ..profile("xsw1-response-copy-in-signature")
+        };
+        assert!(
+            matches!(knobs.validate(), Err(KnobError::Contradictory(_))),
+            "{sign:?}"
+        );
+    }
+    assert_eq!(
+        profile("xsw2-response-copy-before-signature").validate(),
+        Ok(())
+    );
+}
+
+const RESPONSE_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:protocol:Response";
+const ASSERTION_ID_ATTR: &str = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion";
+
+/// Where the element the IdP's Reference names stays outside the signature (so xmlsec's
+/// enveloped transform leaves it whole), the IdP's signature still verifies with `xmlsec1`: these
+/// are wrappings of a valid signature, not broken ones. (With the copy inside the signature, as
+/// in XSW1, 6 and 8, the enveloped transform removes it along with the signature; with a
+/// repeated ID, xmlsec1 refuses the document.)
+#[test]
+fn the_idp_signature_still_verifies_where_the_signed_copy_is_outside_it() {
+    let cert = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/idp.crt");
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "xsw2-response-copy-before-signature",
+            &[RESPONSE_ID_ATTR],
+            "/*/*[local-name()='Signature']",
+        ),
+        (
+            "xsw5-original-copy-at-end",
+            &[ASSERTION_ID_ATTR],
+            "//*[local-name()='Assertion'][1]/*[local-name()='Signature']",
+        ),
+        (
+            "response-signature-moved-into-assertion",
+            &[RESPONSE_ID_ATTR],
+            "//*[local-name()='Assertion']/*[local-name()='Signature']",
+        ),
+        (
+            "nested-response-in-extensions",
+            &[ASSERTION_ID_ATTR],
+            "//*[local-name()='Assertion']/*[local-name()='Signature']",
+        ),
+        (
+            "nested-response-in-key-info",
+            &[ASSERTION_ID_ATTR],
+            "//*[local-name()='Assertion']/*[local-name()='Signature']",
+        ),
+        (
+            "samlify-signed-response-inside-evil",
+            &[ASSERTION_ID_ATTR],
+            "/*/*[local-name()='Response']/*[local-name()='Assertion']/*[local-name()='Signature']",
+        ),
+    ];
+    for (name, id_attrs, xpath) in cases {
+        let xml = mint(&profile(name)).xml;
+        plumbing::xmlsec1::verify(&xml, &cert, id_attrs, Some(xpath)).unwrap_or_else(|out| {
+            panic!("{name}: the IdP signature no longer verifies:\n{out}\n{xml}")
+        });
+    }
+}
+
+#[test]
+fn the_evil_parts_carry_the_attackers_name_id() {
+    for name in [
+        "xsw1-response-copy-in-signature",
+        "xsw2-response-copy-before-signature",
+        "xsw5-original-copy-at-end",
+        "xsw6-original-copy-in-signature",
+        "xsw7-evil-in-unqualified-extensions",
+        "xsw8-original-copy-in-unqualified-object",
+        "signature-removed",
+        "second-signed-info",
+        "digest-value-comment",
+        "samlify-signed-response-inside-evil",
+    ] {
+        let xml = mint(&profile(name)).xml;
+        assert!(
+            xml.contains(&format!(">{ATTACKER_NAME_ID}</saml:NameID>")),
+            "{name}: {xml}"
+        );
+    }
+    // The original stays beside the evil part wherever the attack needs the signed content.
+    for name in [
+        "xsw1-response-copy-in-signature",
+        "xsw5-original-copy-at-end",
+        "xsw8-original-copy-in-unqualified-object",
+        "samlify-signed-response-inside-evil",
+    ] {
+        let xml = mint(&profile(name)).xml;
+        assert!(
+            xml.contains(">alice@example.com</saml:NameID>"),
+            "{name}: {xml}"
+        );
+    }
+}
+
+/// CVE-2025-29774/29775: the forged digest is the edited assertion's true digest (not a random
+/// string), differs from the IdP's, and the IdP's DigestValue text is left in place.
+#[test]
+fn forged_digests_are_the_edited_assertions_and_the_original_stays() {
+    let original = between(
+        &mint(&Knobs::default()).xml,
+        "<ds:DigestValue>",
+        "</ds:DigestValue>",
+    )["<ds:DigestValue>".len()..]
+        .to_owned();
+    let comment = mint(&profile("digest-value-comment")).xml;
+    let value = between(&comment, "<ds:DigestValue>", "</ds:DigestValue>");
+    let forged = between(value, "<!--", "-->")["<!--".len()..].to_owned();
+    assert!(value.ends_with(&format!("-->{original}")), "{value}");
+    assert_ne!(forged, original);
+    let second = mint(&profile("second-signed-info")).xml;
+    assert_eq!(count(&second, "<ds:SignedInfo"), 2, "{second}");
+    assert!(
+        second.contains(&format!("<ds:DigestValue>{forged}</ds:DigestValue>")),
+        "{second}"
+    );
+    assert!(
+        second.contains(&format!("<ds:DigestValue>{original}</ds:DigestValue>")),
+        "{second}"
+    );
 }

@@ -240,6 +240,94 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
         &[">alice@example.com<!---->.evil.example</saml:NameID>"],
         &["attacker@evil.example"],
     ),
+    (
+        "xsw1-response-copy-in-signature",
+        &[
+            r#"ID="_evil0000000000000000000000000000000000000001""#,
+            "</samlp:Response></ds:Signature>",
+        ],
+        &[],
+    ),
+    (
+        "xsw2-response-copy-before-signature",
+        &[
+            r#"ID="_evil0000000000000000000000000000000000000001""#,
+            "</samlp:Response><ds:Signature",
+        ],
+        &[],
+    ),
+    (
+        "xsw5-original-copy-at-end",
+        &[
+            "</saml:Assertion></samlp:Response>",
+            ">attacker@evil.example</saml:NameID>",
+        ],
+        &[],
+    ),
+    (
+        "xsw6-original-copy-in-signature",
+        &["</saml:Assertion></ds:Signature>"],
+        &[],
+    ),
+    (
+        "xsw7-evil-in-unqualified-extensions",
+        &["<Extensions><saml:Assertion"],
+        &["samlp:Extensions"],
+    ),
+    (
+        "xsw8-original-copy-in-unqualified-object",
+        &["<Object><saml:Assertion"],
+        &["ds:Object", "_evil"],
+    ),
+    (
+        "signature-removed",
+        &[">attacker@evil.example</saml:NameID>"],
+        &["ds:Signature"],
+    ),
+    ("empty-signature-value", &["<ds:SignatureValue/>"], &[]),
+    (
+        "response-signature-moved-into-assertion",
+        &[r##"URI="#_0000000000000000000000000000000000000001""##],
+        &[],
+    ),
+    (
+        "xml-id-on-response",
+        &[r#"xml:id="_0000000000000000000000000000000000000002""#],
+        &[],
+    ),
+    (
+        "nested-response-in-extensions",
+        &[r#"<samlp:Extensions><samlp:Response ID="_0000000000000000000000000000000000000002""#],
+        &[],
+    ),
+    (
+        "nested-response-in-key-info",
+        &[r#"<samlp:Response ID="_0000000000000000000000000000000000000002""#],
+        &["samlp:Extensions"],
+    ),
+    (
+        "id-via-entity",
+        &[
+            "<!DOCTYPE response [",
+            r#"ID="&idViaEntity;""#,
+            r#"ID="&BypassIDUniqueness;_0"#,
+        ],
+        &[],
+    ),
+    (
+        "second-signed-info",
+        &["</ds:SignedInfo><ds:SignedInfo"],
+        &[],
+    ),
+    ("digest-value-comment", &["<ds:DigestValue><!--"], &[]),
+    (
+        "samlify-signed-response-inside-evil",
+        &[
+            r#"ID="_evil0000000000000000000000000000000000000001""#,
+            r#"<samlp:Response xmlns:samlp"#,
+        ],
+        &[],
+    ),
 ];
 
 #[test]

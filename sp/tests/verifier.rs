@@ -484,6 +484,18 @@ fn signature_with_two_references_is_rejected() {
     assert_rejected(&doubled, "signature.reference_mismatch");
 }
 
+/// CVE-2025-29774 (xml-crypto): a second SignedInfo, for a verifier that checks the signature
+/// value over one and the digests of another. Like a second Reference, it is a signature that
+/// does not reference exactly its parent, not a malformed document.
+#[test]
+fn signature_with_two_signed_infos_is_rejected_as_reference_mismatch() {
+    let xml = signed_default();
+    let signed_info = slice_element(xml, "<ds:SignedInfo>", "</ds:SignedInfo>");
+    let doubled = xml.replacen(signed_info, &format!("{signed_info}{signed_info}"), 1);
+    let r = assert_rejected(&doubled, "signature.reference_mismatch");
+    assert!(r.message.contains("SignedInfo"), "{}", r.message);
+}
+
 // ---------------------------------------------------------------------------------------------
 // issuer.* and destination.*
 

@@ -100,6 +100,17 @@ pub fn inspect_signature(
     parent_id: &str,
     policy: &VerifyPolicy,
 ) -> Result<SignatureShape, Rejection> {
+    // Like a second Reference, a second SignedInfo offers digests the signature value may not
+    // cover (CVE-2025-29774): the signature does not reference exactly its parent.
+    let signed_infos = children(sig, DS, "SignedInfo").count();
+    if signed_infos > 1 {
+        return Err(rej(
+            Reason::SignatureReferencesAnotherElement,
+            format!(
+                "the Signature has {signed_infos} SignedInfo elements; exactly one, with one Reference to the signed element, is required"
+            ),
+        ));
+    }
     let signed_info = exactly_one(sig, DS, "SignedInfo")?;
     let c14n = required_attr(
         exactly_one(signed_info, DS, "CanonicalizationMethod")?,

@@ -31,8 +31,8 @@
 //!    verified first, on the message as received. Any failure: `decryption.failed`, one code for
 //!    every cause.
 //!
-//! 4. **signatures** — shape of each `ds:Signature` (one Reference to its parent's ID, exc-c14n,
-//!    allowed algorithms and transforms), then xmlsec with the pinned certificate(s) only; the
+//! 4. **signatures** — shape of each `ds:Signature` (one SignedInfo with one Reference to its
+//!    parent's ID, exc-c14n, allowed algorithms and transforms), then xmlsec with the pinned certificate(s) only; the
 //!    Assertion must be signed, or the Response when `accept_response_signature`: `signature.*`.
 //!    Before xmlsec, each pinned certificate is judged ([`pinned`]): an RSA key under
 //!    `min_rsa_bits` is `signature.weak_key`, a certificate outside its validity at `now` is
