@@ -180,6 +180,15 @@ knobs_struct! {
         /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a
         /// line).
         pub compact_xml: bool,
+        /// Names the document element `samlp:<this>` instead of `samlp:Response` (e.g.
+        /// `LogoutResponse`): something other than a Response posted to the ACS.
+        pub document_element_override: Option<String>,
+        /// Cuts the finished (signed) document after this many bytes, as a proxy that truncates
+        /// the POST body does: the SP receives XML that is not well-formed.
+        pub truncate_to_bytes: Option<usize>,
+        /// Puts a character outside the base64 alphabet (`*`) in the middle of the SAMLResponse form
+        /// value, as a proxy or WAF that rewrites the POST body does.
+        pub form_value_not_base64: bool,
 
         [Assertion]
         /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
@@ -208,6 +217,21 @@ knobs_struct! {
         pub not_on_or_after_override: Option<String>,
         /// Sends this SubjectConfirmationData Recipient instead of the ACS URL.
         pub recipient_override: Option<String>,
+        /// Leaves out the Assertion's Issuer (the Response keeps its own): a non-conformant
+        /// template; SAML core §2.3.3 requires every assertion to name its issuer.
+        pub omit_assertion_issuer: bool,
+        /// Leaves out the Assertion's Subject: nobody to sign in (SAML profiles §4.1.4.2 requires
+        /// one).
+        pub omit_subject: bool,
+        /// Sends this SubjectConfirmation Method instead of bearer (e.g.
+        /// `urn:oasis:names:tc:SAML:2.0:cm:holder-of-key`), which the Web SSO profile does not use.
+        pub subject_confirmation_method: Option<String>,
+        /// SubjectConfirmationData NotOnOrAfter = issue instant + this (negative: already passed)
+        /// instead of `validity_secs`; Conditions keep theirs.
+        pub subject_confirmation_validity_secs: Option<i64>,
+        /// Sends this SubjectConfirmationData InResponseTo while the Response keeps the request's
+        /// ID: an assertion answering another request, spliced under this Response.
+        pub subject_in_response_to_override: Option<String>,
         /// Leaves out the signed SubjectConfirmationData InResponseTo while the unsigned Response
         /// keeps it: an unsolicited-shaped assertion moved onto a solicited request, as an attacker
         /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires
@@ -326,6 +350,9 @@ impl Default for Knobs {
             sub_status_code: None,
             clock_offset_secs: 0,
             compact_xml: false,
+            document_element_override: None,
+            truncate_to_bytes: None,
+            form_value_not_base64: false,
             // Assertion
             assertion_id_override: None,
             audience_override: None,
@@ -337,6 +364,11 @@ impl Default for Knobs {
             validity_secs: 300,
             not_on_or_after_override: None,
             recipient_override: None,
+            omit_assertion_issuer: false,
+            omit_subject: false,
+            subject_confirmation_method: None,
+            subject_confirmation_validity_secs: None,
+            subject_in_response_to_override: None,
             omit_subject_in_response_to: false,
             name_id_format: NAME_ID_FORMAT_EMAIL.to_owned(),
             name_id_value: None,
