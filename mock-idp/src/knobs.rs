@@ -319,6 +319,12 @@ knobs_struct! {
         /// `logout_not_on_or_after_offset_secs`): an absolute or extreme instant such as
         /// `9999-12-31T23:59:00Z`.
         pub logout_not_on_or_after_override: Option<String>,
+        /// LogoutRequest: `IssueInstant` = now + this many seconds (positive: issued in the
+        /// future, by an IdP whose clock runs ahead).
+        pub logout_issue_instant_offset_secs: i64,
+        /// LogoutResponse: sends this InResponseTo instead of the ID of the SP's LogoutRequest (an
+        /// answer to a request the SP never sent).
+        pub logout_in_response_to_override: Option<String>,
         /// LogoutResponse: sends this top-level status instead of Success (short names as for
         /// `status_code`, e.g. `responder`).
         pub logout_status_code: StatusCode,
@@ -400,6 +406,8 @@ impl Default for Knobs {
             logout_name_id_override: None,
             logout_not_on_or_after_offset_secs: None,
             logout_not_on_or_after_override: None,
+            logout_issue_instant_offset_secs: 0,
+            logout_in_response_to_override: None,
             logout_status_code: StatusCode::success(),
             // Pages
             forbid_framing: false,
