@@ -11,3 +11,4 @@ pub mod harness;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod vectors;

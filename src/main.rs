@@ -28,6 +28,8 @@ enum Command {
     Run(cli::run::RunArgs),
     /// List the mock IdP's profiles and knobs (what mint, scenarios and the control API accept).
     Profiles(cli::profiles::ProfilesArgs),
+    /// Export the single-response scenarios as Wycheproof-style JSON test vectors.
+    Vectors(cli::vectors::VectorsArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Profiles(args) => cli::profiles::run(args),
+        Command::Vectors(args) => cli::vectors::run(args),
     }
 }
 

@@ -80,3 +80,60 @@ fn every_section_has_scenarios_and_every_scenario_names_its_source() {
         assert!(s.source.len() > 10, "{} needs a real source", s.id);
     }
 }
+
+/// The codes `sp/docs/reason-codes.md` documents (the first column of its tables), and those its
+/// section "Codes no scenario reaches" lists (one bullet each).
+fn documented_codes() -> (BTreeSet<String>, BTreeSet<String>) {
+    let doc = include_str!("../sp/docs/reason-codes.md");
+    let code_in = |cell: &str| {
+        let code = cell.trim().trim_matches('`');
+        (code.contains('.') && !code.contains(' ')).then(|| code.to_owned())
+    };
+    let mut documented = BTreeSet::new();
+    let mut unreached = BTreeSet::new();
+    let mut in_unreached = false;
+    for line in doc.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            in_unreached = heading.trim() == "Codes no scenario reaches";
+        } else if let Some(row) = line.trim().strip_prefix('|') {
+            documented.extend(row.split('|').next().and_then(code_in));
+        } else if let Some(item) = line.strip_prefix("- ").filter(|_| in_unreached) {
+            unreached.extend(item.split_whitespace().next().and_then(code_in));
+        }
+    }
+    (documented, unreached)
+}
+
+#[test]
+fn every_reason_code_is_reached_by_a_scenario_or_listed_as_unreached() {
+    let mut expected = BTreeSet::new();
+    for scenario in catalogue() {
+        for step in &scenario.steps {
+            expected.extend(step.expect.code.clone());
+            expected.extend(step.expect.audit.iter().filter_map(|a| a.code.clone()));
+        }
+    }
+    let (documented, unreached) = documented_codes();
+    assert!(
+        documented.len() >= 50,
+        "{} codes documented",
+        documented.len()
+    );
+    let missing: Vec<&String> = documented
+        .iter()
+        .filter(|code| !expected.contains(*code) && !unreached.contains(*code))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes no scenario expects and reason-codes.md does not list under \"Codes no scenario \
+         reaches\": {missing:?}"
+    );
+    let stale: Vec<&String> = unreached.intersection(&expected).collect();
+    assert!(
+        stale.is_empty(),
+        "reason-codes.md lists these codes as reached by no scenario, but a scenario expects \
+         them; take them off the list: {stale:?}"
+    );
+    let unknown: Vec<&String> = unreached.difference(&documented).collect();
+    assert!(unknown.is_empty(), "listed but not documented: {unknown:?}");
+}

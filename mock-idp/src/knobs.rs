@@ -194,6 +194,15 @@ knobs_struct! {
         /// Emits no whitespace between elements, as Okta and Entra ID do (default: one element a
         /// line).
         pub compact_xml: bool,
+        /// Names the document element `samlp:<this>` instead of `samlp:Response` (e.g.
+        /// `LogoutResponse`): something other than a Response posted to the ACS.
+        pub document_element_override: Option<String>,
+        /// Cuts the finished (signed) document after this many bytes, as a proxy that truncates
+        /// the POST body does: the SP receives XML that is not well-formed.
+        pub truncate_to_bytes: Option<usize>,
+        /// Puts a character outside the base64 alphabet (`*`) in the middle of the SAMLResponse form
+        /// value, as a proxy or WAF that rewrites the POST body does.
+        pub form_value_not_base64: bool,
 
         [Assertion]
         /// Uses this Assertion ID instead of a fresh one (replays an earlier assertion's identity).
@@ -222,6 +231,21 @@ knobs_struct! {
         pub not_on_or_after_override: Option<String>,
         /// Sends this SubjectConfirmationData Recipient instead of the ACS URL.
         pub recipient_override: Option<String>,
+        /// Leaves out the Assertion's Issuer (the Response keeps its own): a non-conformant
+        /// template; SAML core §2.3.3 requires every assertion to name its issuer.
+        pub omit_assertion_issuer: bool,
+        /// Leaves out the Assertion's Subject: nobody to sign in (SAML profiles §4.1.4.2 requires
+        /// one).
+        pub omit_subject: bool,
+        /// Sends this SubjectConfirmation Method instead of bearer (e.g.
+        /// `urn:oasis:names:tc:SAML:2.0:cm:holder-of-key`), which the Web SSO profile does not use.
+        pub subject_confirmation_method: Option<String>,
+        /// SubjectConfirmationData NotOnOrAfter = issue instant + this (negative: already passed)
+        /// instead of `validity_secs`; Conditions keep theirs.
+        pub subject_confirmation_validity_secs: Option<i64>,
+        /// Sends this SubjectConfirmationData InResponseTo while the Response keeps the request's
+        /// ID: an assertion answering another request, spliced under this Response.
+        pub subject_in_response_to_override: Option<String>,
         /// Leaves out the signed SubjectConfirmationData InResponseTo while the unsigned Response
         /// keeps it: an unsolicited-shaped assertion moved onto a solicited request, as an attacker
         /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires
@@ -309,6 +333,12 @@ knobs_struct! {
         /// `logout_not_on_or_after_offset_secs`): an absolute or extreme instant such as
         /// `9999-12-31T23:59:00Z`.
         pub logout_not_on_or_after_override: Option<String>,
+        /// LogoutRequest: `IssueInstant` = now + this many seconds (positive: issued in the
+        /// future, by an IdP whose clock runs ahead).
+        pub logout_issue_instant_offset_secs: i64,
+        /// LogoutResponse: sends this InResponseTo instead of the ID of the SP's LogoutRequest (an
+        /// answer to a request the SP never sent).
+        pub logout_in_response_to_override: Option<String>,
         /// LogoutResponse: sends this top-level status instead of Success (short names as for
         /// `status_code`, e.g. `responder`).
         pub logout_status_code: StatusCode,
@@ -342,6 +372,9 @@ impl Default for Knobs {
             sub_status_code: None,
             clock_offset_secs: 0,
             compact_xml: false,
+            document_element_override: None,
+            truncate_to_bytes: None,
+            form_value_not_base64: false,
             // Assertion
             assertion_id_override: None,
             audience_override: None,
@@ -353,6 +386,11 @@ impl Default for Knobs {
             validity_secs: 300,
             not_on_or_after_override: None,
             recipient_override: None,
+            omit_assertion_issuer: false,
+            omit_subject: false,
+            subject_confirmation_method: None,
+            subject_confirmation_validity_secs: None,
+            subject_in_response_to_override: None,
             omit_subject_in_response_to: false,
             name_id_format: NAME_ID_FORMAT_EMAIL.to_owned(),
             name_id_value: None,
@@ -384,6 +422,8 @@ impl Default for Knobs {
             logout_name_id_override: None,
             logout_not_on_or_after_offset_secs: None,
             logout_not_on_or_after_override: None,
+            logout_issue_instant_offset_secs: 0,
+            logout_in_response_to_override: None,
             logout_status_code: StatusCode::success(),
             // Pages
             forbid_framing: false,

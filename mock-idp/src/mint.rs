@@ -64,6 +64,17 @@ impl Minted {
     pub fn saml_response_param(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(&self.xml)
     }
+
+    /// The `SAMLResponse` form value as the IdP posts it: [`Minted::saml_response_param`], damaged
+    /// in transit when `knobs.form_value_not_base64` asks.
+    pub fn form_value(&self, knobs: &Knobs) -> String {
+        let mut value = self.saml_response_param();
+        if knobs.form_value_not_base64 {
+            // Base64 is ASCII, so every index is a character boundary.
+            value.insert(value.len() / 2, '*');
+        }
+        value
+    }
 }
 
 /// Why a response could not be minted.
@@ -223,9 +234,13 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         transport: knobs.key_transport,
     };
 
+    let root = match &knobs.document_element_override {
+        Some(local) => format!("samlp:{local}"),
+        None => "samlp:Response".to_owned(),
+    };
     let mut w = XmlWriter::new(knobs.compact_xml);
     w.start(
-        "samlp:Response",
+        &root,
         &[
             ("xmlns:samlp", Some(PROTOCOL_NS)),
             ("xmlns:saml", Some(ASSERTION_NS)),
@@ -263,7 +278,7 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
             w.end("saml:EncryptedAssertion");
         }
     }
-    w.end("samlp:Response");
+    w.end(&root);
     let unsigned = w.finish();
     if let Some(recipient) = &recipient {
         let xml = sign_and_encrypt(unsigned, knobs, &signer.key_pem, recipient)?;
@@ -293,6 +308,14 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     }
     if let Some(attack) = knobs.tampering {
         xml = crate::tampering::apply(&xml, attack, &params.keys.idp.cert_pem)?;
+    }
+    if let Some(len) = knobs.truncate_to_bytes {
+        // Cut at a character boundary at or before `len`: the String stays UTF-8.
+        let cut = (0..=len.min(xml.len()))
+            .rev()
+            .find(|&i| xml.is_char_boundary(i))
+            .unwrap_or(0);
+        xml.truncate(cut);
     }
     Ok(Minted {
         xml,
@@ -397,6 +420,8 @@ struct Times {
     issue: String,
     not_before: String,
     not_on_or_after: String,
+    /// SubjectConfirmationData's; `not_on_or_after` unless `subject_confirmation_validity_secs`.
+    subject_not_on_or_after: String,
     session_not_on_or_after: Option<String>,
 }
 
@@ -412,6 +437,10 @@ impl Times {
             .ok_or(MintError::TimestampOutOfRange {
                 knob: "clock_offset_secs",
             })?;
+        let not_on_or_after = match &knobs.not_on_or_after_override {
+            Some(text) => text.clone(),
+            None => shift(issue, knobs.validity_secs, "validity_secs")?,
+        };
         Ok(Times {
             issue: shift(issue, 0, "clock_offset_secs")?,
             not_before: shift(
@@ -419,10 +448,11 @@ impl Times {
                 knobs.not_before_offset_secs,
                 "not_before_offset_secs",
             )?,
-            not_on_or_after: match &knobs.not_on_or_after_override {
-                Some(text) => text.clone(),
-                None => shift(issue, knobs.validity_secs, "validity_secs")?,
+            subject_not_on_or_after: match knobs.subject_confirmation_validity_secs {
+                Some(secs) => shift(issue, secs, "subject_confirmation_validity_secs")?,
+                None => not_on_or_after.clone(),
             },
+            not_on_or_after,
             session_not_on_or_after: match &knobs.session_not_on_or_after_override {
                 Some(text) => Some(text.clone()),
                 None => knobs
@@ -475,11 +505,13 @@ fn write_assertion(
             ("IssueInstant", Some(&times.issue)),
         ],
     );
-    w.text(
-        "saml:Issuer",
-        &[("Format", Some(ENTITY_FORMAT))],
-        parts.issuer,
-    );
+    if !knobs.omit_assertion_issuer {
+        w.text(
+            "saml:Issuer",
+            &[("Format", Some(ENTITY_FORMAT))],
+            parts.issuer,
+        );
+    }
     if knobs.sign.assertion() {
         write_signature_template(
             w,
@@ -490,42 +522,61 @@ fn write_assertion(
         );
     }
 
-    w.start("saml:Subject", &[]);
-    let name_id = knobs.name_id_value.as_deref().unwrap_or(&params.user.email);
-    if knobs.encrypt_name_id {
-        w.start("saml:EncryptedID", &[]);
+    if !knobs.omit_subject {
+        w.start("saml:Subject", &[]);
+        let name_id = knobs.name_id_value.as_deref().unwrap_or(&params.user.email);
+        if knobs.encrypt_name_id {
+            w.start("saml:EncryptedID", &[]);
+        }
+        w.text(
+            "saml:NameID",
+            &[
+                ("xmlns:saml", own_saml_ns(knobs.encrypt_name_id)),
+                ("Format", Some(&knobs.name_id_format)),
+            ],
+            name_id,
+        );
+        if knobs.encrypt_name_id {
+            template.write(w);
+            w.end("saml:EncryptedID");
+        }
+        w.start(
+            "saml:SubjectConfirmation",
+            &[(
+                "Method",
+                Some(
+                    knobs
+                        .subject_confirmation_method
+                        .as_deref()
+                        .unwrap_or(BEARER),
+                ),
+            )],
+        );
+        let recipient = &look_alike(
+            knobs,
+            UrlField::Recipient,
+            knobs
+                .recipient_override
+                .as_deref()
+                .unwrap_or(&params.acs_url),
+        );
+        w.empty(
+            "saml:SubjectConfirmationData",
+            &[
+                (
+                    "InResponseTo",
+                    knobs
+                        .subject_in_response_to_override
+                        .as_deref()
+                        .or(parts.in_response_to),
+                ),
+                ("NotOnOrAfter", Some(&times.subject_not_on_or_after)),
+                ("Recipient", Some(recipient)),
+            ],
+        );
+        w.end("saml:SubjectConfirmation");
+        w.end("saml:Subject");
     }
-    w.text(
-        "saml:NameID",
-        &[
-            ("xmlns:saml", own_saml_ns(knobs.encrypt_name_id)),
-            ("Format", Some(&knobs.name_id_format)),
-        ],
-        name_id,
-    );
-    if knobs.encrypt_name_id {
-        template.write(w);
-        w.end("saml:EncryptedID");
-    }
-    w.start("saml:SubjectConfirmation", &[("Method", Some(BEARER))]);
-    let recipient = &look_alike(
-        knobs,
-        UrlField::Recipient,
-        knobs
-            .recipient_override
-            .as_deref()
-            .unwrap_or(&params.acs_url),
-    );
-    w.empty(
-        "saml:SubjectConfirmationData",
-        &[
-            ("InResponseTo", parts.in_response_to),
-            ("NotOnOrAfter", Some(&times.not_on_or_after)),
-            ("Recipient", Some(recipient)),
-        ],
-    );
-    w.end("saml:SubjectConfirmation");
-    w.end("saml:Subject");
 
     let validity = [
         ("NotBefore", Some(times.not_before.as_str())),

@@ -4,6 +4,7 @@ pub mod mint;
 pub mod profiles;
 pub mod run;
 pub mod serve;
+pub mod vectors;
 pub mod verify;
 
 /// Exit code for usage and I/O errors (clap uses 2 for usage errors too).

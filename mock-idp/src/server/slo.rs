@@ -358,7 +358,10 @@ impl Idp {
                 .logout_destination_override
                 .as_deref()
                 .unwrap_or(slo_url),
-            in_response_to,
+            in_response_to: knobs
+                .logout_in_response_to_override
+                .as_deref()
+                .unwrap_or(in_response_to),
             issuer: knobs
                 .logout_issuer_override
                 .as_deref()
@@ -444,7 +447,10 @@ impl Idp {
 
         let now = self.now();
         let out_of_range = || ControlError::ClockOutOfRange("a logout timestamp".to_owned());
-        let issue_instant = format_timestamp(now).ok_or_else(out_of_range)?;
+        let issue_instant = now
+            .checked_add(Duration::seconds(knobs.logout_issue_instant_offset_secs))
+            .and_then(format_timestamp)
+            .ok_or_else(out_of_range)?;
         let not_on_or_after = match (
             &knobs.logout_not_on_or_after_override,
             knobs.logout_not_on_or_after_offset_secs,

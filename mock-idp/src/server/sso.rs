@@ -392,7 +392,7 @@ impl Idp {
                 }),
             });
         Ok(Answered {
-            html: html::auto_submit_form(acs_url, &minted.saml_response_param(), relay_state),
+            html: html::auto_submit_form(acs_url, &minted.form_value(knobs), relay_state),
             session,
         })
     }
