@@ -23,6 +23,7 @@ const MUST_CATCH: &[(Weakness, &[&str])] = &[
     (Weakness::Destination, &["2.15", "2.16"]),
     (Weakness::Recipient, &["2.17"]),
     (Weakness::TimeWindow, &["2.19", "2.20", "2.22", "2.23"]),
+    (Weakness::BearerExpiry, &["2.62"]),
     (Weakness::ReplayCache, &["1.8", "1.9", "7.41", "7.42"]),
     (
         Weakness::SignatureRequired,
@@ -54,9 +55,6 @@ const MUST_CATCH: &[(Weakness, &[&str])] = &[
 /// which scenario would close each). The test requires that they stay uncaught, so that the
 /// scenario that closes one also moves it to [`MUST_CATCH`].
 const KNOWN_GAPS: &[Weakness] = &[
-    // Needs a mock-IdP knob for the bearer SubjectConfirmationData NotOnOrAfter apart from the
-    // Conditions window: today both follow `validity_secs`, so `time.*` always fires first.
-    Weakness::BearerExpiry,
     // Needs a scenario that replays a OneTimeUse assertion after its windows have passed and the
     // clock stepped back (tests/sign_in.rs does it; scenario files cannot move time backwards).
     Weakness::OneTimeUse,
