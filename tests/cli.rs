@@ -158,6 +158,36 @@ fn knobs_on_the_command_line_change_the_response_and_base64_output_verifies() {
 }
 
 #[test]
+fn hostile_input_cannot_write_to_stderr_through_libxml2() {
+    // Void canonicalisation (scenario 7.110): libxml2's canonicaliser reports the relative
+    // namespace URI on stderr unless the verifier silences it; the reason code says it all.
+    let dir = tempfile::tempdir().unwrap();
+    let (file, cert) = mint(
+        dir.path(),
+        "valid",
+        &["--knob", "tampering=relative-namespace-uri"],
+    );
+    let output = samlconf(&[
+        "verify",
+        "--idp-cert",
+        &cert,
+        "--sp-entity-id",
+        SP,
+        "--acs-url",
+        ACS,
+        "--idp-entity-id",
+        IDP,
+        "--now",
+        VERIFIED_AT,
+        "--allow-unsolicited",
+        &file,
+    ]);
+    let verdict: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verdict["reason"].as_str(), Some("signature.invalid"));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
 fn unsolicited_response_needs_allow_unsolicited() {
     let dir = tempfile::tempdir().unwrap();
     let (file, cert) = mint(dir.path(), "valid", &[]);

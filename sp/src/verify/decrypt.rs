@@ -346,23 +346,6 @@ unsafe extern "C" {
 
 type KlassFn = unsafe extern "C" fn() -> xs::xmlSecTransformId;
 
-unsafe extern "C" fn discard_structured_error(
-    _ctx: *mut c_void,
-    _error: libxml::bindings::xmlErrorPtr,
-) {
-}
-
-fn quiet_libxml_on_this_thread() {
-    // SAFETY: invariant 6 — installs a handler that ignores its arguments; it only changes where
-    // this thread's libxml2 error reports go.
-    unsafe {
-        libxml::bindings::xmlSetStructuredErrorFunc(
-            std::ptr::null_mut(),
-            Some(discard_structured_error),
-        )
-    };
-}
-
 /// Whether the loaded libxmlsec1 has the 1.2 ABI that [`XmlSecEncCtx`] mirrors (invariant 2).
 fn abi_is_1_2() -> bool {
     // SAFETY: a pure version comparison, no pointers.
@@ -472,7 +455,7 @@ fn decrypt_data(node: RoNode, session_key: &[u8], alg: &str) -> Result<(), Strin
     // A wrong key or altered ciphertext makes xmlsec parse garbage as XML; libxml2 would print
     // its parser errors to stderr. The verdict carries the failure: silence them on this thread
     // (libxml2's error handlers are per-thread).
-    quiet_libxml_on_this_thread();
+    super::dsig::quiet_libxml_on_this_thread();
     unsafe {
         let rc = xmlSecEncCtxDecrypt(ctx.ptr(), node.node_ptr() as xs::xmlNodePtr);
         if rc < 0 {

@@ -25,7 +25,8 @@
 //!    ignored, and the allowed transforms are explicit lists: anything else makes xmlsec fail.
 //! 7. **Global state.** xmlsec is initialised by the `xmlsec` crate (once, under its mutex) inside
 //!    `XmlSecKey::from_memory`, which runs before any context is created. Turning off xmlsec's
-//!    stderr error output is an idempotent store of a C global, done under a `Once`.
+//!    stderr error output is an idempotent store of a C global, done under a `Once`; libxml2's
+//!    structured error handler is thread-local and is set on each verifying thread.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, c_int};
@@ -176,6 +177,27 @@ pub(crate) fn quiet_xmlsec() {
     QUIET.call_once(|| unsafe { xmlSecErrorsDefaultCallbackEnableOutput(0) });
 }
 
+unsafe extern "C" fn discard_structured_error(
+    _ctx: *mut std::ffi::c_void,
+    _error: libxml::bindings::xmlErrorPtr,
+) {
+}
+
+/// libxml2 reports errors met while canonicalising or decrypting hostile input (e.g. "Relative
+/// namespace URI is invalid here") on stderr unless told otherwise: an attacker could write to
+/// the server's log that way. The verdict and its reason code already say what went wrong, so the
+/// reports are dropped. The handler is per thread in libxml2, so every verifying thread installs it.
+pub(crate) fn quiet_libxml_on_this_thread() {
+    // SAFETY: invariant 7 — installs a handler that ignores its arguments; it only changes where
+    // this thread's libxml2 error reports go.
+    unsafe {
+        libxml::bindings::xmlSetStructuredErrorFunc(
+            std::ptr::null_mut(),
+            Some(discard_structured_error),
+        )
+    };
+}
+
 type KlassFn = unsafe extern "C" fn() -> xs::xmlSecTransformId;
 
 fn signature_transforms(allowed: Allowed) -> Vec<KlassFn> {
@@ -225,6 +247,7 @@ pub fn verify(
     allowed: Allowed,
 ) -> Result<Verified, DsigFailure> {
     quiet_xmlsec();
+    quiet_libxml_on_this_thread();
     if certs_pem.is_empty() {
         return Err(DsigFailure::Invalid(
             "no IdP certificate is configured".into(),
