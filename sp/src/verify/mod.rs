@@ -385,19 +385,7 @@ pub fn verify_response(
             ),
         ));
     }
-    let doc = parse_document(xml)?;
-    let root = doc.get_root_readonly().ok_or_else(|| {
-        Rejection::new(
-            Reason::InputIsNotWellFormedXml,
-            "the document has no root element",
-        )
-    })?;
-    if tree::has_entity_reference(root) {
-        return Err(Rejection::new(
-            Reason::InputContainsDoctype,
-            "the document contains entity references",
-        ));
-    }
+    let (doc, root) = parse_document(xml)?;
     // A failure status carries no assertion (SAML core §3.2.2.2), so it is reported as itself
     // (e.g. NoPassive to a passive renewal) before the structure checks would call it malformed.
     if is(root, SAMLP, "Response") {
@@ -605,8 +593,10 @@ fn is_absolute_uri(value: &str) -> bool {
 }
 
 /// Parses UTF-8 XML once: DOCTYPE refused beforehand, no recovery, no network, no entity
-/// substitution, declared encoding ignored (so no other encoding can hide a DOCTYPE).
-pub(crate) fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
+/// substitution, declared encoding ignored (so no other encoding can hide a DOCTYPE). Returns the
+/// document with its root element; a document whose tree still holds an entity reference is
+/// refused like a DTD.
+pub(crate) fn parse_document(xml: &[u8]) -> Result<(Document, RoNode), Rejection> {
     let text = std::str::from_utf8(xml).map_err(|e| {
         Rejection::new(
             Reason::InputIsNotWellFormedXml,
@@ -653,7 +643,19 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<Document, Rejection> {
             "the parsed document has a DTD",
         ));
     }
-    Ok(doc)
+    let root = doc.get_root_readonly().ok_or_else(|| {
+        Rejection::new(
+            Reason::InputIsNotWellFormedXml,
+            "the document has no root element",
+        )
+    })?;
+    if tree::has_entity_reference(root) {
+        return Err(Rejection::new(
+            Reason::InputContainsDoctype,
+            "the document contains entity references",
+        ));
+    }
+    Ok((doc, root))
 }
 
 fn malformed(message: impl Into<String>) -> Rejection {

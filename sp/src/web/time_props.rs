@@ -100,7 +100,7 @@ fn conditions(not_before: &str, not_on_or_after: &str) -> libxml::tree::Document
     let xml = format!(
         r#"<saml:Conditions xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" NotBefore="{not_before}" NotOnOrAfter="{not_on_or_after}"/>"#
     );
-    crate::verify::parse_document(xml.as_bytes()).unwrap()
+    crate::verify::parse_document(xml.as_bytes()).unwrap().0
 }
 
 proptest! {
