@@ -34,6 +34,9 @@ pub enum RenewOutcome {
     Renewed { me: Value },
     /// The renewal failed and the SP ended the session, with this reason code.
     SessionEnded { code: String },
+    /// The SP renews this session at no IdP (a recovery session) and kept it as it was;
+    /// `me` is `/me` afterwards.
+    NotRenewed { me: Value },
 }
 
 impl SignInOutcome {
@@ -410,6 +413,12 @@ impl HttpDriver {
             .send()
             .await?;
         let Some(location) = redirect_target(&response) else {
+            // Answered at once, without an IdP: judged by whether the session is still there.
+            if response.status().is_success()
+                && let Some(me) = self.me().await?
+            {
+                return Ok(RenewOutcome::NotRenewed { me });
+            }
             return Ok(RenewOutcome::SessionEnded {
                 code: format!("http.{}", response.status().as_u16()),
             });

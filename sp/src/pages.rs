@@ -172,6 +172,20 @@ pub fn renewal_result(failed_code: Option<&str>) -> String {
 }
 
 #[derive(Template)]
+#[template(path = "renewal-not-needed.html")]
+struct RenewalNotNeeded<'a> {
+    title: &'a str,
+}
+
+/// `/renew` for a session no IdP signed in (the recovery login): nothing is renewed and the
+/// session keeps its own end; the script reports success so that the page that asked carries on.
+pub fn renewal_not_needed() -> String {
+    render(&RenewalNotNeeded {
+        title: "Session not renewed",
+    })
+}
+
+#[derive(Template)]
 #[template(path = "audit.html")]
 struct Audit<'a> {
     title: &'a str,

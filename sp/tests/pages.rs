@@ -40,6 +40,7 @@ async fn pages_load_their_scripts_from_the_sp_and_never_inline() {
         pages::signed_out(),
         pages::renewal_result(None),
         pages::renewal_result(Some("session.expired")),
+        pages::renewal_not_needed(),
     ];
     let mut served = 0;
     for page in &pages {
@@ -66,7 +67,7 @@ async fn pages_load_their_scripts_from_the_sp_and_never_inline() {
             served += 1;
         }
     }
-    assert_eq!(served, 4);
+    assert_eq!(served, 5);
 }
 
 #[tokio::test]

@@ -359,3 +359,36 @@ async fn guesses_from_one_address_are_limited_across_usernames() {
         "the audit names the address: {throttled:?}"
     );
 }
+
+/// The administrator who used the bypass because SSO is broken must keep the session: no IdP
+/// signed it in, so the home page schedules no renewal and `/renew` sends it to no IdP.
+#[tokio::test]
+async fn a_recovery_session_is_never_renewed_at_an_idp() {
+    let sp = test_sp(|c| c.sp.renewal_interval_secs = 270).await;
+    sp.account("root", Some("recover-me"), &["admin"]).await;
+    let reply = send(sp.app.clone(), recovery("root", "recover-me")).await;
+    assert_eq!(reply.location.as_deref(), Some("/"), "{reply:?}");
+    let cookie = reply.set_cookie.expect("a session cookie");
+    let cookie = cookie.split(';').next().expect("name=value");
+    let get = |uri: &str| {
+        Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let home = send(sp.app.clone(), get("/")).await;
+    assert!(home.body.contains("Sign out"), "{home:?}");
+    assert!(!home.body.contains("keep-alive.js"), "{}", home.body);
+    sp.clock.advance(Duration::seconds(280));
+    let renewal = send(sp.app.clone(), get("/renew?mode=iframe")).await;
+    assert_eq!(renewal.status, StatusCode::OK, "{renewal:?}");
+    assert_eq!(renewal.location, None, "sent to an IdP: {renewal:?}");
+    assert!(
+        renewal.body.contains("renewal-not-needed"),
+        "{}",
+        renewal.body
+    );
+    let me = send(sp.app.clone(), get("/me")).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    assert!(me.body.contains("root@example.com"), "{}", me.body);
+}

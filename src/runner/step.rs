@@ -136,6 +136,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let driver = ctx.driver(browser_of(step)?)?;
             match driver.renew().await.map_err(err)? {
                 RenewOutcome::Renewed { .. } => actual.outcome = Some("renewed".into()),
+                RenewOutcome::NotRenewed { .. } => actual.outcome = Some("not_renewed".into()),
                 RenewOutcome::SessionEnded { code } => {
                     actual.outcome = Some("session_ended".into());
                     actual.code = Some(code);

@@ -385,12 +385,13 @@ fn check_expect(
             "outcome \"refused\" needs the reason `code` (e.g. code = \"audience.mismatch\")"
                 .into(),
         ),
-        (Some(Outcome::SignedIn | Outcome::LinkPrompt | Outcome::Renewed), Some(code)) => {
-            step_error(format!(
-                "`code = {code:?}` contradicts outcome {:?}: only refusals carry a code",
-                expect.outcome.map(Outcome::as_str).unwrap_or_default()
-            ))
-        }
+        (
+            Some(Outcome::SignedIn | Outcome::LinkPrompt | Outcome::Renewed | Outcome::NotRenewed),
+            Some(code),
+        ) => step_error(format!(
+            "`code = {code:?}` contradicts outcome {:?}: only refusals carry a code",
+            expect.outcome.map(Outcome::as_str).unwrap_or_default()
+        )),
         _ => {}
     }
     if let Some(code) = &expect.code

@@ -247,7 +247,7 @@ impl Action {
             | Action::AcceptInvitation(_)
             | Action::Replay(_)
             | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
-            Action::Renew(_) => &[Renewed, SessionEnded],
+            Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed],
             Action::Logout(_) => &[SignedOut, StillSignedIn],
             Action::Check(_) => &[SignedIn, SignedOut],
             _ => &[],
@@ -461,6 +461,8 @@ pub enum Outcome {
     Renewed,
     /// A renewal failed and the SP ended the session.
     SessionEnded,
+    /// The SP renews the session at no IdP (a recovery session) and kept it unchanged.
+    NotRenewed,
     /// After a logout, or a check: the browser has no session at the SP.
     SignedOut,
     /// After a logout: the browser's session survived (the logout was refused).
@@ -476,6 +478,7 @@ impl Outcome {
             Outcome::LinkPrompt => "link_prompt",
             Outcome::Renewed => "renewed",
             Outcome::SessionEnded => "session_ended",
+            Outcome::NotRenewed => "not_renewed",
             Outcome::SignedOut => "signed_out",
             Outcome::StillSignedIn => "still_signed_in",
         }

@@ -310,7 +310,12 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
         roles: &roles,
         idp: &session.idp_entity_id,
         expires_at: session.expires_at,
-        renewal_interval_secs: sp.config().sp.renewal_interval_secs,
+        // No IdP signed a recovery session in, so no IdP renews it.
+        renewal_interval_secs: if recovery::is_recovery_session(&session) {
+            0
+        } else {
+            sp.config().sp.renewal_interval_secs
+        },
     };
     Ok(Html(pages::home(Some(&view))).into_response())
 }

@@ -19,6 +19,12 @@ use crate::throttle::{AttemptKeys, Limits, Reservation};
 /// The local-session "IdP" of recovery sign-ins, as recorded on the session and in the audit log.
 pub const RECOVERY_ISSUER: &str = "local:recovery-login";
 
+/// A recovery session is local: no IdP signed it in, so none renews it (the administrator who
+/// used the bypass because SSO is broken must not be signed out by the next renewal).
+pub(super) fn is_recovery_session(session: &Session) -> bool {
+    session.idp_entity_id == RECOVERY_ISSUER
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct RecoveryForm {
     username: String,

@@ -1,11 +1,13 @@
 //! `GET /renew`: a passive re-authentication of the current session (Flow Production Tracking's
 //! renewal window), loaded by the home page in a hidden iframe, or in a small window when the IdP
-//! forbids framing.
+//! forbids framing. A recovery (password) session is never sent to an IdP: it keeps its own
+//! lifetime.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::recovery::is_recovery_session;
 use super::{Sp, WebError, current_session, start_authn};
 use crate::authn_request::AuthnRequestOptions;
 use crate::pages;
@@ -19,11 +21,14 @@ pub(super) async fn start(State(sp): State<Sp>, headers: HeaderMap) -> Result<Re
         )
             .into_response());
     };
+    if is_recovery_session(&session) {
+        return Ok(Html(pages::renewal_not_needed()).into_response());
+    }
     let options = AuthnRequestOptions {
         is_passive: true,
         ..AuthnRequestOptions::default()
     };
-    // Renew with the IdP that signed this session in (the default one for recovery sessions).
+    // Renew with the IdP that signed this session in.
     let config = sp.config();
     let idp = config
         .idp_by_entity_id(&session.idp_entity_id)
