@@ -963,3 +963,342 @@ fn the_oracles_calendar_agrees_with_the_date_library() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Property 4: role mapping
+// ---------------------------------------------------------------------------------------------
+
+const PARTNER_ENTITY_ID: &str = "https://partner.example/metadata";
+const ADMIN_ROLE: &str = "admin";
+
+/// Group names that collide with each other under loose comparisons (case, Unicode spaces, XML
+/// whitespace), so that mappings match, and almost match, often.
+const GROUP_POOL: &[&str] = &[
+    "admins",
+    "Admins",
+    "ADMINS",
+    "admins\u{a0}",
+    "engineering",
+    "Engineering",
+    "eng",
+    "contractors",
+    "ops",
+    "ops-admins",
+    "grüppe",
+    "gru\u{308}ppe",
+    "<&>",
+    "",
+];
+const ROLE_POOL: &[&str] = &[ADMIN_ROLE, "editor", "viewer", "member", "guest", "owner"];
+
+#[derive(Debug, Clone)]
+struct Mapping {
+    group: String,
+    role: String,
+}
+
+#[derive(Debug, Clone)]
+struct RoleCase {
+    top_level: Vec<Mapping>,
+    primary: Vec<Mapping>,
+    partner: Vec<Mapping>,
+    default_role: String,
+    partner_default_role: Option<String>,
+    /// Whether the partner IdP signs the response (else the primary IdP).
+    from_partner: bool,
+    /// The groups the IdP asserts, each padded with XML whitespace when the flag is set.
+    asserted: Vec<(String, bool)>,
+}
+
+fn pooled_group() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(GROUP_POOL).prop_map(str::to_owned),
+        1 => text(12),
+    ]
+}
+
+fn mappings() -> impl Strategy<Value = Vec<Mapping>> {
+    prop::collection::vec(
+        (pooled_group(), prop::sample::select(ROLE_POOL)).prop_map(|(group, role)| Mapping {
+            group,
+            role: role.to_owned(),
+        }),
+        0..=5,
+    )
+}
+
+fn role_case() -> impl Strategy<Value = RoleCase> {
+    (
+        mappings(),
+        mappings(),
+        mappings(),
+        prop::sample::select(ROLE_POOL),
+        prop::option::of(prop::sample::select(ROLE_POOL)),
+        any::<bool>(),
+        prop::collection::vec((pooled_group(), any::<bool>()), 0..=8),
+    )
+        .prop_map(
+            |(
+                top_level,
+                primary,
+                partner,
+                default_role,
+                partner_default,
+                from_partner,
+                asserted,
+            )| {
+                RoleCase {
+                    top_level,
+                    primary,
+                    partner,
+                    default_role: default_role.to_owned(),
+                    partner_default_role: partner_default.map(str::to_owned),
+                    from_partner,
+                    asserted,
+                }
+            },
+        )
+}
+
+fn mapping_tables(mappings: &[Mapping]) -> toml::Value {
+    toml::Value::Array(
+        mappings
+            .iter()
+            .map(|m| {
+                let mut t = toml::Table::new();
+                t.insert("group".into(), m.group.clone().into());
+                t.insert("role".into(), m.role.clone().into());
+                toml::Value::Table(t)
+            })
+            .collect(),
+    )
+}
+
+/// The SP configuration of a case: this SP's URLs, the primary IdP with top-level and own
+/// mappings, and a partner IdP with its own mappings and default role.
+fn role_config_toml(case: &RoleCase) -> String {
+    let mut sp = toml::Table::new();
+    sp.insert("base_url".into(), "https://sp.example".into());
+    sp.insert("default_role".into(), case.default_role.clone().into());
+    let mut idp = toml::Table::new();
+    idp.insert("entity_id".into(), IDP_ENTITY_ID.into());
+    idp.insert("sso_url".into(), "https://idp.example/sso".into());
+    idp.insert(
+        "certificate_pem".into(),
+        IDP_KEYS.idp.cert_pem.clone().into(),
+    );
+    idp.insert("role_mapping".into(), mapping_tables(&case.primary));
+    let mut partner = toml::Table::new();
+    partner.insert("entity_id".into(), PARTNER_ENTITY_ID.into());
+    partner.insert("sso_url".into(), "https://partner.example/sso".into());
+    partner.insert(
+        "certificate_pem".into(),
+        IDP_KEYS.idp.cert_pem.clone().into(),
+    );
+    if let Some(role) = &case.partner_default_role {
+        partner.insert("default_role".into(), role.clone().into());
+    }
+    partner.insert("role_mapping".into(), mapping_tables(&case.partner));
+    let mut root = toml::Table::new();
+    root.insert("sp".into(), sp.into());
+    root.insert("idp".into(), idp.into());
+    root.insert("role_mapping".into(), mapping_tables(&case.top_level));
+    root.insert(
+        "additional_idp".into(),
+        toml::Value::Array(vec![partner.into()]),
+    );
+    toml::to_string(&root).expect("a table serialises")
+}
+
+/// The asserted groups as the IdP writes them: padded with XML whitespace when asked.
+fn asserted_groups(case: &RoleCase) -> Vec<Group> {
+    case.asserted
+        .iter()
+        .map(|(name, padded)| Group {
+            name: if *padded {
+                format!(" \t{name}\n ")
+            } else {
+                name.clone()
+            },
+            object_id: String::new(),
+        })
+        .collect()
+}
+
+/// The roles the configuration grants: the image of the asserted groups under the mappings of
+/// the IdP that signed (the primary's: the top-level ones and its own; the partner's: its own),
+/// compared exactly after trimming XML whitespace (and nothing else, `sp/docs/configuration.md`)
+/// and ignoring empty values; when the image is empty, that IdP's default role (the SP's unless
+/// the partner sets its own). Sorted, without duplicates.
+fn role_oracle(case: &RoleCase) -> Vec<String> {
+    let asserted: Vec<String> = case
+        .asserted
+        .iter()
+        .map(|(name, _)| as_sent(name))
+        .map(|name| trim_xml_whitespace(&name).to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let mappings: Vec<&Mapping> = if case.from_partner {
+        case.partner.iter().collect()
+    } else {
+        case.top_level.iter().chain(&case.primary).collect()
+    };
+    let image: std::collections::BTreeSet<String> = mappings
+        .into_iter()
+        .filter(|m| asserted.contains(&m.group))
+        .map(|m| m.role.clone())
+        .collect();
+    if !image.is_empty() {
+        return image.into_iter().collect();
+    }
+    let default = match (&case.partner_default_role, case.from_partner) {
+        (Some(role), true) => role.clone(),
+        _ => case.default_role.clone(),
+    };
+    vec![default]
+}
+
+/// Whether the configuration names an admin default role, which the SP must refuse to start
+/// with.
+fn has_admin_default(case: &RoleCase) -> bool {
+    case.default_role == ADMIN_ROLE || case.partner_default_role.as_deref() == Some(ADMIN_ROLE)
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// Property 4, through the SP's public API: verify, resolve the identity, map its roles.
+    #[test]
+    fn roles_are_the_image_of_the_groups_under_that_idps_mapping_else_its_default(
+        case in role_case(),
+    ) {
+        let config = sp::config::SpConfig::from_toml(&role_config_toml(&case));
+        if has_admin_default(&case) {
+            prop_assert!(config.is_err(), "an admin default role was accepted");
+            return Ok(());
+        }
+        let config = config.expect("the configuration is valid");
+        let issuer = if case.from_partner { PARTNER_ENTITY_ID } else { IDP_ENTITY_ID };
+        let user = User {
+            login: "pat".into(),
+            email: "pat@example.com".into(),
+            first_name: "Pat".into(),
+            last_name: "Partner".into(),
+            groups: asserted_groups(&case),
+            access: true,
+        };
+        let knobs = Knobs::default();
+        let minted = mint::mint_response(&MintParams {
+            idp_entity_id: issuer.into(),
+            sp_entity_id: config.entity_id(),
+            acs_url: config.acs_url(),
+            user: &user,
+            in_response_to: Some(REQUEST_ID.into()),
+            now: NOW,
+            knobs: &knobs,
+            keys: &IDP_KEYS,
+            ids: &CounterIds::new(),
+            session_index: None,
+            sp_encryption_cert_pem: None,
+        })
+        .expect("mint");
+        let mut policy = policy_for(&knobs);
+        policy.other_idps = vec![sp::verify::TrustedIdp {
+            entity_id: PARTNER_ENTITY_ID.into(),
+            certs_pem: vec![IDP_KEYS.idp.cert_pem.clone()],
+        }];
+        let verified = verify_response(minted.xml.as_bytes(), &policy, NOW).expect("accepted");
+        prop_assert_eq!(&verified.issuer, issuer);
+        let identity = sp::identity::resolve(&verified, &config).expect("an identity");
+        let roles = sp::identity::roles_for(&identity.groups, &config, &verified.issuer);
+        let expected = role_oracle(&case);
+        prop_assert_eq!(&roles, &expected);
+        let mapped_to_admin = case
+            .top_level
+            .iter()
+            .chain(&case.primary)
+            .chain(&case.partner)
+            .any(|m| m.role == ADMIN_ROLE);
+        prop_assert!(
+            !roles.iter().any(|r| config.is_admin_role(r)) || mapped_to_admin,
+            "an admin role no mapping grants: {:?}",
+            roles
+        );
+        // At sign-in (`role_sync = replace`, the default), new user or not, the same roles.
+        for is_new_user in [true, false] {
+            let present = sp::identity::groups_attribute_present(&verified, &config.attributes.groups);
+            prop_assert_eq!(
+                sp::identity::roles_after_sign_in(
+                    &config,
+                    &verified.issuer,
+                    &identity.groups,
+                    present,
+                    false,
+                    is_new_user
+                ),
+                Some(expected.clone())
+            );
+        }
+    }
+}
+
+/// The primary IdP's part of a [`RoleCase`], as `[sp]` overrides of the pair's demo SP.
+fn primary_overrides(case: &RoleCase) -> toml::Table {
+    let mut sp = toml::Table::new();
+    sp.insert("default_role".into(), case.default_role.clone().into());
+    let mut idp = toml::Table::new();
+    idp.insert("role_mapping".into(), mapping_tables(&case.primary));
+    let mut root = toml::Table::new();
+    root.insert("sp".into(), sp.into());
+    root.insert("idp".into(), idp.into());
+    root.insert("role_mapping".into(), mapping_tables(&case.top_level));
+    root
+}
+
+proptest! {
+    // Each case starts a mock IdP and an SP on loopback: a few cases only.
+    #![proptest_config(config(16))]
+
+    /// Property 4, end to end: a sign-in through `samlconf::harness::Pair` grants those roles.
+    #[test]
+    fn a_sign_in_grants_the_image_of_the_groups_under_the_mapping(
+        case in role_case().prop_map(|c| RoleCase {
+            partner: Vec::new(),
+            partner_default_role: None,
+            from_partner: false,
+            ..c
+        }).prop_filter("admin default roles are refused at start-up", |c| !has_admin_default(c)),
+    ) {
+        let user = User {
+            login: "pat".into(),
+            email: "pat@example.com".into(),
+            first_name: "Pat".into(),
+            last_name: "Partner".into(),
+            groups: asserted_groups(&case),
+            access: true,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let outcome = runtime.block_on(async {
+            let pair = samlconf::harness::Pair::start(samlconf::harness::PairOptions {
+                virtual_start: Some(NOW),
+                sp_overrides: Some(primary_overrides(&case)),
+                extra_idp_users: vec![user],
+                ..Default::default()
+            })
+            .await
+            .expect("start the pair");
+            let driver = samlconf::driver::HttpDriver::new(&pair.endpoints.sp_base_url)
+                .expect("a driver");
+            driver.sign_in("pat", None).await.expect("the sign-in runs")
+        });
+        let samlconf::driver::SignInOutcome::SignedIn { .. } = &outcome else {
+            return Err(TestCaseError::fail(format!("not signed in: {outcome:?}")));
+        };
+        let mut roles = outcome.roles();
+        roles.sort();
+        prop_assert_eq!(roles, role_oracle(&case));
+    }
+}
