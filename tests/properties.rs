@@ -2,8 +2,9 @@
 //! verifies, both as libraries in this process (no servers, except the one end-to-end sign-in of
 //! the role-mapping property).
 //!
-//! 1. Any response minted from random *valid* knobs and random user data is accepted with exactly
-//!    the claims the IdP was told to send.
+//! 1. Any response minted from random *valid* knobs and random user data (Unicode, markup, XML
+//!    whitespace, characters XML forbids, 0..300 groups, values of kilobytes, up to 60 custom
+//!    attributes) is accepted with exactly the claims the IdP was told to send.
 //! 2. Flipping, inserting or deleting bytes inside the signed assertion never yields acceptance
 //!    with different claims.
 //! 3. The time window: accepted exactly when the stated windows and the skew allow (an oracle in
@@ -18,8 +19,8 @@ use std::sync::LazyLock;
 
 use mock_idp::keys::IdpKeys;
 use mock_idp::knobs::{
-    AttributeStyle, DataEncryption, DigestAlgorithm, GroupFormat, KeyTransport, Knobs, SignTarget,
-    SignatureAlgorithm,
+    AttributeStyle, DataEncryption, DigestAlgorithm, ExtraAttribute, GroupFormat, KeyTransport,
+    Knobs, SignTarget, SignatureAlgorithm,
 };
 use mock_idp::mint::{self, CounterIds, MintError, MintParams, Minted};
 use mock_idp::users::{Group, User};
@@ -275,7 +276,23 @@ fn valid_knobs(encryption: bool) -> impl Strategy<Value = Knobs> {
             prop::option::of(121i64..=3_600),
         ),
     );
+    let extra_attributes = prop_oneof![
+        3 => prop::collection::vec((name_text(), prop::collection::vec(value_text(), 0..=3)), 0..=4),
+        1 => prop::collection::vec((name_text(), prop::collection::vec(text(24), 0..=20)), 0..=60),
+    ]
+    .prop_map(|attributes| {
+        attributes
+            .into_iter()
+            .enumerate()
+            // A `#` and the index keep every Name distinct from the others and from the style's.
+            .map(|(i, (name, values))| ExtraAttribute {
+                name: format!("{name}#{i}"),
+                values,
+            })
+            .collect::<Vec<_>>()
+    });
     let attributes = (
+        extra_attributes,
         prop::sample::select(vec![
             AttributeStyle::Okta,
             AttributeStyle::Entra,
@@ -310,7 +327,7 @@ fn valid_knobs(encryption: bool) -> impl Strategy<Value = Knobs> {
                 advice_assertion,
                 (clock_offset_secs, not_before_offset_secs, validity_secs, subject_validity),
             ),
-            (attribute_style, group_format, groups),
+            (extra_attributes, attribute_style, group_format, groups),
         )| Knobs {
             sign,
             signature_algorithm,
@@ -337,6 +354,7 @@ fn valid_knobs(encryption: bool) -> impl Strategy<Value = Knobs> {
             omit_groups: matches!(groups, GroupsShape::Omitted),
             empty_groups: matches!(groups, GroupsShape::Empty),
             group_overage: matches!(groups, GroupsShape::Overage),
+            extra_attributes,
             ..Knobs::default()
         },
     )
@@ -397,6 +415,12 @@ fn expected_attributes(user: &User, knobs: &Knobs) -> Vec<Attribute> {
     } else if !knobs.omit_groups && !groups.is_empty() {
         out.push(attribute(groups_name, groups));
     }
+    out.extend(
+        knobs
+            .extra_attributes
+            .iter()
+            .map(|extra| attribute(&as_sent(&extra.name), extra.values.clone())),
+    );
     out
 }
 
@@ -756,11 +780,11 @@ struct TimeCase {
 fn time_case() -> impl Strategy<Value = TimeCase> {
     let start = |t: OffsetDateTime| t.unix_timestamp();
     let now = prop_oneof![
-        3 => (start(NOW) - 100_000_000..=start(NOW) + 100_000_000),
-        1 => (start(time::macros::datetime!(0001-01-01 0:00 UTC))
-            ..=start(time::macros::datetime!(0001-01-01 0:00 UTC)) + 100_000_000),
-        1 => (start(time::macros::datetime!(9999-12-31 23:59:59 UTC)) - 100_000_000
-            ..=start(time::macros::datetime!(9999-12-31 23:59:59 UTC))),
+        3 => start(NOW) - 100_000_000..=start(NOW) + 100_000_000,
+        1 => start(time::macros::datetime!(0001-01-01 0:00 UTC))
+            ..=start(time::macros::datetime!(0001-01-01 0:00 UTC)) + 100_000_000,
+        1 => start(time::macros::datetime!(9999-12-31 23:59:59 UTC)) - 100_000_000
+            ..=start(time::macros::datetime!(9999-12-31 23:59:59 UTC)),
     ]
     .prop_map(|secs| OffsetDateTime::from_unix_timestamp(secs).expect("in range"));
     let skew = prop_oneof![
