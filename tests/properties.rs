@@ -105,7 +105,10 @@ fn policy_for(knobs: &Knobs) -> VerifyPolicy {
 /// Characters XML 1.0 cannot carry at all (§2.2 `Char`), which the IdP replaces by U+FFFD
 /// (`mock_idp::xml::escape`). Tab, LF and CR are allowed (the IdP writes them as references).
 fn forbidden_in_xml(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+    matches!(
+        c,
+        '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+    )
 }
 
 /// What the IdP's text becomes in the document (and so what a verifier reads back).
@@ -265,8 +268,14 @@ fn valid_knobs() -> impl Strategy<Value = Knobs> {
         ),
     );
     let extra_attributes = prop_oneof![
-        3 => prop::collection::vec((name_text(), prop::collection::vec(value_text(), 0..=3)), 0..=4),
-        1 => prop::collection::vec((name_text(), prop::collection::vec(text(24), 0..=20)), 0..=60),
+        3 => prop::collection::vec(
+            (name_text(), prop::collection::vec(value_text(), 0..=3)),
+            0..=4
+        ),
+        1 => prop::collection::vec(
+            (name_text(), prop::collection::vec(text(24), 0..=20)),
+            0..=60
+        ),
     ]
     .prop_map(|attributes| {
         attributes
@@ -1270,7 +1279,8 @@ proptest! {
         );
         // At sign-in (`role_sync = replace`, the default), new user or not, the same roles.
         for is_new_user in [true, false] {
-            let present = sp::identity::groups_attribute_present(&verified, &config.attributes.groups);
+            let present =
+                sp::identity::groups_attribute_present(&verified, &config.attributes.groups);
             prop_assert_eq!(
                 sp::identity::roles_after_sign_in(
                     &config,

@@ -249,8 +249,8 @@ pub fn parse_instant(value: &str, what: &str) -> Result<OffsetDateTime, Rejectio
 }
 
 /// The year of an `xs:dateTime` and the text after it: `-?` then four digits, or more without
-/// a leading zero (XML Schema 1.1 §D.3.1 `yearFrag`). A year of more than 15 digits is read as
-/// 10^15 (all such years lie far outside the range the SP keeps).
+/// a leading zero (XML Schema 1.1 part 2 §3.3.7, `yearFrag`). A year of more than 15 digits is
+/// read as 10^15 (all such years lie far outside the range the SP keeps).
 fn split_year(v: &str) -> Option<(i64, &str)> {
     let unsigned = v.strip_prefix('-').unwrap_or(v);
     let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
@@ -785,7 +785,7 @@ mod tests {
     #[test]
     fn instants_of_years_outside_four_digits_are_the_distant_past_or_the_far_future() {
         let parse = |v: &str| parse_instant(v, "t").map_err(|r| r.reason.code());
-        // xs:dateTime years have any number of digits and a sign (XML Schema 1.1 §D.2.1,
+        // xs:dateTime years have any number of digits and a sign (XML Schema 1.1 part 2 §3.3.7,
         // astronomical: -0001 is 2 BCE); the SP's range ends at the four-digit years.
         assert_eq!(parse("-0001-06-01T12:00:00Z"), Ok(EARLIEST_WRITABLE));
         assert_eq!(parse("-9999-12-31T23:59:59.5Z"), Ok(EARLIEST_WRITABLE));
