@@ -288,6 +288,10 @@ knobs_struct! {
         /// and sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An
         /// SP must not read this as "no groups".
         pub group_overage: bool,
+        /// Adds these attributes after the others, in order: an IdP's custom profile attributes
+        /// (department, cost centre, …), as many and as long as asked, each with its values
+        /// (escaped like all text). Conformant while no name repeats another attribute's.
+        pub extra_attributes: Vec<ExtraAttribute>,
 
         [Encryption]
         /// Wraps the assertion in `saml:EncryptedAssertion`, encrypted to the SP's encryption
@@ -405,6 +409,7 @@ impl Default for Knobs {
             empty_groups: false,
             duplicate_groups_attribute: None,
             group_overage: false,
+            extra_attributes: Vec::new(),
             // Encryption
             encrypt_assertion: false,
             encrypt_name_id: false,
@@ -771,6 +776,17 @@ impl UrlGame {
             },
         }
     }
+}
+
+/// One attribute of [`Knobs::extra_attributes`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraAttribute {
+    /// The Attribute `Name`.
+    pub name: String,
+    /// The text of each AttributeValue, in order (none: an Attribute without values).
+    #[serde(default)]
+    pub values: Vec<String>,
 }
 
 /// A condition the SP does not understand, for [`Knobs::extra_condition`].

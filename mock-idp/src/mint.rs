@@ -732,8 +732,8 @@ pub fn groups_link(user: &User) -> String {
 }
 
 /// One SAML Attribute: name and values.
-struct Attribute {
-    name: &'static str,
+struct Attribute<'a> {
+    name: &'a str,
     values: Vec<String>,
 }
 
@@ -811,6 +811,11 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs, template: &Te
             values: vec![value.clone()],
         });
     }
+
+    attributes.extend(knobs.extra_attributes.iter().map(|extra| Attribute {
+        name: &extra.name,
+        values: extra.values.clone(),
+    }));
 
     // Entra ID writes neither NameFormat nor xsi:type; Okta writes both.
     let typed = style != AttributeStyle::Entra;

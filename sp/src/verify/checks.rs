@@ -195,31 +195,79 @@ pub fn inspect_signature(
 }
 
 /// Parses an `xs:dateTime` as SAML uses it (UTC, `Z` or an offset; any number of fraction
-/// digits). `what` names the attribute for the error message.
+/// digits; a year of four or more digits, optionally negative). `what` names the attribute for
+/// the error message.
 pub fn parse_instant(value: &str, what: &str) -> Result<OffsetDateTime, Rejection> {
     let v = value.trim();
+    let malformed = |detail: &str| {
+        rej(
+            Reason::RequiredElementMissingOrMalformed,
+            format!("{what} is {value:?}, not an xs:dateTime with time zone ({detail})"),
+        )
+    };
+    let (year, rest) = split_year(v).ok_or_else(|| {
+        malformed(
+            "the year is not four digits, or more without a leading zero, optionally negative",
+        )
+    })?;
+    // `time` reads four-digit years. Any other year (negative, or past 9999: both valid
+    // xs:dateTime years) is read as the year at the same place of the 400-year Gregorian cycle,
+    // which has the same calendar, then moved by whole cycles of 146 097 days.
+    let (read_year, cycles) = if (0..=9999).contains(&year) && !v.starts_with('-') {
+        (year, 0)
+    } else {
+        let same_place = 2000 + year.rem_euclid(400);
+        (same_place, (year - same_place) / 400)
+    };
     // `time` accepts at most 9 fraction digits; some IdPs send 7 and more is legal: truncate.
-    let normalized = match v.find('.') {
+    let rest = match rest.find('.') {
         Some(dot) => {
-            let digits = v[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            let digits = rest[dot + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
             if digits > 9 {
-                format!("{}{}", &v[..dot + 10], &v[dot + 1 + digits..])
+                format!("{}{}", &rest[..dot + 10], &rest[dot + 1 + digits..])
             } else {
-                v.to_owned()
+                rest.to_owned()
             }
         }
-        None => v.to_owned(),
+        None => rest.to_owned(),
+    };
+    let t = OffsetDateTime::parse(&format!("{read_year:04}{rest}"), &Rfc3339)
+        .map_err(|e| malformed(&e.to_string()))?;
+    let t = match cycles {
+        0 => t,
+        // Past 10 000 years from the range, nothing is left to compute: saturate.
+        c if c > 25 => crate::clock::LATEST,
+        c if c < -25 => crate::clock::EARLIEST_WRITABLE,
+        c => crate::clock::add(t, time::Duration::days(c * 146_097)),
     };
     // In UTC, clamped to what a four-digit year can write (9999-12-31T23:00:00-05:00 lies past
     // it), so that later arithmetic and formatting on it cannot panic (crate::clock).
-    OffsetDateTime::parse(&normalized, &Rfc3339)
-        .map(crate::clock::writable)
-        .map_err(|e| {
-            rej(
-                Reason::RequiredElementMissingOrMalformed,
-                format!("{what} is {value:?}, not an xs:dateTime with time zone ({e})"),
-            )
-        })
+    Ok(crate::clock::writable(t))
+}
+
+/// The year of an `xs:dateTime` and the text after it: `-?` then four digits, or more without
+/// a leading zero (XML Schema 1.1 part 2 §3.3.7, `yearFrag`). A year of more than 15 digits is
+/// read as 10^15 (all such years lie far outside the range the SP keeps).
+fn split_year(v: &str) -> Option<(i64, &str)> {
+    let unsigned = v.strip_prefix('-').unwrap_or(v);
+    let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
+    if digits < 4 || (digits > 4 && unsigned.starts_with('0')) {
+        return None;
+    }
+    let magnitude: i64 = if digits > 15 {
+        10_i64.pow(15)
+    } else {
+        unsigned[..digits].parse().ok()?
+    };
+    let year = if unsigned.len() < v.len() {
+        -magnitude
+    } else {
+        magnitude
+    };
+    Some((year, &unsigned[digits..]))
 }
 
 /// A required dateTime attribute.
@@ -726,4 +774,50 @@ pub fn check_status(response: RoNode) -> Result<(), Rejection> {
             message.map_or("(none)".to_owned(), |s| format!("{:?}", s.trim())),
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{EARLIEST_WRITABLE, LATEST};
+    use time::macros::datetime;
+
+    #[test]
+    fn instants_of_years_outside_four_digits_are_the_distant_past_or_the_far_future() {
+        let parse = |v: &str| parse_instant(v, "t").map_err(|r| r.reason.code());
+        // xs:dateTime years have any number of digits and a sign (XML Schema 1.1 part 2 §3.3.7,
+        // astronomical: -0001 is 2 BCE); the SP's range ends at the four-digit years.
+        assert_eq!(parse("-0001-06-01T12:00:00Z"), Ok(EARLIEST_WRITABLE));
+        assert_eq!(parse("-9999-12-31T23:59:59.5Z"), Ok(EARLIEST_WRITABLE));
+        assert_eq!(
+            parse("-123456789012-01-01T00:00:00Z"),
+            Ok(EARLIEST_WRITABLE)
+        );
+        assert_eq!(parse("10000-01-01T00:00:00Z"), Ok(LATEST));
+        assert_eq!(parse("123456789012345-01-01T00:00:00.25+01:00"), Ok(LATEST));
+        // The offset can bring an instant back into the range.
+        assert_eq!(
+            parse("10000-01-01T00:00:00+14:00"),
+            Ok(datetime!(9999-12-31 10:00 UTC))
+        );
+        assert_eq!(
+            parse("-0001-12-31T20:00:00.123456789999-14:00"),
+            Ok(datetime!(0000-01-01 10:00:00.123456789 UTC))
+        );
+        assert_eq!(
+            parse("2026-06-01T12:00:00Z"),
+            Ok(datetime!(2026-06-01 12:00 UTC))
+        );
+        // Not xs:dateTimes: a five-digit year with a leading zero, three digits, no zone.
+        for bad in [
+            "02026-06-01T12:00:00Z",
+            "-02026-06-01T12:00:00Z",
+            "999-06-01T12:00:00Z",
+            "10000-06-01T12:00:00",
+            "--2026-06-01T12:00:00Z",
+            "+2026-06-01T12:00:00Z",
+        ] {
+            assert_eq!(parse(bad), Err("structure.malformed"), "{bad}");
+        }
+    }
 }
