@@ -139,7 +139,12 @@ pub struct Addressing {
     pub assertion_issue_instant: Option<OffsetDateTime>,
     /// The Assertion is encrypted, so the assertion fields above are unknown.
     pub assertion_encrypted: bool,
+    /// The `Algorithm` of every `xenc:EncryptionMethod` inside the EncryptedAssertion (data
+    /// encryption and key transport), in document order.
+    pub encryption_methods: Vec<String>,
 }
+
+const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 
 /// Reads the [`Addressing`] of a response (decoded XML) with the verifier's parser.
 pub fn read_addressing(xml: &[u8]) -> Result<Addressing, crate::reason::Rejection> {
@@ -152,7 +157,13 @@ pub fn read_addressing(xml: &[u8]) -> Result<Addressing, crate::reason::Rejectio
             .map(|n| super::tree::trim_xml_whitespace(&n.get_content()).to_owned())
     };
     let assertion = children(root, SAML, "Assertion").next();
+    let encryption_methods = children(root, SAML, "EncryptedAssertion")
+        .flat_map(super::tree::descendants)
+        .filter(|e| super::tree::is(*e, XENC, "EncryptionMethod"))
+        .filter_map(|e| attr(e, "Algorithm"))
+        .collect();
     let mut out = Addressing {
+        encryption_methods,
         issuer: assertion.and_then(issuer_of).or_else(|| issuer_of(root)),
         destination: attr(root, "Destination"),
         response_issue_instant: instant(root),
