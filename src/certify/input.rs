@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn tracer_encodings_all_decode_to_the_same_xml() {
-        let xml = b"<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">~~~?</samlp:Response>";
+        let xml = b"<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">??>>~~</samlp:Response>";
         let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
         assert!(b64.contains('+') && b64.contains('/'), "{b64}");
         let wrapped: String = b64

@@ -1,0 +1,571 @@
+//! `samlconf certify` as an integrator runs it, on material nobody here wrote: the real IdP
+//! captures of `sp/tests/fixtures/real/` (with metadata built around their certificates, since
+//! none was published with them: `tests/fixtures/certify/mint.sh`), and responses minted by the
+//! `xmlsec1` command from hand-written templates (same script). Each expectation below was
+//! checked by reading the fixture.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const REAL: &str = "sp/tests/fixtures/real";
+const CERTIFY: &str = "tests/fixtures/certify";
+/// "Today" for the real captures: every one of them is long expired.
+const TODAY: &str = "2026-12-01T00:00:00Z";
+/// Thirty seconds after the xmlsec1-minted responses were issued.
+const MINTED_SIGN_IN: &str = "2026-12-01T16:00:30Z";
+
+fn path(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs `samlconf certify … --format json`: the exit code and the checklist.
+fn certify(args: &[&str]) -> (i32, Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .arg("certify")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("run samlconf");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), json)
+}
+
+fn item<'a>(checklist: &'a Value, id: &str) -> &'a Value {
+    checklist["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["items"].as_array().into_iter().flatten())
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no item {id} in {checklist:#}"))
+}
+
+fn status<'a>(checklist: &'a Value, id: &str) -> &'a str {
+    item(checklist, id)["status"].as_str().unwrap_or_default()
+}
+
+fn reason<'a>(checklist: &'a Value, id: &str) -> &'a str {
+    item(checklist, id)["reason"].as_str().unwrap_or_default()
+}
+
+/// Asserts each `(id, status)` and returns the checklist for further checks.
+fn expect(checklist: &Value, expected: &[(&str, &str)]) {
+    for (id, want) in expected {
+        assert_eq!(
+            status(checklist, id),
+            *want,
+            "{id}: {}",
+            serde_json::to_string_pretty(item(checklist, id)).unwrap_or_default()
+        );
+    }
+}
+
+/// A real capture at `now`, with its bare metadata and, for encrypted ones, the SP key.
+fn real(name: &str, response: &str, key: Option<&str>, now: &str) -> (i32, Value) {
+    let metadata = path(&format!("{CERTIFY}/real/{name}_metadata.xml"));
+    let response = path(&format!("{REAL}/{response}"));
+    let mut args = vec![
+        "--idp-metadata",
+        &metadata,
+        "--response",
+        &response,
+        "--now",
+        now,
+    ];
+    let key = key.map(|k| path(&format!("{REAL}/{k}")));
+    if let Some(key) = &key {
+        args.extend(["--sp-key", key]);
+    }
+    certify(&args)
+}
+
+#[test]
+fn real_captures_certified_today_fail_on_their_expired_windows_and_certificates() {
+    // (name, response, SP key, expected items). Every capture verifies with its own certificate
+    // (the real IdPs' signatures are sound) but is years past its NotOnOrAfter today.
+    let cases: &[(&str, &str, Option<&str>, &[(&str, &str)])] = &[
+        (
+            "adfs2022",
+            "adfs2022_response.xml",
+            None,
+            &[
+                ("metadata.certificate.0.validity", "fail"), // expired 2024-09-12
+                ("metadata.certificate.0.key", "pass"),
+                ("response.signature_algorithm", "pass"),
+                ("response.signed_parts", "pass"), // the Assertion
+                ("response.name_id_format", "warn"), // AD FS sent no NameID
+                ("response.attribute.email", "pass"), // the emailaddress claim
+                ("response.attribute.groups", "warn"), // sent as role claims
+            ],
+        ),
+        (
+            "google2021",
+            "google2021_response.xml",
+            None,
+            &[
+                ("metadata.certificate.0.validity", "fail"), // expired 2025-05-20
+                ("response.signed_parts", "warn"),           // Google signs the Response only
+                ("response.name_id_format", "pass"),         // persistent
+                ("response.attribute.email", "fail"),        // no attributes at all
+            ],
+        ),
+        (
+            "okta2016",
+            "okta2016_response.xml",
+            None,
+            &[
+                ("metadata.certificate.0.validity", "fail"), // expired 2026-06-16
+                ("metadata.certificate.0.signature_algorithm", "warn"), // sha1WithRSAEncryption
+                ("response.signed_parts", "pass"),           // both
+                ("response.attribute.email", "pass"),        // from the emailAddress NameID
+                ("response.attribute.first_name", "warn"),   // firstName: a case near miss
+            ],
+        ),
+        (
+            "okta2020",
+            "okta2020_encrypted_response.xml",
+            Some("crewjam2013_sp.key"),
+            &[
+                ("metadata.certificate.0.validity", "pass"), // until 2028
+                ("response.encryption", "warn"),             // AES-256-CBC
+                ("response.signed_parts", "warn"),
+            ],
+        ),
+        (
+            "onelogin2016",
+            "onelogin2016_response.xml",
+            None,
+            &[
+                ("metadata.certificate.0.validity", "fail"), // expired 2018
+                ("response.signature_algorithm", "warn"),    // RSA-SHA1
+                ("response.digest_algorithm", "warn"),       // SHA-1
+                ("response.signed_parts", "warn"),
+                ("response.attribute.first_name", "warn"), // User.FirstName
+            ],
+        ),
+        (
+            "secureworks2017",
+            "secureworks2017_response.xml",
+            None,
+            &[
+                ("metadata.certificate.0.validity", "fail"), // expired 2018
+                ("response.signature_algorithm", "warn"),
+                ("response.signed_parts", "pass"),
+            ],
+        ),
+        (
+            "simplesamlphp2014",
+            "simplesamlphp2014_encrypted_response.xml",
+            Some("simplesamlphp2014_sp.key"),
+            &[
+                ("metadata.certificate.0.validity", "pass"), // until 2042
+                ("metadata.certificate.0.key", "fail"),      // RSA-1024
+                ("response.signature_algorithm", "warn"),
+                ("response.encryption", "warn"), // AES-128-CBC
+            ],
+        ),
+        (
+            "testshib2015",
+            "testshib2015_encrypted_response.xml",
+            Some("crewjam2013_sp.key"),
+            &[
+                ("metadata.certificate.0.validity", "fail"), // expired 2016
+                ("response.name_id_format", "warn"),         // transient
+                ("response.attribute.first_name", "warn"),   // urn:oid:2.5.4.42
+            ],
+        ),
+    ];
+    for (name, response, key, expected) in cases {
+        let (code, checklist) = real(name, response, *key, TODAY);
+        assert_eq!(code, 1, "{name}: a fail exits 1");
+        assert_eq!(checklist["verdict"], "fail", "{name}");
+        expect(
+            &checklist,
+            &[
+                ("metadata.parse", "pass"),
+                ("metadata.signed", "warn"),
+                // Built around a bare certificate: no endpoints, and the checklist says so.
+                ("metadata.single_sign_on", "fail"),
+                ("response.verified", "pass"),
+                ("response.issuer", "pass"),
+                ("response.audience", "warn"), // no --sp-config: taken from the response
+                ("response.validity_window", "fail"),
+            ],
+        );
+        expect(&checklist, expected);
+        assert!(
+            reason(&checklist, "response.validity_window").contains("(--now)"),
+            "{name}: the capture time's source is named"
+        );
+    }
+}
+
+#[test]
+fn a_capture_judged_at_its_sign_in_time_is_inside_its_window_and_skew() {
+    let (_, checklist) = real(
+        "okta2016",
+        "okta2016_response.xml",
+        None,
+        "2016-08-20T20:32:00Z",
+    );
+    expect(
+        &checklist,
+        &[
+            ("metadata.certificate.0.validity", "pass"),
+            ("response.validity_window", "pass"),
+            ("response.clock_skew", "pass"),
+        ],
+    );
+}
+
+#[test]
+fn an_encrypted_capture_without_the_sp_key_is_not_judged_beyond_its_envelope() {
+    let (code, checklist) = real(
+        "testshib2015",
+        "testshib2015_encrypted_response.xml",
+        None,
+        TODAY,
+    );
+    assert_eq!(code, 1);
+    assert!(reason(&checklist, "response.verified").contains("decryption.failed"));
+    expect(
+        &checklist,
+        &[
+            ("response.signature", "warn"),
+            ("response.validity_window", "warn"),
+            ("response.claims", "warn"),
+        ],
+    );
+}
+
+#[test]
+fn the_wrong_idp_metadata_fails_signature_and_issuer() {
+    let (code, checklist) = certify(&[
+        "--idp-metadata",
+        &path(&format!("{CERTIFY}/real/okta2016_metadata.xml")),
+        "--response",
+        &path(&format!("{REAL}/onelogin2016_response.xml")),
+        "--now",
+        TODAY,
+    ]);
+    assert_eq!(code, 1);
+    assert!(reason(&checklist, "response.verified").contains("signature.invalid"));
+    expect(
+        &checklist,
+        &[("response.issuer", "fail"), ("response.claims", "warn")],
+    );
+}
+
+fn minted(response: &str, metadata: &str, sp_config: bool, now: &str) -> (i32, Value) {
+    let metadata = path(&format!("{CERTIFY}/{metadata}"));
+    let response = path(&format!("{CERTIFY}/{response}"));
+    let config = path(&format!("{CERTIFY}/sp.toml"));
+    let mut args = vec![
+        "--idp-metadata",
+        &metadata,
+        "--response",
+        &response,
+        "--now",
+        now,
+    ];
+    if sp_config {
+        args.extend(["--sp-config", &config]);
+    }
+    certify(&args)
+}
+
+#[test]
+fn an_entra_style_response_with_group_object_ids_maps_them_and_warns() {
+    let (code, checklist) = minted(
+        "entra_sha256_response.xml",
+        "entra_metadata.xml",
+        true,
+        MINTED_SIGN_IN,
+    );
+    assert_eq!(code, 0, "warnings only: {checklist:#}");
+    assert_eq!(checklist["verdict"], "warn");
+    assert_eq!(checklist["counts"]["fail"], 0);
+    expect(
+        &checklist,
+        &[
+            ("metadata.single_sign_on", "pass"),
+            ("metadata.single_logout", "pass"),
+            ("metadata.certificate.0.validity", "pass"),
+            ("response.verified", "pass"),
+            ("response.signed_parts", "pass"),
+            ("response.audience", "pass"),
+            ("response.destination", "pass"),
+            ("response.recipient", "pass"),
+            ("response.validity_window", "pass"),
+            ("response.clock_skew", "pass"),
+            ("response.name_id_format", "pass"),
+            ("response.session_length", "pass"),
+            ("response.attribute.email", "pass"),
+            ("response.attribute.first_name", "pass"),
+            ("response.attribute.groups", "pass"),
+            ("response.groups.object_ids", "warn"),
+            ("response.groups.overage", "pass"),
+            ("response.roles", "pass"),
+            ("response.identity", "pass"),
+        ],
+    );
+    assert!(reason(&checklist, "response.roles").starts_with("editor"));
+    let advice = item(&checklist, "response.groups.object_ids")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        advice.contains("[[role_mapping]]") && advice.contains("name"),
+        "{advice}"
+    );
+
+    // Without the SP configuration the addressing is taken from the response, and said so.
+    let (code, checklist) = minted(
+        "entra_sha256_response.xml",
+        "entra_metadata.xml",
+        false,
+        MINTED_SIGN_IN,
+    );
+    assert_eq!(code, 0);
+    expect(
+        &checklist,
+        &[("response.audience", "warn"), ("response.roles", "warn")],
+    );
+    assert!(reason(&checklist, "response.audience").contains("taken from the response"));
+}
+
+#[test]
+fn the_clock_skew_is_judged_against_the_capture_time() {
+    // Captured five minutes before the IdP says it issued the response.
+    let (code, checklist) = minted(
+        "entra_sha256_response.xml",
+        "entra_metadata.xml",
+        true,
+        "2026-12-01T15:55:00Z",
+    );
+    assert_eq!(code, 1);
+    expect(
+        &checklist,
+        &[
+            ("response.clock_skew", "fail"),
+            ("response.validity_window", "pass"), // NotBefore is 15:55:00
+        ],
+    );
+    assert!(reason(&checklist, "response.clock_skew").contains("ahead"));
+}
+
+#[test]
+fn an_sp_configuration_for_another_sp_fails_the_addressing() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, "[sp]\nbase_url = \"https://other.example.org\"\n").unwrap();
+    let (code, checklist) = certify(&[
+        "--idp-metadata",
+        &path(&format!("{CERTIFY}/entra_metadata.xml")),
+        "--response",
+        &path(&format!("{CERTIFY}/entra_sha256_response.xml")),
+        "--sp-config",
+        other.to_str().unwrap(),
+        "--now",
+        MINTED_SIGN_IN,
+    ]);
+    assert_eq!(code, 1);
+    expect(
+        &checklist,
+        &[
+            ("response.verified", "fail"),
+            ("response.audience", "fail"),
+            ("response.destination", "fail"),
+            ("response.recipient", "fail"),
+        ],
+    );
+    let fix = item(&checklist, "response.audience")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        fix.contains("https://other.example.org/saml/metadata"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn a_legacy_sha1_response_in_base64_warns_without_configuration_and_fails_with_it() {
+    // legacy_sha1_response.b64: base64 with line breaks, as a tracer shows it.
+    let (_, checklist) = minted(
+        "legacy_sha1_response.b64",
+        "entra_metadata.xml",
+        false,
+        MINTED_SIGN_IN,
+    );
+    assert!(reason(&checklist, "response.decode").starts_with("base64"));
+    expect(
+        &checklist,
+        &[
+            ("response.verified", "pass"),
+            ("response.signature_algorithm", "warn"),
+            ("response.digest_algorithm", "warn"),
+            ("response.signed_parts", "warn"),
+            ("response.name_id_format", "warn"), // transient
+            ("response.groups.overage", "warn"), // groups.link
+        ],
+    );
+    let fix = item(&checklist, "response.signature_algorithm")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(fix.contains("RSA-SHA256"), "{fix}");
+    // The configured SP refuses SHA-1 and a Response-only signature: those are fails.
+    let (code, checklist) = minted(
+        "legacy_sha1_response.b64",
+        "entra_metadata.xml",
+        true,
+        MINTED_SIGN_IN,
+    );
+    assert_eq!(code, 1);
+    expect(
+        &checklist,
+        &[
+            ("response.signature_algorithm", "fail"),
+            ("response.signed_parts", "fail"),
+            ("response.roles", "warn"), // the groups are unknown: default role only
+        ],
+    );
+}
+
+#[test]
+fn an_ecdsa_idp_is_told_the_reference_sp_verifies_rsa_only() {
+    // ecdsa_response.form: a URL-encoded `SAMLResponse=…&RelayState=…` form body.
+    let (code, checklist) = minted(
+        "ecdsa_response.form",
+        "ec_metadata.xml",
+        false,
+        MINTED_SIGN_IN,
+    );
+    assert_eq!(code, 1);
+    assert!(reason(&checklist, "response.decode").starts_with("URL-encoded base64"));
+    assert!(reason(&checklist, "metadata.certificate.0.key").contains("prime256v1"));
+    assert!(reason(&checklist, "response.verified").contains("signature.unsupported_algorithm"));
+    expect(
+        &checklist,
+        &[
+            ("metadata.certificate.0.key", "warn"),
+            ("response.signature_algorithm", "fail"),
+        ],
+    );
+}
+
+#[test]
+fn metadata_with_a_rollover_signed_requests_and_post_only_sso_is_judged_item_by_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = |file: &str| std::fs::read_to_string(path(file)).unwrap();
+    let b64 = |pem: &str| {
+        pem.lines()
+            .filter(|l| !l.contains("CERTIFICATE"))
+            .collect::<String>()
+    };
+    let entra = pem(&format!("{CERTIFY}/entra.crt"));
+    let weak = pem(&format!("{REAL}/simplesamlphp2014.crt"));
+    let expires = sp::certificate::inspect(&entra).unwrap().not_after;
+    let key = |cert: &str, usage: &str| {
+        format!(
+            r#"<md:KeyDescriptor{usage}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+            b64(cert)
+        )
+    };
+    let xml = format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="idp &lt;script&gt;" validUntil="2020-01-01T00:00:00Z">
+<md:IDPSSODescriptor WantAuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+{}{}{}
+<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>
+<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example/sso"/>
+</md:IDPSSODescriptor></md:EntityDescriptor>"#,
+        key(&entra, ""),
+        key(&weak, r#" use="signing""#),
+        key(&weak, r#" use="encryption""#),
+    );
+    let file = dir.path().join("metadata.xml");
+    std::fs::write(&file, xml).unwrap();
+    // Ten days before the Entra-like certificate expires.
+    let now = (expires - time::Duration::days(10))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (code, checklist) = certify(&["--idp-metadata", file.to_str().unwrap(), "--now", &now]);
+    assert_eq!(code, 1);
+    assert!(reason(&checklist, "metadata.signing_keys").contains("2 signing certificates"));
+    assert!(reason(&checklist, "metadata.encryption_keys").starts_with("1 "));
+    expect(
+        &checklist,
+        &[
+            ("metadata.entity_id", "warn"), // not an absolute URI
+            ("metadata.valid_until", "fail"),
+            ("metadata.signing_keys", "pass"),
+            ("metadata.certificate.0.validity", "warn"), // 10 days left
+            ("metadata.certificate.0.key", "pass"),
+            ("metadata.certificate.1.key", "fail"), // RSA-1024
+            ("metadata.single_sign_on", "fail"),    // HTTP-POST only
+            ("metadata.single_logout", "warn"),
+            ("metadata.want_authn_requests_signed", "warn"),
+            ("metadata.name_id_formats", "warn"), // transient only
+        ],
+    );
+    assert!(
+        checklist["sections"].as_array().unwrap().len() == 1,
+        "no response section without --response"
+    );
+
+    // The other renderings: text aligned without colour off a TTY, HTML escaped.
+    let run = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_samlconf"))
+            .args(["certify", "--idp-metadata", file.to_str().unwrap()])
+            .args(["--now", &now, "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(!text.contains('\x1b'), "no colour when not a terminal");
+    assert!(text.contains("  FAIL  Metadata validUntil "), "{text}");
+    assert!(text.contains("fix: Download current metadata"), "{text}");
+    assert!(text.trim_end().ends_with("fail"), "{text}");
+    let html = run("html");
+    assert!(
+        (html.contains("idp &lt;script&gt;") || html.contains("idp &#60;script&#62;"))
+            && !html.contains("<script>"),
+        "{html}"
+    );
+    assert!(html.contains(r#"<tr id="metadata.valid_until"><td class="fail">fail</td>"#));
+}
+
+#[test]
+fn unreadable_input_is_a_usage_error_and_out_writes_the_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .args(["certify", "--idp-metadata", "/nonexistent/metadata.xml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checklist.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .args(["certify", "--idp-metadata"])
+        .arg(path(&format!("{CERTIFY}/entra_metadata.xml")))
+        .args(["--now", MINTED_SIGN_IN, "--format", "json", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["verdict"], "warn"); // unsigned metadata
+    assert_eq!(json["context"]["sp_config"], false);
+}
