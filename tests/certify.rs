@@ -90,11 +90,19 @@ fn real(name: &str, response: &str, key: Option<&str>, now: &str) -> (i32, Value
     certify(&args)
 }
 
+/// A real capture: name, response file, SP key, expected `(item, status)`.
+type RealCase = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, &'static str)],
+);
+
 #[test]
 fn real_captures_certified_today_fail_on_their_expired_windows_and_certificates() {
     // (name, response, SP key, expected items). Every capture verifies with its own certificate
     // (the real IdPs' signatures are sound) but is years past its NotOnOrAfter today.
-    let cases: &[(&str, &str, Option<&str>, &[(&str, &str)])] = &[
+    let cases: &[RealCase] = &[
         (
             "adfs2022",
             "adfs2022_response.xml",
@@ -568,4 +576,136 @@ fn unreadable_input_is_a_usage_error_and_out_writes_the_file() {
     assert_eq!(json["version"], 1);
     assert_eq!(json["verdict"], "warn"); // unsigned metadata
     assert_eq!(json["context"]["sp_config"], false);
+}
+
+/// Live mode end to end: the mock IdP plays the integrator's real IdP (the SP knows only its
+/// metadata URL), a browser signs in over loopback HTTP, and `/certify/last` shows the checklist
+/// of the response the SP just received — accepted, then refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_shows_the_checklist_of_the_last_response_received() {
+    use samlconf::certify::live;
+    let dir = tempfile::tempdir().unwrap();
+    let idp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let idp_base = format!("http://{}", idp_listener.local_addr().unwrap());
+    let sp_base = format!("http://{}", sp_listener.local_addr().unwrap());
+
+    // "The real IdP": it knows the SP as an integrator would register it.
+    let idp = mock_idp::server::Idp::new(
+        mock_idp::server::IdpConfig {
+            entity_id: format!("{idp_base}/metadata"),
+            base_url: idp_base.clone(),
+            service_providers: vec![mock_idp::server::KnownSp {
+                entity_id: format!("{sp_base}/saml/metadata"),
+                acs_urls: vec![format!("{sp_base}/saml/acs")],
+                slo_url: None,
+                signing_cert_pem: None,
+                encryption_cert_pem: None,
+            }],
+            users: mock_idp::users::demo_users(),
+            default_profile: "entra-guid-groups".into(),
+            deterministic: false,
+            forbid_framing: false,
+        },
+        mock_idp::keys::IdpKeys::fixed_for_tests(),
+        std::sync::Arc::new(plumbing::clock::SystemClock),
+    );
+    let app = mock_idp::server::router(idp.clone());
+    tokio::spawn(async move { axum::serve(idp_listener, app).await });
+
+    // The integrator's SP configuration: its [idp] is replaced by the metadata's.
+    let config = sp::config::SpConfig::from_toml(&format!(
+        r#"
+[sp]
+base_url = "{sp_base}"
+database = "{}"
+[idp]
+entity_id = "replaced"
+sso_url = "https://replaced.example"
+certificate_pem = "replaced"
+[[role_mapping]]
+group = "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a"
+role = "editor"
+"#,
+        dir.path().join("sp.sqlite").display()
+    ))
+    .unwrap();
+    let metadata_url = format!("{idp_base}/metadata");
+    let metadata_xml = samlconf::certify::input::read_metadata(&metadata_url)
+        .await
+        .unwrap();
+    let running = live::start(
+        live::LiveOptions {
+            metadata_xml,
+            metadata_source: metadata_url.clone(),
+            sp_config: Some(config),
+            state_dir: dir.path().to_owned(),
+        },
+        sp_listener,
+    )
+    .await
+    .unwrap();
+    assert_eq!(running.sp_base_url, sp_base);
+    assert_eq!(running.sp.config().idp.sso_url, format!("{idp_base}/sso"));
+
+    let http = reqwest::Client::new();
+    let last = |format: &'static str| {
+        let http = http.clone();
+        let url = format!("{sp_base}/certify/last{format}");
+        async move { http.get(url).send().await.unwrap() }
+    };
+    assert_eq!(last("").await.status(), 404, "nothing received yet");
+    let home = http.get(format!("{sp_base}/")).send().await.unwrap();
+    assert!(home.text().await.unwrap().contains(r#"id="certify-last""#));
+
+    let browser = samlconf::driver::HttpDriver::new(&sp_base).unwrap();
+    let outcome = browser.sign_in("carol", None).await.unwrap();
+    assert_eq!(outcome.roles(), vec!["editor".to_owned()], "{outcome:?}");
+
+    let checklist: Value = last("?format=json").await.json().await.unwrap();
+    assert_eq!(checklist["context"]["metadata"], metadata_url.as_str());
+    assert_eq!(
+        checklist["context"]["captured_at_source"],
+        "received by the SP"
+    );
+    assert_eq!(checklist["context"]["sp_config"], true);
+    expect(
+        &checklist,
+        &[
+            ("metadata.single_sign_on", "pass"),
+            ("response.verified", "pass"),
+            ("response.audience", "pass"),
+            ("response.destination", "pass"),
+            ("response.clock_skew", "pass"),
+            ("response.validity_window", "pass"),
+            ("response.groups.object_ids", "warn"),
+            ("response.roles", "pass"),
+            ("response.identity", "pass"),
+        ],
+    );
+    assert!(reason(&checklist, "response.roles").starts_with("editor"));
+    let html = last("").await.text().await.unwrap();
+    assert!(html.contains("Captured SAMLResponse") && html.contains("response.groups.object_ids"));
+
+    // A refused sign-in is the case an integrator most needs the checklist for.
+    idp.set_next(mock_idp::server::NextResponses {
+        profile: Some("sha1".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let refused = samlconf::driver::HttpDriver::new(&sp_base).unwrap();
+    let outcome = refused.sign_in("bob", None).await.unwrap();
+    assert_eq!(
+        outcome.code(),
+        Some("signature.weak_algorithm"),
+        "{outcome:?}"
+    );
+    let checklist: Value = last("?format=json").await.json().await.unwrap();
+    expect(
+        &checklist,
+        &[
+            ("response.verified", "pass"), // the checklist judges SHA-1 as an item of its own
+            ("response.signature_algorithm", "fail"), // this SP refuses SHA-1
+        ],
+    );
 }

@@ -10,6 +10,7 @@
 
 pub mod checklist;
 pub mod input;
+pub mod live;
 pub mod metadata;
 pub mod render;
 pub mod response;
