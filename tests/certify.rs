@@ -444,9 +444,10 @@ fn a_legacy_sha1_response_in_base64_warns_without_configuration_and_fails_with_i
         &[
             ("response.signature_algorithm", "fail"),
             ("response.signed_parts", "fail"),
-            ("response.roles", "warn"), // the groups are unknown: default role only
+            ("response.roles", "warn"), // the groups are unknown
         ],
     );
+    assert!(reason(&checklist, "response.roles").contains("group overage"));
 }
 
 #[test]
@@ -678,7 +679,7 @@ role = "editor"
             ("response.destination", "pass"),
             ("response.clock_skew", "pass"),
             ("response.validity_window", "pass"),
-            ("response.groups.object_ids", "warn"),
+            ("response.groups.object_ids", "pass"), // carol's one GUID is mapped
             ("response.roles", "pass"),
             ("response.identity", "pass"),
         ],
@@ -708,4 +709,50 @@ role = "editor"
             ("response.signature_algorithm", "fail"), // this SP refuses SHA-1
         ],
     );
+}
+
+#[test]
+fn the_capture_time_defaults_to_the_files_modification_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("response.xml");
+    std::fs::copy(path(&format!("{CERTIFY}/entra_sha256_response.xml")), &copy).unwrap();
+    let sign_in = time::macros::datetime!(2026-12-01 16:00:10 UTC);
+    std::fs::File::options()
+        .write(true)
+        .open(&copy)
+        .unwrap()
+        .set_modified(sign_in.into())
+        .unwrap();
+    let (_, checklist) = certify(&[
+        "--idp-metadata",
+        &path(&format!("{CERTIFY}/entra_metadata.xml")),
+        "--response",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(checklist["context"]["captured_at_source"], "file mtime");
+    assert_eq!(checklist["context"]["captured_at"], "2026-12-01T16:00:10Z");
+    assert_eq!(status(&checklist, "response.clock_skew"), "pass");
+    assert!(reason(&checklist, "response.clock_skew").contains("(file mtime)"));
+}
+
+/// The JSON form, whole, for one fixture (reviewed: every field is documented in the README).
+#[test]
+fn json_checklist_snapshot() {
+    let output = Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["certify", "--format", "json", "--now", MINTED_SIGN_IN])
+        .args([
+            "--idp-metadata",
+            "tests/fixtures/certify/entra_metadata.xml",
+        ])
+        .args([
+            "--response",
+            "tests/fixtures/certify/entra_sha256_response.xml",
+        ])
+        .args(["--sp-config", "tests/fixtures/certify/sp.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    insta::assert_json_snapshot!("certify_entra_sha256", json);
 }

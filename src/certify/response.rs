@@ -65,7 +65,14 @@ pub fn check(
     items.push(Item::pass(
         "response.decode",
         "Decoding",
-        format!("{}, {} bytes of XML", encoding.describe(), xml.len()),
+        match encoding {
+            super::input::Encoding::Xml => format!("raw XML, {} bytes", xml.len()),
+            other => format!(
+                "{}, decoded to {} bytes of XML",
+                other.describe(),
+                xml.len()
+            ),
+        },
     ));
     let mut judge = Judge::new(config, &addressing);
     let instant = addressing
@@ -243,7 +250,7 @@ fn signature_verdict(
                 ID,
                 TITLE,
                 format!(
-                    "the signature verifies with the metadata's certificate{rollover}, and issuer, audience, destination and subject pass, as of the response's IssueInstant {instant_s}"
+                    "the signature verifies with the metadata's certificate{rollover}, and issuer, audience, destination and subject pass, as of the response's IssueInstant {instant_s} (algorithms, what is signed, encryption and the window are judged by their own items)"
                 ),
             )
         }
@@ -635,7 +642,13 @@ fn claims(v: &VerifiedResponse, judge: &Judge<'_>) -> Vec<Item> {
     let mut items = vec![name_id(v), session_length(v, judge)];
     items.extend(attributes(v, &candidates));
     let groups = sp::identity::group_values(v, &candidates.groups);
-    items.push(entra_group_ids(&groups));
+    let mapped: Option<Vec<String>> = judge.config.map(|c| {
+        c.role_mappings_for(&v.issuer)
+            .into_iter()
+            .map(|m| m.group.clone())
+            .collect()
+    });
+    items.push(entra_group_ids(&groups, mapped.as_deref()));
     items.push(overage(v));
     items.push(roles(v, &groups, judge));
     if let Some(config) = judge.config {
@@ -910,29 +923,55 @@ fn looks_like_guid(value: &str) -> bool {
             .all(|(p, len)| p.len() == len && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn entra_group_ids(groups: &[String]) -> Item {
+/// Group values that are Entra object IDs; with an SP configuration, a pass when its role
+/// mappings name every one of them.
+fn entra_group_ids(groups: &[String], mapped: Option<&[String]>) -> Item {
     const ID: &str = "response.groups.object_ids";
     const TITLE: &str = "Group values";
     let guids: Vec<&String> = groups.iter().filter(|g| looks_like_guid(g)).collect();
     if guids.is_empty() {
-        Item::pass(
+        return Item::pass(
             ID,
             TITLE,
             format!("{} group value(s), none an object ID", groups.len()),
-        )
-    } else {
-        Item::warn(
+        );
+    }
+    let unmapped: Vec<&String> = match mapped {
+        Some(mapped) => guids
+            .iter()
+            .copied()
+            .filter(|g| !mapped.contains(g))
+            .collect(),
+        None => guids.clone(),
+    };
+    if unmapped.is_empty() {
+        return Item::pass(
             ID,
             TITLE,
             format!(
-                "{} of {} group values are Entra object IDs (GUIDs), e.g. {}: Entra sends object IDs, not names, by default",
-                guids.len(),
-                groups.len(),
-                guids[0]
+                "{} Entra object ID(s), each mapped in [[role_mapping]]",
+                guids.len()
             ),
-            "Map those object IDs in [[role_mapping]] (group = \"<object ID>\"), or set the group claim's source attribute at Entra to a name so that it sends display names.",
-        )
+        );
     }
+    let mapping = match mapped {
+        Some(_) => format!(
+            "; {} of them mapped in [[role_mapping]]",
+            guids.len() - unmapped.len()
+        ),
+        None => String::new(),
+    };
+    Item::warn(
+        ID,
+        TITLE,
+        format!(
+            "{} of {} group values are Entra object IDs (GUIDs), e.g. {}: Entra sends object IDs, not names, by default{mapping}",
+            guids.len(),
+            groups.len(),
+            unmapped[0]
+        ),
+        "Map those object IDs in [[role_mapping]] (group = \"<object ID>\"), or set the group claim's source attribute at Entra to a name so that it sends display names.",
+    )
 }
 
 fn overage(v: &VerifiedResponse) -> Item {
@@ -980,6 +1019,20 @@ fn roles(v: &VerifiedResponse, groups: &[String], judge: &Judge<'_>) -> Item {
                 config.idp.entity_id
             ),
             "Set [idp] entity_id in the SP configuration to the IdP's entity ID.",
+        );
+    }
+    if v.attributes
+        .iter()
+        .any(|a| OVERAGE_CLAIMS.contains(&a.name.as_str()))
+    {
+        return Item::warn(
+            ID,
+            TITLE,
+            format!(
+                "unknown (group overage): the SP keeps a returning user's roles, and gives a new user default_role ({})",
+                config.default_role_for(idp)
+            ),
+            "Make the IdP send the groups themselves (see the group overage item).",
         );
     }
     let mapped: Vec<&str> = config
