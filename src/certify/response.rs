@@ -551,7 +551,7 @@ fn validity_window(facts: &MessageFacts, captured: &CapturedResponse, judge: &Ju
         until.map_or("(none)".to_owned(), ts)
     );
     match (from, until) {
-        (_, Some(until)) if at >= until + skew => Item::fail(
+        (_, Some(until)) if until.checked_add(skew).is_some_and(|end| at >= end) => Item::fail(
             ID,
             TITLE,
             format!(
@@ -560,7 +560,7 @@ fn validity_window(facts: &MessageFacts, captured: &CapturedResponse, judge: &Ju
             ),
             "Certify a fresh capture; if this one was fresh, the IdP's assertions live too short or its clock is behind.",
         ),
-        (Some(from), _) if at < from - skew => Item::fail(
+        (Some(from), _) if from.checked_sub(skew).is_some_and(|start| at < start) => Item::fail(
             ID,
             TITLE,
             format!(
@@ -968,7 +968,7 @@ fn entra_group_ids(groups: &[String], mapped: Option<&[String]>) -> Item {
             "{} of {} group values are Entra object IDs (GUIDs), e.g. {}: Entra sends object IDs, not names, by default{mapping}",
             guids.len(),
             groups.len(),
-            unmapped[0]
+            unmapped.first().map_or("", |g| g.as_str())
         ),
         "Map those object IDs in [[role_mapping]] (group = \"<object ID>\"), or set the group claim's source attribute at Entra to a name so that it sends display names.",
     )

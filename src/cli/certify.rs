@@ -123,7 +123,10 @@ fn certify_args(args: &CertifyArgs) -> Result<(String, Status), String> {
         decryption_keys,
         now,
     });
-    let colour = args.out.is_none() && std::io::stdout().is_terminal();
+    // Colours only for a person at a terminal (https://no-color.org opts out).
+    let colour = args.out.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
     Ok((
         render::render(&checklist, args.format, colour),
         checklist.verdict,
