@@ -756,3 +756,73 @@ fn json_checklist_snapshot() {
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     insta::assert_json_snapshot!("certify_entra_sha256", json);
 }
+
+/// pysaml2 (Python) as the IdP: its own metadata (signed) and response (both signed). By default
+/// it names attributes by OID, which the reference SP's defaults do not look for: certify says
+/// which OID to add, and with those names configured the same response signs the user in.
+#[test]
+fn a_pysaml2_idp_is_told_its_oid_attribute_names_and_passes_once_they_are_configured() {
+    const PYSAML2_SIGN_IN: &str = "2026-12-01T15:28:30Z"; // 16 s after its IssueInstant
+    let metadata = path(&format!("{CERTIFY}/pysaml2_metadata.xml"));
+    let response = path(&format!("{CERTIFY}/pysaml2_response.b64"));
+    let run = |config: &str| {
+        certify(&[
+            "--idp-metadata",
+            &metadata,
+            "--response",
+            &response,
+            "--sp-config",
+            config,
+            "--now",
+            PYSAML2_SIGN_IN,
+        ])
+    };
+    let (code, checklist) = run(&path(&format!("{CERTIFY}/sp.toml")));
+    assert_eq!(code, 1);
+    expect(
+        &checklist,
+        &[
+            ("metadata.signed", "pass"),
+            ("metadata.single_sign_on", "pass"),
+            ("metadata.single_logout", "pass"),
+            ("response.verified", "pass"),
+            ("response.signed_parts", "pass"), // Response and Assertion
+            ("response.clock_skew", "pass"),
+            ("response.attribute.email", "fail"),
+            ("response.attribute.first_name", "warn"),
+            ("response.attribute.groups", "pass"), // memberOf
+            ("response.identity", "fail"),
+        ],
+    );
+    let fix = item(&checklist, "response.attribute.email")["fix"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        fix.contains("\"urn:oid:0.9.2342.19200300.100.1.3\""),
+        "{fix}"
+    );
+    assert!(reason(&checklist, "response.identity").contains("attribute.email_missing"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sp.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sp]
+base_url = "https://app.example.com"
+[attributes]
+email = ["urn:oid:0.9.2342.19200300.100.1.3"]
+first_name = ["urn:oid:2.5.4.42"]
+last_name = ["urn:oid:2.5.4.4"]
+[[role_mapping]]
+group = "admins"
+role = "admin"
+"#,
+    )
+    .unwrap();
+    let (code, checklist) = run(config.to_str().unwrap());
+    assert_eq!(code, 0, "{checklist:#}");
+    assert_eq!(checklist["verdict"], "pass");
+    assert!(reason(&checklist, "response.roles").starts_with("admin"));
+    assert!(reason(&checklist, "response.identity").contains("erin@example.org"));
+}
