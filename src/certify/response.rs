@@ -844,8 +844,24 @@ fn attributes(v: &VerifiedResponse, c: &AttributeCandidates) -> Vec<Item> {
             "not sent (optional: everyone the IdP signs in may enter)",
         ),
     };
+    let login = match carried(&c.login) {
+        Some((name, value)) => Item::pass(
+            "response.attribute.login",
+            "Login",
+            format!("as {name}: {value}"),
+        ),
+        None => Item::pass(
+            "response.attribute.login",
+            "Login",
+            format!(
+                "not sent under {} (optional: the subject is the NameID, or the e-mail when the NameID is transient)",
+                c.login.join(", ")
+            ),
+        ),
+    };
     vec![
         email,
+        login,
         field(
             "first_name",
             "First name",
