@@ -688,6 +688,15 @@ role = "editor"
     let html = last("").await.text().await.unwrap();
     assert!(html.contains("Captured SAMLResponse") && html.contains("response.groups.object_ids"));
 
+    // `certify` reads the same metadata from its URL.
+    let url = metadata_url.clone();
+    let (code, by_url) = tokio::task::spawn_blocking(move || certify(&["--idp-metadata", &url]))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{by_url:#}");
+    assert_eq!(by_url["context"]["metadata"], metadata_url.as_str());
+    assert_eq!(status(&by_url, "metadata.single_sign_on"), "pass");
+
     // A refused sign-in is the case an integrator most needs the checklist for.
     idp.set_next(mock_idp::server::NextResponses {
         profile: Some("sha1".into()),
@@ -825,4 +834,53 @@ role = "admin"
     assert_eq!(checklist["verdict"], "pass");
     assert!(reason(&checklist, "response.roles").starts_with("admin"));
     assert!(reason(&checklist, "response.identity").contains("erin@example.org"));
+}
+
+/// The `serve --idp-metadata` command itself: it prints where to register and sign in, and serves
+/// the SP with its checklist page (nothing received yet).
+#[test]
+fn serve_with_idp_metadata_runs_the_sp_alone_with_its_checklist_page() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .args(["serve", "--sp-port", "0", "--idp-metadata"])
+        .arg(path(&format!("{CERTIFY}/entra_metadata.xml")))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut printed = Vec::new();
+    let mut checklist_url = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        printed.push(line.clone());
+        if let Some(url) = line
+            .split_whitespace()
+            .find(|w| w.ends_with("/certify/last"))
+        {
+            checklist_url = Some(url.to_owned());
+            break;
+        }
+    }
+    let checklist_url = checklist_url.unwrap_or_else(|| panic!("{printed:?}"));
+    let printed = printed.join("\n");
+    assert!(
+        printed.contains("sts.windows.net") && printed.contains("/saml/acs"),
+        "{printed}"
+    );
+    let home = checklist_url.replace("/certify/last", "/");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fetched = runtime.block_on(async {
+        let status = reqwest::get(&checklist_url).await?.status().as_u16();
+        let page = reqwest::get(&home).await?.text().await?;
+        Ok::<_, reqwest::Error>((status, page))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let (status, page) = fetched.unwrap();
+    assert_eq!(status, 404);
+    assert!(page.contains(r#"href="/certify/last""#), "{page}");
 }
