@@ -884,3 +884,41 @@ fn serve_with_idp_metadata_runs_the_sp_alone_with_its_checklist_page() {
     assert_eq!(status, 404);
     assert!(page.contains(r#"href="/certify/last""#), "{page}");
 }
+
+#[test]
+fn an_error_status_is_reported_as_itself_and_nothing_else_is_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let failed = dir.path().join("failed.xml");
+    // What an IdP answers when authentication failed: a signed nothing.
+    std::fs::write(
+        &failed,
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_f1" Version="2.0" IssueInstant="2026-12-01T16:00:00Z" Destination="https://app.example.com/saml/acs"><saml:Issuer>https://sts.windows.net/0d5f2b36-1c55-4b9e-9a8a-7f3e2c1d0b4a/</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"/></samlp:StatusCode></samlp:Status></samlp:Response>"#,
+    )
+    .unwrap();
+    let (code, checklist) = certify(&[
+        "--idp-metadata",
+        &path(&format!("{CERTIFY}/entra_metadata.xml")),
+        "--response",
+        failed.to_str().unwrap(),
+        "--now",
+        MINTED_SIGN_IN,
+    ]);
+    assert_eq!(code, 1);
+    assert!(reason(&checklist, "response.verified").contains("status.not_success"));
+    let ids: Vec<&str> = checklist["sections"][1]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "response.decode",
+            "response.verified",
+            "response.issuer",
+            "response.assertion",
+            "response.clock_skew"
+        ]
+    );
+}

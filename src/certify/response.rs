@@ -110,6 +110,17 @@ pub fn check(
             .as_ref()
             .is_err_and(|r| r.reason.code().starts_with("decryption"));
     items.push(issuer(&addressing, md));
+    if !addressing.assertion_present && !addressing.assertion_encrypted {
+        // An error status, or a malformed message: there is nothing else to judge.
+        items.push(Item::fail(
+            "response.assertion",
+            "Assertion",
+            "the response carries no assertion, so nothing else can be judged",
+            "Certify the response of a successful sign-in (the verification item above says why this one failed).",
+        ));
+        items.push(clock_skew(&addressing, captured, &judge));
+        return items;
+    }
     if sealed && facts.signature_algorithm.is_none() {
         items.push(unknown("response.signature", "Signature"));
     } else {

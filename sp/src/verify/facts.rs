@@ -137,6 +137,8 @@ pub struct Addressing {
     /// `Assertion/@IssueInstant`.
     #[serde(with = "time::serde::rfc3339::option")]
     pub assertion_issue_instant: Option<OffsetDateTime>,
+    /// The Response has a `saml:Assertion` child.
+    pub assertion_present: bool,
     /// The Assertion is encrypted, so the assertion fields above are unknown.
     pub assertion_encrypted: bool,
     /// The `Algorithm` of every `xenc:EncryptionMethod` inside the EncryptedAssertion (data
@@ -168,6 +170,7 @@ pub fn read_addressing(xml: &[u8]) -> Result<Addressing, crate::reason::Rejectio
         destination: attr(root, "Destination"),
         response_issue_instant: instant(root),
         assertion_issue_instant: assertion.and_then(instant),
+        assertion_present: assertion.is_some(),
         assertion_encrypted: children(root, SAML, "EncryptedAssertion").next().is_some(),
         ..Addressing::default()
     };
