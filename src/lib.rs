@@ -5,6 +5,7 @@
 //! them; they share no protocol logic.
 #![forbid(unsafe_code)]
 
+pub mod certify;
 pub mod demo;
 pub mod driver;
 pub mod harness;

@@ -28,6 +28,9 @@ enum Command {
     Run(cli::run::RunArgs),
     /// List the mock IdP's profiles and knobs (what mint, scenarios and the control API accept).
     Profiles(cli::profiles::ProfilesArgs),
+    /// Check an IdP setup (metadata, and a captured SAMLResponse) and print a pass/warn/fail
+    /// checklist; exit code 1 on any fail.
+    Certify(cli::certify::CertifyArgs),
     /// Export the single-response scenarios as Wycheproof-style JSON test vectors.
     Vectors(cli::vectors::VectorsArgs),
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Profiles(args) => cli::profiles::run(args),
         Command::Vectors(args) => cli::vectors::run(args),
+        Command::Certify(args) => cli::certify::run(args),
     }
 }
 

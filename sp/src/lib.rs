@@ -13,6 +13,7 @@ pub mod verify;
 
 pub mod accounts;
 pub mod authn_request;
+pub mod certificate;
 pub mod clock;
 pub mod config;
 pub mod identity;

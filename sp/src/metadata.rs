@@ -71,46 +71,161 @@ fn encryption_key_descriptor(cert_b64: &str, allow_rsa15: bool, allow_cbc: bool)
 /// The signing certificates (as PEM) of the first IDPSSODescriptor in an IdP metadata document:
 /// KeyDescriptors with `use="signing"` or without `use`.
 pub fn signing_certificates_from_idp_metadata(xml: &str) -> Result<Vec<String>, String> {
-    if xml.contains("<!DOCTYPE") {
-        return Err("IdP metadata must not contain a DOCTYPE".into());
-    }
-    let parser = libxml::parser::Parser::default();
-    let doc = parser
-        .parse_string_with_options(
-            xml,
-            libxml::parser::ParserOptions {
-                recover: false,
-                no_net: true,
-                no_error: true,
-                no_warning: true,
-                ..Default::default()
-            },
-        )
-        .map_err(|e| format!("IdP metadata is not well-formed XML: {e:?}"))?;
-    let context = libxml::xpath::Context::new(&doc)
-        .map_err(|()| "cannot evaluate XPath on IdP metadata".to_string())?;
-    for (prefix, ns) in [
-        ("md", "urn:oasis:names:tc:SAML:2.0:metadata"),
-        ("ds", "http://www.w3.org/2000/09/xmldsig#"),
-    ] {
-        context
-            .register_namespace(prefix, ns)
-            .map_err(|()| "cannot register XPath namespace".to_string())?;
-    }
-    let nodes = context
-        .evaluate(
-            "//md:IDPSSODescriptor/md:KeyDescriptor[not(@use) or @use='signing']/ds:KeyInfo/ds:X509Data/ds:X509Certificate",
-        )
-        .map_err(|()| "XPath evaluation failed on IdP metadata".to_string())?
-        .get_nodes_as_vec();
-    let certs: Vec<String> = nodes
-        .iter()
-        .map(|n| pem_from_base64(&n.get_content()))
-        .collect();
+    let certs = IdpMetadata::parse(xml)?.signing_certificates();
     if certs.is_empty() {
         return Err("no signing certificate in the IdP metadata's IDPSSODescriptor".into());
     }
     Ok(certs)
+}
+
+/// SAML 2.0 metadata namespace (`md:`).
+pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+/// The HTTP-Redirect binding.
+pub const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+/// The HTTP-POST binding.
+pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
+/// What an IdP's metadata says, as written (nothing here is verified: metadata signatures are
+/// reported, not checked). Read from the first EntityDescriptor that has an IDPSSODescriptor
+/// (the root, or a child of an EntitiesDescriptor).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IdpMetadata {
+    /// `EntityDescriptor/@entityID`.
+    pub entity_id: String,
+    /// The EntityDescriptor (or the enclosing EntitiesDescriptor) carries a `ds:Signature`.
+    pub signed: bool,
+    /// `validUntil` of the EntityDescriptor, else of the enclosing EntitiesDescriptor, as written.
+    pub valid_until: Option<String>,
+    /// `cacheDuration` likewise, as written (an `xs:duration`).
+    pub cache_duration: Option<String>,
+    /// `IDPSSODescriptor/@WantAuthnRequestsSigned` is `true` or `1`.
+    pub want_authn_requests_signed: bool,
+    /// Every KeyDescriptor's certificates.
+    pub keys: Vec<MetadataKey>,
+    pub single_sign_on: Vec<Endpoint>,
+    pub single_logout: Vec<Endpoint>,
+    /// `NameIDFormat` values, trimmed.
+    pub name_id_formats: Vec<String>,
+}
+
+/// One certificate of a KeyDescriptor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MetadataKey {
+    /// `use`: `signing`, `encryption`, or `None` (both).
+    #[serde(rename = "use")]
+    pub usage: Option<String>,
+    /// The certificate as PEM.
+    pub certificate_pem: String,
+}
+
+impl MetadataKey {
+    /// Signs (a KeyDescriptor without `use` is for both).
+    pub fn for_signing(&self) -> bool {
+        self.usage.as_deref().is_none_or(|u| u == "signing")
+    }
+}
+
+/// A service endpoint: binding URI and Location.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Endpoint {
+    pub binding: String,
+    pub location: String,
+}
+
+impl IdpMetadata {
+    /// Parses with the verifier's parser (no DTD, no entities, no network).
+    pub fn parse(xml: &str) -> Result<Self, String> {
+        use crate::verify::tree::{DS, attr, children, element_children, is};
+        let (_doc, root) = crate::verify::parse_document(xml.as_bytes())
+            .map_err(|r| format!("IdP metadata: {}", r.message.replace("the response", "it")))?;
+        let has_idp =
+            |e: &libxml::readonly::RoNode| children(*e, MD, "IDPSSODescriptor").next().is_some();
+        let (entity, parent) = if is(root, MD, "EntityDescriptor") {
+            (root, None)
+        } else if is(root, MD, "EntitiesDescriptor") {
+            let entity = crate::verify::tree::descendants(root)
+                .into_iter()
+                .find(|e| is(*e, MD, "EntityDescriptor") && has_idp(e))
+                .ok_or("IdP metadata: no EntityDescriptor with an IDPSSODescriptor")?;
+            (entity, Some(root))
+        } else {
+            return Err(format!(
+                "IdP metadata: the root element is <{}>, not md:EntityDescriptor",
+                root.get_name()
+            ));
+        };
+        let idp = children(entity, MD, "IDPSSODescriptor")
+            .next()
+            .ok_or("IdP metadata: the EntityDescriptor has no IDPSSODescriptor")?;
+        let signed_el = |e: libxml::readonly::RoNode| children(e, DS, "Signature").next().is_some();
+        let inherited =
+            |name: &str| attr(entity, name).or_else(|| parent.and_then(|p| attr(p, name)));
+        let endpoints = |local: &'static str| {
+            children(idp, MD, local)
+                .map(|e| Endpoint {
+                    binding: attr(e, "Binding").unwrap_or_default(),
+                    location: attr(e, "Location").unwrap_or_default(),
+                })
+                .collect()
+        };
+        let keys = children(idp, MD, "KeyDescriptor")
+            .flat_map(|kd| {
+                let usage = attr(kd, "use");
+                children(kd, DS, "KeyInfo")
+                    .flat_map(|ki| children(ki, DS, "X509Data"))
+                    .flat_map(|data| children(data, DS, "X509Certificate"))
+                    .map(move |c| MetadataKey {
+                        usage: usage.clone(),
+                        certificate_pem: pem_from_base64(&c.get_content()),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let want = attr(idp, "WantAuthnRequestsSigned");
+        Ok(IdpMetadata {
+            entity_id: attr(entity, "entityID").unwrap_or_default(),
+            signed: signed_el(entity) || parent.is_some_and(signed_el),
+            valid_until: inherited("validUntil"),
+            cache_duration: inherited("cacheDuration"),
+            want_authn_requests_signed: matches!(
+                want.as_deref().map(str::trim),
+                Some("true" | "1")
+            ),
+            keys,
+            single_sign_on: endpoints("SingleSignOnService"),
+            single_logout: endpoints("SingleLogoutService"),
+            name_id_formats: element_children(idp)
+                .filter(|e| is(*e, MD, "NameIDFormat"))
+                .map(|e| crate::verify::tree::trim_xml_whitespace(&e.get_content()).to_owned())
+                .collect(),
+        })
+    }
+
+    /// The signing certificates (PEM), in document order.
+    pub fn signing_certificates(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .filter(|k| k.for_signing())
+            .map(|k| k.certificate_pem.clone())
+            .collect()
+    }
+
+    /// The Location of the first SingleSignOnService with `binding`.
+    pub fn sso_location(&self, binding: &str) -> Option<&str> {
+        first_location(&self.single_sign_on, binding)
+    }
+
+    /// The Location of the first SingleLogoutService with `binding`.
+    pub fn slo_location(&self, binding: &str) -> Option<&str> {
+        first_location(&self.single_logout, binding)
+    }
+}
+
+fn first_location<'a>(endpoints: &'a [Endpoint], binding: &str) -> Option<&'a str> {
+    endpoints
+        .iter()
+        .find(|e| e.binding == binding)
+        .map(|e| e.location.as_str())
 }
 
 /// Wraps the base64 DER of an X509Certificate element as PEM, 64 characters a line.
@@ -144,6 +259,57 @@ mod tests {
             certs,
             vec!["-----BEGIN CERTIFICATE-----\nU0lHTg==\n-----END CERTIFICATE-----\n"]
         );
+    }
+
+    #[test]
+    fn idp_metadata_is_described_as_written() {
+        let xml = r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" validUntil="2030-01-01T00:00:00Z">
+  <ds:Signature/>
+  <md:EntityDescriptor entityID="urn:sp"><md:SPSSODescriptor protocolSupportEnumeration="x"/></md:EntityDescriptor>
+  <md:EntityDescriptor entityID="https://idp.example.com/saml" cacheDuration="PT6H">
+  <md:IDPSSODescriptor WantAuthnRequestsSigned="1" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>RU5D</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:KeyDescriptor><ds:KeyInfo><ds:X509Data><ds:X509Certificate>T0xE</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>TkVX</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/slo"/>
+    <md:NameIDFormat> urn:oasis:names:tc:SAML:2.0:nameid-format:persistent
+    </md:NameIDFormat>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/sso/post"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/>
+  </md:IDPSSODescriptor>
+  </md:EntityDescriptor>
+</md:EntitiesDescriptor>"#;
+        let md = IdpMetadata::parse(xml).unwrap();
+        assert_eq!(md.entity_id, "https://idp.example.com/saml");
+        assert!(md.signed, "the enclosing EntitiesDescriptor is signed");
+        assert_eq!(md.valid_until.as_deref(), Some("2030-01-01T00:00:00Z"));
+        assert_eq!(md.cache_duration.as_deref(), Some("PT6H"));
+        assert!(md.want_authn_requests_signed);
+        assert_eq!(md.keys.len(), 3);
+        assert_eq!(
+            md.signing_certificates(),
+            vec![pem_from_base64("T0xE"), pem_from_base64("TkVX")]
+        );
+        assert_eq!(
+            md.sso_location(BINDING_REDIRECT),
+            Some("https://idp.example.com/sso")
+        );
+        assert_eq!(md.slo_location(BINDING_REDIRECT), None);
+        assert_eq!(
+            md.slo_location(BINDING_POST),
+            Some("https://idp.example.com/slo")
+        );
+        assert_eq!(
+            md.name_id_formats,
+            vec!["urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"]
+        );
+        let unsigned = IdpMetadata::parse(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><md:IDPSSODescriptor protocolSupportEnumeration="p"/></md:EntityDescriptor>"#,
+        )
+        .unwrap();
+        assert!(!unsigned.signed && !unsigned.want_authn_requests_signed);
+        assert!(IdpMetadata::parse("<x/>").is_err());
+        assert!(IdpMetadata::parse(r#"<!DOCTYPE x [<!ENTITY e "e">]><x/>"#).is_err());
     }
 
     #[test]

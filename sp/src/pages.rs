@@ -52,6 +52,7 @@ pub fn sign_out_confirmation(csrf_token: &str) -> String {
 #[template(path = "home-signed-out.html")]
 struct HomeSignedOut<'a> {
     title: &'a str,
+    certify_link: bool,
 }
 
 #[derive(Template)]
@@ -65,14 +66,23 @@ struct Home<'a> {
     expires: String,
     renewal_interval_secs: u32,
     csrf_token: &'a str,
+    certify_link: bool,
 }
 
 /// The home page; signed in, it keeps the session alive (see `sp/static/keep-alive.js`) unless
 /// renewal is disabled.
 pub fn home(view: Option<&HomeView<'_>>) -> String {
+    home_page(view, false)
+}
+
+/// [`home`], with a link to `/certify/last` (the checklist of the last response the ACS
+/// received) when `certify_link`: only while the SP keeps that response
+/// ([`crate::web::Sp::keep_last_response`]).
+pub fn home_page(view: Option<&HomeView<'_>>, certify_link: bool) -> String {
     match view {
         None => render(&HomeSignedOut {
             title: "You are signed out",
+            certify_link,
         }),
         Some(v) => render(&Home {
             title: "You are signed in",
@@ -83,6 +93,7 @@ pub fn home(view: Option<&HomeView<'_>>) -> String {
             expires: saml_instant(v.expires_at),
             renewal_interval_secs: v.renewal_interval_secs,
             csrf_token: v.logout_csrf_token,
+            certify_link,
         }),
     }
 }

@@ -20,6 +20,11 @@ pub struct ServeArgs {
     /// Where the IdP's and the SP's signing keys and the SP's database live.
     #[arg(long, default_value = ".samlconf")]
     state_dir: PathBuf,
+    /// Live mode: no mock IdP; the reference SP trusts this real IdP's metadata (file or
+    /// http(s):// URL) and shows the checklist of the last response it received at
+    /// /certify/last. --config's [idp] section is replaced by the metadata's.
+    #[arg(long, value_name = "FILE|URL")]
+    idp_metadata: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -45,6 +50,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
             },
             None => None,
         };
+        if let Some(source) = &args.idp_metadata {
+            return live(&args, source, sp_config).await;
+        }
         let database = args.state_dir.join("sp.sqlite").to_string_lossy().into_owned();
         let options = PairOptions {
             idp_port: args.idp_port,
@@ -80,4 +88,57 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
         ExitCode::SUCCESS
     })
+}
+
+/// `serve --idp-metadata`: the reference SP alone, against a real IdP.
+async fn live(args: &ServeArgs, source: &str, sp_config: Option<sp::config::SpConfig>) -> ExitCode {
+    use samlconf::certify::{input, live};
+    let fail = |e: String| {
+        eprintln!("samlconf serve: {e}");
+        ExitCode::from(super::EXIT_USAGE)
+    };
+    let metadata_xml = match input::read_metadata(source).await {
+        Ok(xml) => xml,
+        Err(e) => return fail(e),
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", args.sp_port)).await {
+        Ok(l) => l,
+        Err(e) => return fail(format!("cannot listen on 127.0.0.1:{}: {e}", args.sp_port)),
+    };
+    let options = live::LiveOptions {
+        metadata_xml,
+        metadata_source: source.to_owned(),
+        sp_config,
+        state_dir: args.state_dir.clone(),
+    };
+    let running = match live::start(options, listener).await {
+        Ok(running) => running,
+        Err(e) => return fail(e),
+    };
+    let config = running.sp.config();
+    println!(
+        "samlconf is serving the reference SP against {}:\n",
+        running.idp_entity_id
+    );
+    println!("  register at your IdP:  entity ID  {}", config.entity_id());
+    println!("                         ACS URL    {}", config.acs_url());
+    println!(
+        "                         metadata   {}/saml/metadata",
+        running.sp_base_url
+    );
+    println!("  then sign in:          {}/login", running.sp_base_url);
+    println!(
+        "  and read the checklist {}/certify/last",
+        running.sp_base_url
+    );
+    println!();
+    println!(
+        "  the last response is kept in memory only; state: {}  — stop with Ctrl-C",
+        args.state_dir.display()
+    );
+    tokio::select! {
+        _ = running.wait() => {}
+        _ = tokio::signal::ctrl_c() => { println!("\nstopping"); }
+    }
+    ExitCode::SUCCESS
 }

@@ -117,3 +117,75 @@ pub(crate) fn attribute_elements(statement_child: RoNode) -> impl Iterator<Item 
         .flatten();
     direct.into_iter().chain(decrypted)
 }
+
+/// Where a response says it is going and when it was issued, read without verifying anything:
+/// for a reviewer who does not know the SP's entity ID and ACS yet (`samlconf certify` without
+/// an SP configuration) and so must take them from the message, and says so. Never a claim.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Addressing {
+    /// The Issuer of the Assertion, else of the Response.
+    pub issuer: Option<String>,
+    /// `Response/@Destination`.
+    pub destination: Option<String>,
+    /// `Recipient` of each bearer `SubjectConfirmationData`.
+    pub recipients: Vec<String>,
+    /// Every `Audience` of every AudienceRestriction.
+    pub audiences: Vec<String>,
+    /// `Response/@IssueInstant`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub response_issue_instant: Option<OffsetDateTime>,
+    /// `Assertion/@IssueInstant`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub assertion_issue_instant: Option<OffsetDateTime>,
+    /// The Response has a `saml:Assertion` child.
+    pub assertion_present: bool,
+    /// The Assertion is encrypted, so the assertion fields above are unknown.
+    pub assertion_encrypted: bool,
+    /// The `Algorithm` of every `xenc:EncryptionMethod` inside the EncryptedAssertion (data
+    /// encryption and key transport), in document order.
+    pub encryption_methods: Vec<String>,
+}
+
+const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+
+/// Reads the [`Addressing`] of a response (decoded XML) with the verifier's parser.
+pub fn read_addressing(xml: &[u8]) -> Result<Addressing, crate::reason::Rejection> {
+    let (_doc, root) = super::parse_document(xml)?;
+    let instant =
+        |el: RoNode| attr(el, "IssueInstant").and_then(|v| parse_instant(&v, "IssueInstant").ok());
+    let issuer_of = |el: RoNode| {
+        children(el, SAML, "Issuer")
+            .next()
+            .map(|n| super::tree::trim_xml_whitespace(&n.get_content()).to_owned())
+    };
+    let assertion = children(root, SAML, "Assertion").next();
+    let encryption_methods = children(root, SAML, "EncryptedAssertion")
+        .flat_map(super::tree::descendants)
+        .filter(|e| super::tree::is(*e, XENC, "EncryptionMethod"))
+        .filter_map(|e| attr(e, "Algorithm"))
+        .collect();
+    let mut out = Addressing {
+        encryption_methods,
+        issuer: assertion.and_then(issuer_of).or_else(|| issuer_of(root)),
+        destination: attr(root, "Destination"),
+        response_issue_instant: instant(root),
+        assertion_issue_instant: assertion.and_then(instant),
+        assertion_present: assertion.is_some(),
+        assertion_encrypted: children(root, SAML, "EncryptedAssertion").next().is_some(),
+        ..Addressing::default()
+    };
+    let Some(assertion) = assertion else {
+        return Ok(out);
+    };
+    out.audiences = children(assertion, SAML, "Conditions")
+        .flat_map(|c| children(c, SAML, "AudienceRestriction"))
+        .flat_map(|r| children(r, SAML, "Audience"))
+        .map(|a| super::tree::trim_xml_whitespace(&a.get_content()).to_owned())
+        .collect();
+    out.recipients = children(assertion, SAML, "Subject")
+        .flat_map(|s| children(s, SAML, "SubjectConfirmation"))
+        .flat_map(|c| children(c, SAML, "SubjectConfirmationData"))
+        .filter_map(|d| attr(d, "Recipient"))
+        .collect();
+    Ok(out)
+}

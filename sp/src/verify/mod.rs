@@ -83,7 +83,7 @@ use tree::{DS, SAML, SAMLP, XML, at_most_one, attr, children, is, required_attr,
 
 pub use decode::{decode_file_input, decode_post_binding, decode_post_binding_with_limit};
 pub use decrypt::DecryptionKey;
-pub use facts::{EncryptedParts, MessageFacts};
+pub use facts::{Addressing, EncryptedParts, MessageFacts, read_addressing};
 
 /// Default limit on the decoded response size: 512 KiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 512 * 1024;

@@ -102,6 +102,7 @@ async fn consume(
         Err(rejection) => return Ok(Err(rejection)),
     };
     let now = sp.now();
+    sp.remember_response(&xml, now);
     let policy = sp.policy().clone();
     // libxml2 documents are not Send: the whole verification runs on one blocking thread.
     let verified = tokio::task::spawn_blocking(move || verify::verify_response(&xml, &policy, now))

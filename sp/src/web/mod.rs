@@ -63,6 +63,23 @@ struct SpInner {
     store: Store,
     clock: Arc<dyn Clock>,
     keys: crate::keys::SpKeys,
+    last_response: LastResponse,
+}
+
+/// The last SAMLResponse the ACS decoded, kept in memory (one, at most `max_response_bytes`)
+/// only once [`Sp::keep_last_response`] turned it on: for `samlconf serve --idp-metadata`,
+/// which shows its checklist. Never written anywhere.
+#[derive(Default)]
+struct LastResponse {
+    enabled: std::sync::atomic::AtomicBool,
+    slot: std::sync::Mutex<Option<ReceivedResponse>>,
+}
+
+/// A SAMLResponse as the ACS received it: decoded XML (verified or not) and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedResponse {
+    pub xml: Vec<u8>,
+    pub received_at: OffsetDateTime,
 }
 
 impl Sp {
@@ -130,6 +147,7 @@ impl Sp {
                 store,
                 clock,
                 keys,
+                last_response: LastResponse::default(),
             }),
         };
         sp.start_sweeper();
@@ -185,6 +203,46 @@ impl Sp {
 
     pub fn policy(&self) -> &VerifyPolicy {
         &self.inner.policy
+    }
+
+    /// From now on, keep the last SAMLResponse the ACS decodes (in memory, one at a time).
+    pub fn keep_last_response(&self) {
+        use std::sync::atomic::Ordering;
+        self.inner
+            .last_response
+            .enabled
+            .store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`keep_last_response`](Self::keep_last_response) is on.
+    pub fn keeps_last_response(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.inner.last_response.enabled.load(Ordering::Relaxed)
+    }
+
+    /// The last SAMLResponse the ACS decoded, while it keeps them.
+    pub fn last_response(&self) -> Option<ReceivedResponse> {
+        let slot = &self.inner.last_response.slot;
+        slot.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Keeps `xml` as the last response, if keeping them is on.
+    fn remember_response(&self, xml: &[u8], received_at: OffsetDateTime) {
+        if !self.keeps_last_response() {
+            return;
+        }
+        let mut slot = self
+            .inner
+            .last_response
+            .slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(ReceivedResponse {
+            xml: xml.to_vec(),
+            received_at,
+        });
     }
 
     /// Whether the test-only `weakness` is on ([`crate::weakness`]).
@@ -283,7 +341,7 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
                 .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
             return Ok(response);
         }
-        return Ok(Html(pages::home(None)).into_response());
+        return Ok(Html(pages::home_page(None, sp.keeps_last_response())).into_response());
     };
     let roles = sp.store().roles(user.id).await?;
     let name = match (&user.first_name, &user.last_name) {
@@ -317,7 +375,7 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
             sp.config().sp.renewal_interval_secs
         },
     };
-    Ok(Html(pages::home(Some(&view))).into_response())
+    Ok(Html(pages::home_page(Some(&view), sp.keeps_last_response())).into_response())
 }
 
 async fn metadata(State(sp): State<Sp>) -> Response {
