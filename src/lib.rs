@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod driver;
 pub mod harness;
+pub mod lifecycle;
 pub mod report;
 pub mod runner;
 pub mod scenario;
