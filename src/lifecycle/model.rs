@@ -50,6 +50,9 @@ struct Pending {
     roles: Vec<String>,
     /// Whether the response sent a login attribute.
     sends_login: bool,
+    /// The account the page matched when it was shown (same login or e-mail): the SP keeps it
+    /// with the pending link.
+    matched: Option<usize>,
     created: OffsetDateTime,
     failed: u32,
 }
@@ -222,6 +225,7 @@ impl Model {
                             identity: user,
                             roles: self.roles_for(user, profile),
                             sends_login: profile == Profile::ShotgunAttributes,
+                            matched: self.matching(user),
                             created: self.now,
                             failed: 0,
                         });
@@ -257,11 +261,9 @@ impl Model {
                     return Ok(());
                 }
                 pending.failed += 1;
-                // The account the password is checked against: the one the page matched (same
-                // login or e-mail), else the typed username `bob`. Only bob's has a password.
-                let target = self
-                    .matching(pending.identity)
-                    .or_else(|| self.matching_name("bob"));
+                // The account the password is checked against: the one the page matched, else
+                // the typed username `bob` now. Only bob's account has a password.
+                let target = pending.matched.or_else(|| self.matching_name("bob"));
                 if right_password && target == Some(0) {
                     expect.outcome = Some("signed_in");
                     same(outcome, &Outcome::SignedIn)?;
