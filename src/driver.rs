@@ -8,6 +8,7 @@ use reqwest::redirect::Policy;
 use serde_json::Value;
 
 pub use page::parse_post_form;
+pub(crate) use page::{form_with_action, is_link_prompt, reason_code};
 
 /// How a sign-in attempt ended, judged by who is signed in — not by HTTP status alone.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,7 @@ pub mod certify;
 pub mod demo;
 pub mod driver;
 pub mod harness;
+pub mod lifecycle;
 pub mod report;
 pub mod runner;
 pub mod scenario;

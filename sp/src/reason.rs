@@ -131,7 +131,8 @@ pub enum Reason {
     AccountIsNotAllowedToUseSso,
     /// Too many wrong passwords on the account-linking page; the link is locked.
     LinkIsLockedOut,
-    /// The account-linking page was used after its pending link expired (or without one).
+    /// The account-linking page was used after its pending link expired (or without one, or
+    /// after another sign-in linked or provisioned its identity).
     LinkHasExpired,
     /// A recovery (password) login failed: unknown username, wrong password, an account without a
     /// password, or the right password of an account without an admin role. One code and one

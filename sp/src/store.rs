@@ -555,17 +555,21 @@ impl Store {
         }))
     }
 
-    /// A successful renewal moves the session's end (the IdP owns its length) and SessionIndex.
+    /// A successful renewal moves the session's end (the IdP owns its length), and its NameID
+    /// and SessionIndex to the renewing assertion's: single logout matches on that pair, so both
+    /// must come from one assertion (another identity linked to the same user may have renewed).
     pub async fn renew_session(
         &self,
         token: &str,
         expires_at: OffsetDateTime,
+        name_id: Option<&str>,
         session_index: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE sessions SET expires_at = ?, session_index = COALESCE(?, session_index) WHERE token = ?",
+            "UPDATE sessions SET expires_at = ?, name_id = COALESCE(?, name_id), session_index = COALESCE(?, session_index) WHERE token = ?",
         )
         .bind(unix(expires_at))
+        .bind(name_id)
         .bind(session_index)
         .bind(token)
         .execute(&self.pool)

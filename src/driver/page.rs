@@ -28,7 +28,7 @@ pub fn parse_post_form(html: &str) -> Option<PostForm> {
 }
 
 /// The first form posting to `action` (e.g. the SP's sign-out confirmation to `/logout`).
-pub(super) fn form_with_action(html: &str, action: &str) -> Option<PostForm> {
+pub(crate) fn form_with_action(html: &str, action: &str) -> Option<PostForm> {
     Html::parse_document(html)
         .select(&FORM)
         .filter(|form| form.value().attr("action") == Some(action))
@@ -36,7 +36,7 @@ pub(super) fn form_with_action(html: &str, action: &str) -> Option<PostForm> {
 }
 
 /// The reason code the SP's failure page shows (`<code id="reason-code">`).
-pub(super) fn reason_code(html: &str) -> Option<String> {
+pub(crate) fn reason_code(html: &str) -> Option<String> {
     Html::parse_document(html)
         .select(&REASON_CODE)
         .next()
@@ -44,7 +44,7 @@ pub(super) fn reason_code(html: &str) -> Option<String> {
 }
 
 /// Whether the page is the SP's account-linking prompt.
-pub(super) fn is_link_prompt(html: &str) -> bool {
+pub(crate) fn is_link_prompt(html: &str) -> bool {
     Html::parse_document(html)
         .select(&LINK_FORM)
         .next()

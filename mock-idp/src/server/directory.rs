@@ -1,5 +1,5 @@
 //! Changes to the IdP's user directory while it runs, as an admin would make them at a real IdP:
-//! revoking access, removing a user. SPs see them at the next sign-in or passive renewal.
+//! revoking access, changing group memberships, removing a user. SPs see them at the next sign-in or passive renewal.
 
 use serde::Deserialize;
 
@@ -12,6 +12,9 @@ use crate::users::User;
 pub struct UserChange {
     /// The application access flag (sent as `access` in the shotgun attribute style).
     pub access: Option<bool>,
+    /// The group memberships, replacing the current ones (sent as the groups attribute).
+    #[serde(default)]
+    pub groups: Option<Vec<crate::users::Group>>,
 }
 
 impl Idp {
@@ -27,6 +30,7 @@ impl Idp {
             user,
             UserChange {
                 access: Some(access),
+                ..UserChange::default()
             },
         )
     }
@@ -42,7 +46,10 @@ impl Idp {
         if let Some(access) = change.access {
             found.access = access;
         }
-        tracing::info!(user = %found.login, access = found.access, "user changed");
+        if let Some(groups) = change.groups {
+            found.groups = groups;
+        }
+        tracing::info!(user = %found.login, access = found.access, groups = found.groups.len(), "user changed");
         Ok(found.clone())
     }
 

@@ -41,7 +41,8 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 ///   with its section and description (its doc comment), and the defaults;
 ///   `GET /_control/logout-knobs`: the same for the logout section;
 /// - `GET|POST /_control/framing`: `{"forbid_framing": bool}`;
-/// - `GET /_control/users`; `POST /_control/users/{login}` with `{"access": bool}`;
+/// - `GET /_control/users`; `POST /_control/users/{login}` with `{"access": bool}` and/or
+///   `{"groups": [{"name", "object_id"}]}`;
 ///   `DELETE /_control/users/{login}` (removes the user and ends their sessions);
 /// - `GET|DELETE /_control/sessions`: the live IdP sessions / end them all;
 /// - `POST /_control/logout`: an IdP-initiated logout ([`super::StartLogout`] in,

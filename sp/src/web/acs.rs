@@ -594,8 +594,12 @@ async fn renew(
         .renew_session(
             session_token,
             facts.session_expires_at,
+            facts.name_id.as_deref(),
             facts.session_index.as_deref(),
         )
+        .await?;
+    store
+        .remember_name_id_format(session_token, facts.name_id_format.as_deref())
         .await?;
     let detail = format!(
         "roles {roles:?}; session until {}",

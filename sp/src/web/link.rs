@@ -74,6 +74,23 @@ async fn prompt(
     Ok((status, Html(pages::link_prompt(&view))).into_response())
 }
 
+/// The pending link's identity was linked to `user_id` by another sign-in since the page was
+/// shown.
+fn stale(link: &PendingLink, user_id: i64) -> Rejection {
+    let mut rejection = Rejection::new(
+        Reason::LinkHasExpired,
+        format!(
+            "this identity was linked to user {user_id} by another sign-in since the linking page was shown: sign in again"
+        ),
+    );
+    *rejection.context = RejectionContext {
+        issuer: Some(link.idp_entity_id.clone()),
+        subject: Some(link.identity.identity.subject.clone()),
+        ..RejectionContext::default()
+    };
+    rejection
+}
+
 fn locked(link: &PendingLink) -> Rejection {
     let mut rejection = Rejection::new(
         Reason::LinkIsLockedOut,
@@ -130,6 +147,15 @@ pub(super) async fn decide(
     let now = sp.now();
     let facts = &link.identity;
     let idp = link.idp_entity_id.as_str();
+    // Another sign-in of the same identity (another browser's linking page) may have linked or
+    // provisioned it since this page was shown: this decision is stale, and acting on it would
+    // link the identity twice.
+    if let Some(user) = store.user_by_identity(idp, &facts.identity.subject).await? {
+        store.delete_pending_link(&link.token).await?;
+        let rejection = stale(&link, user.id);
+        acs::audit_rejection(&sp, "link.rejected", &rejection).await?;
+        return Ok(Refusal::sign_in(&rejection, false).into_response());
+    }
     let landing = link.relay_state.clone().unwrap_or_else(|| "/".into());
     match form.action.as_str() {
         "skip" => {
