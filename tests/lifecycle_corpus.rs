@@ -111,7 +111,7 @@ fn themes() -> Vec<Vec<Step>> {
             SkipLink { browser: 0 },
         ],
         // Renewal by another identity linked to the same account, then its IdP logout
-        // (regression: scenarios/6-logout/6.21).
+        // (regression: scenarios/6-logout/6.31).
         vec![
             sign_in(1, User::Carol, Profile::Valid, Via::Sp),
             Link {
