@@ -166,6 +166,10 @@ knobs_struct! {
         /// see [`crate::tampering`]). Needs `sign = assertion`, no encryption and no
         /// `signature_wrapping`.
         pub tampering: Option<Tampering>,
+        /// Signs with `<ec:InclusiveNamespaces PrefixList="…"/>` in each signature's exclusive C14N
+        /// Reference transform (e.g. `xs`, as ADFS and Okta sign): the listed prefixes' in-scope
+        /// bindings, also those declared outside the signed element, are then part of the digest.
+        pub inclusive_namespaces: Option<String>,
 
         [Response]
         /// Sends this Response Destination instead of the ACS URL.
@@ -309,6 +313,12 @@ knobs_struct! {
         /// Flips bytes of the content's CipherValue after encrypting (before any Response signature
         /// is computed), so decryption fails: the GCM tag does not match, or CBC yields garbage.
         pub corrupt_ciphertext: bool,
+        /// After encrypting, adds a second assertion beside the real `saml:EncryptedAssertion`, as
+        /// an attacker holding the captured response would: `plain-evil-before` a forged plaintext
+        /// assertion (NameID `attacker@evil.example`, unsigned) before it, `encrypted-evil-after`
+        /// the same forgery encrypted to the SP's public key after it (CVE-2022-41912's second
+        /// assertion, encrypted). Needs `encrypt_assertion`.
+        pub encrypted_assertion_companion: Option<EncryptedCompanion>,
 
         [Logout]
         /// Sends the logout message unsigned: no `SigAlg`/`Signature` on HTTP-Redirect, no
@@ -361,6 +371,7 @@ impl Default for Knobs {
             signing_key: SigningKey::Idp,
             signature_wrapping: None,
             tampering: None,
+            inclusive_namespaces: None,
             // Response
             destination_override: None,
             omit_destination: false,
@@ -413,6 +424,7 @@ impl Default for Knobs {
             data_encryption: DataEncryption::Aes256Gcm,
             encrypt_to: EncryptTo::Sp,
             corrupt_ciphertext: false,
+            encrypted_assertion_companion: None,
             // Logout
             logout_unsigned: false,
             logout_signing_key: SigningKey::Idp,
@@ -638,6 +650,20 @@ impl Knobs {
                     "tampering needs an assertion, but a non-success status carries none",
                 ));
             }
+        }
+        if self.encrypted_assertion_companion.is_some() && !self.encrypt_assertion {
+            return Err(KnobError::Contradictory(
+                "encrypted_assertion_companion adds an assertion beside the EncryptedAssertion: it needs encrypt_assertion",
+            ));
+        }
+        if self
+            .inclusive_namespaces
+            .as_deref()
+            .is_some_and(|list| list.contains(['"', '<', '&']))
+        {
+            return Err(KnobError::Contradictory(
+                "inclusive_namespaces is a space-separated prefix list: no quotes, `<` or `&`",
+            ));
         }
         if self.omit_groups && self.empty_groups {
             return Err(KnobError::Contradictory(
@@ -894,6 +920,16 @@ impl DataEncryption {
             DataEncryption::Aes128Gcm | DataEncryption::Aes128Cbc => 128,
         }
     }
+}
+
+/// A second assertion an attacker adds beside the real `saml:EncryptedAssertion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptedCompanion {
+    /// A forged, unsigned plaintext `saml:Assertion` before the EncryptedAssertion.
+    PlainEvilBefore,
+    /// The same forgery, encrypted to the SP's public key (anyone can), after the real one.
+    EncryptedEvilAfter,
 }
 
 /// Whose public key the session key is encrypted to.

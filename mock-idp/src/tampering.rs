@@ -97,11 +97,22 @@ pub enum Tampering {
     /// while the type now names something else (an IdP that signs with
     /// `InclusiveNamespaces PrefixList="xs"` would have covered it).
     RebindUnsignedPrefix,
+    /// CVE-2025-25291 (ruby-saml, DOCTYPE handling): a DOCTYPE whose internal subset holds, in
+    /// an entity's literal value, the text `]>` followed by an evil assertion (NameID
+    /// `attacker@evil.example`). A DTD-aware parser sees an entity value; a naive scanner that ends
+    /// the DOCTYPE at the first `]>` sees the evil assertion as document content.
+    DoctypeHidesMarkupInLiteral,
+    /// Rebinding a prefix outside the signed subtree: `xmlns:xs` bound to
+    /// [`REBOUND_XS_NAMESPACE`] on the Response, which no signature covers. Harmless unless the
+    /// assertion's signature names `xs` in `InclusiveNamespaces PrefixList` (knob
+    /// `inclusive_namespaces`): exclusive C14N then renders the in-scope binding, from outside,
+    /// into the digest, and the signature no longer verifies.
+    RebindPrefixOnResponse,
 }
 
 impl Tampering {
     /// Every variant, for tests and listings.
-    pub const ALL: [Tampering; 12] = [
+    pub const ALL: [Tampering; 14] = [
         Tampering::DoctypeExternalEntity,
         Tampering::DoctypeEntityExpansion,
         Tampering::EntityInSignedText,
@@ -114,6 +125,8 @@ impl Tampering {
         Tampering::XpathFilterExcludesSubject,
         Tampering::RelativeNamespaceUri,
         Tampering::RebindUnsignedPrefix,
+        Tampering::DoctypeHidesMarkupInLiteral,
+        Tampering::RebindPrefixOnResponse,
     ];
 }
 
@@ -267,6 +280,19 @@ pub fn apply(xml: &str, attack: Tampering, idp_cert_pem: &str) -> Result<String,
                 return Err(missing("an xmlns:xs declaration"));
             }
             Ok(xml.replace(schema, &format!(r#"xmlns:xs="{REBOUND_XS_NAMESPACE}""#)))
+        }
+        Tampering::DoctypeHidesMarkupInLiteral => {
+            let evil = format!(
+                r#"]><saml:Assertion xmlns:saml="{ASSERTION_NS}" ID="_shadow" Version="2.0"><saml:Subject><saml:NameID>{ATTACKER_NAME_ID}</saml:NameID></saml:Subject></saml:Assertion>"#
+            );
+            Ok(with_doctype(xml, &format!("<!ENTITY shadow '{evil}'>")))
+        }
+        Tampering::RebindPrefixOnResponse => {
+            let open = "<samlp:Response";
+            let at = xml.find(open).ok_or(missing("a samlp:Response"))? + open.len();
+            let mut out = xml.to_owned();
+            out.insert_str(at, &format!(r#" xmlns:xs="{REBOUND_XS_NAMESPACE}""#));
+            Ok(out)
         }
         Tampering::RelativeNamespaceUri => {
             let xml = replace_name_id(xml, attack, |_| ATTACKER_NAME_ID.to_owned())?;
