@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::attacks::SignatureWrapping;
+pub use crate::redirect_games::RedirectGame;
 pub use crate::tampering::Tampering;
 
 /// Declares [`Knobs`] and [`Knobs::FIELDS`] from one list, so the description of a knob (the
@@ -352,6 +353,13 @@ knobs_struct! {
         /// LogoutResponse: sends this top-level status instead of Success (short names as for
         /// `status_code`, e.g. `responder`).
         pub logout_status_code: StatusCode,
+        /// LogoutRequest over HTTP-Redirect: encodes, orders, frames or signs the query string as
+        /// a sloppy encoder, a rewriting proxy or an attacker would (a repeated `SAMLRequest`,
+        /// reordered parameters, lower-case hex, re-encoding after signing, double encoding, an
+        /// RSA-SHA1 `SigAlg`, zlib framing, a DEFLATE bomb; see [`crate::redirect_games`]).
+        pub logout_redirect_game: Option<RedirectGame>,
+        /// LogoutRequest: leaves out the `saml:NameID` (SAML core §3.7.1 requires an identifier).
+        pub logout_omit_name_id: bool,
 
         [Pages]
         /// Sends `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'` on
@@ -437,6 +445,8 @@ impl Default for Knobs {
             logout_issue_instant_offset_secs: 0,
             logout_in_response_to_override: None,
             logout_status_code: StatusCode::success(),
+            logout_redirect_game: None,
+            logout_omit_name_id: false,
             // Pages
             forbid_framing: false,
         }

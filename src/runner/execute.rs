@@ -28,6 +28,8 @@ pub(super) struct Ctx {
     pub(super) invitations: HashMap<String, String>,
     /// The last SAMLResponse form any browser posted (for `replay`).
     pub(super) last_response: Option<PostForm>,
+    /// The last LogoutRequest the IdP sent (for `replay_logout`).
+    pub(super) last_logout: Option<mock_idp::server::LogoutMessage>,
 }
 
 impl Ctx {
@@ -89,6 +91,7 @@ pub(super) async fn execute(
         accounts: BTreeMap::new(),
         invitations: HashMap::new(),
         last_response: None,
+        last_logout: None,
     };
     for account in &scenario.accounts {
         let new = NewLocalAccount {

@@ -90,6 +90,10 @@ pub(super) fn summary(action: &Action) -> String {
             },
             with(&None, &a.knobs) + &browser(&a.browser)
         ),
+        Action::ReplayLogout(_) => format!(
+            "the IdP's last LogoutRequest is sent again from browser {:?}",
+            action.browser().unwrap_or_default()
+        ),
         Action::Replay(_) => format!(
             "the last SAMLResponse is posted again from browser {:?}",
             action.browser().unwrap_or_default()

@@ -202,6 +202,7 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
     // --- steps ----------------------------------------------------------------------------------
     let mut invited = BTreeSet::new();
     let mut responses_seen = false;
+    let mut idp_logouts_seen = false;
     for (index, step) in scenario.steps.iter().enumerate() {
         let offset = Some(at_line(step.line));
         let n = index + 1;
@@ -313,7 +314,15 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                     step_error("nothing to replay: no earlier step received a SAMLResponse".into());
                 }
             }
+            Action::ReplayLogout(_) => {
+                if !idp_logouts_seen {
+                    step_error(
+                        "nothing to replay: no earlier `logout` step with `via = \"idp\"` sent a LogoutRequest".into(),
+                    );
+                }
+            }
             Action::Logout(a) => {
+                idp_logouts_seen |= a.via == Via::Idp;
                 match resolve_logout_knobs(a.knobs.as_ref()) {
                     Ok((_, notes)) => {
                         for note in notes {

@@ -187,6 +187,8 @@ pub enum Action {
     Renew(Renew),
     Logout(Logout),
     Replay(Browser),
+    /// Re-sends the last LogoutRequest the IdP sent (the same URL or form) from the browser.
+    ReplayLogout(Browser),
     RecoveryLogin(RecoveryLogin),
     Check(Browser),
     SetRoles(SetRoles),
@@ -209,6 +211,7 @@ impl Action {
             Action::Renew(_) => "renew",
             Action::Logout(_) => "logout",
             Action::Replay(_) => "replay",
+            Action::ReplayLogout(_) => "replay_logout",
             Action::RecoveryLogin(_) => "recovery_login",
             Action::Check(_) => "check",
             Action::SetRoles(_) => "set_roles",
@@ -231,6 +234,7 @@ impl Action {
             Action::AcceptInvitation(a) => (&a.browser, MAIN),
             Action::Renew(a) => (&a.browser, MAIN),
             Action::Logout(a) => (&a.browser, MAIN),
+            Action::ReplayLogout(a) => (&a.browser, MAIN),
             Action::RecoveryLogin(a) => (&a.browser, MAIN),
             _ => return None,
         };
@@ -248,7 +252,7 @@ impl Action {
             | Action::Replay(_)
             | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
             Action::Renew(_) => &[Renewed, SessionEnded],
-            Action::Logout(_) => &[SignedOut, StillSignedIn],
+            Action::Logout(_) | Action::ReplayLogout(_) => &[SignedOut, StillSignedIn],
             Action::Check(_) => &[SignedIn, SignedOut],
             _ => &[],
         }

@@ -489,6 +489,7 @@ impl Idp {
                 .as_ref()
                 .map_or(NAME_ID_FORMAT_EMAIL, |s| s.name_id_format.as_str()),
             session_index: session_index.as_deref(),
+            omit_name_id: knobs.logout_omit_name_id,
         };
         let signer = (!knobs.logout_unsigned).then(|| self.logout_signer(knobs.logout_signing_key));
         let failed = |e: String| ControlError::LogoutFailed(e);
@@ -496,12 +497,21 @@ impl Idp {
             LogoutBinding::Redirect => {
                 let xml =
                     logout::logout_request_xml(&parts, None).map_err(|e| failed(e.to_string()))?;
-                let query = redirect_sig::build_query(
-                    MessageParam::SamlRequest,
-                    &logout::deflate_base64(&xml),
-                    start.relay_state.as_deref(),
-                    signer.map(|s| s.key_pem.as_str()),
-                )
+                let key_pem = signer.map(|s| s.key_pem.as_str());
+                let query = match knobs.logout_redirect_game {
+                    Some(game) => crate::redirect_games::build_query(
+                        &xml,
+                        start.relay_state.as_deref(),
+                        key_pem,
+                        game,
+                    ),
+                    None => redirect_sig::build_query(
+                        MessageParam::SamlRequest,
+                        &logout::deflate_base64(&xml),
+                        start.relay_state.as_deref(),
+                        key_pem,
+                    ),
+                }
                 .map_err(|e| failed(e.to_string()))?;
                 LogoutMessage::Redirect {
                     url: join_query(&slo_url, &query),
