@@ -129,7 +129,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .clock
                 .clone()
                 .ok_or_else(|| "the pair has no virtual clocks".to_owned())?;
-            clock.advance(time::Duration::seconds(a.seconds));
+            clock.advance(time::Duration::seconds(a.delta_secs()));
         }
         Action::Renew(a) => {
             queue(ctx, &a.profile, &a.knobs)?;
@@ -187,11 +187,12 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let page = send_logout(driver, message).await?;
             messages = from_visit(&page, &mut actual);
         }
-        Action::Replay(_) => {
-            let form = ctx
-                .last_response
-                .clone()
-                .ok_or_else(|| "no SAMLResponse was captured to replay".to_owned())?;
+        Action::Replay(a) => {
+            let form = match &a.response_of {
+                Some(of) => ctx.last_response_of.get(of).cloned(),
+                None => ctx.last_response.clone(),
+            }
+            .ok_or_else(|| "no SAMLResponse was captured to replay".to_owned())?;
             let driver = ctx.driver(browser_of(step)?)?;
             from_sign_in(driver.submit(&form).await.map_err(err)?, &mut actual);
         }

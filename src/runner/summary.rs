@@ -65,6 +65,9 @@ pub(super) fn summary(action: &Action) -> String {
             with(&a.profile, &a.knobs),
             browser(&a.browser)
         ),
+        Action::AdvanceClock(a) if a.backwards => {
+            format!("both clocks step back {} s", a.seconds)
+        }
         Action::AdvanceClock(a) => format!("both clocks advance {} s", a.seconds),
         Action::Renew(a) => format!(
             "passive renewal{}{}",

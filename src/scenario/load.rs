@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::{
     AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
     IdpForbidFraming, IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew,
-    Scenario, SetRoles, SignIn, Step,
+    Replay, Scenario, SetRoles, SignIn, Step,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -101,7 +101,7 @@ struct RawStep {
     advance_clock: Option<AdvanceClock>,
     renew: Option<Renew>,
     logout: Option<Logout>,
-    replay: Option<Browser>,
+    replay: Option<Replay>,
     replay_logout: Option<Browser>,
     recovery_login: Option<RecoveryLogin>,
     check: Option<Browser>,

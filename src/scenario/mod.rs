@@ -186,7 +186,7 @@ pub enum Action {
     AdvanceClock(AdvanceClock),
     Renew(Renew),
     Logout(Logout),
-    Replay(Browser),
+    Replay(Replay),
     /// Re-sends the last LogoutRequest the IdP sent (the same URL or form) from the browser.
     ReplayLogout(Browser),
     RecoveryLogin(RecoveryLogin),
@@ -353,11 +353,41 @@ pub struct AcceptInvitation {
     pub browser: Option<String>,
 }
 
+/// `replay`: posts a captured SAMLResponse again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// The browser that posts it (default `attacker`); `driver`, its old name, is accepted for
+    /// one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
+    /// Whose response: the last SAMLResponse this browser posted to the ACS (default: the last
+    /// any browser posted).
+    #[serde(default)]
+    pub response_of: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClock {
     /// Moves both virtual clocks forward by this many seconds.
     pub seconds: i64,
+    /// Moves them back by `seconds` instead: a clock corrected by NTP or a server restored from a
+    /// snapshot, the only way a scenario moves time backwards (so that a typo in `seconds`
+    /// cannot).
+    #[serde(default)]
+    pub backwards: bool,
+}
+
+impl AdvanceClock {
+    /// The signed step: negative when `backwards`.
+    pub fn delta_secs(&self) -> i64 {
+        if self.backwards {
+            self.seconds.saturating_neg()
+        } else {
+            self.seconds
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
