@@ -293,6 +293,10 @@ knobs_struct! {
         /// and sends `http://schemas.microsoft.com/claims/groups.link` with a Graph URL instead. An
         /// SP must not read this as "no groups".
         pub group_overage: bool,
+        /// Adds this many further attributes (`urn:samlconf:filler:N`, one value each) to the
+        /// signed assertion, as an IdP releasing every attribute of a huge directory entry would:
+        /// 10000 make a response of more than a megabyte.
+        pub extra_attributes: u32,
 
         [Encryption]
         /// Wraps the assertion in `saml:EncryptedAssertion`, encrypted to the SP's encryption
@@ -360,6 +364,12 @@ knobs_struct! {
         pub logout_redirect_game: Option<RedirectGame>,
         /// LogoutRequest: leaves out the `saml:NameID` (SAML core §3.7.1 requires an identifier).
         pub logout_omit_name_id: bool,
+        /// LogoutRequest: carries in `samlp:Extensions` an assertion for the user that the IdP
+        /// signed (as captured from a sign-in), CVE-2025-47949's carrier variant sent to the SLO
+        /// endpoint: for a verifier that accepts "a valid IdP signature somewhere in the message".
+        /// The LogoutRequest is the attacker's: needs `logout_unsigned` or
+        /// `logout_signing_key = attacker`.
+        pub logout_carry_signed_assertion: bool,
 
         [Pages]
         /// Sends `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'` on
@@ -424,6 +434,7 @@ impl Default for Knobs {
             empty_groups: false,
             duplicate_groups_attribute: None,
             group_overage: false,
+            extra_attributes: 0,
             // Encryption
             encrypt_assertion: false,
             encrypt_name_id: false,
@@ -447,6 +458,7 @@ impl Default for Knobs {
             logout_status_code: StatusCode::success(),
             logout_redirect_game: None,
             logout_omit_name_id: false,
+            logout_carry_signed_assertion: false,
             // Pages
             forbid_framing: false,
         }
@@ -724,6 +736,14 @@ impl Knobs {
         if self.omit_audience_restriction && self.audience_override.is_some() {
             return Err(KnobError::Contradictory(
                 "omit_audience_restriction and audience_override are both set",
+            ));
+        }
+        if self.logout_carry_signed_assertion
+            && !self.logout_unsigned
+            && self.logout_signing_key != SigningKey::Attacker
+        {
+            return Err(KnobError::Contradictory(
+                "logout_carry_signed_assertion makes the attacker's LogoutRequest: set logout_unsigned or logout_signing_key = attacker",
             ));
         }
         if self.logout_unsigned && self.logout_signing_key == SigningKey::Attacker {

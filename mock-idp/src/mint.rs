@@ -937,6 +937,12 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs, template: &Te
             w.end("saml:EncryptedAttribute");
         }
     }
+    for i in 0..knobs.extra_attributes {
+        let name = format!("urn:samlconf:filler:{i}");
+        w.start("saml:Attribute", &[("Name", Some(&name))]);
+        w.text("saml:AttributeValue", &[], "filler");
+        w.end("saml:Attribute");
+    }
     w.end("saml:AttributeStatement");
 }
 

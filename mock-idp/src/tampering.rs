@@ -108,11 +108,24 @@ pub enum Tampering {
     /// `inclusive_namespaces`): exclusive C14N then renders the in-scope binding, from outside,
     /// into the digest, and the signature no longer verifies.
     RebindPrefixOnResponse,
+    /// Deep nesting: [`DEEP_NESTING_LEVELS`] nested unqualified elements in a new
+    /// `samlp:Extensions` (about 70 KB), for a parser or tree walk that recurses once per level
+    /// (a stack overflow, CWE-674).
+    DeepNesting,
+    /// A huge KeyInfo: the assertion signature's `ds:X509Certificate` replaced by
+    /// [`HUGE_KEY_INFO_BYTES`] of base64, unsigned (KeyInfo is outside SignedInfo), for a
+    /// verifier that decodes and parses every certificate in the message before anything else.
+    HugeKeyInfo,
 }
+
+/// How deep [`Tampering::DeepNesting`] nests.
+pub const DEEP_NESTING_LEVELS: usize = 10_000;
+/// How much base64 [`Tampering::HugeKeyInfo`] puts in KeyInfo: 1 MiB.
+pub const HUGE_KEY_INFO_BYTES: usize = 1024 * 1024;
 
 impl Tampering {
     /// Every variant, for tests and listings.
-    pub const ALL: [Tampering; 14] = [
+    pub const ALL: [Tampering; 16] = [
         Tampering::DoctypeExternalEntity,
         Tampering::DoctypeEntityExpansion,
         Tampering::EntityInSignedText,
@@ -127,6 +140,8 @@ impl Tampering {
         Tampering::RebindUnsignedPrefix,
         Tampering::DoctypeHidesMarkupInLiteral,
         Tampering::RebindPrefixOnResponse,
+        Tampering::DeepNesting,
+        Tampering::HugeKeyInfo,
     ];
 }
 
@@ -286,6 +301,29 @@ pub fn apply(xml: &str, attack: Tampering, idp_cert_pem: &str) -> Result<String,
                 r#"]><saml:Assertion xmlns:saml="{ASSERTION_NS}" ID="_shadow" Version="2.0"><saml:Subject><saml:NameID>{ATTACKER_NAME_ID}</saml:NameID></saml:Subject></saml:Assertion>"#
             );
             Ok(with_doctype(xml, &format!("<!ENTITY shadow '{evil}'>")))
+        }
+        Tampering::DeepNesting => {
+            let status = "<samlp:Status>";
+            let at = xml.find(status).ok_or(missing("a samlp:Status"))?;
+            let nest = format!(
+                "<samlp:Extensions>{}{}</samlp:Extensions>",
+                "<x>".repeat(DEEP_NESTING_LEVELS),
+                "</x>".repeat(DEEP_NESTING_LEVELS)
+            );
+            let mut out = xml.to_owned();
+            out.insert_str(at, &nest);
+            Ok(out)
+        }
+        Tampering::HugeKeyInfo => {
+            let open = "<ds:X509Certificate>";
+            let start = xml.find(open).ok_or(missing("a ds:X509Certificate"))? + open.len();
+            let end = start
+                + xml[start..]
+                    .find("</ds:X509Certificate>")
+                    .ok_or(missing("a ds:X509Certificate end"))?;
+            let mut out = xml.to_owned();
+            out.replace_range(start..end, &"A".repeat(HUGE_KEY_INFO_BYTES));
+            Ok(out)
         }
         Tampering::RebindPrefixOnResponse => {
             let open = "<samlp:Response";

@@ -684,3 +684,50 @@ fn redirect_games_build_the_query_strings_they_are_named_for() {
         .expect("raw DEFLATE");
     assert!(inflated.len() > DEFLATE_BOMB_BYTES, "{}", inflated.len());
 }
+
+/// `logout_carry_signed_assertion` (CVE-2025-47949's carrier at the SLO endpoint): the unsigned
+/// LogoutRequest carries, in `samlp:Extensions`, an assertion whose IdP signature still verifies
+/// with `xmlsec1`; `logout_omit_name_id` leaves the NameID out.
+#[tokio::test]
+async fn a_logout_request_can_carry_a_signed_assertion_or_omit_its_name_id() {
+    let idp = idp();
+    sign_in(&idp, "bob").await;
+    let carrying = Knobs {
+        logout_unsigned: true,
+        logout_carry_signed_assertion: true,
+        ..Knobs::default()
+    };
+    let xml = post_xml(
+        &idp.start_logout(start("bob", LogoutBinding::Post, carrying))
+            .expect("logout"),
+    );
+    let extensions = xml
+        .find("<samlp:Extensions><saml:Assertion ")
+        .expect("carried");
+    assert!(xml.find("</saml:Issuer>") < Some(extensions), "{xml}");
+    xmlsec1_verify(
+        &xml,
+        "idp.crt",
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+    )
+    .unwrap_or_else(|out| panic!("the carried assertion's signature:\n{out}\n{xml}"));
+    assert!(
+        Knobs {
+            logout_carry_signed_assertion: true,
+            ..Knobs::default()
+        }
+        .validate()
+        .is_err(),
+        "the IdP's own signed LogoutRequest carries nothing"
+    );
+    sign_in(&idp, "bob").await;
+    let no_name_id = Knobs {
+        logout_omit_name_id: true,
+        ..Knobs::default()
+    };
+    let url = redirect_url(
+        idp.start_logout(start("bob", LogoutBinding::Redirect, no_name_id))
+            .expect("logout"),
+    );
+    assert!(!redirect_message(&url, "SAMLRequest").contains("NameID"));
+}

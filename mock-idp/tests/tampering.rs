@@ -354,3 +354,22 @@ fn a_prefix_list_makes_the_digest_depend_on_bindings_outside_the_signed_element(
         );
     }
 }
+
+#[test]
+fn denial_of_service_shapes_are_deep_huge_or_numerous() {
+    use mock_idp::tampering::{DEEP_NESTING_LEVELS, HUGE_KEY_INFO_BYTES};
+    let deep = mint(&tampered(Tampering::DeepNesting)).xml;
+    assert_eq!(deep.matches("<x>").count(), DEEP_NESTING_LEVELS);
+    assert!(deep.len() < 512 * 1024, "under the SP's size limit");
+    assert!(deep.find("<samlp:Extensions>") < deep.find("<samlp:Status>"));
+    let huge = mint(&tampered(Tampering::HugeKeyInfo)).xml;
+    assert!(huge.contains(&"A".repeat(HUGE_KEY_INFO_BYTES)));
+    let many = mint(&Knobs {
+        extra_attributes: 10_000,
+        ..Knobs::default()
+    })
+    .xml;
+    assert_eq!(many.matches("urn:samlconf:filler:").count(), 10_000);
+    assert!(many.len() > 1024 * 1024, "{} bytes", many.len());
+    xmlsec1_verify(&many).expect("signed by the IdP");
+}

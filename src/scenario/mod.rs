@@ -111,6 +111,10 @@ pub struct ExtraIdp {
     /// `min_rsa_bits` scenarios.
     #[serde(default)]
     pub weak_key: bool,
+    /// A signing-key rollover in progress: `next-key-both-pinned`, `next-key-old-pinned` or
+    /// `old-key-new-pinned` (see [`crate::harness::KeyRollover`]).
+    #[serde(default)]
+    pub key_rollover: Option<crate::harness::KeyRollover>,
 }
 
 impl ExtraIdp {
@@ -122,6 +126,7 @@ impl ExtraIdp {
             users: self.users.clone(),
             sp_settings: self.sp.clone().unwrap_or_default(),
             weak_key: self.weak_key,
+            key_rollover: self.key_rollover,
         }
     }
 }
