@@ -429,6 +429,11 @@ async fn a_body_past_the_routers_limit_is_refused_with_input_too_large() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
     let body: Value = serde_json::from_str(&reply.body).expect("the JSON refusal");
     assert_eq!(body["error"], "input.too_large", "{body}");
+    assert_eq!(
+        reply.connection.as_deref(),
+        Some("close"),
+        "the unread rest of the body makes the connection unusable"
+    );
     let audit = sp.sp.store().audit_events().await.unwrap();
     assert!(
         audit

@@ -58,7 +58,13 @@ pub(super) async fn acs(
             );
             tracing::info!(code = rejection.reason.code(), detail = %rejection.message, "sign-in refused");
             audit_rejection(&sp, "sign_in.rejected", &rejection).await?;
-            return Ok(Refusal::sign_in(&rejection, wants_json).into_response());
+            // The rest of the body is never read, so the connection cannot carry another request.
+            let mut response = Refusal::sign_in(&rejection, wants_json).into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return Ok(response);
         }
         Err(rejection) => return Ok(rejection.into_response()),
     };
