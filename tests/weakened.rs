@@ -83,8 +83,9 @@ fn catalogue() -> Vec<Scenario> {
 struct Catch {
     id: String,
     step: String,
-    /// Whether that step expected a refusal and someone was signed in (caught by effect), rather
-    /// than only a different code or page.
+    /// Whether that step changed who is signed in (caught by effect): it expected a refusal and
+    /// someone was signed in, or it expected a session to survive (a refused logout) and it had
+    /// ended; rather than only a different code or page.
     by_effect: bool,
 }
 
@@ -96,12 +97,14 @@ fn catch_of(result: &ScenarioResult) -> Option<Catch> {
         .steps
         .iter()
         .find(|s| matches!(s.status, StepStatus::Fail | StepStatus::Error))?;
-    let by_effect = step
-        .actual
-        .as_ref()
-        .is_some_and(|a| a.signed_in == Some(true))
+    let signed_in = step.actual.as_ref().and_then(|a| a.signed_in);
+    let signed_in_wrongly = signed_in == Some(true)
         && step.expected.signed_in != Some(true)
         && step.expected.outcome != Some(Outcome::SignedIn);
+    let signed_out_wrongly = signed_in == Some(false)
+        && (step.expected.signed_in == Some(true)
+            || step.expected.outcome == Some(Outcome::StillSignedIn));
+    let by_effect = signed_in_wrongly || signed_out_wrongly;
     Some(Catch {
         id: result.id.clone(),
         step: format!(
@@ -114,11 +117,12 @@ fn catch_of(result: &ScenarioResult) -> Option<Catch> {
     })
 }
 
+/// A refused sign-in, or a refused logout (the session survives, with a reason code).
 fn expects_refusal(scenario: &Scenario) -> bool {
-    scenario
-        .steps
-        .iter()
-        .any(|s| s.expect.outcome == Some(Outcome::Refused))
+    scenario.steps.iter().any(|s| {
+        s.expect.outcome == Some(Outcome::Refused)
+            || (s.expect.outcome == Some(Outcome::StillSignedIn) && s.expect.code.is_some())
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +157,7 @@ async fn every_weakness_is_caught_by_the_catalogue() {
         }
     }
 
-    println!("| weakness | caught by | signed someone in |");
+    println!("| weakness | caught by | changed who is signed in |");
     println!("|---|---|---|");
     for &weakness in Weakness::ALL {
         let catches = caught.get(&weakness).map(Vec::as_slice).unwrap_or_default();
