@@ -60,6 +60,42 @@ pub struct ExtraIdpOptions {
     /// Sign with the fixed RSA-1024 test key (which the SP pins for it) instead of a fresh
     /// RSA-2048 one: an IdP that the SP's `min_rsa_bits` refuses (`signature.weak_key`).
     pub weak_key: bool,
+    /// A signing-key rollover in progress at this IdP: which key it signs with and which the
+    /// SP pins (through an IdP metadata file listing them, as a rollover is announced).
+    pub key_rollover: Option<KeyRollover>,
+}
+
+/// Numbers the rollover metadata files of this process.
+static ROLLOVER_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A signing-key rollover of an extra IdP: it has a current key and a next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyRollover {
+    /// During the overlap: the IdP signs with its next key; its metadata, which the SP pins,
+    /// lists the current key and the next.
+    NextKeyBothPinned,
+    /// The IdP signs with its next key before announcing it: the SP pins only the current one.
+    NextKeyOldPinned,
+    /// After the overlap: the SP pins only the next key; a message is signed with the retired
+    /// one (by the IdP, or by whoever kept that key).
+    OldKeyNewPinned,
+}
+
+/// IdP metadata listing `certs_pem` as signing keys (what the SP's `metadata_file` reads).
+fn rollover_metadata(entity_id: &str, base_url: &str, certs_pem: &[&str]) -> String {
+    let keys: String = certs_pem
+        .iter()
+        .map(|pem| {
+            let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            format!(
+                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#
+            )
+        })
+        .collect();
+    format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{base_url}/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    )
 }
 
 /// The `[[additional_idp]]` options the harness fills in itself; [`additional_idp_settings`]
@@ -203,6 +239,7 @@ impl Pair {
             tweak(&mut sp_config);
         }
         let mut extra_listeners = Vec::new();
+        let mut metadata_files = Vec::new();
         for extra in &options.extra_idps {
             let (listener, addr) = bind(0).await?;
             let base_url = format!("http://{addr}");
@@ -224,17 +261,54 @@ impl Pair {
                 ))
                 .map_err(|e| failed(e.to_string()))?
             };
+            let (idp_key, pinned) = match extra.key_rollover {
+                None => (idp_key, None),
+                Some(rollover) => {
+                    let next = mock_idp::keys::SigningIdentity::generate(&format!(
+                        "samlconf mock IdP {} (next key)",
+                        extra.name
+                    ))
+                    .map_err(|e| failed(e.to_string()))?;
+                    let (old, next) = (idp_key.cert_pem.clone(), next);
+                    let (signer, pinned) = match rollover {
+                        KeyRollover::NextKeyBothPinned => {
+                            let both = vec![old, next.cert_pem.clone()];
+                            (next, both)
+                        }
+                        KeyRollover::NextKeyOldPinned => (next, vec![old]),
+                        KeyRollover::OldKeyNewPinned => {
+                            let new = vec![next.cert_pem.clone()];
+                            (idp_key, new)
+                        }
+                    };
+                    (signer, Some(pinned))
+                }
+            };
             let extra_keys = mock_idp::keys::IdpKeys {
                 idp: idp_key,
                 attacker: keys.attacker.clone(),
             };
-            let settings = additional_idp_settings(
+            let mut settings = additional_idp_settings(
                 &entity_id,
                 &base_url,
                 &extra_keys.idp.cert_pem,
                 &extra.sp_settings,
             )
             .map_err(failed)?;
+            if let Some(pinned) = pinned {
+                // The SP reads the metadata once, when it starts; the file is removed after.
+                let path = std::env::temp_dir().join(format!(
+                    "samlconf-rollover-{}-{}.xml",
+                    std::process::id(),
+                    ROLLOVER_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ));
+                let pems: Vec<&str> = pinned.iter().map(String::as_str).collect();
+                std::fs::write(&path, rollover_metadata(&entity_id, &base_url, &pems))
+                    .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+                settings.certificate_pem = None;
+                settings.metadata_file = Some(path.clone());
+                metadata_files.push(path);
+            }
             sp_config.additional_idps.push(settings);
             extra_listeners.push((listener, base_url, entity_id, extra_keys));
         }
@@ -303,8 +377,11 @@ impl Pair {
         }
         let idp = mock_idp::server::Idp::new(idp_config, keys, clock.clone());
         let store = sp::store::Store::open(&sp_config.sp.database).await?;
-        let sp =
-            sp::web::Sp::new_weakened(sp_config, store, clock, sp_keys, options.sp_weaknesses)?;
+        let sp = sp::web::Sp::new_weakened(sp_config, store, clock, sp_keys, options.sp_weaknesses);
+        for path in metadata_files {
+            let _ = std::fs::remove_file(path);
+        }
+        let sp = sp?;
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());

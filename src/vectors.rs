@@ -273,7 +273,7 @@ fn candidate(s: &Scenario) -> Result<Option<Candidate<'_>>, String> {
         match &step.action {
             Action::AdvanceClock(a) => {
                 now = now
-                    .checked_add(time::Duration::seconds(a.seconds))
+                    .checked_add(time::Duration::seconds(a.delta_secs()))
                     .ok_or_else(|| format!("{}: advance_clock out of range", s.id))?;
             }
             Action::SignIn(sign_in) => break (step, sign_in),

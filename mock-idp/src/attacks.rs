@@ -14,7 +14,12 @@
 use libxml::tree::{Document, Node, SaveOptions};
 use serde::{Deserialize, Serialize};
 
+mod namespaces;
 mod structure;
+
+pub use namespaces::{
+    FOREIGN_NAMESPACE, HOMOGLYPH_NAMESPACE, TRAILING_SLASH_NAMESPACE, UPPER_CASE_NAMESPACE,
+};
 
 use crate::xml::{ASSERTION_NS, DSIG_NS};
 
@@ -118,11 +123,42 @@ pub enum SignatureWrapping {
     /// attacker's Response after an unsigned evil assertion, for a verifier that finds "a valid
     /// signature somewhere in the document" and reads the first assertion.
     SignedResponseInsideEvil,
+    /// CVE-2025-25292 (ruby-saml, namespace handling; CVE-2025-66567 its incomplete fix): an evil
+    /// assertion before the signed one declaring `xmlns:saml` twice, first
+    /// [`FOREIGN_NAMESPACE`], then SAML's. A parser keeping the first declaration sees a foreign
+    /// element and one assertion (the signed one); a parser keeping the last reads the evil one.
+    /// Not well-formed XML (Namespaces in XML §3: no duplicate attribute).
+    DuplicateNamespaceDeclaration,
+    /// Namespace confusion ("The Fragile Lock", PortSwigger 2025): an unsigned evil assertion
+    /// before the signed one, every `saml:` element of it in [`TRAILING_SLASH_NAMESPACE`], for a
+    /// reader that matches elements by prefix or local name.
+    EvilAssertionNamespaceTrailingSlash,
+    /// As [`Self::EvilAssertionNamespaceTrailingSlash`], in [`UPPER_CASE_NAMESPACE`].
+    EvilAssertionNamespaceUpperCase,
+    /// As [`Self::EvilAssertionNamespaceTrailingSlash`], in [`HOMOGLYPH_NAMESPACE`] (a Cyrillic
+    /// `а` in `assertion`).
+    EvilAssertionNamespaceHomoglyph,
+    /// As [`Self::EvilAssertionNamespaceTrailingSlash`], in the plainly foreign
+    /// [`FOREIGN_NAMESPACE`] with the right local names (`saml:` still the prefix).
+    EvilAssertionForeignNamespace,
+    /// Attribute pollution ("The Fragile Lock"): an unsigned evil assertion (fresh `ID`) before
+    /// the signed one, carrying `samlp:ID` equal to the signed assertion's ID, for an ID lookup
+    /// that ignores attribute namespaces and so finds the evil assertion as the one signed.
+    PrefixedIdOnEvilAssertion,
+    /// Attribute pollution: the (unsigned) Response carries `saml:ID` equal to the signed
+    /// assertion's ID, and nothing else changes: `#ID` is ambiguous to a namespace-blind lookup.
+    PrefixedIdOnResponse,
+    /// CVE-2025-47949's carrier variant (samlify): the document element renamed
+    /// `samlp:LogoutRequest` (fresh ID, no Status), an unsigned evil assertion before the IdP's
+    /// signed one, posted to the ACS.
+    SignedAssertionInLogoutRequest,
+    /// As [`Self::SignedAssertionInLogoutRequest`], the carrier a `samlp:AuthnRequest`.
+    SignedAssertionInAuthnRequest,
 }
 
 impl SignatureWrapping {
     /// Every variant, for tests and listings.
-    pub const ALL: [SignatureWrapping; 24] = [
+    pub const ALL: [SignatureWrapping; 33] = [
         SignatureWrapping::EvilBefore,
         SignatureWrapping::EvilAfter,
         SignatureWrapping::SignedInExtensions,
@@ -147,6 +183,15 @@ impl SignatureWrapping {
         SignatureWrapping::SecondSignedInfo,
         SignatureWrapping::DigestValueComment,
         SignatureWrapping::SignedResponseInsideEvil,
+        SignatureWrapping::DuplicateNamespaceDeclaration,
+        SignatureWrapping::EvilAssertionNamespaceTrailingSlash,
+        SignatureWrapping::EvilAssertionNamespaceUpperCase,
+        SignatureWrapping::EvilAssertionNamespaceHomoglyph,
+        SignatureWrapping::EvilAssertionForeignNamespace,
+        SignatureWrapping::PrefixedIdOnEvilAssertion,
+        SignatureWrapping::PrefixedIdOnResponse,
+        SignatureWrapping::SignedAssertionInLogoutRequest,
+        SignatureWrapping::SignedAssertionInAuthnRequest,
     ];
 
     /// The seven wrapping permutations and comment truncation that [`apply`] builds itself; the
@@ -162,6 +207,22 @@ impl SignatureWrapping {
                 | SignatureWrapping::DuplicateId
                 | SignatureWrapping::SignedInEvilAdvice
                 | SignatureWrapping::CommentTruncation
+        )
+    }
+
+    /// The namespace, ID-attribute and carrier attacks built in `namespaces`.
+    fn is_namespace_attack(self) -> bool {
+        matches!(
+            self,
+            SignatureWrapping::DuplicateNamespaceDeclaration
+                | SignatureWrapping::EvilAssertionNamespaceTrailingSlash
+                | SignatureWrapping::EvilAssertionNamespaceUpperCase
+                | SignatureWrapping::EvilAssertionNamespaceHomoglyph
+                | SignatureWrapping::EvilAssertionForeignNamespace
+                | SignatureWrapping::PrefixedIdOnEvilAssertion
+                | SignatureWrapping::PrefixedIdOnResponse
+                | SignatureWrapping::SignedAssertionInLogoutRequest
+                | SignatureWrapping::SignedAssertionInAuthnRequest
         )
     }
 
@@ -202,6 +263,11 @@ pub enum AttackError {
 pub fn apply(xml: &str, attack: SignatureWrapping) -> Result<String, AttackError> {
     let mut doc = crate::dsig::parse(xml).map_err(|_| AttackError::Unparsable)?;
     let response = doc.get_root_element().ok_or(AttackError::Unparsable)?;
+    if attack.is_namespace_attack() {
+        let signed = namespaces::signed_assertion(&response)
+            .ok_or(AttackError::NoSignedAssertion(attack))?;
+        return namespaces::apply(&mut doc, response, signed, attack);
+    }
     if !attack.is_original_wrapping() {
         return structure::apply(&mut doc, response, attack);
     }

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::attacks::SignatureWrapping;
+pub use crate::redirect_games::RedirectGame;
 pub use crate::tampering::Tampering;
 
 /// Declares [`Knobs`] and [`Knobs::FIELDS`] from one list, so the description of a knob (the
@@ -166,6 +167,10 @@ knobs_struct! {
         /// see [`crate::tampering`]). Needs `sign = assertion`, no encryption and no
         /// `signature_wrapping`.
         pub tampering: Option<Tampering>,
+        /// Signs with `<ec:InclusiveNamespaces PrefixList="…"/>` in each signature's exclusive C14N
+        /// Reference transform (e.g. `xs`, as ADFS and Okta sign): the listed prefixes' in-scope
+        /// bindings, also those declared outside the signed element, are then part of the digest.
+        pub inclusive_namespaces: Option<String>,
 
         [Response]
         /// Sends this Response Destination instead of the ACS URL.
@@ -292,6 +297,10 @@ knobs_struct! {
         /// (department, cost centre, …), as many and as long as asked, each with its values
         /// (escaped like all text). Conformant while no name repeats another attribute's.
         pub extra_attributes: Vec<ExtraAttribute>,
+        /// Adds this many further attributes (`urn:samlconf:filler:N`, one value each) to the
+        /// signed assertion, as an IdP releasing every attribute of a huge directory entry would:
+        /// 10000 make a response of more than a megabyte.
+        pub filler_attributes: u32,
 
         [Encryption]
         /// Wraps the assertion in `saml:EncryptedAssertion`, encrypted to the SP's encryption
@@ -313,6 +322,12 @@ knobs_struct! {
         /// Flips bytes of the content's CipherValue after encrypting (before any Response signature
         /// is computed), so decryption fails: the GCM tag does not match, or CBC yields garbage.
         pub corrupt_ciphertext: bool,
+        /// After encrypting, adds a second assertion beside the real `saml:EncryptedAssertion`, as
+        /// an attacker holding the captured response would: `plain-evil-before` a forged plaintext
+        /// assertion (NameID `attacker@evil.example`, unsigned) before it, `encrypted-evil-after`
+        /// the same forgery encrypted to the SP's public key after it (CVE-2022-41912's second
+        /// assertion, encrypted). Needs `encrypt_assertion`.
+        pub encrypted_assertion_companion: Option<EncryptedCompanion>,
 
         [Logout]
         /// Sends the logout message unsigned: no `SigAlg`/`Signature` on HTTP-Redirect, no
@@ -346,6 +361,19 @@ knobs_struct! {
         /// LogoutResponse: sends this top-level status instead of Success (short names as for
         /// `status_code`, e.g. `responder`).
         pub logout_status_code: StatusCode,
+        /// LogoutRequest over HTTP-Redirect: encodes, orders, frames or signs the query string as
+        /// a sloppy encoder, a rewriting proxy or an attacker would (a repeated `SAMLRequest`,
+        /// reordered parameters, lower-case hex, re-encoding after signing, double encoding, an
+        /// RSA-SHA1 `SigAlg`, zlib framing, a DEFLATE bomb; see [`crate::redirect_games`]).
+        pub logout_redirect_game: Option<RedirectGame>,
+        /// LogoutRequest: leaves out the `saml:NameID` (SAML core §3.7.1 requires an identifier).
+        pub logout_omit_name_id: bool,
+        /// LogoutRequest: carries in `samlp:Extensions` an assertion for the user that the IdP
+        /// signed (as captured from a sign-in), CVE-2025-47949's carrier variant sent to the SLO
+        /// endpoint: for a verifier that accepts "a valid IdP signature somewhere in the message".
+        /// The LogoutRequest is the attacker's: needs `logout_unsigned` or
+        /// `logout_signing_key = attacker`.
+        pub logout_carry_signed_assertion: bool,
 
         [Pages]
         /// Sends `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'` on
@@ -365,6 +393,7 @@ impl Default for Knobs {
             signing_key: SigningKey::Idp,
             signature_wrapping: None,
             tampering: None,
+            inclusive_namespaces: None,
             // Response
             destination_override: None,
             omit_destination: false,
@@ -410,6 +439,7 @@ impl Default for Knobs {
             duplicate_groups_attribute: None,
             group_overage: false,
             extra_attributes: Vec::new(),
+            filler_attributes: 0,
             // Encryption
             encrypt_assertion: false,
             encrypt_name_id: false,
@@ -418,6 +448,7 @@ impl Default for Knobs {
             data_encryption: DataEncryption::Aes256Gcm,
             encrypt_to: EncryptTo::Sp,
             corrupt_ciphertext: false,
+            encrypted_assertion_companion: None,
             // Logout
             logout_unsigned: false,
             logout_signing_key: SigningKey::Idp,
@@ -430,6 +461,9 @@ impl Default for Knobs {
             logout_issue_instant_offset_secs: 0,
             logout_in_response_to_override: None,
             logout_status_code: StatusCode::success(),
+            logout_redirect_game: None,
+            logout_omit_name_id: false,
+            logout_carry_signed_assertion: false,
             // Pages
             forbid_framing: false,
         }
@@ -644,6 +678,20 @@ impl Knobs {
                 ));
             }
         }
+        if self.encrypted_assertion_companion.is_some() && !self.encrypt_assertion {
+            return Err(KnobError::Contradictory(
+                "encrypted_assertion_companion adds an assertion beside the EncryptedAssertion: it needs encrypt_assertion",
+            ));
+        }
+        if self
+            .inclusive_namespaces
+            .as_deref()
+            .is_some_and(|list| list.contains(['"', '<', '&']))
+        {
+            return Err(KnobError::Contradictory(
+                "inclusive_namespaces is a space-separated prefix list: no quotes, `<` or `&`",
+            ));
+        }
         if self.omit_groups && self.empty_groups {
             return Err(KnobError::Contradictory(
                 "omit_groups and empty_groups are both set",
@@ -693,6 +741,14 @@ impl Knobs {
         if self.omit_audience_restriction && self.audience_override.is_some() {
             return Err(KnobError::Contradictory(
                 "omit_audience_restriction and audience_override are both set",
+            ));
+        }
+        if self.logout_carry_signed_assertion
+            && !self.logout_unsigned
+            && self.logout_signing_key != SigningKey::Attacker
+        {
+            return Err(KnobError::Contradictory(
+                "logout_carry_signed_assertion makes the attacker's LogoutRequest: set logout_unsigned or logout_signing_key = attacker",
             ));
         }
         if self.logout_unsigned && self.logout_signing_key == SigningKey::Attacker {
@@ -910,6 +966,16 @@ impl DataEncryption {
             DataEncryption::Aes128Gcm | DataEncryption::Aes128Cbc => 128,
         }
     }
+}
+
+/// A second assertion an attacker adds beside the real `saml:EncryptedAssertion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptedCompanion {
+    /// A forged, unsigned plaintext `saml:Assertion` before the EncryptedAssertion.
+    PlainEvilBefore,
+    /// The same forgery, encrypted to the SP's public key (anyone can), after the real one.
+    EncryptedEvilAfter,
 }
 
 /// Whose public key the session key is encrypted to.

@@ -15,6 +15,7 @@ pub mod logout;
 pub mod metadata;
 pub mod mint;
 pub mod profiles;
+pub mod redirect_games;
 pub mod redirect_sig;
 pub mod server;
 pub mod tampering;

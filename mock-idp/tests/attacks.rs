@@ -78,6 +78,42 @@ const PROFILES: &[(&str, SignatureWrapping)] = &[
         "samlify-signed-response-inside-evil",
         SignatureWrapping::SignedResponseInsideEvil,
     ),
+    (
+        "duplicate-namespace-declaration",
+        SignatureWrapping::DuplicateNamespaceDeclaration,
+    ),
+    (
+        "evil-assertion-namespace-trailing-slash",
+        SignatureWrapping::EvilAssertionNamespaceTrailingSlash,
+    ),
+    (
+        "evil-assertion-namespace-upper-case",
+        SignatureWrapping::EvilAssertionNamespaceUpperCase,
+    ),
+    (
+        "evil-assertion-namespace-homoglyph",
+        SignatureWrapping::EvilAssertionNamespaceHomoglyph,
+    ),
+    (
+        "evil-assertion-foreign-namespace",
+        SignatureWrapping::EvilAssertionForeignNamespace,
+    ),
+    (
+        "prefixed-id-on-evil-assertion",
+        SignatureWrapping::PrefixedIdOnEvilAssertion,
+    ),
+    (
+        "prefixed-id-on-response",
+        SignatureWrapping::PrefixedIdOnResponse,
+    ),
+    (
+        "samlify-signed-assertion-in-logout-request",
+        SignatureWrapping::SignedAssertionInLogoutRequest,
+    ),
+    (
+        "samlify-signed-assertion-in-authn-request",
+        SignatureWrapping::SignedAssertionInAuthnRequest,
+    ),
 ];
 
 /// The profiles of the original set, whose IdP signature sits on the signed assertion wherever
@@ -423,4 +459,115 @@ fn forged_digests_are_the_edited_assertions_and_the_original_stays() {
         second.contains(&format!("<ds:DigestValue>{original}</ds:DigestValue>")),
         "{second}"
     );
+}
+
+/// The namespace, attribute-pollution and carrier attacks (CVE-2025-25292, "The Fragile Lock",
+/// CVE-2025-47949's carriers) leave the IdP's signature on the signed assertion valid for
+/// `xmlsec1`: each is a second reading of a validly signed document, not a broken signature.
+/// (The duplicate namespace declaration is not well-formed, so xmlsec1 refuses to parse it; the
+/// document with the evil assertion's start tag repaired verifies. The homoglyph namespace is not
+/// an ASCII URI, which libxml2's C14N refuses anywhere in the document, as for a relative URI.)
+#[test]
+fn namespace_and_carrier_attacks_keep_the_idp_signature_valid() {
+    let signed =
+        format!("//*[local-name()='Assertion'][@ID='{SIGNED_ID}']/*[local-name()='Signature']");
+    for name in [
+        "evil-assertion-namespace-trailing-slash",
+        "evil-assertion-namespace-upper-case",
+        "evil-assertion-foreign-namespace",
+        "prefixed-id-on-evil-assertion",
+        "prefixed-id-on-response",
+        "samlify-signed-assertion-in-logout-request",
+        "samlify-signed-assertion-in-authn-request",
+        "duplicate-namespace-declaration",
+    ] {
+        let mut xml = mint(&profile(name)).xml;
+        if name == "duplicate-namespace-declaration" {
+            let err = xmlsec1_verify(&xml, &signed).expect_err("not well-formed");
+            assert!(!err.is_empty());
+            xml = xml.replacen(
+                r#"xmlns:saml="urn:samlconf:attack:not-saml" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion""#,
+                "",
+                1,
+            );
+        }
+        xmlsec1_verify(&xml, &signed).unwrap_or_else(|out| {
+            panic!("{name}: the IdP signature no longer verifies:\n{out}\n{xml}")
+        });
+    }
+    let homoglyph = mint(&profile("evil-assertion-namespace-homoglyph")).xml;
+    let err = xmlsec1_verify(&homoglyph, &signed).expect_err("C14N refuses a non-URI namespace");
+    assert!(err.contains("is not a valid URI"), "{err}");
+}
+
+#[test]
+fn look_alike_namespace_attacks_put_a_complete_evil_assertion_first_in_that_namespace() {
+    for (name, href) in [
+        (
+            "evil-assertion-namespace-trailing-slash",
+            mock_idp::attacks::TRAILING_SLASH_NAMESPACE,
+        ),
+        (
+            "evil-assertion-namespace-upper-case",
+            mock_idp::attacks::UPPER_CASE_NAMESPACE,
+        ),
+        (
+            "evil-assertion-namespace-homoglyph",
+            mock_idp::attacks::HOMOGLYPH_NAMESPACE,
+        ),
+        (
+            "evil-assertion-foreign-namespace",
+            mock_idp::attacks::FOREIGN_NAMESPACE,
+        ),
+    ] {
+        let xml = mint(&profile(name)).xml;
+        let first = between(&xml, "<saml:Assertion ", "</saml:Assertion>");
+        assert!(
+            first.contains(&format!(r#"xmlns:saml="{href}""#)),
+            "{name}: {first}"
+        );
+        assert!(first.contains(&format!(r#"ID="{EVIL_ID}""#)), "{name}");
+        assert!(
+            first.contains(&format!(">{ATTACKER_NAME_ID}</saml:NameID>")),
+            "{name}"
+        );
+        assert!(!first.contains("<ds:Signature"), "{name}: unsigned");
+        assert_eq!(count(&xml, "<saml:Assertion "), 2, "{name}");
+    }
+}
+
+#[test]
+fn attribute_pollution_repeats_the_signed_id_in_a_namespaced_attribute() {
+    let on_evil = mint(&profile("prefixed-id-on-evil-assertion")).xml;
+    let first = between(&on_evil, "<saml:Assertion ", ">");
+    assert!(first.contains(&format!(r#"ID="{EVIL_ID}""#)), "{first}");
+    assert!(
+        first.contains(&format!(r#"samlp:ID="{SIGNED_ID}""#)),
+        "{first}"
+    );
+    let on_response = mint(&profile("prefixed-id-on-response")).xml;
+    let root = between(&on_response, "<samlp:Response ", ">");
+    assert!(
+        root.contains(&format!(r#"saml:ID="{SIGNED_ID}""#)),
+        "{root}"
+    );
+    assert_eq!(count(&on_response, "<saml:Assertion "), 1);
+}
+
+#[test]
+fn carrier_attacks_rename_the_document_and_drop_its_status() {
+    for (name, root) in [
+        (
+            "samlify-signed-assertion-in-logout-request",
+            "LogoutRequest",
+        ),
+        ("samlify-signed-assertion-in-authn-request", "AuthnRequest"),
+    ] {
+        let xml = mint(&profile(name)).xml;
+        assert!(xml.contains(&format!("<samlp:{root} ")), "{name}: {xml}");
+        assert!(!xml.contains("<samlp:Status"), "{name}");
+        assert_eq!(count(&xml, "<saml:Assertion "), 2, "{name}");
+        let first = between(&xml, "<saml:Assertion ", "</saml:Assertion>");
+        assert!(first.contains(&format!(r#"ID="{EVIL_ID}""#)), "{name}");
+    }
 }

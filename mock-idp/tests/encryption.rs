@@ -339,3 +339,58 @@ async fn sso_encrypts_to_the_configured_sp_certificate() {
     assert!(decrypted.contains(r#"InResponseTo="_enc""#));
     verify(&decrypted, "idp.crt", None).expect("signature");
 }
+
+/// `encrypted_assertion_companion`: the real EncryptedAssertion is untouched (it decrypts, and the
+/// IdP's signature inside verifies), and beside it sits a forged unsigned assertion, in the clear
+/// before it or encrypted to the SP's key after it.
+#[test]
+fn a_companion_assertion_sits_beside_the_real_encrypted_one() {
+    use mock_idp::knobs::EncryptedCompanion;
+    for companion in [
+        EncryptedCompanion::PlainEvilBefore,
+        EncryptedCompanion::EncryptedEvilAfter,
+    ] {
+        let knobs = Knobs {
+            encrypt_assertion: true,
+            encrypted_assertion_companion: Some(companion),
+            ..Knobs::default()
+        };
+        let xml = mint(&knobs).xml;
+        let plain_evil = xml.find("<saml:Assertion ");
+        let encrypted = xml.matches("<saml:EncryptedAssertion").count();
+        match companion {
+            EncryptedCompanion::PlainEvilBefore => {
+                assert_eq!(encrypted, 1, "{xml}");
+                let evil = plain_evil.expect("a plaintext assertion");
+                assert!(evil < xml.find("<saml:EncryptedAssertion").expect("encrypted"));
+                assert!(
+                    xml.contains(">attacker@evil.example</saml:NameID>"),
+                    "{xml}"
+                );
+                assert!(
+                    !xml[..xml.find("<saml:EncryptedAssertion").unwrap()].contains("<ds:Signature")
+                );
+            }
+            EncryptedCompanion::EncryptedEvilAfter => {
+                assert_eq!(encrypted, 2, "{xml}");
+                assert!(plain_evil.is_none(), "{xml}");
+            }
+        }
+        let clear = decrypt_all(&xml);
+        assert!(
+            clear.contains(">attacker@evil.example</saml:NameID>"),
+            "{companion:?}"
+        );
+        verify(
+            &clear,
+            "idp.crt",
+            Some("//*[local-name()='Assertion'][not(starts-with(@ID,'_evil'))]/*[local-name()='Signature']"),
+        )
+        .unwrap_or_else(|out| panic!("{companion:?}: the IdP's signature:\n{out}"));
+    }
+    let without = Knobs {
+        encrypted_assertion_companion: Some(EncryptedCompanion::PlainEvilBefore),
+        ..Knobs::default()
+    };
+    assert!(without.validate().is_err(), "needs encrypt_assertion");
+}

@@ -328,6 +328,53 @@ const FAULTS: &[(&str, &[&str], &[&str])] = &[
         ],
         &[],
     ),
+    (
+        "duplicate-namespace-declaration",
+        &[
+            r#"xmlns:saml="urn:samlconf:attack:not-saml" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion""#,
+        ],
+        &[],
+    ),
+    (
+        "evil-assertion-namespace-trailing-slash",
+        &[r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion/""#],
+        &[],
+    ),
+    (
+        "evil-assertion-namespace-upper-case",
+        &[r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:Assertion""#],
+        &[],
+    ),
+    (
+        "evil-assertion-namespace-homoglyph",
+        &["xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:\u{430}ssertion\""],
+        &[],
+    ),
+    (
+        "evil-assertion-foreign-namespace",
+        &[r#"<saml:Assertion xmlns:saml="urn:samlconf:attack:not-saml""#],
+        &[],
+    ),
+    (
+        "prefixed-id-on-evil-assertion",
+        &[r#"samlp:ID="_0000000000000000000000000000000000000002""#],
+        &[],
+    ),
+    (
+        "prefixed-id-on-response",
+        &[r#"saml:ID="_0000000000000000000000000000000000000002""#],
+        &[],
+    ),
+    (
+        "samlify-signed-assertion-in-logout-request",
+        &["<samlp:LogoutRequest ", "</samlp:LogoutRequest>"],
+        &["<samlp:Response", "<samlp:Status"],
+    ),
+    (
+        "samlify-signed-assertion-in-authn-request",
+        &["<samlp:AuthnRequest ", "</samlp:AuthnRequest>"],
+        &["<samlp:Response", "<samlp:Status"],
+    ),
 ];
 
 #[test]

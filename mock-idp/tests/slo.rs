@@ -628,3 +628,106 @@ async fn logout_refuses_knobs_a_logout_message_does_not_read() {
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
     assert!(refused.body.contains("bad_knob"), "{}", refused.body);
 }
+
+/// `logout_redirect_game`: each game has the shape it is named for, on a real LogoutRequest.
+#[test]
+fn redirect_games_build_the_query_strings_they_are_named_for() {
+    use mock_idp::redirect_games::{DEFLATE_BOMB_BYTES, RedirectGame as G, build_query};
+    use std::io::Read;
+    let key = mock_idp::keys::IdpKeys::fixed_for_tests().idp.key_pem;
+    let xml = r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_l1" Version="2.0" IssueInstant="2026-06-01T12:00:00Z"/>"#;
+    let query = |game| build_query(xml, Some("a b"), Some(&key), game).expect("query");
+    let param = |q: &str, name: &str| -> String {
+        q.split('&')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {q}"))
+            .to_owned()
+    };
+    let plain = |value: &str| {
+        percent_encoding::percent_decode_str(value)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let repeated = query(G::RepeatSamlRequest);
+    assert_eq!(repeated.matches("SAMLRequest=").count(), 2, "{repeated}");
+    assert!(repeated.rfind("SAMLRequest=") > repeated.find("Signature="));
+    let reordered = query(G::ReorderParameters);
+    assert!(reordered.starts_with("Signature="), "{reordered}");
+    assert!(reordered.find("SAMLRequest=") > reordered.find("RelayState="));
+    let lower = query(G::LowerCaseHex);
+    assert_eq!(param(&lower, "RelayState"), "a%20b");
+    assert!(param(&lower, "SigAlg").contains("%3a%2f%2f"), "{lower}");
+    let reencoded = query(G::ReencodedAfterSigning);
+    assert!(
+        !reencoded.contains("%2F") && reencoded.contains("%2f"),
+        "{reencoded}"
+    );
+    let double = query(G::DoubleEncoded);
+    assert!(param(&double, "SAMLRequest").contains("%25"), "{double}");
+    let sha1 = query(G::SigAlgRsaSha1);
+    assert_eq!(
+        plain(&param(&sha1, "SigAlg")),
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    );
+    let b64 = |q: &str| {
+        STANDARD
+            .decode(plain(&param(q, "SAMLRequest")))
+            .expect("base64")
+    };
+    let zlib = b64(&query(G::ZlibFraming));
+    assert_eq!(zlib[0], 0x78, "a zlib header");
+    let bomb = query(G::DeflateBomb);
+    assert!(bomb.len() < 64 * 1024, "{} bytes on the wire", bomb.len());
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(b64(&bomb).as_slice())
+        .read_to_end(&mut inflated)
+        .expect("raw DEFLATE");
+    assert!(inflated.len() > DEFLATE_BOMB_BYTES, "{}", inflated.len());
+}
+
+/// `logout_carry_signed_assertion` (CVE-2025-47949's carrier at the SLO endpoint): the unsigned
+/// LogoutRequest carries, in `samlp:Extensions`, an assertion whose IdP signature still verifies
+/// with `xmlsec1`; `logout_omit_name_id` leaves the NameID out.
+#[tokio::test]
+async fn a_logout_request_can_carry_a_signed_assertion_or_omit_its_name_id() {
+    let idp = idp();
+    sign_in(&idp, "bob").await;
+    let carrying = Knobs {
+        logout_unsigned: true,
+        logout_carry_signed_assertion: true,
+        ..Knobs::default()
+    };
+    let xml = post_xml(
+        &idp.start_logout(start("bob", LogoutBinding::Post, carrying))
+            .expect("logout"),
+    );
+    let extensions = xml
+        .find("<samlp:Extensions><saml:Assertion ")
+        .expect("carried");
+    assert!(xml.find("</saml:Issuer>") < Some(extensions), "{xml}");
+    xmlsec1_verify(
+        &xml,
+        "idp.crt",
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+    )
+    .unwrap_or_else(|out| panic!("the carried assertion's signature:\n{out}\n{xml}"));
+    assert!(
+        Knobs {
+            logout_carry_signed_assertion: true,
+            ..Knobs::default()
+        }
+        .validate()
+        .is_err(),
+        "the IdP's own signed LogoutRequest carries nothing"
+    );
+    sign_in(&idp, "bob").await;
+    let no_name_id = Knobs {
+        logout_omit_name_id: true,
+        ..Knobs::default()
+    };
+    let url = redirect_url(
+        idp.start_logout(start("bob", LogoutBinding::Redirect, no_name_id))
+            .expect("logout"),
+    );
+    assert!(!redirect_message(&url, "SAMLRequest").contains("NameID"));
+}

@@ -303,3 +303,73 @@ fn rebinding_a_prefix_used_only_in_content_keeps_the_signature_valid() {
     assert!(xml.contains(r#"xmlns:xs="urn:samlconf:attack:not-xml-schema" xmlns:xsi"#));
     xmlsec1_verify(&xml).expect("exclusive C14N does not sign a prefix used only in content");
 }
+
+#[test]
+fn doctype_hiding_markup_puts_an_evil_assertion_in_an_entity_literal() {
+    let xml = mint(&tampered(Tampering::DoctypeHidesMarkupInLiteral)).xml;
+    let doctype = between(&xml, "<!DOCTYPE samlp:Response [", "\n<samlp:Response");
+    assert!(
+        doctype.starts_with("<!ENTITY shadow ']><saml:Assertion "),
+        "{doctype}"
+    );
+    assert!(doctype.contains(&format!("<saml:NameID>{ATTACKER_NAME_ID}</saml:NameID>")));
+    // The response after the DOCTYPE is the IdP's, untouched: its signature still verifies.
+    let body = &xml[xml.find("<samlp:Response").expect("root")..];
+    xmlsec1_verify(body).expect("the IdP's signature");
+}
+
+/// `inclusive_namespaces = "xs"`: the IdP's signature verifies as minted, still verifies after
+/// `xmlns:xs` is declared on the Response when no PrefixList names it, and no longer verifies when
+/// one does (exclusive C14N then renders the binding from outside the signed assertion).
+#[test]
+fn a_prefix_list_makes_the_digest_depend_on_bindings_outside_the_signed_element() {
+    let listed = Knobs {
+        inclusive_namespaces: Some("xs".into()),
+        ..Knobs::default()
+    };
+    let minted = mint(&listed).xml;
+    assert!(
+        minted.contains(r#"<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="xs"/>"#),
+        "{minted}"
+    );
+    xmlsec1_verify(&minted).expect("signed with a PrefixList");
+    let rebound = |knobs: Knobs, attack| {
+        mint(&Knobs {
+            tampering: Some(attack),
+            ..knobs
+        })
+        .xml
+    };
+    let outside = rebound(Knobs::default(), Tampering::RebindPrefixOnResponse);
+    assert!(outside.contains(r#"<samlp:Response xmlns:xs="urn:samlconf:attack:not-xml-schema""#));
+    xmlsec1_verify(&outside).expect("no PrefixList: the outer binding is not signed");
+    for attack in [
+        Tampering::RebindPrefixOnResponse,
+        Tampering::RebindUnsignedPrefix,
+    ] {
+        let xml = rebound(listed.clone(), attack);
+        assert!(
+            xmlsec1_verify(&xml).is_err(),
+            "{attack:?}: PrefixList=xs covers the rebinding"
+        );
+    }
+}
+
+#[test]
+fn denial_of_service_shapes_are_deep_huge_or_numerous() {
+    use mock_idp::tampering::{DEEP_NESTING_LEVELS, HUGE_KEY_INFO_BYTES};
+    let deep = mint(&tampered(Tampering::DeepNesting)).xml;
+    assert_eq!(deep.matches("<x>").count(), DEEP_NESTING_LEVELS);
+    assert!(deep.len() < 512 * 1024, "under the SP's size limit");
+    assert!(deep.find("<samlp:Extensions>") < deep.find("<samlp:Status>"));
+    let huge = mint(&tampered(Tampering::HugeKeyInfo)).xml;
+    assert!(huge.contains(&"A".repeat(HUGE_KEY_INFO_BYTES)));
+    let many = mint(&Knobs {
+        filler_attributes: 10_000,
+        ..Knobs::default()
+    })
+    .xml;
+    assert_eq!(many.matches("urn:samlconf:filler:").count(), 10_000);
+    assert!(many.len() > 1024 * 1024, "{} bytes", many.len());
+    xmlsec1_verify(&many).expect("signed by the IdP");
+}

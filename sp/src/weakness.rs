@@ -94,6 +94,26 @@ pub enum Weakness {
     EmptyNameId,
     /// `decryption.failed` for AES-CBC: CBC data encryption is accepted, whatever `allow_cbc` says.
     CbcEncryption,
+    /// `logout.unsigned`: an unsigned LogoutRequest is accepted, whatever
+    /// `require_signed_logout_requests` says.
+    LogoutSignatureRequired,
+    /// `logout.signature_invalid`: a logout message's signature (query string or XML) is not
+    /// verified; one must still be present.
+    LogoutSignatureVerification,
+    /// `logout.issuer_mismatch`: a logout message's Issuer is not compared with the IdP, nor a
+    /// LogoutResponse's with the IdP the request went to.
+    LogoutIssuer,
+    /// `logout.destination_mismatch`: a logout message's Destination is not compared with the
+    /// SP's `/saml/sls`.
+    LogoutDestination,
+    /// `logout.expired` / `logout.not_yet_valid`: a LogoutRequest's IssueInstant and NotOnOrAfter
+    /// are not compared with the clock.
+    LogoutTime,
+    /// `logout.replayed`: LogoutRequest IDs are neither remembered nor looked up.
+    LogoutReplay,
+    /// `logout.unknown_session` by SessionIndex: a LogoutRequest ends every session of its NameID,
+    /// whatever SessionIndex it names.
+    LogoutSessionIndex,
 }
 
 impl Weakness {

@@ -416,3 +416,29 @@ async fn the_audit_log_is_read_a_page_at_a_time_newest_first() {
     let reply = t.get("/admin/audit", Some(&member), true).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 }
+
+/// A POST body past the router's body limit (here 2 MB of form data for the default 512 KiB
+/// `max_response_bytes`) is refused like any oversized response: `input.too_large` with the
+/// refusal page's code and an audit row, not a bare 413 from the HTTP layer that names no reason.
+#[tokio::test]
+async fn a_body_past_the_routers_limit_is_refused_with_input_too_large() {
+    let sp = test_sp(|_| {}).await;
+    let reply = sp
+        .post_acs_body(format!("SAMLResponse={}", "A".repeat(2 * 1024 * 1024)))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let body: Value = serde_json::from_str(&reply.body).expect("the JSON refusal");
+    assert_eq!(body["error"], "input.too_large", "{body}");
+    assert_eq!(
+        reply.connection.as_deref(),
+        Some("close"),
+        "the unread rest of the body makes the connection unusable"
+    );
+    let audit = sp.sp.store().audit_events().await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "sign_in.rejected" && e.code.as_deref() == Some("input.too_large")),
+        "{audit:?}"
+    );
+}

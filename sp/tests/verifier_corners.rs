@@ -441,3 +441,65 @@ fn identity_values_keep_unicode_spaces_and_lose_xml_whitespace() {
     // The e-mail falls back to the emailAddress NameID, untrimmed too.
     assert_eq!(identity.email, "alice@example.com\u{2003}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Names that two XML layers read differently (issue 10: "The Fragile Lock", CVE-2025-25292)
+
+/// The signed default response with `element` inserted (after signing, as an attacker would)
+/// just before the signed assertion.
+fn with_before_assertion(element: &str) -> String {
+    signed_default().replacen(ASSERTION_OPEN, &format!("{element}{ASSERTION_OPEN}"), 1)
+}
+
+/// An unsigned assertion for `attacker@evil.example` whose `saml` prefix is bound to `href`.
+fn evil_assertion_in(href: &str) -> String {
+    format!(
+        r#"<saml:Assertion xmlns:saml="{href}" ID="_evil-1" Version="2.0" IssueInstant="2029-12-31T23:59:50Z"><saml:Issuer>https://idp.test/metadata</saml:Issuer><saml:Subject><saml:NameID>attacker@evil.example</saml:NameID></saml:Subject></saml:Assertion>"#
+    )
+}
+
+#[test]
+fn an_evil_assertion_in_a_look_alike_or_foreign_namespace_is_refused() {
+    for href in [
+        "urn:oasis:names:tc:SAML:2.0:assertion/",
+        "urn:oasis:names:tc:SAML:2.0:Assertion",
+        "urn:samlconf:attack:not-saml",
+    ] {
+        let r = assert_rejected(
+            &with_before_assertion(&evil_assertion_in(href)),
+            "structure.malformed",
+        );
+        assert!(r.message.contains(href), "{href}: {}", r.message);
+    }
+}
+
+#[test]
+fn a_foreign_child_of_the_response_is_refused_but_extensions_may_carry_one() {
+    let foreign = r#"<ext:Note xmlns:ext="urn:example:ext">hello</ext:Note>"#;
+    assert_rejected(&with_before_assertion(foreign), "structure.malformed");
+    let in_extensions = signed_default().replacen(
+        "<samlp:Status>",
+        &format!("<samlp:Extensions>{foreign}</samlp:Extensions><samlp:Status>"),
+        1,
+    );
+    verify(&in_extensions).expect("samlp:Extensions may carry any foreign element");
+}
+
+#[test]
+fn an_id_attribute_in_a_namespace_repeating_the_signed_id_is_refused() {
+    let on_response = signed_default().replacen(
+        r#"ID="_resp-1f0c6a""#,
+        r#"ID="_resp-1f0c6a" saml:ID="_assert-9b2e41""#,
+        1,
+    );
+    let r = assert_rejected(&on_response, "structure.duplicate_id");
+    assert!(r.message.contains("_assert-9b2e41"), "{}", r.message);
+    let on_evil = with_before_assertion(
+        &evil_assertion_in("urn:oasis:names:tc:SAML:2.0:assertion").replacen(
+            r#"ID="_evil-1""#,
+            r#"ID="_evil-1" samlp:ID="_assert-9b2e41""#,
+            1,
+        ),
+    );
+    assert_rejected(&on_evil, "structure.duplicate_id");
+}

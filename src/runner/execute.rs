@@ -28,6 +28,10 @@ pub(super) struct Ctx {
     pub(super) invitations: HashMap<String, String>,
     /// The last SAMLResponse form any browser posted (for `replay`).
     pub(super) last_response: Option<PostForm>,
+    /// The last SAMLResponse each browser posted (for `replay`'s `response_of`).
+    pub(super) last_response_of: HashMap<String, PostForm>,
+    /// The last LogoutRequest the IdP sent (for `replay_logout`).
+    pub(super) last_logout: Option<mock_idp::server::LogoutMessage>,
 }
 
 impl Ctx {
@@ -57,6 +61,7 @@ impl Ctx {
                 messages.extend(posted_messages(form));
                 if form.field("SAMLResponse").is_some() && form.action.ends_with("/saml/acs") {
                     self.last_response = Some(form.clone());
+                    self.last_response_of.insert(name.clone(), form.clone());
                 }
             }
             self.forms_seen.insert(name.clone(), forms.len());
@@ -89,6 +94,8 @@ pub(super) async fn execute(
         accounts: BTreeMap::new(),
         invitations: HashMap::new(),
         last_response: None,
+        last_response_of: HashMap::new(),
+        last_logout: None,
     };
     for account in &scenario.accounts {
         let new = NewLocalAccount {

@@ -51,7 +51,7 @@ pub(super) async fn session(ctx: &mut Ctx, step: &Step, actual: &mut Actual) -> 
             });
         }
         match &step.action {
-            Action::Logout(_) => {
+            Action::Logout(_) | Action::ReplayLogout(_) => {
                 actual.outcome = Some(
                     if actual.signed_in == Some(true) {
                         "still_signed_in"
@@ -102,7 +102,7 @@ pub(super) async fn audit(
             detail: e.detail.clone(),
         })
         .collect();
-    if matches!(step.action, Action::Logout(_)) {
+    if matches!(step.action, Action::Logout(_) | Action::ReplayLogout(_)) {
         actual.code = actual
             .audit
             .iter()

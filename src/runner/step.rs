@@ -129,7 +129,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .clock
                 .clone()
                 .ok_or_else(|| "the pair has no virtual clocks".to_owned())?;
-            clock.advance(time::Duration::seconds(a.seconds));
+            clock.advance(time::Duration::seconds(a.delta_secs()));
         }
         Action::Renew(a) => {
             queue(ctx, &a.profile, &a.knobs)?;
@@ -173,23 +173,27 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                         relay_state: a.relay_state.clone(),
                     })
                     .map_err(|e| format!("the IdP cannot start the logout: {e}"))?;
+                ctx.last_logout = Some(message.clone());
                 let driver = ctx.driver(browser_of(step)?)?;
-                let page = match message {
-                    LogoutMessage::Redirect { url, .. } => driver.visit(&url).await.map_err(err)?,
-                    LogoutMessage::Post { html, .. } => {
-                        let form = parse_post_form(&html)
-                            .ok_or_else(|| "the IdP's logout page holds no form".to_owned())?;
-                        driver.post_and_follow(&form).await.map_err(err)?
-                    }
-                };
+                let page = send_logout(driver, message).await?;
                 messages = from_visit(&page, &mut actual);
             }
         },
-        Action::Replay(_) => {
-            let form = ctx
-                .last_response
+        Action::ReplayLogout(_) => {
+            let message = ctx
+                .last_logout
                 .clone()
-                .ok_or_else(|| "no SAMLResponse was captured to replay".to_owned())?;
+                .ok_or_else(|| "no LogoutRequest was sent to replay".to_owned())?;
+            let driver = ctx.driver(browser_of(step)?)?;
+            let page = send_logout(driver, message).await?;
+            messages = from_visit(&page, &mut actual);
+        }
+        Action::Replay(a) => {
+            let form = match &a.response_of {
+                Some(of) => ctx.last_response_of.get(of).cloned(),
+                None => ctx.last_response.clone(),
+            }
+            .ok_or_else(|| "no SAMLResponse was captured to replay".to_owned())?;
             let driver = ctx.driver(browser_of(step)?)?;
             from_sign_in(driver.submit(&form).await.map_err(err)?, &mut actual);
         }
@@ -319,4 +323,20 @@ fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
 fn from_visit(visited: &Visited, actual: &mut Actual) -> Vec<SamlMessage> {
     actual.full_page = Some(visited.body.clone());
     redirect_messages(&visited.hops)
+}
+
+/// Carries the IdP's LogoutRequest through `driver`: visits the Redirect URL, or posts the form.
+async fn send_logout(
+    driver: &crate::driver::HttpDriver,
+    message: LogoutMessage,
+) -> Result<Visited, String> {
+    let err = |e: crate::driver::DriverError| e.to_string();
+    match message {
+        LogoutMessage::Redirect { url, .. } => driver.visit(&url).await.map_err(err),
+        LogoutMessage::Post { html, .. } => {
+            let form = parse_post_form(&html)
+                .ok_or_else(|| "the IdP's logout page holds no form".to_owned())?;
+            driver.post_and_follow(&form).await.map_err(err)
+        }
+    }
 }

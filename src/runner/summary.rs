@@ -65,6 +65,9 @@ pub(super) fn summary(action: &Action) -> String {
             with(&a.profile, &a.knobs),
             browser(&a.browser)
         ),
+        Action::AdvanceClock(a) if a.backwards => {
+            format!("both clocks step back {} s", a.seconds)
+        }
         Action::AdvanceClock(a) => format!("both clocks advance {} s", a.seconds),
         Action::Renew(a) => format!(
             "passive renewal{}{}",
@@ -89,6 +92,10 @@ pub(super) fn summary(action: &Action) -> String {
                 ),
             },
             with(&None, &a.knobs) + &browser(&a.browser)
+        ),
+        Action::ReplayLogout(_) => format!(
+            "the IdP's last LogoutRequest is sent again from browser {:?}",
+            action.browser().unwrap_or_default()
         ),
         Action::Replay(_) => format!(
             "the last SAMLResponse is posted again from browser {:?}",

@@ -202,6 +202,8 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
     // --- steps ----------------------------------------------------------------------------------
     let mut invited = BTreeSet::new();
     let mut responses_seen = false;
+    let mut idp_logouts_seen = false;
+    let mut browsers_seen: BTreeSet<String> = BTreeSet::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let offset = Some(at_line(step.line));
         let n = index + 1;
@@ -242,6 +244,10 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
             ));
         }
 
+        let seen_before = browsers_seen.clone();
+        if let Some(browser) = step.action.browser() {
+            browsers_seen.insert(browser.to_owned());
+        }
         match &step.action {
             Action::SignIn(a) => {
                 match &a.idp {
@@ -308,12 +314,27 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                 }
                 invited.insert(a.account.clone());
             }
-            Action::Replay(_) => {
+            Action::Replay(a) => {
+                if let Some(of) = &a.response_of
+                    && !seen_before.contains(of.as_str())
+                {
+                    step_error(format!(
+                        "`response_of`: no earlier step used browser {of:?}"
+                    ));
+                }
                 if !responses_seen {
                     step_error("nothing to replay: no earlier step received a SAMLResponse".into());
                 }
             }
+            Action::ReplayLogout(_) => {
+                if !idp_logouts_seen {
+                    step_error(
+                        "nothing to replay: no earlier `logout` step with `via = \"idp\"` sent a LogoutRequest".into(),
+                    );
+                }
+            }
             Action::Logout(a) => {
+                idp_logouts_seen |= a.via == Via::Idp;
                 match resolve_logout_knobs(a.knobs.as_ref()) {
                     Ok((_, notes)) => {
                         for note in notes {
@@ -349,7 +370,8 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
             Action::AdvanceClock(a) => {
                 if a.seconds <= 0 {
                     step_error(
-                        "`seconds` must be positive (virtual time only moves forward)".into(),
+                        "`seconds` must be positive (`backwards = true` steps the clocks back)"
+                            .into(),
                     );
                 }
             }

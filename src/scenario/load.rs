@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::{
     AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
     IdpForbidFraming, IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew,
-    Scenario, SetRoles, SignIn, Step,
+    Replay, Scenario, SetRoles, SignIn, Step,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -101,7 +101,8 @@ struct RawStep {
     advance_clock: Option<AdvanceClock>,
     renew: Option<Renew>,
     logout: Option<Logout>,
-    replay: Option<Browser>,
+    replay: Option<Replay>,
+    replay_logout: Option<Browser>,
     recovery_login: Option<RecoveryLogin>,
     check: Option<Browser>,
     set_roles: Option<SetRoles>,
@@ -117,7 +118,7 @@ struct RawStep {
 
 /// Every action key, for error messages.
 pub(super) const ACTION_KEYS: &str = "sign_in, link, skip_link, invite, accept_invitation, \
-     advance_clock, renew, logout, replay, recovery_login, check, set_roles, idp_set_access, \
+     advance_clock, renew, logout, replay, replay_logout, recovery_login, check, set_roles, idp_set_access, \
      idp_remove_user, idp_end_sessions, idp_forbid_framing";
 
 impl RawStep {
@@ -133,6 +134,7 @@ impl RawStep {
         push(self.renew.map(Action::Renew));
         push(self.logout.map(Action::Logout));
         push(self.replay.map(Action::Replay));
+        push(self.replay_logout.map(Action::ReplayLogout));
         push(self.recovery_login.map(Action::RecoveryLogin));
         push(self.check.map(Action::Check));
         push(self.set_roles.map(Action::SetRoles));

@@ -111,6 +111,10 @@ pub struct ExtraIdp {
     /// `min_rsa_bits` scenarios.
     #[serde(default)]
     pub weak_key: bool,
+    /// A signing-key rollover in progress: `next-key-both-pinned`, `next-key-old-pinned` or
+    /// `old-key-new-pinned` (see [`crate::harness::KeyRollover`]).
+    #[serde(default)]
+    pub key_rollover: Option<crate::harness::KeyRollover>,
 }
 
 impl ExtraIdp {
@@ -122,6 +126,7 @@ impl ExtraIdp {
             users: self.users.clone(),
             sp_settings: self.sp.clone().unwrap_or_default(),
             weak_key: self.weak_key,
+            key_rollover: self.key_rollover,
         }
     }
 }
@@ -186,7 +191,9 @@ pub enum Action {
     AdvanceClock(AdvanceClock),
     Renew(Renew),
     Logout(Logout),
-    Replay(Browser),
+    Replay(Replay),
+    /// Re-sends the last LogoutRequest the IdP sent (the same URL or form) from the browser.
+    ReplayLogout(Browser),
     RecoveryLogin(RecoveryLogin),
     Check(Browser),
     SetRoles(SetRoles),
@@ -209,6 +216,7 @@ impl Action {
             Action::Renew(_) => "renew",
             Action::Logout(_) => "logout",
             Action::Replay(_) => "replay",
+            Action::ReplayLogout(_) => "replay_logout",
             Action::RecoveryLogin(_) => "recovery_login",
             Action::Check(_) => "check",
             Action::SetRoles(_) => "set_roles",
@@ -231,6 +239,7 @@ impl Action {
             Action::AcceptInvitation(a) => (&a.browser, MAIN),
             Action::Renew(a) => (&a.browser, MAIN),
             Action::Logout(a) => (&a.browser, MAIN),
+            Action::ReplayLogout(a) => (&a.browser, MAIN),
             Action::RecoveryLogin(a) => (&a.browser, MAIN),
             _ => return None,
         };
@@ -248,7 +257,7 @@ impl Action {
             | Action::Replay(_)
             | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
             Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed],
-            Action::Logout(_) => &[SignedOut, StillSignedIn],
+            Action::Logout(_) | Action::ReplayLogout(_) => &[SignedOut, StillSignedIn],
             Action::Check(_) => &[SignedIn, SignedOut],
             _ => &[],
         }
@@ -349,11 +358,41 @@ pub struct AcceptInvitation {
     pub browser: Option<String>,
 }
 
+/// `replay`: posts a captured SAMLResponse again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// The browser that posts it (default `attacker`); `driver`, its old name, is accepted for
+    /// one release.
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
+    /// Whose response: the last SAMLResponse this browser posted to the ACS (default: the last
+    /// any browser posted).
+    #[serde(default)]
+    pub response_of: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClock {
     /// Moves both virtual clocks forward by this many seconds.
     pub seconds: i64,
+    /// Moves them back by `seconds` instead: a clock corrected by NTP or a server restored from a
+    /// snapshot, the only way a scenario moves time backwards (so that a typo in `seconds`
+    /// cannot).
+    #[serde(default)]
+    pub backwards: bool,
+}
+
+impl AdvanceClock {
+    /// The signed step: negative when `backwards`.
+    pub fn delta_secs(&self) -> i64 {
+        if self.backwards {
+            self.seconds.saturating_neg()
+        } else {
+            self.seconds
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

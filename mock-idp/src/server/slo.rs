@@ -489,19 +489,38 @@ impl Idp {
                 .as_ref()
                 .map_or(NAME_ID_FORMAT_EMAIL, |s| s.name_id_format.as_str()),
             session_index: session_index.as_deref(),
+            omit_name_id: knobs.logout_omit_name_id,
         };
         let signer = (!knobs.logout_unsigned).then(|| self.logout_signer(knobs.logout_signing_key));
         let failed = |e: String| ControlError::LogoutFailed(e);
+        let carried = match knobs.logout_carry_signed_assertion {
+            true => Some(self.signed_assertion_for(sp, &user, session_index.clone())?),
+            false => None,
+        };
+        let carry = |xml: String| match &carried {
+            Some(assertion) => carry_in_extensions(&xml, assertion),
+            None => xml,
+        };
         let message = match start.binding {
             LogoutBinding::Redirect => {
-                let xml =
-                    logout::logout_request_xml(&parts, None).map_err(|e| failed(e.to_string()))?;
-                let query = redirect_sig::build_query(
-                    MessageParam::SamlRequest,
-                    &logout::deflate_base64(&xml),
-                    start.relay_state.as_deref(),
-                    signer.map(|s| s.key_pem.as_str()),
-                )
+                let xml = logout::logout_request_xml(&parts, None)
+                    .map(carry)
+                    .map_err(|e| failed(e.to_string()))?;
+                let key_pem = signer.map(|s| s.key_pem.as_str());
+                let query = match knobs.logout_redirect_game {
+                    Some(game) => crate::redirect_games::build_query(
+                        &xml,
+                        start.relay_state.as_deref(),
+                        key_pem,
+                        game,
+                    ),
+                    None => redirect_sig::build_query(
+                        MessageParam::SamlRequest,
+                        &logout::deflate_base64(&xml),
+                        start.relay_state.as_deref(),
+                        key_pem,
+                    ),
+                }
                 .map_err(|e| failed(e.to_string()))?;
                 LogoutMessage::Redirect {
                     url: join_query(&slo_url, &query),
@@ -510,6 +529,7 @@ impl Idp {
             }
             LogoutBinding::Post => {
                 let xml = logout::logout_request_xml(&parts, signer)
+                    .map(carry)
                     .map_err(|e| failed(e.to_string()))?;
                 let saml_request = STANDARD.encode(xml);
                 LogoutMessage::Post {
@@ -536,6 +556,42 @@ impl Idp {
         }
         tracing::info!(user = %user.login, sp = %sp.entity_id, request_id = %id, ended, binding = ?start.binding, "IdP-initiated logout");
         Ok(message)
+    }
+
+    /// An assertion for `user` signed by this IdP for `sp`, as a sign-in would mint it (for
+    /// `logout_carry_signed_assertion`): the `saml:Assertion` element's text.
+    fn signed_assertion_for(
+        &self,
+        sp: &KnownSp,
+        user: &crate::users::User,
+        session_index: Option<String>,
+    ) -> Result<String, ControlError> {
+        let failed = |e: String| ControlError::LogoutFailed(e);
+        let acs_url = sp
+            .acs_urls
+            .first()
+            .ok_or_else(|| failed(format!("{} has no ACS URL", sp.entity_id)))?;
+        let minted = crate::mint::mint_response(&crate::mint::MintParams {
+            idp_entity_id: self.inner.config.entity_id.clone(),
+            sp_entity_id: sp.entity_id.clone(),
+            acs_url: acs_url.clone(),
+            user,
+            in_response_to: None,
+            now: self.now(),
+            knobs: &Knobs::default(),
+            keys: &self.inner.keys,
+            ids: self.inner.ids.as_ref(),
+            session_index,
+            sp_encryption_cert_pem: None,
+        })
+        .map_err(|e| failed(e.to_string()))?;
+        let (open, close) = ("<saml:Assertion ", "</saml:Assertion>");
+        let start = minted.xml.find(open);
+        let end = minted.xml.rfind(close);
+        match (start, end) {
+            (Some(s), Some(e)) if s < e => Ok(minted.xml[s..e + close.len()].to_owned()),
+            _ => Err(failed("the minted response holds no assertion".into())),
+        }
     }
 
     /// Every SP LogoutRequest received at `/slo`, oldest first.
@@ -580,6 +636,24 @@ impl Idp {
 }
 
 /// `url` with `query` appended (`?` or `&`, whichever the URL needs).
+/// `xml` (a LogoutRequest) with `assertion` in a `samlp:Extensions` right after its Issuer (and
+/// its signature, if any), where the schema puts Extensions. The LogoutRequest declares the same
+/// `saml` prefix as the minted Response, so the assertion's canonical form, hence its signature,
+/// is unchanged.
+fn carry_in_extensions(xml: &str, assertion: &str) -> String {
+    let after = ["</ds:Signature>", "</saml:Issuer>"]
+        .iter()
+        .find_map(|end| xml.find(end).map(|at| at + end.len()));
+    match after {
+        Some(at) => format!(
+            "{}<samlp:Extensions>{assertion}</samlp:Extensions>{}",
+            &xml[..at],
+            &xml[at..]
+        ),
+        None => xml.to_owned(),
+    }
+}
+
 fn join_query(url: &str, query: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}{query}")

@@ -16,6 +16,7 @@ use crate::verify::VerifyPolicy;
 use crate::verify::checks::{self, ENTITY_FORMAT, RSA_SHA1, RSA_SHA256, RSA_SHA384, RSA_SHA512};
 use crate::verify::dsig;
 use crate::verify::tree::{self, DS, SAML, SAMLP, XML, at_most_one, attr, children, is};
+use crate::weakness::Weakness;
 use crate::xml::saml_instant;
 
 /// What the SP requires of logout messages. Built from the configuration.
@@ -278,7 +279,13 @@ fn check_signature(
     raw: &RawMessage,
     policy: &SloPolicy,
 ) -> Result<Signed, Rejection> {
+    let weak = |w| policy.verify.weaknesses.has(w);
     if let Some(sig) = &raw.redirect_signature {
+        if weak(Weakness::LogoutSignatureVerification) {
+            return Ok(Signed::QueryString {
+                certificate_index: 0,
+            });
+        }
         return verify_query_signature(sig, &policy.verify);
     }
     // Bindings §3.4.4.1: on HTTP-Redirect only the query string is signed (an XML signature must
@@ -289,10 +296,14 @@ fn check_signature(
     };
     let Some(signature) = xml_signature else {
         return match raw.kind {
-            MessageKind::Request if policy.require_signed_requests => Err(Rejection::new(
-                Reason::LogoutRequestIsUnsigned,
-                "the LogoutRequest carries no signature and require_signed_logout_requests is on",
-            )),
+            MessageKind::Request
+                if policy.require_signed_requests && !weak(Weakness::LogoutSignatureRequired) =>
+            {
+                Err(Rejection::new(
+                    Reason::LogoutRequestIsUnsigned,
+                    "the LogoutRequest carries no signature and require_signed_logout_requests is on",
+                ))
+            }
             MessageKind::Request => Ok(Signed::Unsigned),
             MessageKind::Response => Err(Rejection::new(
                 Reason::LogoutResponseIsUnsigned,
@@ -301,6 +312,11 @@ fn check_signature(
         };
     };
     let shape = checks::inspect_signature(signature, id, &policy.verify).map_err(to_logout)?;
+    if weak(Weakness::LogoutSignatureVerification) {
+        return Ok(Signed::Xml {
+            certificate_index: 0,
+        });
+    }
     let verified = dsig::verify(
         doc,
         signature,
@@ -411,6 +427,7 @@ fn check_issuer(root: RoNode, policy: &SloPolicy) -> Result<String, Rejection> {
         )));
     }
     match &policy.verify.idp_entity_id {
+        _ if policy.verify.weaknesses.has(Weakness::LogoutIssuer) => Ok(issuer),
         Some(expected) if &issuer != expected => Err(mismatch(format!(
             "Issuer is {issuer:?}, expected {expected:?}"
         ))),
@@ -422,6 +439,9 @@ fn check_issuer(root: RoNode, policy: &SloPolicy) -> Result<String, Rejection> {
 /// Destination, when present, must be our SLS; a signed message must have one (bindings
 /// §3.4.5.2 and §3.5.5.2).
 fn check_destination(root: RoNode, signed: Signed, policy: &SloPolicy) -> Result<(), Rejection> {
+    if policy.verify.weaknesses.has(Weakness::LogoutDestination) {
+        return Ok(());
+    }
     match attr(root, "Destination") {
         Some(d) if d == policy.sls_url => Ok(()),
         Some(d) => Err(Rejection::new(
@@ -492,6 +512,9 @@ pub(crate) fn check_request_time(
     policy: &SloPolicy,
     now: OffsetDateTime,
 ) -> Result<(), Rejection> {
+    if policy.verify.weaknesses.has(Weakness::LogoutTime) {
+        return Ok(());
+    }
     let skew = policy.verify.clock_skew;
     // Saturating arithmetic: the instants are the sender's (NotOnOrAfter="9999-12-31T23:59:00Z").
     if request.issue_instant > clock::add(now, skew) {

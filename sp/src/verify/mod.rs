@@ -19,7 +19,9 @@
 //!    no other (encrypted) assertion anywhere; further (encrypted) assertions only inside that
 //!    Assertion's own `saml:Advice` (SAML core §2.3.3), never read and never a signature target;
 //!    no duplicate ID (`ID` on the Response and on every Assertion, nested ones included, any
-//!    `xml:id`); `ID` declared as an XML ID only on the root Response and its one Assertion;
+//!    `xml:id`, any `ID` attribute in a namespace); the Response's children only those of its
+//!    schema, in SAML's namespaces (so no look-alike `Assertion`); `ID` declared as an XML ID
+//!    only on the root Response and its one Assertion;
 //!    required Version/ID/IssueInstant: `structure.*`. A plaintext Assertion while
 //!    `require_encrypted_assertions`: `encryption.required`.
 //! 3. **status** — top-level StatusCode is Success: `status.not_success` (checked first of all,
@@ -672,6 +674,36 @@ pub(crate) fn is_plain_id(id: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// The Response's children are those of its schema (SAML core §3.2.2, §3.4): anything else,
+/// notably an `Assertion` in a look-alike or foreign namespace that a reader matching prefixes or
+/// local names would take for SAML's ("The Fragile Lock": namespace confusion), is
+/// `structure.malformed`. Foreign elements belong in `samlp:Extensions`, which is never read.
+fn check_response_children(root: RoNode) -> Result<(), Rejection> {
+    const ALLOWED: [(&str, &str); 6] = [
+        (SAML, "Issuer"),
+        (DS, "Signature"),
+        (SAMLP, "Extensions"),
+        (SAMLP, "Status"),
+        (SAML, "Assertion"),
+        (SAML, "EncryptedAssertion"),
+    ];
+    match tree::element_children(root)
+        .find(|c| !ALLOWED.iter().any(|(ns, local)| is(*c, ns, local)))
+    {
+        None => Ok(()),
+        Some(child) => {
+            let ns = child
+                .get_namespace()
+                .map(|n| n.get_href())
+                .unwrap_or_default();
+            Err(malformed(format!(
+                "the Response has a child {{{ns}}}{}; a Response holds only saml:Issuer, ds:Signature, samlp:Extensions, samlp:Status and (encrypted) assertions in SAML's namespaces",
+                child.get_name()
+            )))
+        }
+    }
+}
+
 /// Stage 2. Returns the one Assertion: a direct child of the Response, or of `container` (the
 /// EncryptedAssertion it was decrypted in).
 fn check_structure(
@@ -721,6 +753,18 @@ fn check_structure(
                 Reason::IdValueIsDuplicated,
                 format!("ID value {xml_id:?} occurs more than once"),
             ));
+        }
+        // Attribute pollution ("The Fragile Lock"): `samlp:ID` or `saml:ID` is no XML ID here, but
+        // a namespace-blind ID lookup takes it for one, so its value counts like any ID's.
+        for ((name, ns), value) in el.get_attributes_ns() {
+            if name == "ID" && ns.is_some() && !seen.insert(value.clone()) {
+                return Err(Rejection::new(
+                    Reason::IdValueIsDuplicated,
+                    format!(
+                        "ID value {value:?} occurs more than once (once in a namespaced ID attribute)"
+                    ),
+                ));
+            }
         }
         if (is_assertion || is(el, SAMLP, "Response"))
             && let (Some(value), Some(attr_node)) =
@@ -773,6 +817,9 @@ fn check_structure(
             ),
         ));
     }
+    // After the assertion count, so that a second assertion anywhere (in a nested Response too)
+    // is reported as such; before anything is read.
+    check_response_children(root)?;
     // Only the Response and its Assertion become XML IDs: a nested assertion's ID is never a
     // signature target (its value still counts for duplicates, above).
     let id_holders = id_holders

@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -40,9 +41,33 @@ pub(super) enum Outcome {
 pub(super) async fn acs(
     State(sp): State<Sp>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, WebError> {
     let wants_json = accepts_json(&headers);
+    // The router's body limit stops reading early; that is an oversized response like any other,
+    // refused with its code and audited, not a bare 413 from the HTTP layer.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            let rejection = Rejection::new(
+                Reason::InputExceedsSizeLimit,
+                format!(
+                    "the POST body exceeds the limit for max_response_bytes = {} ({rejection})",
+                    sp.config().sp.max_response_bytes
+                ),
+            );
+            tracing::info!(code = rejection.reason.code(), detail = %rejection.message, "sign-in refused");
+            audit_rejection(&sp, "sign_in.rejected", &rejection).await?;
+            // The rest of the body is never read, so the connection cannot carry another request.
+            let mut response = Refusal::sign_in(&rejection, wants_json).into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return Ok(response);
+        }
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
     let browser = binding::presented(cookies::Scheme::of(&sp), &headers);
     match consume(&sp, &body, browser.as_ref()).await? {
         Ok(Outcome::SignedIn { token, landing }) => {

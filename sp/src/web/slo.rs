@@ -28,6 +28,7 @@ use crate::slo::{
     VerifiedLogoutRequest, VerifiedLogoutResponse,
 };
 use crate::store::AuditEvent;
+use crate::weakness::Weakness;
 
 pub(super) fn routes() -> Router<Sp> {
     Router::new().route("/saml/sls", get(sls_redirect).post(sls_post))
@@ -285,10 +286,11 @@ async fn idp_initiated(
         rejection.context.subject = Some(request.name_id.clone());
         rejection
     };
-    let (status, outcome) = if !store
-        .consume_logout_request_id(&request.id, keep_until, now)
-        .await?
-    {
+    let fresh = sp.weakened(Weakness::LogoutReplay)
+        || store
+            .consume_logout_request_id(&request.id, keep_until, now)
+            .await?;
+    let (status, outcome) = if !fresh {
         let rejection = context(
             Reason::LogoutRequestWasAlreadyUsed,
             format!("LogoutRequest {:?} was already processed", request.id),
@@ -299,8 +301,12 @@ async fn idp_initiated(
             Err(rejection),
         )
     } else {
+        let session_indexes: &[String] = match sp.weakened(Weakness::LogoutSessionIndex) {
+            true => &[],
+            false => &request.session_indexes,
+        };
         let ended = store
-            .end_sessions_for_logout(&request.issuer, &request.name_id, &request.session_indexes)
+            .end_sessions_for_logout(&request.issuer, &request.name_id, session_indexes)
             .await?;
         if ended.is_empty() {
             let rejection = context(
@@ -373,6 +379,7 @@ async fn logout_response(
     // Several IdPs: only the IdP the request went to may answer it; a mismatch leaves the
     // request answerable by the right one.
     if let Some(id) = &response.in_response_to
+        && !sp.weakened(Weakness::LogoutIssuer)
         && let Some(asked) = sp.store().logout_request_idp(id).await?
         && asked != response.issuer
     {

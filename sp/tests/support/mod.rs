@@ -90,6 +90,8 @@ pub struct Reply {
     pub location: Option<String>,
     /// The first `Set-Cookie`.
     pub set_cookie: Option<String>,
+    /// `Connection`.
+    pub connection: Option<String>,
     pub body: String,
 }
 
@@ -97,6 +99,11 @@ pub struct Reply {
 pub async fn send(app: Router, request: Request<Body>) -> Reply {
     let response = app.oneshot(request).await.expect("router");
     let (status, location, set_cookie) = head(&response);
+    let connection = response
+        .headers()
+        .get(header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     let body = response
         .into_body()
         .collect()
@@ -107,6 +114,7 @@ pub async fn send(app: Router, request: Request<Body>) -> Reply {
         status,
         location,
         set_cookie,
+        connection,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
