@@ -135,6 +135,8 @@ pub struct Actual {
     pub code: Option<String>,
     /// HTTP status of a refusal.
     pub status: Option<u16>,
+    /// Whether a refusal named its code to the browser (`false`: the code is the audit log's).
+    pub code_shown: Option<bool>,
     /// The SP's message and expected-vs-received detail of a refusal.
     pub message: Option<String>,
     pub detail: Option<String>,

@@ -77,6 +77,9 @@ struct RawScenario {
     source: String,
     #[serde(default)]
     tags: Vec<String>,
+    /// A product preset for the SP (`sp::config::Preset`); becomes `[sp] preset`.
+    #[serde(default)]
+    preset: Option<Spanned<String>>,
     #[serde(default)]
     sp: Option<toml::Table>,
     #[serde(default)]
@@ -155,6 +158,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         )]
     })?;
     let mut errors = Vec::new();
+    let mut raw = raw;
+    if let Some(preset) = raw.preset.take() {
+        let offset = Some(preset.span().start);
+        let name = preset.into_inner();
+        let sp = raw.sp.get_or_insert_with(toml::Table::new);
+        if let Err(e) = sp::config::Preset::from_name(&name) {
+            let message = e
+                .to_string()
+                .replace("invalid configuration: sp.preset", "preset");
+            errors.push(LoadError::at(file, text, offset, message));
+        } else if sp.contains_key("preset") {
+            let message = "preset is given twice: top-level `preset` and `[sp] preset`; keep one";
+            errors.push(LoadError::at(file, text, offset, message.into()));
+        } else {
+            sp.insert("preset".into(), toml::Value::String(name));
+        }
+    }
     let mut steps = Vec::new();
     for spanned in raw.step {
         let offset = spanned.span().start;

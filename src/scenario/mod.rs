@@ -495,6 +495,9 @@ pub struct Expect {
     pub code: Option<String>,
     /// The HTTP status of the SP's refusal.
     pub status: Option<u16>,
+    /// Whether the refusal named its reason code to the browser; `false`: a generic failure
+    /// page (`failure_page_detail = "generic"`), the code then read from the audit log.
+    pub code_shown: Option<bool>,
     /// The signed-in user, by e-mail or login.
     pub user: Option<String>,
     pub email: Option<String>,
