@@ -211,6 +211,7 @@ fn matching(events: &[AuditBrief], wanted: &AuditExpect) -> usize {
                     .detail_contains
                     .as_ref()
                     .is_none_or(|t| e.detail.contains(t.as_str()))
+                && wanted.groups.as_ref().is_none_or(|g| *g == e.groups)
         })
         .count()
 }

@@ -171,6 +171,9 @@ pub struct AuditBrief {
     pub kind: String,
     pub code: Option<String>,
     pub detail: String,
+    /// The group values the event recorded (as the IdP sent them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// A SAML message seen in a step.

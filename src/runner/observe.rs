@@ -100,6 +100,7 @@ pub(super) async fn audit(
             kind: e.kind.clone(),
             code: e.code.clone(),
             detail: e.detail.clone(),
+            groups: e.groups.clone(),
         })
         .collect();
     // A generic failure page (`failure_page_detail = "generic"`, OnTrackio) names no reason: the

@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::{
     AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
     IdpForbidFraming, IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew,
-    Scenario, SetRoles, SignIn, Step,
+    Scenario, SetRoles, SignIn, Step, Visit,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -89,6 +89,8 @@ struct RawScenario {
     #[serde(default)]
     extra_idp: Vec<ExtraIdp>,
     #[serde(default)]
+    config_refused: Option<String>,
+    #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
 
@@ -112,6 +114,7 @@ struct RawStep {
     idp_remove_user: Option<IdpUserRef>,
     idp_end_sessions: Option<Nothing>,
     idp_forbid_framing: Option<IdpForbidFraming>,
+    visit: Option<Visit>,
     #[serde(default)]
     expect: Option<Expect>,
     #[serde(default)]
@@ -121,7 +124,7 @@ struct RawStep {
 /// Every action key, for error messages.
 pub(super) const ACTION_KEYS: &str = "sign_in, link, skip_link, invite, accept_invitation, \
      advance_clock, renew, logout, replay, recovery_login, check, set_roles, idp_set_access, \
-     idp_remove_user, idp_end_sessions, idp_forbid_framing";
+     idp_remove_user, idp_end_sessions, idp_forbid_framing, visit";
 
 impl RawStep {
     fn actions(self) -> (Vec<Action>, Option<Expect>, Option<String>) {
@@ -143,6 +146,7 @@ impl RawStep {
         push(self.idp_remove_user.map(Action::IdpRemoveUser));
         push(self.idp_end_sessions.map(Action::IdpEndSessions));
         push(self.idp_forbid_framing.map(Action::IdpForbidFraming));
+        push(self.visit.map(Action::Visit));
         (actions, self.expect, self.note)
     }
 }
@@ -227,6 +231,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         idp_users: raw.idp_users,
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
         extra_idps: raw.extra_idp,
+        config_refused: raw.config_refused,
         warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),

@@ -42,6 +42,9 @@ pub struct Scenario {
     pub accounts: Vec<Account>,
     /// Further mock IdPs the SP trusts beside the pair's own (`[[extra_idp]]`).
     pub extra_idps: Vec<ExtraIdp>,
+    /// The SP must refuse this configuration at start, with an error containing this text (a
+    /// scenario without steps).
+    pub config_refused: Option<String>,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
@@ -194,6 +197,7 @@ pub enum Action {
     IdpRemoveUser(IdpUserRef),
     IdpEndSessions(Nothing),
     IdpForbidFraming(IdpForbidFraming),
+    Visit(Visit),
 }
 
 impl Action {
@@ -216,6 +220,7 @@ impl Action {
             Action::IdpRemoveUser(_) => "idp_remove_user",
             Action::IdpEndSessions(_) => "idp_end_sessions",
             Action::IdpForbidFraming(_) => "idp_forbid_framing",
+            Action::Visit(_) => "visit",
         }
     }
 
@@ -232,6 +237,7 @@ impl Action {
             Action::Renew(a) => (&a.browser, MAIN),
             Action::Logout(a) => (&a.browser, MAIN),
             Action::RecoveryLogin(a) => (&a.browser, MAIN),
+            Action::Visit(a) => (&a.browser, MAIN),
             _ => return None,
         };
         Some(browser.as_deref().unwrap_or(default))
@@ -445,6 +451,16 @@ pub struct IdpForbidFraming {
     pub forbid: bool,
 }
 
+/// `visit`: the browser GETs one SP page (no redirect followed), as a person opening it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Visit {
+    /// A path on the SP, e.g. `/saml/metadata`, `/login`, `/`.
+    pub path: String,
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
+}
+
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -540,6 +556,8 @@ pub struct AuditExpect {
     pub code: Option<String>,
     /// The event's detail contains this text.
     pub detail_contains: Option<String>,
+    /// The event recorded exactly these group values, in order.
+    pub groups: Option<Vec<String>>,
     /// Exactly this many matching events (default: at least one).
     pub count: Option<usize>,
 }
@@ -555,6 +573,9 @@ impl std::fmt::Display for AuditExpect {
         }
         if let Some(text) = &self.detail_contains {
             parts.push(format!("detail~{text:?}"));
+        }
+        if let Some(groups) = &self.groups {
+            parts.push(format!("groups={groups:?}"));
         }
         if let Some(count) = self.count {
             parts.push(format!("count={count}"));
