@@ -60,6 +60,9 @@ pub struct ExtraIdpOptions {
     /// Sign with the fixed RSA-1024 test key (which the SP pins for it) instead of a fresh
     /// RSA-2048 one: an IdP that the SP's `min_rsa_bits` refuses (`signature.weak_key`).
     pub weak_key: bool,
+    /// The SP pins a retired certificate (a fresh one nobody signs with) before this IdP's own:
+    /// an IdP in the middle of a certificate rotation.
+    pub retired_certificate: bool,
 }
 
 /// The `[[additional_idp]]` options the harness fills in itself; [`additional_idp_settings`]
@@ -228,13 +231,19 @@ impl Pair {
                 idp: idp_key,
                 attacker: keys.attacker.clone(),
             };
-            let settings = additional_idp_settings(
-                &entity_id,
-                &base_url,
-                &extra_keys.idp.cert_pem,
-                &extra.sp_settings,
-            )
-            .map_err(failed)?;
+            let pinned = if extra.retired_certificate {
+                let retired = mock_idp::keys::SigningIdentity::generate(&format!(
+                    "samlconf mock IdP {} (retired)",
+                    extra.name
+                ))
+                .map_err(|e| failed(e.to_string()))?;
+                format!("{}\n{}", retired.cert_pem.trim(), extra_keys.idp.cert_pem)
+            } else {
+                extra_keys.idp.cert_pem.clone()
+            };
+            let settings =
+                additional_idp_settings(&entity_id, &base_url, &pinned, &extra.sp_settings)
+                    .map_err(failed)?;
             sp_config.additional_idps.push(settings);
             extra_listeners.push((listener, base_url, entity_id, extra_keys));
         }

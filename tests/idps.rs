@@ -22,6 +22,7 @@ async fn pair_with_partner(partner_sp: &str, partner_users: Vec<IdpUser>) -> Pai
             entity_id: None,
             users: partner_users,
             weak_key: false,
+            retired_certificate: false,
             sp_settings: toml::from_str(partner_sp).expect("partner settings"),
         }],
         ..Default::default()

@@ -729,10 +729,10 @@ impl IdpSettings {
             })
         };
         if let Some(pem) = &self.certificate_pem {
-            return Ok(vec![pem.clone()]);
+            return Ok(split_certificates(pem));
         }
         if let Some(path) = &self.certificate_file {
-            return Ok(vec![read(path)?]);
+            return Ok(split_certificates(&read(path)?));
         }
         if let Some(path) = &self.metadata_file {
             let certs = crate::metadata::signing_certificates_from_idp_metadata(&read(path)?)
@@ -798,6 +798,22 @@ impl SpConfig {
                 .iter()
                 .any(|allowed| domain_name(allowed).eq_ignore_ascii_case(domain))
     }
+}
+
+/// Each certificate of a PEM text, in order: several concatenated certificates are all pinned
+/// (a rotation: the retired one and its successor). Text without an END line stays one entry,
+/// for the verifier to refuse as it is.
+fn split_certificates(pem: &str) -> Vec<String> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut certs: Vec<String> = pem
+        .split_inclusive(END)
+        .filter(|part| part.contains(END))
+        .map(|part| format!("{}\n", part.trim()))
+        .collect();
+    if certs.is_empty() {
+        certs.push(pem.to_owned());
+    }
+    certs
 }
 
 /// A configured domain without the `@` people often write before it.
@@ -1057,6 +1073,18 @@ certificate_pem = "-----BEGIN CERTIFICATE-----"
         let text = MINIMAL.replace("[idp]", "preset = \"ontrackio\"\nclock_skew = 5\n[idp]");
         let err = SpConfig::from_toml(&text).expect_err("typo under a preset");
         assert!(err.to_string().contains("clock_skew"), "{err}");
+    }
+
+    #[test]
+    fn concatenated_certificates_are_each_pinned_in_order() {
+        let one = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n";
+        let two = "-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----";
+        assert_eq!(split_certificates(one), [one]);
+        assert_eq!(
+            split_certificates(&format!("{one}\n{two}\n")),
+            [one.to_owned(), format!("{two}\n")]
+        );
+        assert_eq!(split_certificates("garbage"), ["garbage"]);
     }
 
     #[test]

@@ -114,6 +114,9 @@ pub struct ExtraIdp {
     /// `min_rsa_bits` scenarios.
     #[serde(default)]
     pub weak_key: bool,
+    /// The SP pins a retired certificate before this IdP's own (a rotation in progress).
+    #[serde(default)]
+    pub retired_certificate: bool,
 }
 
 impl ExtraIdp {
@@ -125,6 +128,7 @@ impl ExtraIdp {
             users: self.users.clone(),
             sp_settings: self.sp.clone().unwrap_or_default(),
             weak_key: self.weak_key,
+            retired_certificate: self.retired_certificate,
         }
     }
 }

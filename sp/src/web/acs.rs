@@ -286,6 +286,22 @@ async fn accepted_response(
         let code = Reason::SignatureCertificateIsExpired.code();
         audit_warning(sp, code, idp, &facts.identity, detail, now).await?;
     }
+    // A rotation in progress: the IdP signs with a pinned certificate after the first.
+    if verified.signature.certificate_index > 0 {
+        let detail = format!(
+            "verified with pinned certificate #{} of this IdP, not the first: the IdP signs with another certificate; remove the retired one when the rotation is done",
+            verified.signature.certificate_index + 1
+        );
+        audit(
+            sp,
+            "certificate.rotation",
+            idp,
+            &facts.identity,
+            detail,
+            now,
+        )
+        .await?;
+    }
     let landing = landing
         .and_then(|r| kept_relay_state(sp, &r))
         .unwrap_or_else(|| "/".into());
