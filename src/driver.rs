@@ -545,6 +545,19 @@ impl HttpDriver {
         self.follow(response).await
     }
 
+    /// GETs one SP path without following a redirect: the status, the redirect's target (if
+    /// any) and the body.
+    pub async fn open(&self, path: &str) -> Result<(u16, Option<String>, String), DriverError> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.sp_base_url))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let location = redirect_target(&response);
+        Ok((status, location, response.text().await?))
+    }
+
     /// GETs `url` (absolute, or a path on the SP) and follows redirects with this browser's
     /// cookies to the last page: e.g. an IdP's LogoutRequest URL → the SP's `/saml/sls` → the IdP.
     pub async fn visit(&self, url: &str) -> Result<Visited, DriverError> {

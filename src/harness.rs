@@ -63,6 +63,9 @@ pub struct ExtraIdpOptions {
     /// A signing-key rollover in progress at this IdP: which key it signs with and which the
     /// SP pins (through an IdP metadata file listing them, as a rollover is announced).
     pub key_rollover: Option<KeyRollover>,
+    /// The SP pins a retired certificate (a fresh one nobody signs with) before this IdP's own:
+    /// an IdP in the middle of a certificate rotation.
+    pub retired_certificate: bool,
 }
 
 /// Numbers the rollover metadata files of this process.
@@ -288,10 +291,20 @@ impl Pair {
                 idp: idp_key,
                 attacker: keys.attacker.clone(),
             };
+            let own_pem = if extra.retired_certificate {
+                let retired = mock_idp::keys::SigningIdentity::generate(&format!(
+                    "samlconf mock IdP {} (retired)",
+                    extra.name
+                ))
+                .map_err(|e| failed(e.to_string()))?;
+                format!("{}\n{}", retired.cert_pem.trim(), extra_keys.idp.cert_pem)
+            } else {
+                extra_keys.idp.cert_pem.clone()
+            };
             let mut settings = additional_idp_settings(
                 &entity_id,
                 &base_url,
-                &extra_keys.idp.cert_pem,
+                &own_pem,
                 &extra.sp_settings,
             )
             .map_err(failed)?;

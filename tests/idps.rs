@@ -23,6 +23,7 @@ async fn pair_with_partner(partner_sp: &str, partner_users: Vec<IdpUser>) -> Pai
             users: partner_users,
             weak_key: false,
             key_rollover: None,
+            retired_certificate: false,
             sp_settings: toml::from_str(partner_sp).expect("partner settings"),
         }],
         ..Default::default()

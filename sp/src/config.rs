@@ -75,6 +75,10 @@ impl Default for Limits {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpSettings {
+    /// The product whose documented defaults the other options start from; an option set in the
+    /// file still wins ([`Preset`]).
+    #[serde(default)]
+    pub preset: Preset,
     /// The SP entity ID: the Issuer of our AuthnRequests and the Audience we require.
     /// Defaults to `{base_url}/saml/metadata`, as in the OnTrackio guide.
     #[serde(default)]
@@ -187,6 +191,177 @@ pub struct SpSettings {
     /// Re-authenticate (passive AuthnRequest) this often while signed in, in seconds; 0 = never.
     #[serde(default = "default_renewal_interval_secs")]
     pub renewal_interval_secs: u32,
+    /// Who may use the recovery password login (`/login?sso=false`).
+    #[serde(default)]
+    pub recovery_login: RecoveryLogin,
+    /// What a refused sign-in's page (and JSON) tells the browser.
+    #[serde(default)]
+    pub failure_page_detail: FailurePageDetail,
+    /// Whether `max_session_secs` caps the session end the IdP states.
+    #[serde(default)]
+    pub session_length: SessionLength,
+    /// Refuse a sign-in whose assertion carries no `access` attribute (`access.denied`), as
+    /// well as one whose `access` is not `true` (Shotgun lists it among the required ones).
+    #[serde(default)]
+    pub require_access_attribute: bool,
+    /// Roles a group value may name directly, besides the explicit `role_mapping`s (Shotgun: the
+    /// groups attribute names a permission group). Empty: explicit mappings only (OnTrackio).
+    #[serde(default)]
+    pub permission_groups: Vec<String>,
+}
+
+/// A product whose documented behaviour the SP imitates: the defaults of the options that
+/// product documents (`sp/docs/configuration.md`, *Presets*). Applied to the defaults before the
+/// file's own keys are read, so an explicit option always wins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// The SP's own safe defaults.
+    #[default]
+    Generic,
+    /// Flow Production Tracking's (local-install) SSO guides: the linking prompt, the admins'
+    /// bypass login, the IdP's session length, and the Shotgun attribute semantics.
+    FlowProductionTracking,
+    /// The older Shotgun SAML configuration pages of the same product: users created at sign-in,
+    /// `access` required, groups naming permission groups, absent groups changing nothing.
+    Shotgun,
+    /// Decisions' SSO overview: SP- and IdP-initiated sign-in, a password account's e-mail is not
+    /// an SSO account's, any password account may use the bypass URL.
+    Decisions,
+    /// OnTrackio's SAML admin guide: JIT off, explicit group mappings only, a generic failure page.
+    Ontrackio,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 5] = [
+        Preset::Generic,
+        Preset::FlowProductionTracking,
+        Preset::Shotgun,
+        Preset::Decisions,
+        Preset::Ontrackio,
+    ];
+
+    /// Its name in `[sp] preset` and `--preset`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Generic => "generic",
+            Preset::FlowProductionTracking => "flow-production-tracking",
+            Preset::Shotgun => "shotgun",
+            Preset::Decisions => "decisions",
+            Preset::Ontrackio => "ontrackio",
+        }
+    }
+
+    /// The preset named `name`, or an error listing the names.
+    pub fn from_name(name: &str) -> Result<Preset, ConfigError> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+                ConfigError::Invalid(format!(
+                    "sp.preset: unknown preset {name:?} (expected one of {})",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// The `[sp]` options this preset sets, as TOML (each documented, with its source, in the
+    /// configuration docs' presets table).
+    fn sp_defaults(self) -> &'static str {
+        match self {
+            Preset::Generic => "",
+            Preset::Shotgun => {
+                r#"
+                session_length = "idp"
+                require_access_attribute = true
+                permission_groups = ["admin", "member"]
+                role_sync = "keep_when_absent"
+                "#
+            }
+            Preset::FlowProductionTracking => {
+                r#"
+                account_linking = "prompt"
+                recovery_login = "admins"
+                session_length = "idp"
+                require_access_attribute = true
+                permission_groups = ["admin", "member"]
+                role_sync = "keep_when_absent"
+                "#
+            }
+            Preset::Decisions => {
+                r#"
+                allow_unsolicited = true
+                account_linking = "refuse"
+                recovery_login = "password_accounts"
+                "#
+            }
+            Preset::Ontrackio => {
+                r#"
+                jit_provisioning = false
+                failure_page_detail = "generic"
+                "#
+            }
+        }
+    }
+
+    /// The whole file with the preset under it: the preset's `[sp]` options, then every key of
+    /// `file` over them (tables key by key; a key the file sets replaces the preset's).
+    fn layered(self, file: toml::Table) -> Result<toml::Table, ConfigError> {
+        let defaults: toml::Table = toml::from_str(self.sp_defaults()).map_err(|e| {
+            ConfigError::Invalid(format!("preset {:?} is broken: {e}", self.name()))
+        })?;
+        let mut layered = toml::Table::new();
+        layered.insert("sp".into(), toml::Value::Table(defaults));
+        merge_tables(&mut layered, file);
+        Ok(layered)
+    }
+}
+
+/// Deep-merges `over` into `base`: tables key by key, any other value replaced.
+fn merge_tables(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base)), toml::Value::Table(over)) => merge_tables(base, over),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Who may sign in with a password on the recovery login while SSO is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryLogin {
+    /// Accounts with an admin role only (Flow Production Tracking: to fix configuration).
+    #[default]
+    Admins,
+    /// Any account with a password (Decisions: the `AutoSSOSignin=false` bypass URL).
+    PasswordAccounts,
+}
+
+/// What the page of a refused sign-in says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePageDetail {
+    /// The reason code and its summary (the detail stays in the audit log).
+    #[default]
+    Code,
+    /// One generic message for every reason; the reason only in the audit log (OnTrackio).
+    Generic,
+}
+
+/// Who decides how long a session lasts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionLength {
+    /// The IdP's SessionNotOnOrAfter (else Conditions NotOnOrAfter), capped by `max_session_secs`.
+    #[default]
+    Capped,
+    /// The IdP's alone (Flow Production Tracking): `max_session_secs` applies only when the IdP
+    /// states no end.
+    Idp,
 }
 
 /// The first SSO sign-in of an identity that is not linked to a local user yet.
@@ -199,6 +374,10 @@ pub enum AccountLinking {
     /// Ask (Flow Production Tracking): a matching local account's password links it; with no
     /// match, any account's username and password; "skip" creates a new user.
     Prompt,
+    /// As `Email`, except that a local account with a password and the same e-mail refuses the
+    /// sign-in (`account.sso_not_allowed`): a password account and an SSO account may not share
+    /// an e-mail (Decisions: "not configured to use SAML").
+    Refuse,
 }
 
 /// How groups become roles at every sign-in.
@@ -320,11 +499,17 @@ impl SpConfig {
     /// Reads, parses and validates a TOML file. Relative file paths inside it are resolved
     /// against the file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with_preset(path, None)
+    }
+
+    /// [`SpConfig::load`], with `preset` (e.g. `samlconf serve --preset`) in place of the file's
+    /// own `[sp] preset`.
+    pub fn load_with_preset(path: &Path, preset: Option<Preset>) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        let mut config = Self::from_toml(&text).map_err(|e| match e {
+        let mut config = Self::from_toml_with_preset(&text, preset).map_err(|e| match e {
             ConfigError::Invalid(message) => ConfigError::Parse {
                 path: path.to_owned(),
                 message,
@@ -350,7 +535,36 @@ impl SpConfig {
 
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Self::from_toml_with_preset(text, None)
+    }
+
+    /// [`SpConfig::from_toml`]; `preset`, if given, replaces the text's `[sp] preset`. The
+    /// preset's options are laid under the file's: what the file sets wins.
+    pub fn from_toml_with_preset(text: &str, preset: Option<Preset>) -> Result<Self, ConfigError> {
+        let invalid = |e: toml::de::Error| ConfigError::Invalid(e.to_string());
+        let mut file: toml::Table = toml::from_str(text).map_err(invalid)?;
+        let written = match file.get("sp").and_then(|sp| sp.get("preset")) {
+            None => None,
+            Some(toml::Value::String(name)) => Some(Preset::from_name(name)?),
+            Some(other) => {
+                return Err(ConfigError::Invalid(format!(
+                    "sp.preset must be a string, not {other}"
+                )));
+            }
+        };
+        if let (Some(preset), Some(toml::Value::Table(sp))) = (preset, file.get_mut("sp")) {
+            sp.insert("preset".into(), toml::Value::String(preset.name().into()));
+        }
+        // Without a preset the text itself is read, so errors keep their line and column.
+        let config: Self = match (preset, written) {
+            (None, None | Some(Preset::Generic)) => toml::from_str(text).map_err(invalid)?,
+            (preset, written) => {
+                let preset = preset.or(written).unwrap_or_default();
+                toml::Value::Table(preset.layered(file)?)
+                    .try_into()
+                    .map_err(invalid)?
+            }
+        };
         config.validate()?;
         Ok(config)
     }
@@ -362,6 +576,11 @@ impl SpConfig {
             return Err(ConfigError::Invalid(format!(
                 "sp.default_role = {:?} is an admin role; admin roles may only come from a role_mapping",
                 sp.default_role
+            )));
+        }
+        if let Some(role) = sp.permission_groups.iter().find(|r| r.trim().is_empty()) {
+            return Err(ConfigError::Invalid(format!(
+                "sp.permission_groups: {role:?} is not a role name"
             )));
         }
         if sp.base_url.ends_with('/') {
@@ -510,10 +729,10 @@ impl IdpSettings {
             })
         };
         if let Some(pem) = &self.certificate_pem {
-            return Ok(vec![pem.clone()]);
+            return Ok(split_certificates(pem));
         }
         if let Some(path) = &self.certificate_file {
-            return Ok(vec![read(path)?]);
+            return Ok(split_certificates(&read(path)?));
         }
         if let Some(path) = &self.metadata_file {
             let certs = crate::metadata::signing_certificates_from_idp_metadata(&read(path)?)
@@ -579,6 +798,22 @@ impl SpConfig {
                 .iter()
                 .any(|allowed| domain_name(allowed).eq_ignore_ascii_case(domain))
     }
+}
+
+/// Each certificate of a PEM text, in order: several concatenated certificates are all pinned
+/// (a rotation: the retired one and its successor). Text without an END line stays one entry,
+/// for the verifier to refuse as it is.
+fn split_certificates(pem: &str) -> Vec<String> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut certs: Vec<String> = pem
+        .split_inclusive(END)
+        .filter(|part| part.contains(END))
+        .map(|part| format!("{}\n", part.trim()))
+        .collect();
+    if certs.is_empty() {
+        certs.push(pem.to_owned());
+    }
+    certs
 }
 
 /// A configured domain without the `@` people often write before it.
@@ -779,6 +1014,77 @@ certificate_pem = "-----BEGIN CERTIFICATE-----"
         let text = format!("{MINIMAL}{PARTNER}allowed_domains = [\"@\"]\n");
         let err = SpConfig::from_toml(&text).expect_err("empty domain");
         assert!(err.to_string().contains("allowed_domains"), "{err}");
+    }
+
+    #[test]
+    fn a_preset_sets_its_defaults_and_an_explicit_option_still_wins() {
+        let with = |extra: &str| {
+            let text = MINIMAL.replace("[idp]", &format!("{extra}\n[idp]"));
+            SpConfig::from_toml(&text)
+        };
+        let generic = with("").expect("generic");
+        assert_eq!(generic.sp.preset, Preset::Generic);
+        assert!(generic.sp.jit_provisioning);
+        assert_eq!(generic.sp.failure_page_detail, FailurePageDetail::Code);
+
+        let ontrackio = with("preset = \"ontrackio\"").expect("ontrackio");
+        assert!(!ontrackio.sp.jit_provisioning);
+        assert_eq!(ontrackio.sp.failure_page_detail, FailurePageDetail::Generic);
+        assert_eq!(
+            ontrackio.sp.clock_skew_secs, 120,
+            "untouched options keep theirs"
+        );
+
+        // The explicit key wins even when it equals the generic default (no value comparison).
+        let explicit = with("preset = \"ontrackio\"\njit_provisioning = true").expect("explicit");
+        assert!(explicit.sp.jit_provisioning);
+        assert_eq!(explicit.sp.failure_page_detail, FailurePageDetail::Generic);
+        let order = with("jit_provisioning = true\npreset = \"ontrackio\"").expect("order");
+        assert!(order.sp.jit_provisioning, "key order does not matter");
+
+        let fpt = with("preset = \"flow-production-tracking\"").expect("fpt");
+        assert_eq!(fpt.sp.account_linking, AccountLinking::Prompt);
+        assert_eq!(fpt.sp.session_length, SessionLength::Idp);
+        assert_eq!(fpt.sp.role_sync, RoleSync::KeepWhenAbsent);
+        assert!(fpt.sp.require_access_attribute);
+        let decisions = with("preset = \"decisions\"").expect("decisions");
+        assert_eq!(decisions.sp.account_linking, AccountLinking::Refuse);
+        assert_eq!(decisions.sp.recovery_login, RecoveryLogin::PasswordAccounts);
+        assert!(decisions.sp.allow_unsolicited);
+        let shotgun = with("preset = \"shotgun\"").expect("shotgun");
+        assert_eq!(shotgun.sp.account_linking, AccountLinking::Email);
+        assert_eq!(shotgun.sp.permission_groups, ["admin", "member"]);
+    }
+
+    #[test]
+    fn every_preset_parses_and_an_unknown_one_is_named() {
+        for preset in Preset::ALL {
+            let text = MINIMAL.replace("[idp]", &format!("preset = {:?}\n[idp]", preset.name()));
+            let config = SpConfig::from_toml(&text).expect(preset.name());
+            assert_eq!(config.sp.preset, preset);
+        }
+        let text = MINIMAL.replace("[idp]", "preset = \"okta\"\n[idp]");
+        let err = SpConfig::from_toml(&text).expect_err("unknown preset");
+        let message = err.to_string();
+        assert!(
+            message.contains("okta") && message.contains("ontrackio"),
+            "{message}"
+        );
+        let text = MINIMAL.replace("[idp]", "preset = \"ontrackio\"\nclock_skew = 5\n[idp]");
+        let err = SpConfig::from_toml(&text).expect_err("typo under a preset");
+        assert!(err.to_string().contains("clock_skew"), "{err}");
+    }
+
+    #[test]
+    fn concatenated_certificates_are_each_pinned_in_order() {
+        let one = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n";
+        let two = "-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----";
+        assert_eq!(split_certificates(one), [one]);
+        assert_eq!(
+            split_certificates(&format!("{one}\n{two}\n")),
+            [one.to_owned(), format!("{two}\n")]
+        );
+        assert_eq!(split_certificates("garbage"), ["garbage"]);
     }
 
     #[test]

@@ -93,14 +93,25 @@ pub fn resolve(verified: &VerifiedResponse, config: &SpConfig) -> Result<Identit
         }
     }
 
-    if let Some(access) = first(&candidates.access) {
-        if !access.eq_ignore_ascii_case("true") {
+    match first(&candidates.access) {
+        Some(access) if !access.eq_ignore_ascii_case("true") => {
             return Err(rejection(
                 Reason::AccessIsDeniedByPolicy,
                 format!("the IdP sent access = {access:?}: this user is not granted access"),
                 verified,
             ));
         }
+        None if config.sp.require_access_attribute => {
+            return Err(rejection(
+                Reason::AccessIsDeniedByPolicy,
+                format!(
+                    "the IdP sent no access attribute ({:?}) and sp.require_access_attribute is on: access is granted only by access = true",
+                    candidates.access
+                ),
+                verified,
+            ));
+        }
+        _ => {}
     }
 
     let login = first(&candidates.login);
@@ -181,12 +192,22 @@ pub fn group_values(verified: &VerifiedResponse, candidates: &[String]) -> Vec<S
 /// that matches; when none matches, that IdP's default role alone. A default role is never an
 /// admin role (config validation).
 pub fn roles_for(groups: &[String], config: &SpConfig, idp: &str) -> Vec<String> {
-    let roles: BTreeSet<String> = config
+    let mapped = config
         .role_mappings_for(idp)
         .into_iter()
         .filter(|m| groups.iter().any(|g| g == &m.group))
-        .map(|m| m.role.clone())
-        .collect();
+        .map(|m| m.role.clone());
+    // A group value that names a permission group is that role (Shotgun), exactly; like the
+    // top-level mappings, for the primary IdP only (an additional IdP grants nothing unasked).
+    let primary = idp == config.idp.entity_id;
+    let named = config
+        .sp
+        .permission_groups
+        .iter()
+        .filter(|_| primary)
+        .filter(|role| groups.iter().any(|g| g == *role))
+        .cloned();
+    let roles: BTreeSet<String> = mapped.chain(named).collect();
     if roles.is_empty() {
         vec![config.default_role_for(idp).to_owned()]
     } else {

@@ -107,6 +107,25 @@ struct SignInRefused<'a> {
     detail: Option<&'a str>,
 }
 
+/// The one message of every refused sign-in under `failure_page_detail = "generic"`.
+pub const GENERIC_FAILURE: &str = "SAML sign-in failed. Contact your administrator.";
+
+#[derive(Template)]
+#[template(path = "sign-in-failed-generic.html")]
+struct SignInFailedGeneric<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The generic failure page (OnTrackio): no reason code, no summary; the administrator reads
+/// the reason in the audit log.
+pub fn sign_in_failed_generic() -> String {
+    render(&SignInFailedGeneric {
+        title: "SAML sign-in failed",
+        message: GENERIC_FAILURE,
+    })
+}
+
 /// The page a refused sign-in lands on: a short explanation and the stable reason code, which
 /// is also in the audit log with the detail. `detail` is the browser-safe detail a refusal site
 /// chose to show (see `web::refusal`).

@@ -97,6 +97,12 @@ const NON_POLICY_SP_KEYS: &[&str] = &[
     "ignore_fields_on_update",
     "role_sync",
     "renewal_interval_secs",
+    "preset",
+    "recovery_login",
+    "failure_page_detail",
+    "session_length",
+    "require_access_attribute",
+    "permission_groups",
 ];
 
 impl PolicySettings {

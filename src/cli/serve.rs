@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// by the mock IdP's. Default: the demo configuration.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A product preset for the SP (generic, flow-production-tracking, shotgun, decisions,
+    /// ontrackio): that product's documented defaults; options in --config still win.
+    #[arg(long)]
+    preset: Option<String>,
     /// Where the IdP's and the SP's signing keys and the SP's database live.
     #[arg(long, default_value = ".samlconf")]
     state_dir: PathBuf,
@@ -40,8 +44,16 @@ pub fn run(args: ServeArgs) -> ExitCode {
             eprintln!("samlconf serve: cannot create {}: {e}", args.state_dir.display());
             return ExitCode::from(super::EXIT_USAGE);
         }
+        let preset = match args.preset.as_deref().map(sp::config::Preset::from_name) {
+            None => None,
+            Some(Ok(preset)) => Some(preset),
+            Some(Err(e)) => {
+                eprintln!("samlconf serve: --preset: {e}");
+                return ExitCode::from(super::EXIT_USAGE);
+            }
+        };
         let sp_config = match &args.config {
-            Some(path) => match sp::config::SpConfig::load(path) {
+            Some(path) => match sp::config::SpConfig::load_with_preset(path, preset) {
                 Ok(config) => Some(config),
                 Err(e) => {
                     eprintln!("samlconf serve: {e}");
@@ -63,6 +75,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
             idp_state_dir: Some(args.state_dir.join("idp")),
             sp_state_dir: Some(args.state_dir.join("sp")),
             virtual_start: None,
+            // Without --config, the preset goes under the demo configuration.
+            sp_overrides: preset.filter(|_| args.config.is_none()).map(|preset| {
+                let mut sp = toml::Table::new();
+                sp.insert("preset".into(), toml::Value::String(preset.name().into()));
+                toml::Table::from_iter([("sp".to_owned(), toml::Value::Table(sp))])
+            }),
             ..Default::default()
         };
         let pair = match Pair::start(options).await {

@@ -35,6 +35,19 @@ pub(super) fn differences(expect: &Expect, actual: &Actual) -> Vec<String> {
             shown(&actual.code)
         ));
     }
+    // A refusal that names no code fails unless the scenario expects that: the audit log
+    // standing in for the page must be asked for, never a silent fallback.
+    match (expect.code_shown, actual.code_shown) {
+        (Some(shown), got) if got != Some(shown) => out.push(format!(
+            "code_shown: expected {shown}, got {}",
+            got.map_or("nothing".into(), |s| s.to_string())
+        )),
+        (None, Some(false)) => out.push(format!(
+            "the refusal named no reason code to the browser (the audit log says {}); expect `code_shown = false` if a generic failure page is intended",
+            shown(&actual.code)
+        )),
+        _ => {}
+    }
     if let Some(status) = expect.status
         && actual.status != Some(status)
     {
@@ -198,6 +211,7 @@ fn matching(events: &[AuditBrief], wanted: &AuditExpect) -> usize {
                     .detail_contains
                     .as_ref()
                     .is_none_or(|t| e.detail.contains(t.as_str()))
+                && wanted.groups.as_ref().is_none_or(|g| *g == e.groups)
         })
         .count()
 }

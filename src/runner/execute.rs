@@ -76,7 +76,7 @@ pub(super) async fn execute(
     weaknesses: &sp::weakness::Weaknesses,
     result: &mut ScenarioResult,
 ) -> Result<(), String> {
-    let pair = Pair::start(PairOptions {
+    let started = Pair::start(PairOptions {
         sp_weaknesses: weaknesses.clone(),
         virtual_start: Some(START),
         sp_overrides: scenario.sp_overrides_root(),
@@ -84,8 +84,23 @@ pub(super) async fn execute(
         extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
         ..Default::default()
     })
-    .await
-    .map_err(|e| format!("cannot start the pair: {e}"))?;
+    .await;
+    // `config_refused`: the SP itself must refuse to start, and say why.
+    if let Some(wanted) = &scenario.config_refused {
+        let failure = match started {
+            Ok(_) => Some("the SP started with this configuration".to_owned()),
+            Err(e) if e.to_string().contains(wanted.as_str()) => None,
+            Err(e) => Some(format!("the SP refused the configuration with: {e}")),
+        };
+        if let Some(failure) = failure {
+            result.verdict = super::Verdict::Fail;
+            result.reason = Some(format!(
+                "config_refused: expected a refusal naming {wanted:?}; {failure}"
+            ));
+        }
+        return Ok(());
+    }
+    let pair = started.map_err(|e| format!("cannot start the pair: {e}"))?;
     let mut ctx = Ctx {
         pair,
         drivers: HashMap::new(),

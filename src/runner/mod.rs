@@ -135,6 +135,8 @@ pub struct Actual {
     pub code: Option<String>,
     /// HTTP status of a refusal.
     pub status: Option<u16>,
+    /// Whether a refusal named its code to the browser (`false`: the code is the audit log's).
+    pub code_shown: Option<bool>,
     /// The SP's message and expected-vs-received detail of a refusal.
     pub message: Option<String>,
     pub detail: Option<String>,
@@ -169,6 +171,9 @@ pub struct AuditBrief {
     pub kind: String,
     pub code: Option<String>,
     pub detail: String,
+    /// The group values the event recorded (as the IdP sent them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// A SAML message seen in a step.

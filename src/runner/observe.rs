@@ -100,8 +100,22 @@ pub(super) async fn audit(
             kind: e.kind.clone(),
             code: e.code.clone(),
             detail: e.detail.clone(),
+            groups: e.groups.clone(),
         })
         .collect();
+    // A generic failure page (`failure_page_detail = "generic"`, OnTrackio) names no reason: the
+    // oracle reads the code where the product puts it, this step's `*.rejected` audit event.
+    if actual.outcome.as_deref() == Some("refused") {
+        let shown = actual.code.as_deref().is_some_and(|c| !c.is_empty());
+        actual.code_shown = Some(shown);
+        if !shown {
+            actual.code = actual
+                .audit
+                .iter()
+                .find(|e| e.kind.ends_with(".rejected"))
+                .and_then(|e| e.code.clone());
+        }
+    }
     if matches!(step.action, Action::Logout(_) | Action::ReplayLogout(_)) {
         actual.code = actual
             .audit

@@ -240,6 +240,13 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             ctx.pair.idp.end_all_sessions();
         }
         Action::IdpForbidFraming(a) => ctx.pair.idp.set_forbid_framing(a.forbid),
+        Action::Visit(a) => {
+            let driver = ctx.driver(browser_of(step)?)?;
+            let (status, location, body) = driver.open(&a.path).await.map_err(err)?;
+            actual.status = Some(status);
+            actual.landing = location.map(|l| path_and_query(&l));
+            actual.full_page = Some(body);
+        }
     }
     Ok((actual, messages))
 }
@@ -287,14 +294,7 @@ fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
     match outcome {
         SignInOutcome::SignedIn { landing, .. } => {
             actual.outcome = Some("signed_in".into());
-            actual.landing = Some(
-                url::Url::parse(&landing)
-                    .map(|u| match u.query() {
-                        Some(q) => format!("{}?{q}", u.path()),
-                        None => u.path().to_owned(),
-                    })
-                    .unwrap_or(landing),
-            );
+            actual.landing = Some(path_and_query(&landing));
         }
         SignInOutcome::Refused {
             status,
@@ -318,6 +318,16 @@ fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
             actual.full_page = Some(page);
         }
     }
+}
+
+/// Path and query of a URL (a relative one as it is).
+fn path_and_query(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        })
+        .unwrap_or_else(|_| url.to_owned())
 }
 
 fn from_visit(visited: &Visited, actual: &mut Actual) -> Vec<SamlMessage> {

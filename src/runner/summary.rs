@@ -112,5 +112,6 @@ pub(super) fn summary(action: &Action) -> String {
         Action::IdpRemoveUser(a) => format!("the IdP removes {}", a.user),
         Action::IdpEndSessions(_) => "the IdP ends every session".into(),
         Action::IdpForbidFraming(a) => format!("the IdP forbid_framing = {}", a.forbid),
+        Action::Visit(a) => format!("the browser opens {}{}", a.path, browser(&a.browser)),
     }
 }

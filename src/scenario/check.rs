@@ -140,14 +140,30 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
             error(None, format!("`{field}` must not be empty"));
         }
     }
-    if scenario.steps.is_empty() {
-        error(None, "a scenario needs at least one [[step]]".into());
+    match (&scenario.config_refused, scenario.steps.is_empty()) {
+        (None, true) => error(None, "a scenario needs at least one [[step]]".into()),
+        (Some(_), false) => error(
+            None,
+            "a scenario with `config_refused` has no [[step]]: the SP does not start".into(),
+        ),
+        _ => {}
     }
 
     // --- SP configuration overrides and extra IdPs ---------------------------------------------
     let merged = merged_sp_config(scenario.sp.as_ref().unwrap_or(&toml::Table::new()));
-    if let Err(message) = &merged {
-        error(spans.sp, format!("[sp] overrides: {message}"));
+    match (&merged, &scenario.config_refused) {
+        (Err(message), None) => error(spans.sp, format!("[sp] overrides: {message}")),
+        (Ok(_), Some(wanted)) => error(
+            spans.sp,
+            format!("config_refused = {wanted:?}, but the SP configuration is valid"),
+        ),
+        (Err(message), Some(wanted)) if !message.contains(wanted.as_str()) => error(
+            spans.sp,
+            format!(
+                "config_refused = {wanted:?}, but the configuration is refused with: {message}"
+            ),
+        ),
+        _ => {}
     }
     let mut extra_directories = std::collections::BTreeMap::new();
     for extra in &scenario.extra_idps {
@@ -383,6 +399,14 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
             Action::IdpRemoveUser(a) => {
                 if !idp_user_known(&a.user) {
                     step_error(format!("user {:?} is not in the IdP directory", a.user));
+                }
+            }
+            Action::Visit(a) => {
+                if !a.path.starts_with('/') || a.path.starts_with("//") {
+                    step_error(format!(
+                        "visit.path {:?} must be a path on the SP, starting with one '/'",
+                        a.path
+                    ));
                 }
             }
             Action::Link(_)

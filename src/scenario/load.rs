@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::{
     AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
     IdpForbidFraming, IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew,
-    Replay, Scenario, SetRoles, SignIn, Step,
+    Replay, Scenario, SetRoles, SignIn, Step, Visit,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -77,6 +77,9 @@ struct RawScenario {
     source: String,
     #[serde(default)]
     tags: Vec<String>,
+    /// A product preset for the SP (`sp::config::Preset`); becomes `[sp] preset`.
+    #[serde(default)]
+    preset: Option<Spanned<String>>,
     #[serde(default)]
     sp: Option<toml::Table>,
     #[serde(default)]
@@ -85,6 +88,8 @@ struct RawScenario {
     accounts: Vec<Spanned<Account>>,
     #[serde(default)]
     extra_idp: Vec<ExtraIdp>,
+    #[serde(default)]
+    config_refused: Option<String>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
@@ -110,6 +115,7 @@ struct RawStep {
     idp_remove_user: Option<IdpUserRef>,
     idp_end_sessions: Option<Nothing>,
     idp_forbid_framing: Option<IdpForbidFraming>,
+    visit: Option<Visit>,
     #[serde(default)]
     expect: Option<Expect>,
     #[serde(default)]
@@ -119,7 +125,7 @@ struct RawStep {
 /// Every action key, for error messages.
 pub(super) const ACTION_KEYS: &str = "sign_in, link, skip_link, invite, accept_invitation, \
      advance_clock, renew, logout, replay, replay_logout, recovery_login, check, set_roles, idp_set_access, \
-     idp_remove_user, idp_end_sessions, idp_forbid_framing";
+     idp_remove_user, idp_end_sessions, idp_forbid_framing, visit";
 
 impl RawStep {
     fn actions(self) -> (Vec<Action>, Option<Expect>, Option<String>) {
@@ -142,6 +148,7 @@ impl RawStep {
         push(self.idp_remove_user.map(Action::IdpRemoveUser));
         push(self.idp_end_sessions.map(Action::IdpEndSessions));
         push(self.idp_forbid_framing.map(Action::IdpForbidFraming));
+        push(self.visit.map(Action::Visit));
         (actions, self.expect, self.note)
     }
 }
@@ -157,6 +164,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         )]
     })?;
     let mut errors = Vec::new();
+    let mut raw = raw;
+    if let Some(preset) = raw.preset.take() {
+        let offset = Some(preset.span().start);
+        let name = preset.into_inner();
+        let sp = raw.sp.get_or_insert_with(toml::Table::new);
+        if let Err(e) = sp::config::Preset::from_name(&name) {
+            let message = e
+                .to_string()
+                .replace("invalid configuration: sp.preset", "preset");
+            errors.push(LoadError::at(file, text, offset, message));
+        } else if sp.contains_key("preset") {
+            let message = "preset is given twice: top-level `preset` and `[sp] preset`; keep one";
+            errors.push(LoadError::at(file, text, offset, message.into()));
+        } else {
+            sp.insert("preset".into(), toml::Value::String(name));
+        }
+    }
     let mut steps = Vec::new();
     for spanned in raw.step {
         let offset = spanned.span().start;
@@ -209,6 +233,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         idp_users: raw.idp_users,
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
         extra_idps: raw.extra_idp,
+        config_refused: raw.config_refused,
         warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),

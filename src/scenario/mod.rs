@@ -42,6 +42,9 @@ pub struct Scenario {
     pub accounts: Vec<Account>,
     /// Further mock IdPs the SP trusts beside the pair's own (`[[extra_idp]]`).
     pub extra_idps: Vec<ExtraIdp>,
+    /// The SP must refuse this configuration at start, with an error containing this text (a
+    /// scenario without steps).
+    pub config_refused: Option<String>,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
@@ -115,6 +118,9 @@ pub struct ExtraIdp {
     /// `old-key-new-pinned` (see [`crate::harness::KeyRollover`]).
     #[serde(default)]
     pub key_rollover: Option<crate::harness::KeyRollover>,
+    /// The SP pins a retired certificate before this IdP's own (a rotation in progress).
+    #[serde(default)]
+    pub retired_certificate: bool,
 }
 
 impl ExtraIdp {
@@ -127,6 +133,7 @@ impl ExtraIdp {
             sp_settings: self.sp.clone().unwrap_or_default(),
             weak_key: self.weak_key,
             key_rollover: self.key_rollover,
+            retired_certificate: self.retired_certificate,
         }
     }
 }
@@ -201,6 +208,7 @@ pub enum Action {
     IdpRemoveUser(IdpUserRef),
     IdpEndSessions(Nothing),
     IdpForbidFraming(IdpForbidFraming),
+    Visit(Visit),
 }
 
 impl Action {
@@ -224,6 +232,7 @@ impl Action {
             Action::IdpRemoveUser(_) => "idp_remove_user",
             Action::IdpEndSessions(_) => "idp_end_sessions",
             Action::IdpForbidFraming(_) => "idp_forbid_framing",
+            Action::Visit(_) => "visit",
         }
     }
 
@@ -241,6 +250,7 @@ impl Action {
             Action::Logout(a) => (&a.browser, MAIN),
             Action::ReplayLogout(a) => (&a.browser, MAIN),
             Action::RecoveryLogin(a) => (&a.browser, MAIN),
+            Action::Visit(a) => (&a.browser, MAIN),
             _ => return None,
         };
         Some(browser.as_deref().unwrap_or(default))
@@ -484,6 +494,16 @@ pub struct IdpForbidFraming {
     pub forbid: bool,
 }
 
+/// `visit`: the browser GETs one SP page (no redirect followed), as a person opening it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Visit {
+    /// A path on the SP, e.g. `/saml/metadata`, `/login`, `/`.
+    pub path: String,
+    #[serde(default, alias = "driver")]
+    pub browser: Option<String>,
+}
+
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -534,6 +554,9 @@ pub struct Expect {
     pub code: Option<String>,
     /// The HTTP status of the SP's refusal.
     pub status: Option<u16>,
+    /// Whether the refusal named its reason code to the browser; `false`: a generic failure
+    /// page (`failure_page_detail = "generic"`), the code then read from the audit log.
+    pub code_shown: Option<bool>,
     /// The signed-in user, by e-mail or login.
     pub user: Option<String>,
     pub email: Option<String>,
@@ -576,6 +599,8 @@ pub struct AuditExpect {
     pub code: Option<String>,
     /// The event's detail contains this text.
     pub detail_contains: Option<String>,
+    /// The event recorded exactly these group values, in order.
+    pub groups: Option<Vec<String>>,
     /// Exactly this many matching events (default: at least one).
     pub count: Option<usize>,
 }
@@ -591,6 +616,9 @@ impl std::fmt::Display for AuditExpect {
         }
         if let Some(text) = &self.detail_contains {
             parts.push(format!("detail~{text:?}"));
+        }
+        if let Some(groups) = &self.groups {
+            parts.push(format!("groups={groups:?}"));
         }
         if let Some(count) = self.count {
             parts.push(format!("count={count}"));

@@ -17,7 +17,7 @@ use super::refusal::Refusal;
 use super::{Sp, WebError, accepts_json, cookies, kept_relay_state, new_session_token};
 use crate::accounts::PendingIdentity;
 use crate::clock;
-use crate::config::{AccountLinking, SpSettings};
+use crate::config::{AccountLinking, FailurePageDetail, SessionLength, SpSettings};
 use crate::identity::{self, Identity};
 use crate::pages;
 use crate::reason::{Reason, Rejection};
@@ -97,7 +97,10 @@ pub(super) async fn acs(
         Err(rejection) => {
             tracing::info!(code = rejection.reason.code(), detail = %rejection.message, "sign-in refused");
             audit_rejection(&sp, "sign_in.rejected", &rejection).await?;
-            Ok(Refusal::sign_in(&rejection, wants_json).into_response())
+            let generic = sp.config().sp.failure_page_detail == FailurePageDetail::Generic;
+            Ok(Refusal::sign_in(&rejection, wants_json)
+                .generic_when(generic)
+                .into_response())
         }
     }
 }
@@ -309,6 +312,22 @@ async fn accepted_response(
         let code = Reason::SignatureCertificateIsExpired.code();
         audit_warning(sp, code, idp, &facts.identity, detail, now).await?;
     }
+    // A rotation in progress: the IdP signs with a pinned certificate after the first.
+    if verified.signature.certificate_index > 0 {
+        let detail = format!(
+            "verified with pinned certificate #{} of this IdP, not the first: the IdP signs with another certificate; remove the retired one when the rotation is done",
+            verified.signature.certificate_index + 1
+        );
+        audit(
+            sp,
+            "certificate.rotation",
+            idp,
+            &facts.identity,
+            detail,
+            now,
+        )
+        .await?;
+    }
     let landing = landing
         .and_then(|r| kept_relay_state(sp, &r))
         .unwrap_or_else(|| "/".into());
@@ -375,7 +394,9 @@ async fn sign_in(
     // Automatic linking compares e-mails only; the linking page also offers an account whose
     // login matches, since its password proves the link.
     let matches = match config.sp.account_linking {
-        AccountLinking::Email => store.users_with_email(&identity.email).await?,
+        AccountLinking::Email | AccountLinking::Refuse => {
+            store.users_with_email(&identity.email).await?
+        }
         AccountLinking::Prompt => {
             store
                 .users_matching(identity.login.as_deref(), &identity.email)
@@ -386,6 +407,12 @@ async fn sign_in(
         if !store.sso_allowed(user.id).await? {
             return Ok(Err(not_allowed(user)));
         }
+        // A password account and an SSO account may not share an e-mail (Decisions).
+        if config.sp.account_linking == AccountLinking::Refuse
+            && store.password_hash(user.id).await?.is_some()
+        {
+            return Ok(Err(is_a_password_account(user)));
+        }
     }
     let same_email: Vec<&User> = matches
         .iter()
@@ -395,7 +422,9 @@ async fn sign_in(
     // Link without asking: by e-mail (OnTrackio), or to an account an admin made for SSO (no
     // password to prove) when prompting.
     let direct = match (config.sp.account_linking, &automatic) {
-        (AccountLinking::Email, AutoLink::To(user)) => Some((*user, "by e-mail")),
+        (AccountLinking::Email | AccountLinking::Refuse, AutoLink::To(user)) => {
+            Some((*user, "by e-mail"))
+        }
         (AccountLinking::Prompt, AutoLink::To(user))
             if store.password_hash(user.id).await?.is_none() =>
         {
@@ -413,7 +442,7 @@ async fn sign_in(
             .await
             .map(Ok);
     }
-    if let (AccountLinking::Email, AutoLink::Declined { user, why }) =
+    if let (AccountLinking::Email | AccountLinking::Refuse, AutoLink::Declined { user, why }) =
         (config.sp.account_linking, &automatic)
     {
         let detail = format!("not linked to user {} by e-mail: {why}", user.id);
@@ -421,7 +450,9 @@ async fn sign_in(
     }
     match config.sp.account_linking {
         // No match under `email`: a new user (JIT), or a refusal.
-        AccountLinking::Email => provision(sp, idp, facts, landing, now).await,
+        AccountLinking::Email | AccountLinking::Refuse => {
+            provision(sp, idp, facts, landing, now).await
+        }
         AccountLinking::Prompt => {
             let matched = matches.first();
             let expires = clock::add_secs(now, config.sp.request_ttl_secs);
@@ -716,11 +747,20 @@ pub(crate) fn replay_keep_until(
 }
 
 /// Session end: SessionNotOnOrAfter, else Conditions NotOnOrAfter (Shotgun), capped by the SP.
+/// With `session_length = "idp"` the IdP's stated end is not capped (only clamped to what an
+/// instant can hold); `max_session_secs` applies when it states none.
 fn session_end(sp: &Sp, verified: &VerifiedResponse, now: OffsetDateTime) -> OffsetDateTime {
+    let config = &sp.config().sp;
+    let idp_states_an_end =
+        verified.session_not_on_or_after.is_some() || verified.not_on_or_after.is_some();
+    let cap = match config.session_length {
+        SessionLength::Idp if idp_states_an_end => u32::MAX,
+        _ => config.max_session_secs,
+    };
     session_end_at(
         verified.session_not_on_or_after,
         verified.not_on_or_after,
-        sp.config().sp.max_session_secs,
+        cap,
         now,
     )
 }
@@ -735,6 +775,16 @@ pub(crate) fn session_end_at(
     session_not_on_or_after
         .or(not_on_or_after)
         .map_or(cap, |t| clock::utc(t).min(cap))
+}
+
+fn is_a_password_account(user: &User) -> Rejection {
+    Rejection::new(
+        Reason::AccountIsNotAllowedToUseSso,
+        format!(
+            "the local account {} ({}) is a password account with this e-mail, so it is not configured to use SAML (account_linking = \"refuse\"); convert or delete it first",
+            user.id, user.email
+        ),
+    )
 }
 
 fn not_allowed(user: &User) -> Rejection {

@@ -1,5 +1,6 @@
 //! Recovery login (Flow Production Tracking, Decisions): while SSO is enforced, `/login?sso=false`
-//! shows a password form that only accounts with an admin role may use. Every attempt is audited,
+//! shows a password form that only accounts with an admin role may use (or, with
+//! `recovery_login = "password_accounts"`, any account with a password: Decisions). Every attempt is audited,
 //! limited by the password throttle ([`crate::throttle`]), and every failure answered alike.
 
 use axum::Form;
@@ -12,6 +13,7 @@ use super::acs::audit_rejection;
 use super::refusal::Refusal;
 use super::{ClientAddress, Sp, WebError, cookies, new_session_token, retry_after};
 use crate::accounts::PasswordCheck;
+use crate::config::RecoveryLogin;
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, Session};
 use crate::throttle::{AttemptKeys, Limits, Reservation};
@@ -83,7 +85,8 @@ pub(super) async fn sign_in(
             return refused(&sp, rejection).await;
         }
     };
-    if !roles.iter().any(|r| sp.config().is_admin_role(r)) {
+    let admins_only = sp.config().sp.recovery_login == RecoveryLogin::Admins;
+    if admins_only && !roles.iter().any(|r| sp.config().is_admin_role(r)) {
         // Answered exactly like a wrong password: telling them apart would confirm the guess.
         let rejection = refuse(
             Reason::RecoveryCredentialsAreWrong,
@@ -117,7 +120,11 @@ pub(super) async fn sign_in(
             subject: Some(form.username.clone()),
             user_email: Some(user.email.clone()),
             groups: vec![],
-            detail: format!("admin recovery sign-in with roles {roles:?}"),
+            detail: if admins_only {
+                format!("admin recovery sign-in with roles {roles:?}")
+            } else {
+                format!("password-account recovery sign-in with roles {roles:?}")
+            },
         })
         .await?;
     let mut response = Redirect::to("/").into_response();

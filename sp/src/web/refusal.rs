@@ -33,6 +33,9 @@ pub(super) struct Refusal<'a> {
     pub rejection: &'a Rejection,
     pub page: Page,
     pub wants_json: bool,
+    /// Name no reason at all: one message and status for every refusal, the code only in the
+    /// audit log (`failure_page_detail = "generic"`, OnTrackio).
+    pub generic: bool,
 }
 
 impl<'a> Refusal<'a> {
@@ -57,7 +60,13 @@ impl<'a> Refusal<'a> {
             rejection,
             page,
             wants_json,
+            generic: false,
         }
+    }
+
+    /// The same refusal, told to the browser as the generic failure when `generic`.
+    pub fn generic_when(self, generic: bool) -> Self {
+        Refusal { generic, ..self }
     }
 
     /// The public detail, unless the reason is one whose every detail stays in the audit log.
@@ -90,6 +99,14 @@ impl IntoResponse for Refusal<'_> {
         let reason = self.rejection.reason;
         let status = StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::FORBIDDEN);
         let (code, summary, detail) = (reason.code(), reason.summary(), self.public_detail());
+        if self.generic {
+            let status = StatusCode::FORBIDDEN;
+            if self.wants_json {
+                return (status, Json(json!({ "message": pages::GENERIC_FAILURE })))
+                    .into_response();
+            }
+            return (status, Html(pages::sign_in_failed_generic())).into_response();
+        }
         if self.wants_json {
             let mut body = json!({ "error": code, "message": summary });
             if let Some(detail) = detail {
@@ -171,6 +188,23 @@ mod tests {
                 } else {
                     assert!(content_type.starts_with("text/html"), "{what}");
                 }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_generic_refusal_names_no_reason_and_answers_alike() {
+        for reason in Reason::ALL {
+            let rejection = Rejection::new(*reason, LOG_ONLY).with_public_detail("PUBLIC-DETAIL-7");
+            for wants_json in [false, true] {
+                let refusal = Refusal::sign_in(&rejection, wants_json).generic_when(true);
+                let (status, _, body) = rendered(refusal).await;
+                let what = format!("{} (json: {wants_json})", reason.code());
+                assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                assert!(!body.contains(reason.code()), "{what}: {body}");
+                assert!(!body.contains(reason.summary()), "{what}: {body}");
+                assert!(!body.contains("PUBLIC-DETAIL-7"), "{what}: {body}");
+                assert!(body.contains(pages::GENERIC_FAILURE), "{what}: {body}");
             }
         }
     }
