@@ -122,6 +122,10 @@ pub struct SpSettings {
     /// A valid Response signature covering the assertion is enough (the assertion itself unsigned).
     #[serde(default)]
     pub accept_response_signature: bool,
+    /// Refuse a response whose outer Response element is not signed, even when its assertion is
+    /// (`signature.response_missing`; OnTrackio's "Require signed Response wrapper").
+    #[serde(default)]
+    pub require_signed_response: bool,
     /// Refuse assertions that are not encrypted to the SP (`encryption.required`).
     #[serde(default)]
     pub require_encrypted_assertions: bool,

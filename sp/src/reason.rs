@@ -59,6 +59,9 @@ pub enum Reason {
     DestinationIsNotOurAcs,
     /// Neither the Assertion nor (when policy allows) the Response carries a signature.
     AssertionIsNotSigned,
+    /// The Response element carries no signature and `require_signed_response` is on (the
+    /// Assertion's own signature does not make up for it).
+    ResponseIsNotSigned,
     /// A signature does not verify with any configured IdP certificate, or the signed content was
     /// altered.
     SignatureDoesNotVerify,
@@ -204,6 +207,7 @@ impl Reason {
             Reason::SignedResponseLacksDestination => "destination.missing",
             Reason::DestinationIsNotOurAcs => "destination.mismatch",
             Reason::AssertionIsNotSigned => "signature.missing",
+            Reason::ResponseIsNotSigned => "signature.response_missing",
             Reason::SignatureDoesNotVerify => "signature.invalid",
             Reason::SignatureUsesWeakAlgorithm => "signature.weak_algorithm",
             Reason::SignatureUsesUnsupportedAlgorithm => "signature.unsupported_algorithm",
@@ -299,6 +303,7 @@ impl Reason {
             Reason::SignedResponseLacksDestination => "The signed response has no Destination.",
             Reason::DestinationIsNotOurAcs => "The response was sent to another destination.",
             Reason::AssertionIsNotSigned => "The assertion is not signed.",
+            Reason::ResponseIsNotSigned => "The SAML response itself is not signed.",
             Reason::SignatureDoesNotVerify => "The signature is not valid.",
             Reason::SignatureUsesWeakAlgorithm => "The signature uses a weak algorithm (SHA-1).",
             Reason::SignatureUsesUnsupportedAlgorithm => {
