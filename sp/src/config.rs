@@ -153,6 +153,10 @@ pub struct SpSettings {
     /// Refuse an IdP-initiated LogoutRequest that is not signed (`logout.unsigned`).
     #[serde(default = "default_true")]
     pub require_signed_logout_requests: bool,
+    /// Sign the AuthnRequests the SP sends (HTTP-Redirect `SigAlg` + `Signature`, RSA-SHA256,
+    /// with `signing_key_file`); the SP metadata's `AuthnRequestsSigned` follows it.
+    #[serde(default)]
+    pub sign_authn_requests: bool,
     /// The SP's own signing key (PEM), for the logout messages it sends. With
     /// `signing_certificate_file`; both unset: `samlconf serve` keeps a generated pair in its state
     /// directory.

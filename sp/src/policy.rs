@@ -90,6 +90,7 @@ const NON_POLICY_SP_KEYS: &[&str] = &[
     "admin_roles",
     "allowed_email_domains",
     "require_signed_logout_requests",
+    "sign_authn_requests",
     "signing_key_file",
     "signing_certificate_file",
     "account_linking",

@@ -422,8 +422,9 @@ async fn start_authn(
             expires_at,
         )
         .await?;
-    let url = authn_request::redirect_url(&idp.sso_url, &request.xml, relay_state)
-        .map_err(|e| WebError::Internal(format!("idp.sso_url is not a URL: {e}")))?;
+    let signing = config.sp.sign_authn_requests.then(|| sp.keys());
+    let url = authn_request::outgoing_url(&idp.sso_url, &request.xml, relay_state, signing)
+        .map_err(WebError::Internal)?;
     let mut response = Redirect::to(&url).into_response();
     if let Some(browser) = &browser {
         for cookie in binding::set_cookies(scheme, browser) {
