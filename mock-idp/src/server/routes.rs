@@ -113,6 +113,7 @@ async fn metadata(State(idp): State<Idp>) -> Response {
 async fn sso_redirect(
     State(idp): State<Idp>,
     headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
     params: Result<Query<SsoParams>, QueryRejection>,
 ) -> Response {
     let answer = params
@@ -121,6 +122,7 @@ async fn sso_redirect(
             idp.sso(
                 Binding::HttpRedirect,
                 params,
+                raw_query.as_deref(),
                 session_cookie(&headers).as_deref(),
             )
         });
@@ -138,6 +140,7 @@ async fn sso_post(
             idp.sso(
                 Binding::HttpPost,
                 params,
+                None,
                 session_cookie(&headers).as_deref(),
             )
         });
