@@ -236,6 +236,9 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             ctx.pair.idp.end_all_sessions();
         }
         Action::IdpForbidFraming(a) => ctx.pair.idp.set_forbid_framing(a.forbid),
+        Action::IdpRequireSignedRequests(a) => {
+            ctx.pair.idp.set_want_authn_requests_signed(a.require)
+        }
     }
     Ok((actual, messages))
 }

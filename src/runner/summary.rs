@@ -105,5 +105,8 @@ pub(super) fn summary(action: &Action) -> String {
         Action::IdpRemoveUser(a) => format!("the IdP removes {}", a.user),
         Action::IdpEndSessions(_) => "the IdP ends every session".into(),
         Action::IdpForbidFraming(a) => format!("the IdP forbid_framing = {}", a.forbid),
+        Action::IdpRequireSignedRequests(a) => {
+            format!("the IdP requires signed AuthnRequests = {}", a.require)
+        }
     }
 }

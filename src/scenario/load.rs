@@ -8,8 +8,8 @@ use toml::Spanned;
 
 use super::{
     AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
-    IdpForbidFraming, IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew,
-    Scenario, SetRoles, SignIn, Step,
+    IdpForbidFraming, IdpRequireSignedRequests, IdpSetAccess, IdpUserRef, Link, Logout, Nothing,
+    RecoveryLogin, Renew, Scenario, SetRoles, SignIn, Step,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -109,6 +109,7 @@ struct RawStep {
     idp_remove_user: Option<IdpUserRef>,
     idp_end_sessions: Option<Nothing>,
     idp_forbid_framing: Option<IdpForbidFraming>,
+    idp_require_signed_requests: Option<IdpRequireSignedRequests>,
     #[serde(default)]
     expect: Option<Expect>,
     #[serde(default)]
@@ -118,7 +119,7 @@ struct RawStep {
 /// Every action key, for error messages.
 pub(super) const ACTION_KEYS: &str = "sign_in, link, skip_link, invite, accept_invitation, \
      advance_clock, renew, logout, replay, recovery_login, check, set_roles, idp_set_access, \
-     idp_remove_user, idp_end_sessions, idp_forbid_framing";
+     idp_remove_user, idp_end_sessions, idp_forbid_framing, idp_require_signed_requests";
 
 impl RawStep {
     fn actions(self) -> (Vec<Action>, Option<Expect>, Option<String>) {
@@ -140,6 +141,10 @@ impl RawStep {
         push(self.idp_remove_user.map(Action::IdpRemoveUser));
         push(self.idp_end_sessions.map(Action::IdpEndSessions));
         push(self.idp_forbid_framing.map(Action::IdpForbidFraming));
+        push(
+            self.idp_require_signed_requests
+                .map(Action::IdpRequireSignedRequests),
+        );
         (actions, self.expect, self.note)
     }
 }

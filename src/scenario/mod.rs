@@ -194,6 +194,7 @@ pub enum Action {
     IdpRemoveUser(IdpUserRef),
     IdpEndSessions(Nothing),
     IdpForbidFraming(IdpForbidFraming),
+    IdpRequireSignedRequests(IdpRequireSignedRequests),
 }
 
 impl Action {
@@ -216,6 +217,7 @@ impl Action {
             Action::IdpRemoveUser(_) => "idp_remove_user",
             Action::IdpEndSessions(_) => "idp_end_sessions",
             Action::IdpForbidFraming(_) => "idp_forbid_framing",
+            Action::IdpRequireSignedRequests(_) => "idp_require_signed_requests",
         }
     }
 
@@ -443,6 +445,13 @@ pub struct IdpUserRef {
 #[serde(deny_unknown_fields)]
 pub struct IdpForbidFraming {
     pub forbid: bool,
+}
+
+/// Sets whether the mock IdP refuses AuthnRequests without a verified signature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpRequireSignedRequests {
+    pub require: bool,
 }
 
 /// How a step ended.
