@@ -153,6 +153,12 @@ pub struct SpSettings {
     /// Refuse an IdP-initiated LogoutRequest that is not signed (`logout.unsigned`).
     #[serde(default = "default_true")]
     pub require_signed_logout_requests: bool,
+    /// Sign the LogoutRequests the SP sends (HTTP-Redirect `SigAlg` + `Signature`).
+    #[serde(default = "default_true")]
+    pub sign_logout_requests: bool,
+    /// Sign the LogoutResponses the SP sends (HTTP-Redirect `SigAlg` + `Signature`).
+    #[serde(default = "default_true")]
+    pub sign_logout_responses: bool,
     /// Sign the AuthnRequests the SP sends (HTTP-Redirect `SigAlg` + `Signature`, RSA-SHA256,
     /// with `signing_key_file`); the SP metadata's `AuthnRequestsSigned` follows it.
     #[serde(default)]
