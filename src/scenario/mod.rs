@@ -536,6 +536,9 @@ pub struct Expect {
     /// The status of the last LogoutResponse the IdP received from the SP, by its last segment
     /// (`Success`, `Requester`).
     pub idp_logout_status: Option<String>,
+    /// How the IdP judged the signature of that LogoutResponse: `verified`, `missing`,
+    /// `invalid`, `weak_algorithm` or `no_certificate`.
+    pub idp_logout_signature: Option<String>,
 }
 
 /// An audit event to look for among those a step logged; the given fields must all match.
