@@ -153,6 +153,11 @@ pub struct SpSettings {
     /// Refuse an IdP-initiated LogoutRequest that is not signed (`logout.unsigned`).
     #[serde(default = "default_true")]
     pub require_signed_logout_requests: bool,
+    /// SSO for the site; off, everyone signs in with their password at `/login` (the password
+    /// form, open to every account with a password) and the ACS refuses every response
+    /// (`sso.disabled`) (Flow Production Tracking: an administrator may turn SSO off).
+    #[serde(default = "default_true")]
+    pub sso_enabled: bool,
     /// Sign the LogoutRequests the SP sends (HTTP-Redirect `SigAlg` + `Signature`).
     #[serde(default = "default_true")]
     pub sign_logout_requests: bool,

@@ -91,6 +91,7 @@ const NON_POLICY_SP_KEYS: &[&str] = &[
     "allowed_email_domains",
     "require_signed_logout_requests",
     "sign_authn_requests",
+    "sso_enabled",
     "sign_logout_requests",
     "sign_logout_responses",
     "signing_key_file",

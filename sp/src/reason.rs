@@ -142,6 +142,9 @@ pub enum Reason {
     /// whether a guessed password was right; the audit detail says which. (Replaces the retired
     /// `recovery.not_admin`.)
     RecoveryCredentialsAreWrong,
+    /// A SAML response reached the ACS while SSO is switched off for the site (`sso_enabled =
+    /// false`): everyone signs in with their password.
+    SsoIsSwitchedOff,
     /// Too many failed password attempts for this account or from this address: the attempt was
     /// refused without evaluating the password, until the lock-out ends.
     PasswordAttemptsAreThrottled,
@@ -240,6 +243,7 @@ impl Reason {
             Reason::LinkIsLockedOut => "link.locked_out",
             Reason::LinkHasExpired => "link.expired",
             Reason::RecoveryCredentialsAreWrong => "recovery.bad_credentials",
+            Reason::SsoIsSwitchedOff => "sso.disabled",
             Reason::PasswordAttemptsAreThrottled => "auth.throttled",
             Reason::InputIsNotValidDeflate => "input.bad_deflate",
             Reason::LogoutMessageIsMalformed => "logout.malformed",
@@ -355,6 +359,9 @@ impl Reason {
                 "Too many wrong passwords: account linking is locked. Contact your administrator."
             }
             Reason::LinkHasExpired => "The account-linking step has expired. Sign in again.",
+            Reason::SsoIsSwitchedOff => {
+                "Single sign-on is switched off for this site: sign in with your password."
+            }
             Reason::RecoveryCredentialsAreWrong => {
                 "The username or password is wrong, or this account may not use the recovery sign-in (administrators only)."
             }

@@ -311,7 +311,9 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
         idp: &session.idp_entity_id,
         expires_at: session.expires_at,
         // No IdP signed a recovery session in, so no IdP renews it.
-        renewal_interval_secs: if recovery::is_recovery_session(&session) {
+        renewal_interval_secs: if recovery::is_recovery_session(&session)
+            || !sp.config().sp.sso_enabled
+        {
             0
         } else {
             sp.config().sp.renewal_interval_secs
@@ -344,7 +346,8 @@ async fn login(
     Query(query): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    if query.sso.as_deref() == Some("false") {
+    // SSO switched off: everyone's sign-in is the password form.
+    if query.sso.as_deref() == Some("false") || !sp.config().sp.sso_enabled {
         return Ok(Html(pages::recovery_form(None)).into_response());
     }
     let relay_state = query

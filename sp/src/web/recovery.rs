@@ -83,7 +83,9 @@ pub(super) async fn sign_in(
             return refused(&sp, rejection).await;
         }
     };
-    if !roles.iter().any(|r| sp.config().is_admin_role(r)) {
+    let sso_enabled = sp.config().sp.sso_enabled;
+    // With SSO switched off this is everyone's sign-in; otherwise it is the administrators' bypass.
+    if sso_enabled && !roles.iter().any(|r| sp.config().is_admin_role(r)) {
         // Answered exactly like a wrong password: telling them apart would confirm the guess.
         let rejection = refuse(
             Reason::RecoveryCredentialsAreWrong,
@@ -117,7 +119,11 @@ pub(super) async fn sign_in(
             subject: Some(form.username.clone()),
             user_email: Some(user.email.clone()),
             groups: vec![],
-            detail: format!("admin recovery sign-in with roles {roles:?}"),
+            detail: if sso_enabled {
+                format!("admin recovery sign-in with roles {roles:?}")
+            } else {
+                format!("password sign-in (SSO is switched off) with roles {roles:?}")
+            },
         })
         .await?;
     let mut response = Redirect::to("/").into_response();
