@@ -702,6 +702,10 @@ async fn the_login_page_carries_the_signed_query_and_its_choice_is_verified_agai
             .expect("SAMLResponse")
             .contains(r#"InResponseTo="_login_signed""#)
     );
+    assert!(
+        page.contains(r#"name="RelayState" value="/after?x=1""#),
+        "the signed RelayState: {page}"
+    );
 
     // Without the signed query, the carried request is unsigned: refused.
     let form = format!(

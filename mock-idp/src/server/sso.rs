@@ -233,7 +233,7 @@ impl Idp {
         form: LoginForm,
         session_cookie: Option<&str>,
     ) -> Result<SsoAnswer, SsoError> {
-        let (request, route) = match form.signed_query.as_deref() {
+        let (request, route, relay_state) = match form.signed_query.as_deref() {
             // The request as the SP signed it, verified again (hidden fields prove nothing).
             Some(raw_query) => {
                 let query = redirect_sig::parse_query(raw_query)
@@ -241,7 +241,8 @@ impl Idp {
                 let request = authn_request::decode_redirect(&query.message)?;
                 let route = self.route(&request)?;
                 self.check_request_signature(Binding::HttpRedirect, Some(raw_query), route.sp)?;
-                (request, route)
+                // The signed RelayState, not the form's copy.
+                (request, route, query.relay_state)
             }
             None => {
                 let param = form
@@ -251,7 +252,7 @@ impl Idp {
                 let request = authn_request::decode_post(param)?;
                 let route = self.route(&request)?;
                 self.check_request_signature(Binding::HttpPost, None, route.sp)?;
-                (request, route)
+                (request, route, form.relay_state)
             }
         };
         let hint = form.user.as_deref().unwrap_or_default();
@@ -260,7 +261,7 @@ impl Idp {
             &route,
             &user,
             request.id,
-            form.relay_state.as_deref(),
+            relay_state.as_deref(),
             session_cookie,
         )
     }
@@ -350,11 +351,11 @@ impl Idp {
         ))
     }
 
-    /// The SP (by Issuer) and the ACS URL (as asked, by index, or the SP's first).
     /// A present HTTP-Redirect signature must verify with the SP's certificate when the IdP has
-    /// it (bindings §3.4.4.1); a missing one is refused only when signed requests are required. Refusing with
-    /// an error page rather than a SAML error Response: an unauthenticated request's ACS URL is
-    /// only advisory (profiles §4.1.4.1), so nothing is posted to it. Returns the verified query.
+    /// it (bindings §3.4.4.1); a missing one is refused only when signed requests are required.
+    /// Refused with an error page rather than a SAML error Response: an unauthenticated request's
+    /// ACS URL is only advisory (profiles §4.1.4.1), so nothing is posted to it. Returns the
+    /// verified query.
     fn check_request_signature<'q>(
         &self,
         binding: Binding,
@@ -399,6 +400,7 @@ impl Idp {
         }
     }
 
+    /// The SP (by Issuer) and the ACS URL (as asked, by index, or the SP's first).
     fn route<'a>(&'a self, request: &AuthnRequest) -> Result<Route<'a>, SsoError> {
         let issuer = request.issuer.as_deref().ok_or(SsoError::MissingIssuer)?;
         let sp = self
