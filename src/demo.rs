@@ -84,6 +84,7 @@ pub fn idp_config(
         default_profile: "valid".into(),
         deterministic,
         forbid_framing: false,
+        want_authn_requests_signed: false,
     }
 }
 

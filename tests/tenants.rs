@@ -48,6 +48,7 @@ fn idp(base_url: &str, keys: IdpKeys, sps: &[&SpConfig]) -> Idp {
         default_profile: "valid".into(),
         deterministic: false,
         forbid_framing: false,
+        want_authn_requests_signed: false,
     };
     Idp::new(
         config,

@@ -9,8 +9,14 @@ pub const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Re
 /// The HTTP-POST binding URI.
 pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 
-/// `EntityDescriptor` for an IdP at `base_url` (no trailing slash) signing with `signing`.
-pub fn idp_metadata_xml(entity_id: &str, base_url: &str, signing: &SigningIdentity) -> String {
+/// `EntityDescriptor` for an IdP at `base_url` (no trailing slash) signing with `signing`;
+/// `want_signed_requests` is its `WantAuthnRequestsSigned`.
+pub fn idp_metadata_xml(
+    entity_id: &str,
+    base_url: &str,
+    signing: &SigningIdentity,
+    want_signed_requests: bool,
+) -> String {
     let sso = format!("{base_url}/sso");
     let slo = format!("{base_url}/slo");
     let mut w = XmlWriter::new(false);
@@ -24,7 +30,14 @@ pub fn idp_metadata_xml(entity_id: &str, base_url: &str, signing: &SigningIdenti
     w.start(
         "md:IDPSSODescriptor",
         &[
-            ("WantAuthnRequestsSigned", Some("false")),
+            (
+                "WantAuthnRequestsSigned",
+                Some(if want_signed_requests {
+                    "true"
+                } else {
+                    "false"
+                }),
+            ),
             ("protocolSupportEnumeration", Some(PROTOCOL_NS)),
         ],
     );

@@ -36,6 +36,7 @@ fn idp() -> Idp {
         default_profile: "valid".to_owned(),
         deterministic: true,
         forbid_framing: false,
+        want_authn_requests_signed: false,
     };
     config.check().expect("config");
     Idp::new(
@@ -576,4 +577,142 @@ async fn control_api_lists_every_knob_with_its_doc_comment() {
     );
     assert_eq!(listing["defaults"]["logout_signing_key"], "idp");
     assert_eq!(listing["defaults"].get("validity_secs"), None);
+}
+
+/// An IdP that requires signed AuthnRequests from the SP, whose signing certificate it holds
+/// (the fixed attacker identity plays the SP's key pair here).
+fn idp_requiring_signed_requests() -> (Idp, mock_idp::keys::SigningIdentity) {
+    let sp_keys = IdpKeys::fixed_for_tests().attacker;
+    let config = IdpConfig {
+        entity_id: format!("{IDP_BASE}/metadata"),
+        base_url: IDP_BASE.to_owned(),
+        service_providers: vec![KnownSp {
+            entity_id: SP_ENTITY_ID.to_owned(),
+            acs_urls: vec![ACS_URL.to_owned()],
+            slo_url: None,
+            signing_cert_pem: Some(sp_keys.cert_pem.clone()),
+            encryption_cert_pem: None,
+        }],
+        users: users::demo_users(),
+        default_profile: "valid".to_owned(),
+        deterministic: true,
+        forbid_framing: false,
+        want_authn_requests_signed: true,
+    };
+    let idp = Idp::new(
+        config,
+        IdpKeys::fixed_for_tests(),
+        Arc::new(ManualClock::new(NOW)),
+    );
+    (idp, sp_keys)
+}
+
+/// `SAMLRequest=…&RelayState=…[&SigAlg=…&Signature=…]` for `xml`, signed with `key_pem` if given.
+fn redirect_query(xml: &str, key_pem: Option<&str>) -> String {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(xml.as_bytes()).expect("deflate");
+    let message = STANDARD.encode(encoder.finish().expect("deflate"));
+    mock_idp::redirect_sig::build_query(
+        mock_idp::redirect_sig::MessageParam::SamlRequest,
+        &message,
+        Some("/after?x=1"),
+        key_pem,
+    )
+    .expect("sign")
+}
+
+#[tokio::test]
+async fn required_request_signatures_are_verified_and_a_missing_or_bad_one_is_refused() {
+    let (idp, sp_keys) = idp_requiring_signed_requests();
+    assert!(
+        idp.metadata_xml()
+            .contains(r#"WantAuthnRequestsSigned="true""#)
+    );
+    let xml = authn_request("_signed", Some(ACS_URL));
+
+    let signed = redirect_query(&xml, Some(&sp_keys.key_pem));
+    let (status, page) = get(&idp, &format!("/sso?{signed}&login_hint=alice")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        saml_response(&page)
+            .expect("SAMLResponse")
+            .contains(r#"InResponseTo="_signed""#)
+    );
+
+    let unsigned = redirect_query(&xml, None);
+    let (status, page) = get(&idp, &format!("/sso?{unsigned}&login_hint=alice")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("requires signed AuthnRequests") && !page.contains("SAMLResponse"));
+
+    let wrong_key = redirect_query(&xml, Some(&IdpKeys::fixed_for_tests().idp.key_pem));
+    let (status, page) = get(&idp, &format!("/sso?{wrong_key}&login_hint=alice")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("does not verify") && !page.contains("SAMLResponse"));
+
+    // The same signature over another request (a different RelayState) does not carry over.
+    let tampered = signed.replace("RelayState=%2Fafter%3Fx%3D1", "RelayState=%2Fevil");
+    let (status, _) = get(&idp, &format!("/sso?{tampered}&login_hint=alice")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // POST binding requests carry no Redirect signature, so they count as unsigned.
+    let (status, _) = post_form(
+        &idp,
+        "/sso",
+        &format!(
+            "SAMLRequest={}&login_hint=alice",
+            urlencode(&STANDARD.encode(&xml))
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let refusals: Vec<_> = idp.requests().into_iter().map(|r| r.refusal).collect();
+    assert_eq!(refusals.len(), 5);
+    assert!(refusals[0].is_none() && refusals[1..].iter().all(Option::is_some));
+
+    // Switched off, an unsigned request is answered again; a bad signature still is not.
+    idp.set_want_authn_requests_signed(false);
+    assert!(
+        idp.metadata_xml()
+            .contains(r#"WantAuthnRequestsSigned="false""#)
+    );
+    let (status, _) = get(&idp, &format!("/sso?{unsigned}&login_hint=alice")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(&idp, &format!("/sso?{wrong_key}&login_hint=alice")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_login_page_carries_the_signed_query_and_its_choice_is_verified_again() {
+    let (idp, sp_keys) = idp_requiring_signed_requests();
+    let xml = authn_request("_login_signed", Some(ACS_URL));
+    let signed = redirect_query(&xml, Some(&sp_keys.key_pem));
+    let (status, page) = get(&idp, &format!("/sso?{signed}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let start = page.find(r#"name="SignedQuery" value=""#).expect("carried") + 26;
+    let carried = &page[start..start + page[start..].find('"').expect("end")];
+    assert_eq!(carried.replace("&amp;", "&"), signed);
+
+    let form = format!("user=carol&SignedQuery={}", urlencode(&signed));
+    let (status, page) = post_form(&idp, "/sso/login", &form).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        saml_response(&page)
+            .expect("SAMLResponse")
+            .contains(r#"InResponseTo="_login_signed""#)
+    );
+    assert!(
+        page.contains(r#"name="RelayState" value="/after?x=1""#),
+        "the signed RelayState: {page}"
+    );
+
+    // Without the signed query, the carried request is unsigned: refused.
+    let form = format!(
+        "user=carol&SAMLRequest={}",
+        urlencode(&STANDARD.encode(&xml))
+    );
+    let (status, page) = post_form(&idp, "/sso/login", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!page.contains("SAMLResponse"));
 }

@@ -28,6 +28,7 @@ fn idp_metadata() {
             default_profile: "valid".to_owned(),
             deterministic: true,
             forbid_framing: false,
+            want_authn_requests_signed: false,
         },
         IdpKeys::fixed_for_tests(),
         Arc::new(ManualClock::new(common::NOW)),

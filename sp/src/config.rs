@@ -126,6 +126,10 @@ pub struct SpSettings {
     /// A valid Response signature covering the assertion is enough (the assertion itself unsigned).
     #[serde(default)]
     pub accept_response_signature: bool,
+    /// Refuse a response whose outer Response element is not signed, even when its assertion is
+    /// (`signature.response_missing`; OnTrackio's "Require signed Response wrapper").
+    #[serde(default)]
+    pub require_signed_response: bool,
     /// Refuse assertions that are not encrypted to the SP (`encryption.required`).
     #[serde(default)]
     pub require_encrypted_assertions: bool,
@@ -153,6 +157,21 @@ pub struct SpSettings {
     /// Refuse an IdP-initiated LogoutRequest that is not signed (`logout.unsigned`).
     #[serde(default = "default_true")]
     pub require_signed_logout_requests: bool,
+    /// SSO for the site; off, everyone signs in with their password at `/login` (the password
+    /// form, open to every account with a password) and the ACS refuses every response
+    /// (`sso.disabled`) (Flow Production Tracking: an administrator may turn SSO off).
+    #[serde(default = "default_true")]
+    pub sso_enabled: bool,
+    /// Sign the LogoutRequests the SP sends (HTTP-Redirect `SigAlg` + `Signature`).
+    #[serde(default = "default_true")]
+    pub sign_logout_requests: bool,
+    /// Sign the LogoutResponses the SP sends (HTTP-Redirect `SigAlg` + `Signature`).
+    #[serde(default = "default_true")]
+    pub sign_logout_responses: bool,
+    /// Sign the AuthnRequests the SP sends (HTTP-Redirect `SigAlg` + `Signature`, RSA-SHA256,
+    /// with `signing_key_file`); the SP metadata's `AuthnRequestsSigned` follows it.
+    #[serde(default)]
+    pub sign_authn_requests: bool,
     /// The SP's own signing key (PEM), for the logout messages it sends. With
     /// `signing_certificate_file`; both unset: `samlconf serve` keeps a generated pair in its state
     /// directory.

@@ -24,10 +24,11 @@ pub fn sp_metadata(config: &SpConfig, keys: &SpKeys) -> String {
     let entity_id = escape(&config.entity_id());
     let acs = escape(&config.acs_url());
     let sls = escape(&config.sls_url());
+    let authn_requests_signed = config.sp.sign_authn_requests;
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity_id}">
-  <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+  <md:SPSSODescriptor AuthnRequestsSigned="{authn_requests_signed}" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:KeyDescriptor use="signing">
       <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
     </md:KeyDescriptor>
@@ -329,6 +330,23 @@ certificate_pem = "unused"
             "sp_metadata",
             sp_metadata(&config, &crate::keys::SpKeys::fixed_for_tests())
         );
+    }
+
+    #[test]
+    fn authn_requests_signed_follows_sign_authn_requests() {
+        let toml = |sign: bool| {
+            format!(
+                "[sp]\nbase_url = \"https://acme.app.example.com\"\nsign_authn_requests = {sign}\n[idp]\nentity_id = \"urn:example:idp\"\nsso_url = \"https://idp.example.com/sso\"\ncertificate_pem = \"unused\"\n"
+            )
+        };
+        let keys = crate::keys::SpKeys::fixed_for_tests();
+        for sign in [true, false] {
+            let xml = sp_metadata(&SpConfig::from_toml(&toml(sign)).unwrap(), &keys);
+            assert!(
+                xml.contains(&format!(r#"AuthnRequestsSigned="{sign}""#)),
+                "{xml}"
+            );
+        }
     }
 
     #[test]

@@ -353,6 +353,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sign_in_pages_end_with_the_site_administration_link() {
+        let link = r#"<a id="site-administration" href="/login?sso=false">Site Administration</a>"#;
+        for page in [
+            home(None),
+            idp_chooser(&[("urn:a".into(), "A".into())], None),
+        ] {
+            assert!(page.contains(link), "{page}");
+        }
+    }
+
+    #[test]
     fn refusal_page_shows_the_code_escaped() {
         let page = sign_in_refused(
             "audience.mismatch",

@@ -7,6 +7,7 @@
 //! | `signature_algorithms` | rsa-sha256, rsa-sha384, rsa-sha512 | accepted SignatureMethods (`rsa-sha1` opts into SHA-1) |
 //! | `digest_algorithms` | sha256, sha384, sha512 | accepted DigestMethods (`sha1` opts into SHA-1) |
 //! | `accept_response_signature` | false | a Response signature covering the assertion suffices |
+//! | `require_signed_response` | false | refuse a Response element that is not signed (`signature.response_missing`) |
 //! | `require_encrypted_assertions` | false | refuse a plaintext assertion (`encryption.required`) |
 //! | `allow_rsa15` | false | accept RSA PKCS#1 v1.5 key transport besides RSA-OAEP |
 //! | `allow_cbc` | false | accept AES-CBC data encryption besides AES-GCM |
@@ -34,6 +35,8 @@ pub struct PolicySettings {
     pub digest_algorithms: Vec<String>,
     /// A valid Response signature covering the assertion is enough (the assertion unsigned).
     pub accept_response_signature: bool,
+    /// Refuse a response whose Response element is not signed, even when its assertion is.
+    pub require_signed_response: bool,
     /// Refuse assertions that are not encrypted (`encryption.required`).
     pub require_encrypted_assertions: bool,
     /// Accept RSA PKCS#1 v1.5 key transport (padding-oracle prone) besides RSA-OAEP.
@@ -60,6 +63,7 @@ impl Default for PolicySettings {
                 .to_vec(),
             digest_algorithms: ["sha256", "sha384", "sha512"].map(String::from).to_vec(),
             accept_response_signature: false,
+            require_signed_response: false,
             require_encrypted_assertions: false,
             allow_rsa15: false,
             allow_cbc: false,
@@ -86,6 +90,10 @@ const NON_POLICY_SP_KEYS: &[&str] = &[
     "admin_roles",
     "allowed_email_domains",
     "require_signed_logout_requests",
+    "sign_authn_requests",
+    "sso_enabled",
+    "sign_logout_requests",
+    "sign_logout_responses",
     "signing_key_file",
     "signing_certificate_file",
     "account_linking",
@@ -184,6 +192,7 @@ impl PolicySettings {
         policy.digest_algorithms = uris(&self.digest_algorithms, digest_algorithm_uri, "sha1");
         policy.allow_sha1 = self.allows_sha1();
         policy.accept_response_signature = self.accept_response_signature;
+        policy.require_signed_response = self.require_signed_response;
         policy.require_encrypted_assertions = self.require_encrypted_assertions;
         policy.allow_rsa15 = self.allow_rsa15;
         policy.allow_cbc = self.allow_cbc;
@@ -201,6 +210,7 @@ impl From<&SpSettings> for PolicySettings {
             signature_algorithms: sp.signature_algorithms.clone(),
             digest_algorithms: sp.digest_algorithms.clone(),
             accept_response_signature: sp.accept_response_signature,
+            require_signed_response: sp.require_signed_response,
             require_encrypted_assertions: sp.require_encrypted_assertions,
             allow_rsa15: sp.allow_rsa15,
             allow_cbc: sp.allow_cbc,

@@ -59,6 +59,9 @@ pub enum Reason {
     DestinationIsNotOurAcs,
     /// Neither the Assertion nor (when policy allows) the Response carries a signature.
     AssertionIsNotSigned,
+    /// The Response element carries no signature and `require_signed_response` is on (the
+    /// Assertion's own signature does not make up for it).
+    ResponseIsNotSigned,
     /// A signature does not verify with any configured IdP certificate, or the signed content was
     /// altered.
     SignatureDoesNotVerify,
@@ -140,6 +143,9 @@ pub enum Reason {
     /// whether a guessed password was right; the audit detail says which. (Replaces the retired
     /// `recovery.not_admin`.)
     RecoveryCredentialsAreWrong,
+    /// A SAML response reached the ACS while SSO is switched off for the site (`sso_enabled =
+    /// false`): everyone signs in with their password.
+    SsoIsSwitchedOff,
     /// Too many failed password attempts for this account or from this address: the attempt was
     /// refused without evaluating the password, until the lock-out ends.
     PasswordAttemptsAreThrottled,
@@ -205,6 +211,7 @@ impl Reason {
             Reason::SignedResponseLacksDestination => "destination.missing",
             Reason::DestinationIsNotOurAcs => "destination.mismatch",
             Reason::AssertionIsNotSigned => "signature.missing",
+            Reason::ResponseIsNotSigned => "signature.response_missing",
             Reason::SignatureDoesNotVerify => "signature.invalid",
             Reason::SignatureUsesWeakAlgorithm => "signature.weak_algorithm",
             Reason::SignatureUsesUnsupportedAlgorithm => "signature.unsupported_algorithm",
@@ -237,6 +244,7 @@ impl Reason {
             Reason::LinkIsLockedOut => "link.locked_out",
             Reason::LinkHasExpired => "link.expired",
             Reason::RecoveryCredentialsAreWrong => "recovery.bad_credentials",
+            Reason::SsoIsSwitchedOff => "sso.disabled",
             Reason::PasswordAttemptsAreThrottled => "auth.throttled",
             Reason::InputIsNotValidDeflate => "input.bad_deflate",
             Reason::LogoutMessageIsMalformed => "logout.malformed",
@@ -300,6 +308,7 @@ impl Reason {
             Reason::SignedResponseLacksDestination => "The signed response has no Destination.",
             Reason::DestinationIsNotOurAcs => "The response was sent to another destination.",
             Reason::AssertionIsNotSigned => "The assertion is not signed.",
+            Reason::ResponseIsNotSigned => "The SAML response itself is not signed.",
             Reason::SignatureDoesNotVerify => "The signature is not valid.",
             Reason::SignatureUsesWeakAlgorithm => "The signature uses a weak algorithm (SHA-1).",
             Reason::SignatureUsesUnsupportedAlgorithm => {
@@ -351,6 +360,9 @@ impl Reason {
                 "Too many wrong passwords: account linking is locked. Contact your administrator."
             }
             Reason::LinkHasExpired => "The account-linking step has expired. Sign in again.",
+            Reason::SsoIsSwitchedOff => {
+                "Single sign-on is switched off for this site: sign in with your password."
+            }
             Reason::RecoveryCredentialsAreWrong => {
                 "The username or password is wrong, or this account may not use the recovery sign-in (administrators only)."
             }

@@ -84,6 +84,31 @@ fn response_only_signature_is_rejected_without_policy_opt_in() {
 }
 
 #[test]
+fn assertion_only_signature_is_refused_when_a_signed_response_is_required() {
+    let refused = with_policy(signed_default(), |p| p.require_signed_response = true)
+        .expect_err("the Response element is unsigned");
+    assert_eq!(refused.code(), "signature.response_missing");
+}
+
+#[test]
+fn both_signed_is_accepted_when_a_signed_response_is_required() {
+    let xml = Fixture::new().response_sig(Some(Sig::default())).build();
+    let v = with_policy(&xml, |p| p.require_signed_response = true).expect("accepted");
+    assert_eq!(v.signature.signed_element, SignedElement::Both);
+}
+
+#[test]
+fn response_only_signature_still_needs_the_opt_in_when_a_signed_response_is_required() {
+    let xml = Fixture::new()
+        .assertion_sig(None)
+        .response_sig(Some(Sig::default()))
+        .build();
+    let refused = with_policy(&xml, |p| p.require_signed_response = true)
+        .expect_err("the assertion is unsigned");
+    assert_eq!(refused.code(), "signature.missing");
+}
+
+#[test]
 fn both_signed_is_accepted() {
     let xml = Fixture::new().response_sig(Some(Sig::default())).build();
     let v = verify(&xml).expect("accepted");

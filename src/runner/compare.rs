@@ -195,6 +195,14 @@ pub(super) fn differences(expect: &Expect, actual: &Actual) -> Vec<String> {
             shown(&actual.idp_logout_status)
         ));
     }
+    if let Some(signature) = &expect.idp_logout_signature
+        && actual.idp_logout_signature.as_ref() != Some(signature)
+    {
+        out.push(format!(
+            "idp_logout_signature: expected {signature:?}, got {}",
+            shown(&actual.idp_logout_signature)
+        ));
+    }
     out
 }
 

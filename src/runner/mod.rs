@@ -159,6 +159,9 @@ pub struct Actual {
     pub audit: Vec<AuditBrief>,
     /// The status of the LogoutResponse the IdP received in this step (last segment).
     pub idp_logout_status: Option<String>,
+    /// How the IdP judged that LogoutResponse's signature: `verified`, `missing`, `invalid`,
+    /// `weak_algorithm` or `no_certificate`.
+    pub idp_logout_signature: Option<String>,
     /// The last page's HTML (first 4 KiB).
     pub page: Option<String>,
     #[serde(skip)]

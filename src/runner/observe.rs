@@ -122,16 +122,23 @@ pub(super) async fn audit(
             .iter()
             .find(|e| e.kind.ends_with(".rejected"))
             .and_then(|e| e.code.clone());
-        actual.idp_logout_status = ctx
-            .pair
-            .idp
-            .logout_responses()
-            .iter()
-            .skip(before.logout_responses)
-            .last()
+        let responses = ctx.pair.idp.logout_responses();
+        let last = responses.iter().skip(before.logout_responses).last();
+        actual.idp_logout_status = last
             .and_then(|r| r.response.as_ref())
             .and_then(|r| r.status_code.as_deref())
             .map(|s| s.rsplit(':').next().unwrap_or(s).to_owned());
+        actual.idp_logout_signature = last.and_then(|r| r.signature.as_ref()).map(|check| {
+            use mock_idp::logout::SignatureCheck;
+            match check {
+                SignatureCheck::Verified { .. } => "verified",
+                SignatureCheck::WeakAlgorithm { .. } => "weak_algorithm",
+                SignatureCheck::Missing => "missing",
+                SignatureCheck::Invalid { .. } => "invalid",
+                SignatureCheck::NoCertificate => "no_certificate",
+            }
+            .to_owned()
+        });
     }
     Ok(())
 }

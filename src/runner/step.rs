@@ -247,6 +247,9 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             actual.landing = location.map(|l| path_and_query(&l));
             actual.full_page = Some(body);
         }
+        Action::IdpRequireSignedRequests(a) => {
+            ctx.pair.idp.set_want_authn_requests_signed(a.require)
+        }
     }
     Ok((actual, messages))
 }

@@ -113,5 +113,8 @@ pub(super) fn summary(action: &Action) -> String {
         Action::IdpEndSessions(_) => "the IdP ends every session".into(),
         Action::IdpForbidFraming(a) => format!("the IdP forbid_framing = {}", a.forbid),
         Action::Visit(a) => format!("the browser opens {}{}", a.path, browser(&a.browser)),
+        Action::IdpRequireSignedRequests(a) => {
+            format!("the IdP requires signed AuthnRequests = {}", a.require)
+        }
     }
 }

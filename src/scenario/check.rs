@@ -415,7 +415,8 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
             | Action::Check(_)
             | Action::SetRoles(_)
             | Action::IdpEndSessions(_)
-            | Action::IdpForbidFraming(_) => {}
+            | Action::IdpForbidFraming(_)
+            | Action::IdpRequireSignedRequests(_) => {}
         }
     }
     errors

@@ -8,8 +8,8 @@ use toml::Spanned;
 
 use super::{
     AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
-    IdpForbidFraming, IdpSetAccess, IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew,
-    Replay, Scenario, SetRoles, SignIn, Step, Visit,
+    IdpForbidFraming, IdpRequireSignedRequests, IdpSetAccess, IdpUserRef, Link, Logout, Nothing,
+    RecoveryLogin, Renew, Replay, Scenario, SetRoles, SignIn, Step, Visit,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -116,6 +116,7 @@ struct RawStep {
     idp_end_sessions: Option<Nothing>,
     idp_forbid_framing: Option<IdpForbidFraming>,
     visit: Option<Visit>,
+    idp_require_signed_requests: Option<IdpRequireSignedRequests>,
     #[serde(default)]
     expect: Option<Expect>,
     #[serde(default)]
@@ -125,7 +126,7 @@ struct RawStep {
 /// Every action key, for error messages.
 pub(super) const ACTION_KEYS: &str = "sign_in, link, skip_link, invite, accept_invitation, \
      advance_clock, renew, logout, replay, replay_logout, recovery_login, check, set_roles, idp_set_access, \
-     idp_remove_user, idp_end_sessions, idp_forbid_framing, visit";
+     idp_remove_user, idp_end_sessions, idp_forbid_framing, visit, idp_require_signed_requests";
 
 impl RawStep {
     fn actions(self) -> (Vec<Action>, Option<Expect>, Option<String>) {
@@ -149,6 +150,10 @@ impl RawStep {
         push(self.idp_end_sessions.map(Action::IdpEndSessions));
         push(self.idp_forbid_framing.map(Action::IdpForbidFraming));
         push(self.visit.map(Action::Visit));
+        push(
+            self.idp_require_signed_requests
+                .map(Action::IdpRequireSignedRequests),
+        );
         (actions, self.expect, self.note)
     }
 }

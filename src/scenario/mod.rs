@@ -209,6 +209,7 @@ pub enum Action {
     IdpEndSessions(Nothing),
     IdpForbidFraming(IdpForbidFraming),
     Visit(Visit),
+    IdpRequireSignedRequests(IdpRequireSignedRequests),
 }
 
 impl Action {
@@ -233,6 +234,7 @@ impl Action {
             Action::IdpEndSessions(_) => "idp_end_sessions",
             Action::IdpForbidFraming(_) => "idp_forbid_framing",
             Action::Visit(_) => "visit",
+            Action::IdpRequireSignedRequests(_) => "idp_require_signed_requests",
         }
     }
 
@@ -504,6 +506,13 @@ pub struct Visit {
     pub browser: Option<String>,
 }
 
+/// Sets whether the mock IdP refuses AuthnRequests without a verified signature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpRequireSignedRequests {
+    pub require: bool,
+}
+
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -589,6 +598,9 @@ pub struct Expect {
     /// The status of the last LogoutResponse the IdP received from the SP, by its last segment
     /// (`Success`, `Requester`).
     pub idp_logout_status: Option<String>,
+    /// How the IdP judged the signature of that LogoutResponse: `verified`, `missing`,
+    /// `invalid`, `weak_algorithm` or `no_certificate`.
+    pub idp_logout_signature: Option<String>,
 }
 
 /// An audit event to look for among those a step logged; the given fields must all match.

@@ -33,6 +33,7 @@ struct Login<'a> {
     sp_entity_id: &'a str,
     saml_request: &'a str,
     relay_state: Option<&'a str>,
+    signed_query: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -85,12 +86,14 @@ pub fn login_page(
     sp_entity_id: &str,
     saml_request: &str,
     relay_state: Option<&str>,
+    signed_query: Option<&str>,
 ) -> String {
     render(&Login {
         users,
         sp_entity_id,
         saml_request,
         relay_state,
+        signed_query,
     })
 }
 
@@ -126,7 +129,7 @@ mod tests {
             ..crate::users::demo_users()[0].clone()
         }];
         assert_eq!(
-            login_page(&users, "sp<", "PHg+", Some("/a?b=\"c\"\n")),
+            login_page(&users, "sp<", "PHg+", Some("/a?b=\"c\"\n"), None),
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Mock IdP sign-in</title></head>\n<body>\n<h1>Sign in to sp&lt;</h1>\n<form method=\"post\" action=\"/sso/login\">\n<input type=\"hidden\" name=\"SAMLRequest\" value=\"PHg+\"/>\n<input type=\"hidden\" name=\"RelayState\" value=\"/a?b=&quot;c&quot;&#10;\"/>\n<ul>\n<li><button type=\"submit\" name=\"user\" value=\"o&quot;b\">Ann &amp; Co O&#39;Neil &lt;&lt;o@x&gt;&gt;</button></li>\n</ul>\n</form>\n</body></html>\n"
         );
         assert_eq!(

@@ -76,6 +76,11 @@ pub struct IdpConfig {
     /// time: `POST /_control/framing`).
     #[serde(default)]
     pub forbid_framing: bool,
+    /// Starts the IdP requiring signed AuthnRequests (its metadata's `WantAuthnRequestsSigned`);
+    /// flipped at run time with [`Idp::set_want_authn_requests_signed`]. A signature that is
+    /// present is verified either way.
+    #[serde(default)]
+    pub want_authn_requests_signed: bool,
 }
 
 /// Why an [`IdpConfig`] cannot be used.
@@ -173,9 +178,10 @@ pub struct ReceivedAuthnRequest {
     pub binding: Binding,
     /// `RelayState`, as sent.
     pub relay_state: Option<String>,
-    /// `SigAlg` (Redirect binding), recorded but not verified.
+    /// `SigAlg` (Redirect binding), as sent.
     pub sig_alg: Option<String>,
-    /// `Signature` (Redirect binding), recorded but not verified.
+    /// `Signature` (Redirect binding), as sent; verified against the SP's `signing_cert_pem`
+    /// when present or when signed requests are required.
     pub signature: Option<String>,
     /// `login_hint`, as sent.
     pub login_hint: Option<String>,
@@ -279,6 +285,9 @@ struct State {
     next_logout_response: Option<Knobs>,
     /// IDs of the LogoutRequests the IdP sent, to tell which SP LogoutResponses answer one.
     sent_logout_requests: Vec<String>,
+    /// Refuse AuthnRequests without a verified signature (starts as
+    /// `config.want_authn_requests_signed`).
+    want_authn_requests_signed: bool,
 }
 
 /// Knobs waiting in the queue for `remaining` more responses.
@@ -314,6 +323,7 @@ impl Idp {
                 forbid_framing: config.forbid_framing,
                 ..default_knobs
             },
+            want_authn_requests_signed: config.want_authn_requests_signed,
             ..State::default()
         };
         Idp {
@@ -341,7 +351,24 @@ impl Idp {
     /// The IdP's metadata XML.
     pub fn metadata_xml(&self) -> String {
         let config = &self.inner.config;
-        crate::metadata::idp_metadata_xml(&config.entity_id, &config.base_url, &self.inner.keys.idp)
+        crate::metadata::idp_metadata_xml(
+            &config.entity_id,
+            &config.base_url,
+            &self.inner.keys.idp,
+            self.want_authn_requests_signed(),
+        )
+    }
+
+    /// Whether `/sso` refuses an AuthnRequest without a verified signature.
+    pub fn want_authn_requests_signed(&self) -> bool {
+        self.state().want_authn_requests_signed
+    }
+
+    /// Sets whether `/sso` refuses an AuthnRequest without a verified signature (the metadata's
+    /// `WantAuthnRequestsSigned` follows).
+    pub fn set_want_authn_requests_signed(&self, want: bool) {
+        tracing::info!(want, "signed AuthnRequest setting changed");
+        self.state().want_authn_requests_signed = want;
     }
 
     /// The IdP's current time: the injected clock plus any `set_clock`/`advance_clock` shift.

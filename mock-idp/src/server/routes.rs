@@ -114,6 +114,7 @@ async fn metadata(State(idp): State<Idp>) -> Response {
 async fn sso_redirect(
     State(idp): State<Idp>,
     headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
     params: Result<Query<SsoParams>, QueryRejection>,
 ) -> Response {
     let answer = params
@@ -122,6 +123,7 @@ async fn sso_redirect(
             idp.sso(
                 Binding::HttpRedirect,
                 params,
+                raw_query.as_deref(),
                 session_cookie(&headers).as_deref(),
             )
         });
@@ -139,6 +141,7 @@ async fn sso_post(
             idp.sso(
                 Binding::HttpPost,
                 params,
+                None,
                 session_cookie(&headers).as_deref(),
             )
         });

@@ -12,7 +12,9 @@ use super::session::SessionFacts;
 use super::{Binding, ControlError, Idp, KnownSp, ReceivedAuthnRequest};
 use crate::authn_request::{self, AuthnRequest, AuthnRequestError};
 use crate::knobs::StatusCode as KnobStatus;
+use crate::logout::SignatureCheck;
 use crate::mint::{MintError, MintParams, StatusOnly, mint_response, mint_status_response};
+use crate::redirect_sig;
 use crate::users::User;
 
 /// Why `/sso`, `/sso/login` or `/idp-initiated` refused to answer.
@@ -53,6 +55,25 @@ pub enum SsoError {
     /// The SP has no registered ACS URL at all.
     #[error("the SP `{0}` has no registered ACS URL")]
     NoAcsUrl(String),
+    /// Signed AuthnRequests are required and this one carries no signature (or comes over
+    /// HTTP-POST, whose enveloped signatures this IdP does not verify).
+    #[error(
+        "this IdP requires signed AuthnRequests; the request from `{sp}` is not signed{binding_note}"
+    )]
+    UnsignedAuthnRequest {
+        /// The SP.
+        sp: String,
+        /// Why a POST request counts as unsigned, or empty.
+        binding_note: &'static str,
+    },
+    /// The AuthnRequest's signature does not verify with the SP's certificate.
+    #[error("the AuthnRequest from `{sp}` has a signature that cannot be accepted: {reason}")]
+    BadAuthnRequestSignature {
+        /// The SP.
+        sp: String,
+        /// What the check found.
+        reason: String,
+    },
     /// No user has this login or email.
     #[error("no user has the login or email `{0}`")]
     UnknownUser(String),
@@ -110,6 +131,10 @@ pub(crate) struct LoginForm {
     pub saml_request: Option<String>,
     #[serde(rename = "RelayState")]
     pub relay_state: Option<String>,
+    /// The verified HTTP-Redirect query the request came in, carried by the login page so that
+    /// `/sso/login` can verify it again when signed requests are required.
+    #[serde(rename = "SignedQuery")]
+    pub signed_query: Option<String>,
 }
 
 /// Where an accepted request's response goes.
@@ -141,6 +166,7 @@ impl Idp {
         &self,
         binding: Binding,
         params: SsoParams,
+        raw_query: Option<&str>,
         session_cookie: Option<&str>,
     ) -> Result<SsoAnswer, SsoError> {
         let mut received = ReceivedAuthnRequest {
@@ -164,16 +190,17 @@ impl Idp {
         let decision = decoded.and_then(|request| {
             received.request = Some(request.clone());
             let route = self.route(&request)?;
+            let signed_query = self.check_request_signature(binding, raw_query, route.sp)?;
             // A passive request never picks a user: only an IdP session can answer it.
             let user = match request.is_passive {
                 true => None,
                 false => self.pick_user(params.login_hint.as_deref())?,
             };
-            Ok((request, route, user))
+            Ok((request, route, user, signed_query))
         });
         received.refusal = decision.as_ref().err().map(ToString::to_string);
         self.record(received);
-        let (request, route, user) = decision?;
+        let (request, route, user, signed_query) = decision?;
         let relay_state = params.relay_state.as_deref();
 
         tracing::info!(sp = %route.sp.entity_id, request_id = %request.id, ?binding, passive = request.is_passive, "AuthnRequest accepted");
@@ -186,7 +213,13 @@ impl Idp {
                 let carried = base64::engine::general_purpose::STANDARD.encode(&request.raw_xml);
                 let users = self.users();
                 Ok(SsoAnswer {
-                    html: html::login_page(&users, &route.sp.entity_id, &carried, relay_state),
+                    html: html::login_page(
+                        &users,
+                        &route.sp.entity_id,
+                        &carried,
+                        relay_state,
+                        signed_query,
+                    ),
                     new_session: None,
                 })
             }
@@ -200,19 +233,35 @@ impl Idp {
         form: LoginForm,
         session_cookie: Option<&str>,
     ) -> Result<SsoAnswer, SsoError> {
-        let param = form
-            .saml_request
-            .as_deref()
-            .ok_or(SsoError::MissingSamlRequest)?;
-        let request = authn_request::decode_post(param)?;
-        let route = self.route(&request)?;
+        let (request, route, relay_state) = match form.signed_query.as_deref() {
+            // The request as the SP signed it, verified again (hidden fields prove nothing).
+            Some(raw_query) => {
+                let query = redirect_sig::parse_query(raw_query)
+                    .map_err(|e| SsoError::UnreadableParameters(e.to_string()))?;
+                let request = authn_request::decode_redirect(&query.message)?;
+                let route = self.route(&request)?;
+                self.check_request_signature(Binding::HttpRedirect, Some(raw_query), route.sp)?;
+                // The signed RelayState, not the form's copy.
+                (request, route, query.relay_state)
+            }
+            None => {
+                let param = form
+                    .saml_request
+                    .as_deref()
+                    .ok_or(SsoError::MissingSamlRequest)?;
+                let request = authn_request::decode_post(param)?;
+                let route = self.route(&request)?;
+                self.check_request_signature(Binding::HttpPost, None, route.sp)?;
+                (request, route, form.relay_state)
+            }
+        };
         let hint = form.user.as_deref().unwrap_or_default();
         let user = self.find_user(hint)?;
         self.sign_in(
             &route,
             &user,
             request.id,
-            form.relay_state.as_deref(),
+            relay_state.as_deref(),
             session_cookie,
         )
     }
@@ -300,6 +349,55 @@ impl Idp {
             &minted.saml_response_param(),
             relay_state,
         ))
+    }
+
+    /// A present HTTP-Redirect signature must verify with the SP's certificate when the IdP has
+    /// it (bindings §3.4.4.1); a missing one is refused only when signed requests are required.
+    /// Refused with an error page rather than a SAML error Response: an unauthenticated request's
+    /// ACS URL is only advisory (profiles §4.1.4.1), so nothing is posted to it. Returns the
+    /// verified query.
+    fn check_request_signature<'q>(
+        &self,
+        binding: Binding,
+        raw_query: Option<&'q str>,
+        sp: &KnownSp,
+    ) -> Result<Option<&'q str>, SsoError> {
+        let signed = match binding {
+            Binding::HttpRedirect => raw_query
+                .and_then(|raw| Some((raw, redirect_sig::parse_query(raw).ok()?)))
+                .filter(|(_, q)| q.sig_alg.is_some() || q.signature.is_some()),
+            Binding::HttpPost => None,
+        };
+        match signed {
+            Some((raw, query)) => match query.verify(sp.signing_cert_pem.as_deref()) {
+                SignatureCheck::Verified { .. } => Ok(Some(raw)),
+                // Without the SP's certificate a signature can only be recorded, not judged.
+                SignatureCheck::NoCertificate if !self.want_authn_requests_signed() => Ok(None),
+                other => Err(SsoError::BadAuthnRequestSignature {
+                    sp: sp.entity_id.clone(),
+                    reason: match other {
+                        SignatureCheck::WeakAlgorithm { algorithm } => {
+                            format!("it uses the weak algorithm {algorithm}")
+                        }
+                        SignatureCheck::Invalid { reason } => reason,
+                        SignatureCheck::NoCertificate => {
+                            "the IdP has no signing certificate for this SP".to_owned()
+                        }
+                        _ => "SigAlg or Signature is missing".to_owned(),
+                    },
+                }),
+            },
+            None if self.want_authn_requests_signed() => Err(SsoError::UnsignedAuthnRequest {
+                sp: sp.entity_id.clone(),
+                binding_note: match binding {
+                    Binding::HttpPost => {
+                        " (this IdP verifies HTTP-Redirect signatures only, not HTTP-POST ones)"
+                    }
+                    Binding::HttpRedirect => "",
+                },
+            }),
+            None => Ok(None),
+        }
     }
 
     /// The SP (by Issuer) and the ACS URL (as asked, by index, or the SP's first).

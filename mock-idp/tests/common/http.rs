@@ -48,6 +48,7 @@ pub fn idp_with(forbid_framing: bool) -> Idp {
         default_profile: "valid".to_owned(),
         deterministic: true,
         forbid_framing,
+        want_authn_requests_signed: false,
     };
     config.check().expect("config");
     Idp::new(

@@ -143,6 +143,18 @@ pub fn signed_redirect_url(
     relay_state: Option<&str>,
     keys: &SpKeys,
 ) -> Result<String, KeyError> {
+    redirect_url(endpoint, kind, xml, relay_state, Some(keys))
+}
+
+/// [`signed_redirect_url`] when `signing` is given, else the same URL without `SigAlg` and
+/// `Signature` (`sign_logout_requests` / `sign_logout_responses` off).
+pub fn redirect_url(
+    endpoint: &str,
+    kind: MessageKind,
+    xml: &str,
+    relay_state: Option<&str>,
+    signing: Option<&SpKeys>,
+) -> Result<String, KeyError> {
     let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(xml.as_bytes());
@@ -152,12 +164,60 @@ pub fn signed_redirect_url(
     if let Some(relay_state) = relay_state {
         signed.push_str(&format!("&RelayState={}", form_encode(relay_state)));
     }
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    let Some(keys) = signing else {
+        return Ok(format!("{endpoint}{separator}{signed}"));
+    };
     signed.push_str(&format!("&SigAlg={}", form_encode(RSA_SHA256)));
     let signature = keys.sign_rsa_sha256(signed.as_bytes())?;
     let signature = base64::engine::general_purpose::STANDARD.encode(signature);
-    let separator = if endpoint.contains('?') { '&' } else { '?' };
     Ok(format!(
         "{endpoint}{separator}{signed}&Signature={}",
         form_encode(&signature)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_url_is_signed_only_when_given_a_key() {
+        let keys = SpKeys::fixed_for_tests();
+        let xml = "<samlp:LogoutRequest/>";
+        let signed = redirect_url(
+            "https://idp.example/slo",
+            MessageKind::Request,
+            xml,
+            Some("r"),
+            Some(&keys),
+        )
+        .unwrap();
+        assert!(signed.contains("&SigAlg=") && signed.contains("&Signature="));
+        assert_eq!(
+            signed,
+            signed_redirect_url(
+                "https://idp.example/slo",
+                MessageKind::Request,
+                xml,
+                Some("r"),
+                &keys
+            )
+            .unwrap()
+        );
+        let unsigned = redirect_url(
+            "https://idp.example/slo?a=1",
+            MessageKind::Response,
+            xml,
+            Some("r"),
+            None,
+        )
+        .unwrap();
+        assert!(
+            unsigned.starts_with("https://idp.example/slo?a=1&SAMLResponse=")
+                && unsigned.ends_with("&RelayState=r"),
+            "{unsigned}"
+        );
+        assert!(!unsigned.contains("SigAlg") && !unsigned.contains("Signature"));
+    }
 }

@@ -26,7 +26,7 @@ pub mod verify;
 
 pub use build::{
     LogoutStatus, LogoutSubject, Outgoing, build_logout_request, build_logout_response,
-    signed_redirect_url,
+    redirect_url, signed_redirect_url,
 };
 pub use decode::{Binding, RawMessage, RedirectSignature, decode_post, decode_redirect};
 pub(crate) use verify::logout_keep_until;

@@ -118,6 +118,9 @@ pub struct VerifyPolicy {
     pub allow_sha1: bool,
     /// A valid Response signature suffices when the Assertion is unsigned (default false).
     pub accept_response_signature: bool,
+    /// Refuse a Response element without a signature, even when the Assertion is signed
+    /// (default false): `signature.response_missing`.
+    pub require_signed_response: bool,
     /// Limit on the decoded response size (default 512 KiB).
     pub max_response_bytes: usize,
     /// The SP's decryption keys, tried in order (rotation). None: an encrypted element is
@@ -204,6 +207,7 @@ impl VerifyPolicy {
                 .to_vec(),
             allow_sha1: false,
             accept_response_signature: false,
+            require_signed_response: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             decryption_keys: Vec::new(),
             require_encrypted_assertions: false,
@@ -1136,6 +1140,19 @@ fn verify_signatures(
 ) -> Result<SignatureFacts, Rejection> {
     let response_sig = at_most_one(root, DS, "Signature")?;
     let assertion_sig = at_most_one(assertion, DS, "Signature")?;
+    if policy.require_signed_response
+        && response_sig.is_none()
+        && !policy.weaknesses.has(Weakness::SignatureRequired)
+    {
+        return Err(Rejection::new(
+            Reason::ResponseIsNotSigned,
+            if assertion_sig.is_some() {
+                "the Response is unsigned (only its Assertion is signed), and policy requires a signed Response (require_signed_response)"
+            } else {
+                "neither the Response nor the Assertion is signed, and policy requires a signed Response (require_signed_response)"
+            },
+        ));
+    }
     let signed_element = match (assertion_sig.is_some(), response_sig.is_some()) {
         (true, true) => SignedElement::Both,
         (true, false) => SignedElement::Assertion,

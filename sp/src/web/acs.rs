@@ -119,6 +119,12 @@ async fn consume(
             _ => {}
         }
     }
+    if !sp.config().sp.sso_enabled {
+        return Ok(Err(Rejection::new(
+            Reason::SsoIsSwitchedOff,
+            "a SAML response reached the ACS, but sso_enabled is false",
+        )));
+    }
     let Some(saml_response) = saml_response else {
         return Ok(Err(Rejection::new(
             Reason::InputIsNotBase64,

@@ -369,7 +369,9 @@ async fn home(State(sp): State<Sp>, headers: HeaderMap) -> Result<Response, WebE
         idp: &session.idp_entity_id,
         expires_at: session.expires_at,
         // No IdP signed a recovery session in, so no IdP renews it.
-        renewal_interval_secs: if recovery::is_recovery_session(&session) {
+        renewal_interval_secs: if recovery::is_recovery_session(&session)
+            || !sp.config().sp.sso_enabled
+        {
             0
         } else {
             sp.config().sp.renewal_interval_secs
@@ -402,7 +404,8 @@ async fn login(
     Query(query): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    if query.sso.as_deref() == Some("false") {
+    // SSO switched off: everyone's sign-in is the password form.
+    if query.sso.as_deref() == Some("false") || !sp.config().sp.sso_enabled {
         return Ok(Html(pages::recovery_form(None)).into_response());
     }
     let relay_state = query
@@ -480,8 +483,9 @@ async fn start_authn(
             expires_at,
         )
         .await?;
-    let url = authn_request::redirect_url(&idp.sso_url, &request.xml, relay_state)
-        .map_err(|e| WebError::Internal(format!("idp.sso_url is not a URL: {e}")))?;
+    let signing = config.sp.sign_authn_requests.then(|| sp.keys());
+    let url = authn_request::outgoing_url(&idp.sso_url, &request.xml, relay_state, signing)
+        .map_err(WebError::Internal)?;
     let mut response = Redirect::to(&url).into_response();
     if let Some(browser) = &browser {
         for cookie in binding::set_cookies(scheme, browser) {

@@ -85,7 +85,10 @@ pub(super) async fn sign_in(
             return refused(&sp, rejection).await;
         }
     };
-    let admins_only = sp.config().sp.recovery_login == RecoveryLogin::Admins;
+    // With SSO switched off this is everyone's sign-in; otherwise the bypass is the
+    // administrators' (or, under `recovery_login = "password_accounts"`, every password account's).
+    let sso_enabled = sp.config().sp.sso_enabled;
+    let admins_only = sso_enabled && sp.config().sp.recovery_login == RecoveryLogin::Admins;
     if admins_only && !roles.iter().any(|r| sp.config().is_admin_role(r)) {
         // Answered exactly like a wrong password: telling them apart would confirm the guess.
         let rejection = refuse(
@@ -120,7 +123,9 @@ pub(super) async fn sign_in(
             subject: Some(form.username.clone()),
             user_email: Some(user.email.clone()),
             groups: vec![],
-            detail: if admins_only {
+            detail: if !sso_enabled {
+                format!("password sign-in (SSO is switched off) with roles {roles:?}")
+            } else if admins_only {
                 format!("admin recovery sign-in with roles {roles:?}")
             } else {
                 format!("password-account recovery sign-in with roles {roles:?}")

@@ -21,7 +21,8 @@ pub(super) async fn start(State(sp): State<Sp>, headers: HeaderMap) -> Result<Re
         )
             .into_response());
     };
-    if is_recovery_session(&session) {
+    // With SSO switched off no IdP answers for the site any more.
+    if is_recovery_session(&session) || !sp.config().sp.sso_enabled {
         return Ok(Html(pages::renewal_not_needed()).into_response());
     }
     let options = AuthnRequestOptions {

@@ -123,12 +123,12 @@ async fn end_local_session(sp: Sp, headers: HeaderMap) -> Result<Response, WebEr
                         now,
                         expires_at,
                     );
-                    let url = slo::signed_redirect_url(
+                    let url = slo::redirect_url(
                         slo_url,
                         MessageKind::Request,
                         &request.xml,
                         None,
-                        sp.keys(),
+                        config.sp.sign_logout_requests.then(|| sp.keys()),
                     )
                     .map_err(|e| {
                         WebError::Internal(format!("cannot sign the LogoutRequest: {e}"))
@@ -471,12 +471,12 @@ fn answer_url(
         status,
         now,
     );
-    slo::signed_redirect_url(
+    slo::redirect_url(
         slo_url,
         MessageKind::Response,
         &answer.xml,
         relay_state,
-        sp.keys(),
+        config.sp.sign_logout_responses.then(|| sp.keys()),
     )
     .map(Some)
     .map_err(|e| WebError::Internal(format!("cannot sign the LogoutResponse: {e}")))
