@@ -607,6 +607,7 @@ async fn live_mode_shows_the_checklist_of_the_last_response_received() {
             default_profile: "entra-guid-groups".into(),
             deterministic: false,
             forbid_framing: false,
+            want_authn_requests_signed: false,
         },
         mock_idp::keys::IdpKeys::fixed_for_tests(),
         std::sync::Arc::new(plumbing::clock::SystemClock),
