@@ -7,6 +7,7 @@
 
 pub mod demo;
 pub mod driver;
+pub mod fuzz_corpus;
 pub mod harness;
 pub mod report;
 pub mod runner;

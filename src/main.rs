@@ -30,6 +30,8 @@ enum Command {
     Profiles(cli::profiles::ProfilesArgs),
     /// Export the single-response scenarios as Wycheproof-style JSON test vectors.
     Vectors(cli::vectors::VectorsArgs),
+    /// Write the fuzz targets' seed corpora (fuzz/corpus/<target>/) from the mock IdP.
+    FuzzCorpus(cli::fuzz_corpus::FuzzCorpusArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Profiles(args) => cli::profiles::run(args),
         Command::Vectors(args) => cli::vectors::run(args),
+        Command::FuzzCorpus(args) => cli::fuzz_corpus::run(args),
     }
 }
 

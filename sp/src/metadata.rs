@@ -74,6 +74,12 @@ pub fn signing_certificates_from_idp_metadata(xml: &str) -> Result<Vec<String>, 
     if xml.contains("<!DOCTYPE") {
         return Err("IdP metadata must not contain a DOCTYPE".into());
     }
+    // UTF-16 with ASCII content is valid UTF-8 with every other byte NUL, and libxml2 detects it
+    // from the first bytes: the byte-string check above would not see its DOCTYPE. So: no NUL,
+    // the prolog's encoding ignored, and no DTD in the parsed tree (as `verify` parses).
+    if xml.contains('\0') {
+        return Err("IdP metadata contains a NUL character (it must be UTF-8)".into());
+    }
     let parser = libxml::parser::Parser::default();
     let doc = parser
         .parse_string_with_options(
@@ -83,10 +89,15 @@ pub fn signing_certificates_from_idp_metadata(xml: &str) -> Result<Vec<String>, 
                 no_net: true,
                 no_error: true,
                 no_warning: true,
+                no_def_dtd: true,
+                ignore_enc: true,
                 ..Default::default()
             },
         )
         .map_err(|e| format!("IdP metadata is not well-formed XML: {e:?}"))?;
+    if crate::verify::dsig::has_dtd(&doc) {
+        return Err("IdP metadata must not contain a DOCTYPE".into());
+    }
     let context = libxml::xpath::Context::new(&doc)
         .map_err(|()| "cannot evaluate XPath on IdP metadata".to_string())?;
     for (prefix, ns) in [
@@ -211,5 +222,17 @@ certificate_pem = "unused"
         let xml = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>"#;
         assert!(signing_certificates_from_idp_metadata(xml).is_err());
         assert!(signing_certificates_from_idp_metadata("<!DOCTYPE x><x/>").is_err());
+    }
+
+    /// The DOCTYPE check must hold whatever encoding libxml2 detects: UTF-16 text with ASCII
+    /// content is valid UTF-8 (every other byte NUL) and contains no `<!DOCTYPE` byte string.
+    /// Found by the `idp_metadata` fuzz target's seeds (fuzz/regressions/idp_metadata/).
+    #[test]
+    fn metadata_in_utf16_with_a_doctype_is_an_error() {
+        let doc = r#"<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE md [<!ENTITY cert "AAAA">]><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><md:IDPSSODescriptor><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>&cert;</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#;
+        let utf16le: String = doc.chars().flat_map(|c| [c, '\0']).collect();
+        assert!(!utf16le.contains("<!DOCTYPE"));
+        let result = signing_certificates_from_idp_metadata(&utf16le);
+        assert!(result.is_err(), "{result:?}");
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod fuzz_corpus;
 pub mod mint;
 pub mod profiles;
 pub mod run;
