@@ -226,7 +226,7 @@ certificate_pem = "unused"
 
     /// The DOCTYPE check must hold whatever encoding libxml2 detects: UTF-16 text with ASCII
     /// content is valid UTF-8 (every other byte NUL) and contains no `<!DOCTYPE` byte string.
-    /// Found by the `idp_metadata` fuzz target's seeds (fuzz/regressions/idp_metadata/).
+    /// The same input is the `idp_metadata` fuzz target's regression (fuzz/regressions/idp_metadata/).
     #[test]
     fn metadata_in_utf16_with_a_doctype_is_an_error() {
         let doc = r#"<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE md [<!ENTITY cert "AAAA">]><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><md:IDPSSODescriptor><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>&cert;</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#;
