@@ -143,3 +143,46 @@ fn the_corpus_generator_is_deterministic() {
         );
     }
 }
+
+/// The logout seeds that a conformant SP accepts reach what they are there to fuzz: the
+/// signature check passes, and the LogoutRequests end the store's session (or none, for another
+/// user or session).
+#[test]
+fn the_valid_logout_seeds_reach_the_signature_check_and_the_store() {
+    let seed = |target: &str, name: &str| {
+        std::fs::read(fuzz_dir().join("corpus").join(target).join(name)).unwrap()
+    };
+    for name in ["request-rsa-sha256.bin", "request-no-relay.bin"] {
+        let data = seed("redirect_signature", name);
+        assert!(
+            targets::redirect::redirect_signature_accepts(&data),
+            "{name} is refused"
+        );
+    }
+    // An RSA-SHA256 signature under another SigAlg (SHA-1 allowed or not), another key, none.
+    for name in [
+        "request-sigalg-sha384.bin",
+        "request-sigalg-sha1-allowed.bin",
+        "request-attacker-key.bin",
+        "request-unsigned.bin",
+        "request-tamper-message.bin",
+    ] {
+        let data = seed("redirect_signature", name);
+        assert!(
+            !targets::redirect::redirect_signature_accepts(&data),
+            "{name} is accepted"
+        );
+    }
+    // This thread's store keeps consumed IDs: each seed once, in this order.
+    for (name, ended) in [
+        ("redirect-signed.bin", Some(1)),
+        ("post-signed.bin", Some(1)),
+        ("redirect-other-session.bin", Some(0)),
+        ("redirect-unsigned-refused.bin", None),
+        ("redirect-attacker.bin", None),
+        ("redirect-stale.bin", None),
+    ] {
+        let data = seed("logout_request", name);
+        assert_eq!(targets::logout::logout_request_ends(&data), ended, "{name}");
+    }
+}

@@ -2,8 +2,6 @@
 //! the stateless checks, then the store (replay cache, the sessions it ends), against an
 //! in-memory SQLite store holding one live session.
 
-use std::sync::LazyLock;
-
 use sp::slo::{LogoutMessage, Signed, decode_post, decode_redirect, verify_message};
 use sp::store::{Session, Store};
 
@@ -19,7 +17,12 @@ struct Harness {
     user_id: i64,
 }
 
-static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
+// One store per thread: libFuzzer runs on one, the replay tests on several, each with its own.
+thread_local! {
+    static HARNESS: Harness = harness();
+}
+
+fn harness() -> Harness {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -44,7 +47,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
         store,
         user_id,
     }
-});
+}
 
 impl Harness {
     /// Puts the session back if the previous input ended it, so every input sees the same store.
@@ -80,24 +83,23 @@ impl Harness {
 /// consumed once (a second use is a replay); and the sessions it ends are exactly those of its
 /// issuer and NameID with one of its SessionIndexes (any, when it names none).
 pub fn logout_request(data: &[u8]) {
-    let Some((&flags, rest)) = data.split_first() else {
-        return;
-    };
+    let _ = logout_request_ends(data);
+}
+
+/// [`logout_request`], returning how many sessions the request ended (`None`: refused before the
+/// store), so that the replay test can check the valid seeds reach the sessions.
+pub fn logout_request_ends(data: &[u8]) -> Option<usize> {
+    let (&flags, rest) = data.split_first()?;
     let policy = super::slo_policy(flags & 0b10 == 0);
     let max = policy.verify.max_response_bytes;
     let raw = if flags & 1 == 0 {
-        let Ok(query) = std::str::from_utf8(rest) else {
-            return;
-        };
-        decode_redirect(query, max)
+        decode_redirect(std::str::from_utf8(rest).ok()?, max)
     } else {
         decode_post(rest, max)
     };
-    let Ok(raw) = raw else {
-        return;
-    };
+    let raw = raw.ok()?;
     let Ok(LogoutMessage::Request(request)) = verify_message(&raw, &policy, super::NOW) else {
-        return;
+        return None;
     };
     if policy.require_signed_requests {
         assert_ne!(
@@ -106,37 +108,43 @@ pub fn logout_request(data: &[u8]) {
             "an unsigned LogoutRequest was accepted"
         );
     }
-    let h = &*HARNESS;
-    h.runtime.block_on(async {
-        h.ensure_session().await;
-        let keep_until = sp::clock::add(request.issue_instant, time::Duration::minutes(10));
-        let first = h
-            .store
-            .consume_logout_request_id(&request.id, keep_until, super::NOW)
-            .await
-            .expect("store");
-        let again = h
-            .store
-            .consume_logout_request_id(&request.id, keep_until, super::NOW)
-            .await
-            .expect("store");
-        assert!(!again, "a LogoutRequest ID was consumed twice");
-        if !first {
-            return; // a replay of an earlier input: the SP refuses it before the sessions
-        }
-        let ended = h
-            .store
-            .end_sessions_for_logout(&request.issuer, &request.name_id, &request.session_indexes)
-            .await
-            .expect("store");
-        let should_end = request.issuer == super::IDP_ENTITY_ID
-            && request.name_id == NAME_ID
-            && (request.session_indexes.is_empty()
-                || request.session_indexes.iter().any(|i| i == SESSION_INDEX));
-        let expected: &[&str] = if should_end { &[TOKEN] } else { &[] };
-        assert_eq!(
-            ended, expected,
-            "the LogoutRequest ended the wrong sessions: {request:?}"
-        );
-    });
+    HARNESS.with(|h| {
+        h.runtime.block_on(async {
+            h.ensure_session().await;
+            let keep_until = sp::clock::add(request.issue_instant, time::Duration::minutes(10));
+            let first = h
+                .store
+                .consume_logout_request_id(&request.id, keep_until, super::NOW)
+                .await
+                .expect("store");
+            let again = h
+                .store
+                .consume_logout_request_id(&request.id, keep_until, super::NOW)
+                .await
+                .expect("store");
+            assert!(!again, "a LogoutRequest ID was consumed twice");
+            if !first {
+                return Some(0); // a replay of an earlier input: the SP refuses it before the sessions
+            }
+            let ended = h
+                .store
+                .end_sessions_for_logout(
+                    &request.issuer,
+                    &request.name_id,
+                    &request.session_indexes,
+                )
+                .await
+                .expect("store");
+            let should_end = request.issuer == super::IDP_ENTITY_ID
+                && request.name_id == NAME_ID
+                && (request.session_indexes.is_empty()
+                    || request.session_indexes.iter().any(|i| i == SESSION_INDEX));
+            let expected: &[&str] = if should_end { &[TOKEN] } else { &[] };
+            assert_eq!(
+                ended, expected,
+                "the LogoutRequest ended the wrong sessions: {request:?}"
+            );
+            Some(ended.len())
+        })
+    })
 }

@@ -137,8 +137,14 @@ static KEYS: std::sync::LazyLock<mock_idp::keys::IdpKeys> =
 /// `verify_message` (signatures required) never accepts a message whose query signature did not
 /// verify.
 pub fn redirect_signature(data: &[u8]) {
+    let _ = redirect_signature_accepts(data);
+}
+
+/// [`redirect_signature`], saying whether `verify_message` accepted the message (the replay test
+/// checks that the valid seeds are accepted, so that mutations start from the accepting path).
+pub fn redirect_signature_accepts(data: &[u8]) -> bool {
     let Some(input) = RedirectInput::parse(data) else {
-        return;
+        return false;
     };
     let Built {
         mut query,
@@ -149,14 +155,14 @@ pub fn redirect_signature(data: &[u8]) {
         let mut bytes = std::mem::take(&mut query).into_bytes();
         bytes[at] ^= input.tamper_mask;
         let Ok(tampered) = String::from_utf8(bytes) else {
-            return;
+            return false;
         };
         query = tampered;
     }
     let mut policy = super::slo_policy(true);
     policy.verify.allow_sha1 = input.flags & 0b100_0000 != 0;
     let Ok(raw) = decode_redirect(&query, policy.verify.max_response_bytes) else {
-        return;
+        return false;
     };
     let query_verified = match &raw.redirect_signature {
         Some(sig) => match verify_query_signature(sig, &policy.verify) {
@@ -205,5 +211,7 @@ pub fn redirect_signature(data: &[u8]) {
             Signed::Xml { .. } => panic!("an XML signature counted on HTTP-Redirect"),
             Signed::Unsigned => panic!("an unsigned message was accepted with signatures required"),
         }
+        return true;
     }
+    false
 }
