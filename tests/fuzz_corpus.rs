@@ -30,7 +30,7 @@ fn fuzz_dir() -> PathBuf {
 
 /// Runs one target over its corpus and regressions; returns how many inputs ran. A panic names
 /// the input.
-fn replay(target: &str, body: fn(&[u8])) -> usize {
+fn replay(target: &str, body: targets::Body) -> usize {
     let mut count = 0;
     for kind in ["corpus", "regressions"] {
         for file in inputs(&fuzz_dir().join(kind).join(target)) {

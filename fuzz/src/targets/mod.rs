@@ -38,9 +38,12 @@ pub const NOW: OffsetDateTime = time::macros::datetime!(2026-01-01 0:01 UTC);
 /// The mock IdP's fixed test certificate, the one the policy pins.
 pub const IDP_CERT_PEM: &str = include_str!("../../../mock-idp/testdata/idp.crt");
 
+/// A target's body: returns when the input is handled as it should be, panics otherwise.
+pub type Body = fn(&[u8]);
+
 /// Every target: its name (the directory under `fuzz/corpus/` and `fuzz/regressions/`, and the
 /// `[[bin]]` in `fuzz/Cargo.toml`) and its body.
-pub const ALL: &[(&str, fn(&[u8]))] = &[
+pub const ALL: &[(&str, Body)] = &[
     ("verify_response", response::verify_response),
     ("decode_post_binding", response::decode_post_binding),
     ("verify_response_mutated", response::verify_response_mutated),
