@@ -114,10 +114,17 @@ pub fn signing_certificates_from_idp_metadata(xml: &str) -> Result<Vec<String>, 
         )
         .map_err(|()| "XPath evaluation failed on IdP metadata".to_string())?
         .get_nodes_as_vec();
-    let certs: Vec<String> = nodes
-        .iter()
-        .map(|n| pem_from_base64(&n.get_content()))
-        .collect();
+    let mut certs = Vec::new();
+    for node in &nodes {
+        let text = node.get_content();
+        // The text goes into a PEM block as it is: anything but base64 (a PEM boundary, say)
+        // would change what openssl reads out of it.
+        let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+        if !text.chars().filter(|c| !c.is_whitespace()).all(base64) || text.trim().is_empty() {
+            return Err("an X509Certificate in the IdP metadata is not base64".into());
+        }
+        certs.push(pem_from_base64(&text));
+    }
     if certs.is_empty() {
         return Err("no signing certificate in the IdP metadata's IDPSSODescriptor".into());
     }
@@ -234,5 +241,26 @@ certificate_pem = "unused"
         assert!(!utf16le.contains("<!DOCTYPE"));
         let result = signing_certificates_from_idp_metadata(&utf16le);
         assert!(result.is_err(), "{result:?}");
+    }
+
+    /// An X509Certificate's text goes into a PEM block as it is: text that is not base64 (here a
+    /// PEM boundary) must be refused, not wrapped. Found by the `idp_metadata` fuzz target
+    /// (fuzz/regressions/idp_metadata/pem-boundary-in-certificate-text.xml).
+    #[test]
+    fn a_certificate_that_is_not_base64_is_an_error() {
+        let metadata = |cert: &str| {
+            format!(
+                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><md:IDPSSODescriptor><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#
+            )
+        };
+        assert!(signing_certificates_from_idp_metadata(&metadata("AAAA\n BBBB=")).is_ok());
+        for bad in [
+            "AAAA-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----BBBB",
+            "AAAA BB*B",
+            "",
+        ] {
+            let result = signing_certificates_from_idp_metadata(&metadata(bad));
+            assert!(result.is_err(), "{bad:?}: {result:?}");
+        }
     }
 }
