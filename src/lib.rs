@@ -8,6 +8,7 @@
 pub mod certify;
 pub mod demo;
 pub mod driver;
+pub mod fuzz_corpus;
 pub mod harness;
 pub mod lifecycle;
 pub mod report;

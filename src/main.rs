@@ -33,6 +33,8 @@ enum Command {
     Certify(cli::certify::CertifyArgs),
     /// Export the single-response scenarios as Wycheproof-style JSON test vectors.
     Vectors(cli::vectors::VectorsArgs),
+    /// Write the fuzz targets' seed corpora (fuzz/corpus/<target>/) from the mock IdP.
+    FuzzCorpus(cli::fuzz_corpus::FuzzCorpusArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Profiles(args) => cli::profiles::run(args),
         Command::Vectors(args) => cli::vectors::run(args),
         Command::Certify(args) => cli::certify::run(args),
+        Command::FuzzCorpus(args) => cli::fuzz_corpus::run(args),
     }
 }
 

@@ -1,20 +1,4 @@
-//! Single logout over HTTP-Redirect: a raw query string to `sp::slo::decode_redirect`, and what
-//! decodes to `sp::slo::verify_message`. Refusals only, never a panic.
+//! Single logout over HTTP-Redirect: a raw query string. The body and its invariants: `samlconf_fuzz::targets::redirect::slo_decode_redirect`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(query) = std::str::from_utf8(data) else {
-        return;
-    };
-    let policy = sp::slo::SloPolicy {
-        verify: samlconf_fuzz::policy(),
-        sls_url: "https://sp.example/saml/sls".into(),
-        require_signed_requests: false,
-        max_request_age: time::Duration::minutes(5),
-    };
-    if let Ok(raw) = sp::slo::decode_redirect(query, policy.verify.max_response_bytes) {
-        let _ = sp::slo::verify_message(&raw, &policy, samlconf_fuzz::NOW);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| samlconf_fuzz::targets::redirect::slo_decode_redirect(data));

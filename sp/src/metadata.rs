@@ -175,13 +175,26 @@ impl IdpMetadata {
                 children(kd, DS, "KeyInfo")
                     .flat_map(|ki| children(ki, DS, "X509Data"))
                     .flat_map(|data| children(data, DS, "X509Certificate"))
-                    .map(move |c| MetadataKey {
-                        usage: usage.clone(),
-                        certificate_pem: pem_from_base64(&c.get_content()),
+                    .map(move |c| {
+                        let text = c.get_content();
+                        // The text goes into a PEM block as it is: anything but base64 (a PEM
+                        // boundary, say) would change what openssl reads out of it.
+                        let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+                        if text.trim().is_empty()
+                            || !text.chars().filter(|c| !c.is_whitespace()).all(base64)
+                        {
+                            return Err(
+                                "IdP metadata: an X509Certificate is not base64".to_string()
+                            );
+                        }
+                        Ok(MetadataKey {
+                            usage: usage.clone(),
+                            certificate_pem: pem_from_base64(&text),
+                        })
                     })
                     .collect::<Vec<_>>()
             })
-            .collect();
+            .collect::<Result<Vec<_>, String>>()?;
         let want = attr(idp, "WantAuthnRequestsSigned");
         Ok(IdpMetadata {
             entity_id: attr(entity, "entityID").unwrap_or_default(),
@@ -395,5 +408,38 @@ certificate_pem = "unused"
         let xml = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>"#;
         assert!(signing_certificates_from_idp_metadata(xml).is_err());
         assert!(signing_certificates_from_idp_metadata("<!DOCTYPE x><x/>").is_err());
+    }
+
+    /// The DOCTYPE check must hold whatever encoding libxml2 detects: UTF-16 text with ASCII
+    /// content is valid UTF-8 (every other byte NUL) and contains no `<!DOCTYPE` byte string.
+    /// The same input is the `idp_metadata` fuzz target's regression (fuzz/regressions/idp_metadata/).
+    #[test]
+    fn metadata_in_utf16_with_a_doctype_is_an_error() {
+        let doc = r#"<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE md [<!ENTITY cert "AAAA">]><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><md:IDPSSODescriptor><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>&cert;</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#;
+        let utf16le: String = doc.chars().flat_map(|c| [c, '\0']).collect();
+        assert!(!utf16le.contains("<!DOCTYPE"));
+        let result = signing_certificates_from_idp_metadata(&utf16le);
+        assert!(result.is_err(), "{result:?}");
+    }
+
+    /// An X509Certificate's text goes into a PEM block as it is: text that is not base64 (here a
+    /// PEM boundary) must be refused, not wrapped. Found by the `idp_metadata` fuzz target
+    /// (fuzz/regressions/idp_metadata/pem-boundary-in-certificate-text.xml).
+    #[test]
+    fn a_certificate_that_is_not_base64_is_an_error() {
+        let metadata = |cert: &str| {
+            format!(
+                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><md:IDPSSODescriptor><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#
+            )
+        };
+        assert!(signing_certificates_from_idp_metadata(&metadata("AAAA\n BBBB=")).is_ok());
+        for bad in [
+            "AAAA-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----BBBB",
+            "AAAA BB*B",
+            "",
+        ] {
+            let result = signing_certificates_from_idp_metadata(&metadata(bad));
+            assert!(result.is_err(), "{bad:?}: {result:?}");
+        }
     }
 }

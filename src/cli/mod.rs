@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod certify;
+pub mod fuzz_corpus;
 pub mod mint;
 pub mod profiles;
 pub mod run;
