@@ -361,6 +361,7 @@ fn logout_request(name_id: &str, session_index: Option<&str>, issue: OffsetDateT
             name_id,
             name_id_format: mock_idp::knobs::NAME_ID_FORMAT_EMAIL,
             session_index,
+            omit_name_id: false,
         },
         None,
     )
@@ -546,6 +547,7 @@ fn logout_seeds(w: &mut Writer, keys: &IdpKeys) -> Result<(), String> {
             name_id: alice,
             name_id_format: mock_idp::knobs::NAME_ID_FORMAT_EMAIL,
             session_index: Some(SESSION_INDEX),
+            omit_name_id: false,
         },
         Some(&keys.idp),
     )
@@ -566,7 +568,7 @@ fn logout_seeds(w: &mut Writer, keys: &IdpKeys) -> Result<(), String> {
 fn metadata_seeds(w: &mut Writer, keys: &IdpKeys) -> Result<(), String> {
     let t = "idp_metadata";
     let metadata =
-        mock_idp::metadata::idp_metadata_xml(IDP_ENTITY_ID, "http://127.0.0.1:9000", &keys.idp);
+        mock_idp::metadata::idp_metadata_xml(IDP_ENTITY_ID, "http://127.0.0.1:9000", &keys.idp, false);
     w.put(t, "mock-idp.xml", metadata.as_bytes())?;
     let rollover = metadata.replacen(
         "<md:KeyDescriptor use=\"signing\">",
