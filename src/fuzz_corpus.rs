@@ -567,8 +567,12 @@ fn logout_seeds(w: &mut Writer, keys: &IdpKeys) -> Result<(), String> {
 
 fn metadata_seeds(w: &mut Writer, keys: &IdpKeys) -> Result<(), String> {
     let t = "idp_metadata";
-    let metadata =
-        mock_idp::metadata::idp_metadata_xml(IDP_ENTITY_ID, "http://127.0.0.1:9000", &keys.idp, false);
+    let metadata = mock_idp::metadata::idp_metadata_xml(
+        IDP_ENTITY_ID,
+        "http://127.0.0.1:9000",
+        &keys.idp,
+        false,
+    );
     w.put(t, "mock-idp.xml", metadata.as_bytes())?;
     let rollover = metadata.replacen(
         "<md:KeyDescriptor use=\"signing\">",

@@ -301,13 +301,9 @@ impl Pair {
             } else {
                 extra_keys.idp.cert_pem.clone()
             };
-            let mut settings = additional_idp_settings(
-                &entity_id,
-                &base_url,
-                &own_pem,
-                &extra.sp_settings,
-            )
-            .map_err(failed)?;
+            let mut settings =
+                additional_idp_settings(&entity_id, &base_url, &own_pem, &extra.sp_settings)
+                    .map_err(failed)?;
             if let Some(pinned) = pinned {
                 // The SP reads the metadata once, when it starts; the file is removed after.
                 let path = std::env::temp_dir().join(format!(

@@ -87,7 +87,7 @@ fn every_target_has_a_fuzz_binary_and_every_corpus_a_target() {
             .filter(|p| p.is_dir());
         for dir in dirs {
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-            // The lifecycle target's inputs are replayed by its own test (tests/lifecycle_props.rs).
+            // The lifecycle target's inputs are replayed by its own test (tests/lifecycle_corpus.rs).
             if name == "lifecycle" {
                 continue;
             }

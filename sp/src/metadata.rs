@@ -179,7 +179,8 @@ impl IdpMetadata {
                         let text = c.get_content();
                         // The text goes into a PEM block as it is: anything but base64 (a PEM
                         // boundary, say) would change what openssl reads out of it.
-                        let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+                        let base64 =
+                            |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
                         if text.trim().is_empty()
                             || !text.chars().filter(|c| !c.is_whitespace()).all(base64)
                         {
