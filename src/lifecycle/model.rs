@@ -197,9 +197,7 @@ impl Model {
                         .then(|| "access.denied".to_owned())
                 });
                 if let Some(code) = refusal {
-                    expect.outcome = Some("refused");
-                    expect.code = Some(code.clone());
-                    return refused_with(outcome, &code);
+                    return expect.refusal(outcome, &code);
                 }
                 match self.resolved.get(&user).copied() {
                     Some(sp_user) => {
@@ -237,21 +235,10 @@ impl Model {
                 right_password,
             } => {
                 let b = usize::from(browser);
-                let Some(mut pending) = self.pending(b) else {
-                    expect.outcome = Some("refused");
-                    expect.code = Some("link.expired".into());
-                    return refused_with(outcome, "link.expired");
+                let mut pending = match self.usable_pending(b) {
+                    Ok(pending) => pending,
+                    Err(code) => return expect.refusal(outcome, code),
                 };
-                if pending.failed >= MAX_LINK_ATTEMPTS {
-                    expect.outcome = Some("refused");
-                    expect.code = Some("link.locked_out".into());
-                    return refused_with(outcome, "link.locked_out");
-                }
-                if self.stale(b, &pending) {
-                    expect.outcome = Some("refused");
-                    expect.code = Some("link.expired".into());
-                    return refused_with(outcome, "link.expired");
-                }
                 // The throttle's refusal: allowed while bob's failures may be counted.
                 if self.throttle_may_refuse()
                     && matches!(outcome, Outcome::Refused { code, .. } if code == "auth.throttled")
@@ -278,9 +265,7 @@ impl Model {
                     self.bob_failures.push(self.now);
                     self.note_throttle();
                     if pending.failed >= MAX_LINK_ATTEMPTS {
-                        expect.outcome = Some("refused");
-                        expect.code = Some("link.locked_out".into());
-                        refused_with(outcome, "link.locked_out")?;
+                        expect.refusal(outcome, "link.locked_out")?;
                     } else {
                         expect.outcome = Some("link_prompt");
                         same(outcome, &Outcome::LinkPrompt)?;
@@ -290,21 +275,10 @@ impl Model {
             }
             Step::SkipLink { browser } => {
                 let b = usize::from(browser);
-                let Some(pending) = self.pending(b) else {
-                    expect.outcome = Some("refused");
-                    expect.code = Some("link.expired".into());
-                    return refused_with(outcome, "link.expired");
+                let pending = match self.usable_pending(b) {
+                    Ok(pending) => pending,
+                    Err(code) => return expect.refusal(outcome, code),
                 };
-                if pending.failed >= MAX_LINK_ATTEMPTS {
-                    expect.outcome = Some("refused");
-                    expect.code = Some("link.locked_out".into());
-                    return refused_with(outcome, "link.locked_out");
-                }
-                if self.stale(b, &pending) {
-                    expect.outcome = Some("refused");
-                    expect.code = Some("link.expired".into());
-                    return refused_with(outcome, "link.expired");
-                }
                 expect.outcome = Some("signed_in");
                 same(outcome, &Outcome::SignedIn)?;
                 self.browsers[b].pending = None;
@@ -454,6 +428,19 @@ impl Model {
 
     /// Whether the pending link's identity was linked or provisioned since the page was shown
     /// (by another browser's linking page): the SP refuses the stale decision and forgets it.
+    /// The browser's pending link if the SP must still honour it, else the code it must answer:
+    /// none or expired, locked out, or its identity resolved in another browser meanwhile.
+    fn usable_pending(&mut self, b: usize) -> Result<Pending, &'static str> {
+        let pending = self.pending(b).ok_or("link.expired")?;
+        if pending.failed >= MAX_LINK_ATTEMPTS {
+            return Err("link.locked_out");
+        }
+        if self.stale(b, &pending) {
+            return Err("link.expired");
+        }
+        Ok(pending)
+    }
+
     fn stale(&mut self, b: usize, pending: &Pending) -> bool {
         let stale = self.resolved.contains_key(&pending.identity);
         if stale {
@@ -693,6 +680,15 @@ fn same(outcome: &Outcome, expected: &Outcome) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("expected {expected:?}, got {outcome:?}"))
+    }
+}
+
+impl Expectation {
+    /// The step must be refused with `code`: recorded for the rendered scenario, and checked.
+    fn refusal(&mut self, outcome: &Outcome, code: &str) -> Result<(), String> {
+        self.outcome = Some("refused");
+        self.code = Some(code.to_owned());
+        refused_with(outcome, code)
     }
 }
 
