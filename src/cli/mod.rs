@@ -4,6 +4,7 @@ pub mod certify;
 pub mod fuzz_corpus;
 pub mod mint;
 pub mod profiles;
+pub mod report;
 pub mod run;
 pub mod serve;
 pub mod vectors;

@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// Run only the scenarios with this tag (repeatable: any of them).
     #[arg(long = "tag", value_name = "T")]
     tags: Vec<String>,
+    /// Run only shard K of N (e.g. `2/4`): a stable, disjoint share of the selected scenarios,
+    /// for splitting a long suite across CI machines; `samlconf report merge` joins the reports.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<scenario::Shard>,
     /// The browser driver.
     #[arg(long, value_enum, default_value_t = DriverKind::Http)]
     driver: DriverKind,
@@ -100,6 +104,14 @@ pub fn run(args: RunArgs) -> ExitCode {
         eprintln!("samlconf run: no scenario matches");
         return ExitCode::from(super::EXIT_USAGE);
     }
+    let scenarios = match args.shard {
+        Some(shard) => {
+            let share = shard.take(scenarios, |s| s.id.as_str());
+            eprintln!("shard {shard}: {} scenarios", share.len());
+            share
+        }
+        None => scenarios,
+    };
     if args.check {
         println!("{} scenarios loaded and checked", scenarios.len());
         return ExitCode::SUCCESS;

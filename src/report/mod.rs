@@ -1,9 +1,10 @@
 //! What a run produced, for people and for CI: the summary table printed at the end of
 //! `samlconf run`, JUnit XML ([`junit`]), JSON ([`json`]) and a self-contained HTML page
-//! ([`html`]).
+//! ([`html`]); [`merge`] joins the reports of several shards.
 
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod xml;
 
 use crate::runner::{RunInfo, ScenarioResult, Verdict};

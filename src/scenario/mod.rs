@@ -8,9 +8,11 @@
 
 mod check;
 mod load;
+mod shard;
 
 pub use check::{WARNING_CODES, known_code, merged_sp_config, resolve_knobs, resolve_logout_knobs};
 pub use load::{LoadError, load_dir, load_file, load_paths, parse, scenario_files};
+pub use shard::Shard;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
