@@ -11,6 +11,7 @@ pub mod driver;
 pub mod fuzz_corpus;
 pub mod harness;
 pub mod lifecycle;
+pub mod load;
 pub mod report;
 pub mod runner;
 pub mod scenario;

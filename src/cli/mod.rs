@@ -2,6 +2,7 @@
 
 pub mod certify;
 pub mod fuzz_corpus;
+pub mod load;
 pub mod mint;
 pub mod profiles;
 pub mod report;

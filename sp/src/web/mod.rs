@@ -313,6 +313,12 @@ enum WebError {
     Internal(String),
 }
 
+impl WebError {
+    fn is_store_conflict(&self) -> bool {
+        matches!(self, WebError::Store(e) if e.is_conflict())
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         // The detail goes to the log, never to the browser.
