@@ -1,7 +1,11 @@
 //! The HTTP driver: plays the browser with reqwest (cookie jar, redirects followed by hand so
 //! that every hop is observable) through SP-initiated and IdP-initiated sign-in.
 
+mod any;
+pub mod browser;
 mod page;
+
+pub use any::{Driver, browser_cannot};
 
 use reqwest::header::{ACCEPT, LOCATION};
 use reqwest::redirect::Policy;
@@ -70,6 +74,9 @@ pub enum DriverError {
     Http(#[from] reqwest::Error),
     #[error("unexpected answer at {step}: {detail}")]
     Unexpected { step: &'static str, detail: String },
+    /// WebDriver or Chromium failed (the browser driver).
+    #[error("browser: {0}")]
+    Browser(String),
 }
 
 fn unexpected(step: &'static str, detail: impl Into<String>) -> DriverError {

@@ -15,6 +15,10 @@ pub struct PairOptions {
     /// 0 picks a free port.
     pub idp_port: u16,
     pub sp_port: u16,
+    /// The host name the SP is announced under (its base URL, hence its metadata and ACS URL);
+    /// it still listens on 127.0.0.1, where the IdP is announced. `Some("localhost")` puts the
+    /// two on different sites for a browser, so that cross-site cookie rules apply.
+    pub sp_host: Option<String>,
     /// A full SP configuration to use instead of the demo one; its `[idp]` section is
     /// overwritten to point at the mock IdP.
     pub sp_config: Option<sp::config::SpConfig>,
@@ -152,6 +156,7 @@ impl Default for PairOptions {
         Self {
             idp_port: 0,
             sp_port: 0,
+            sp_host: None,
             sp_config: None,
             sp_tweak: None,
             sp_overrides: None,
@@ -215,7 +220,10 @@ impl Pair {
         };
         let mut endpoints = Endpoints {
             idp_base_url: format!("http://{idp_addr}"),
-            sp_base_url: format!("http://{sp_addr}"),
+            sp_base_url: match &options.sp_host {
+                Some(host) => format!("http://{host}:{}", sp_addr.port()),
+                None => format!("http://{sp_addr}"),
+            },
         };
         let mut sp_config = match options.sp_config {
             Some(mut config) => {

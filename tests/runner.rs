@@ -144,10 +144,20 @@ fn malformed_files_are_refused_naming_file_line_and_field() {
 }
 
 #[test]
-fn the_browser_driver_is_not_pretended() {
-    let output = samlconf(&["run", "--driver", "browser"]);
+fn the_browser_driver_says_what_to_install_when_chromium_is_missing() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .args(["run", "--driver", "browser", "--filter", "1.1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not there yet"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(".ci/install-deps chromium chromium-driver")
+            && stderr.contains("apt-get install chromium chromium-driver"),
+        "{stderr}"
+    );
 }
 
 #[test]

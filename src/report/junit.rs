@@ -39,6 +39,11 @@ pub fn junit(results: &[ScenarioResult]) -> String {
 fn test_case(result: &ScenarioResult) -> TestCase {
     let status = match result.verdict {
         Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Skipped => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(result.reason.as_deref().unwrap_or_default());
+            status
+        }
         Verdict::Fail | Verdict::Error => {
             let kind = match result.verdict {
                 Verdict::Error => NonSuccessKind::Error,
@@ -88,6 +93,9 @@ fn details(result: &ScenarioResult) -> String {
         }
         if let Some(error) = &step.error {
             text.push_str(&format!("    error: {error}\n"));
+        }
+        if let Some(reason) = &step.skip_reason {
+            text.push_str(&format!("    skipped: {reason}\n"));
         }
     }
     text

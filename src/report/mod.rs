@@ -15,6 +15,8 @@ pub struct Totals {
     pub passed: usize,
     pub failed: usize,
     pub errors: usize,
+    /// Not judged by this driver (never counted as passed).
+    pub skipped: usize,
 }
 
 impl Totals {
@@ -25,6 +27,7 @@ impl Totals {
                 Verdict::Pass => totals.passed += 1,
                 Verdict::Fail => totals.failed += 1,
                 Verdict::Error => totals.errors += 1,
+                Verdict::Skipped => totals.skipped += 1,
             }
         }
         totals
@@ -48,6 +51,7 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
             Verdict::Pass => "pass",
             Verdict::Fail => "FAIL",
             Verdict::Error => "ERROR",
+            Verdict::Skipped => "skip",
         };
         out.push_str(&format!(
             "{:<id_width$}  {:<6} {:>6.2}s  {}\n",
@@ -64,11 +68,16 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
         0.0
     };
     out.push_str(&format!(
-        "\n{} scenarios: {} passed, {} failed, {} errors in {:.2}s ({:.1} scenarios/s)\n",
+        "\n{} scenarios: {} passed, {} failed, {} errors{} in {:.2}s ({:.1} scenarios/s)\n",
         results.len(),
         totals.passed,
         totals.failed,
         totals.errors,
+        if totals.skipped > 0 {
+            format!(", {} skipped", totals.skipped)
+        } else {
+            String::new()
+        },
         wall_seconds,
         rate
     ));
@@ -87,6 +96,7 @@ pub fn json(results: &[ScenarioResult], run: &RunInfo) -> String {
             "passed": totals.passed,
             "failed": totals.failed,
             "errors": totals.errors,
+            "skipped": totals.skipped,
         },
         "scenarios": results,
     });

@@ -203,6 +203,17 @@ pub(super) fn differences(expect: &Expect, actual: &Actual) -> Vec<String> {
             shown(&actual.idp_logout_signature)
         ));
     }
+    if let Some(windows) = expect.windows
+        && actual.windows != Some(windows)
+    {
+        out.push(format!(
+            "windows: expected {windows}, got {}",
+            actual.windows.map_or(
+                "nothing (only the browser driver counts windows)".into(),
+                |w| w.to_string()
+            )
+        ));
+    }
     out
 }
 

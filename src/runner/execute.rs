@@ -10,15 +10,19 @@ use sp::accounts::NewLocalAccount;
 use super::observe;
 use super::summary::summary;
 use super::wire::{posted_messages, redirect_messages};
-use super::{Actual, START, SamlMessage, ScenarioResult, StepResult, StepStatus};
-use crate::driver::{HttpDriver, PostForm};
+use super::{
+    Actual, BrowserCapture, DriverKind, START, SamlMessage, ScenarioResult, StepResult, StepStatus,
+};
+use crate::driver::browser::{BrowserDriver, BrowserOptions};
+use crate::driver::{Driver, HttpDriver, PostForm};
 use crate::harness::{Pair, PairOptions};
 use crate::scenario::{Scenario, Step};
 
 /// The state of one running scenario.
 pub(super) struct Ctx {
     pub(super) pair: Pair,
-    pub(super) drivers: HashMap<String, HttpDriver>,
+    /// Browsers by name: HTTP ones made on first use, real ones all started up front.
+    pub(super) drivers: HashMap<String, Driver>,
     /// How many posted forms of each browser were already looked at.
     forms_seen: HashMap<String, usize>,
     redirects_seen: HashMap<String, usize>,
@@ -35,13 +39,64 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    pub(super) fn driver(&mut self, name: &str) -> Result<&HttpDriver, String> {
+    pub(super) fn driver(&mut self, name: &str) -> Result<&Driver, String> {
         if !self.drivers.contains_key(name) {
             let driver = HttpDriver::new(&self.pair.endpoints.sp_base_url)
                 .map_err(|e| format!("browser {name:?}: {e}"))?;
-            self.drivers.insert(name.to_owned(), driver);
+            self.drivers.insert(name.to_owned(), Driver::Http(driver));
         }
         Ok(&self.drivers[name])
+    }
+
+    /// Starts a real browser for every name the steps use.
+    async fn start_browsers(
+        &mut self,
+        scenario: &Scenario,
+        chromedriver: &crate::driver::browser::Chromedriver,
+    ) -> Result<(), String> {
+        let options = BrowserOptions {
+            block_popups: scenario.browser.block_popups,
+        };
+        for step in &scenario.steps {
+            let mut names: Vec<&str> = step.action.browser().into_iter().collect();
+            if let crate::scenario::Action::SignIn(a) = &step.action {
+                names.push(a.browser.as_deref().unwrap_or(crate::scenario::MAIN));
+            }
+            for name in names {
+                if !self.drivers.contains_key(name) {
+                    let browser = BrowserDriver::start(
+                        chromedriver,
+                        &self.pair.endpoints.sp_base_url,
+                        options,
+                    )
+                    .await
+                    .map_err(|e| format!("browser {name:?}: {e}"))?;
+                    self.drivers
+                        .insert(name.to_owned(), Driver::Browser(browser));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A failed step's browser page: screenshot and HTML.
+    async fn capture(&self, step: &Step) -> Option<BrowserCapture> {
+        use base64::Engine as _;
+        let (png, html) = self.drivers.get(step.action.browser()?)?.capture().await?;
+        Some(BrowserCapture {
+            screenshot: format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(png)
+            ),
+            html,
+        })
+    }
+
+    /// Ends the real browsers' sessions.
+    async fn close(&self) {
+        for driver in self.drivers.values() {
+            driver.close().await;
+        }
     }
 
     /// Forms posted since the last call, as decoded messages; remembers the last SAMLResponse.
@@ -73,10 +128,32 @@ impl Ctx {
 /// Runs `scenario`'s steps into `result`; an error is the harness's own failure.
 pub(super) async fn execute(
     scenario: &Scenario,
+    driver: &DriverKind,
     weaknesses: &sp::weakness::Weaknesses,
     result: &mut ScenarioResult,
 ) -> Result<(), String> {
+    let this_driver = driver.as_scenario_driver();
+    if let Some(drivers) = &scenario.drivers
+        && !drivers.contains(&this_driver)
+    {
+        let names: Vec<&str> = drivers.iter().map(|d| d.as_str()).collect();
+        result.verdict = super::Verdict::Skipped;
+        result.reason = Some(format!(
+            "only the {} driver can judge this scenario (`drivers` in its file)",
+            names.join(" or ")
+        ));
+        return Ok(());
+    }
     let started = Pair::start(PairOptions {
+        // In a browser the SP and the IdP are different sites, so cross-site cookie rules apply.
+        sp_host: matches!(
+            driver,
+            DriverKind::Browser {
+                cross_site: true,
+                ..
+            }
+        )
+        .then(|| "localhost".to_owned()),
         sp_weaknesses: weaknesses.clone(),
         virtual_start: Some(START),
         sp_overrides: scenario.sp_overrides_root(),
@@ -112,6 +189,25 @@ pub(super) async fn execute(
         last_response_of: HashMap::new(),
         last_logout: None,
     };
+    if let DriverKind::Browser { chromedriver, .. } = driver
+        && let Err(e) = ctx.start_browsers(scenario, chromedriver).await
+    {
+        ctx.close().await;
+        return Err(e);
+    }
+    let outcome = run_steps(scenario, this_driver, &mut ctx, result).await;
+    ctx.close().await;
+    outcome
+}
+
+/// Creates the accounts, runs the steps and reads the audit log into `result`.
+async fn run_steps(
+    scenario: &Scenario,
+    this_driver: crate::scenario::DriverName,
+    ctx: &mut Ctx,
+    result: &mut ScenarioResult,
+) -> Result<(), String> {
+    let browser_run = this_driver == crate::scenario::DriverName::Browser;
     for account in &scenario.accounts {
         let new = NewLocalAccount {
             login: account.login.clone(),
@@ -146,13 +242,36 @@ pub(super) async fn execute(
             differences: vec![],
             error: None,
             messages: vec![],
+            skip_reason: None,
+            browser_capture: None,
         };
-        if !failed {
-            let before = observe::Before::take(&ctx).await;
-            match run_and_observe(&mut ctx, step).await {
+        let cannot = match &step.drivers {
+            Some(drivers) if !drivers.contains(&this_driver) => Some(format!(
+                "only the {} driver can judge this step{}",
+                drivers
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                step.note
+                    .as_deref()
+                    .map(|n| format!(" ({})", n.trim()))
+                    .unwrap_or_default()
+            )),
+            _ if browser_run => crate::driver::browser_cannot(&step.action).map(str::to_owned),
+            _ => None,
+        };
+        if !failed && let Some(reason) = cannot {
+            step_result.skip_reason = Some(reason);
+            // A step the driver had to leave out changes what later steps start from, unless
+            // the file marked it (`drivers`) as one the others can do without.
+            failed = step.drivers.is_none();
+        } else if !failed {
+            let before = observe::Before::take(ctx).await;
+            match run_and_observe(ctx, step).await {
                 Ok((mut actual, mut messages)) => {
-                    observe::audit(&ctx, step, before, &mut actual).await?;
-                    observe::accounts(&ctx, step, &mut actual).await?;
+                    observe::audit(ctx, step, before, &mut actual).await?;
+                    observe::accounts(ctx, step, &mut actual).await?;
                     let mut posted = ctx.new_forms();
                     posted.append(&mut messages);
                     step_result.messages = posted;
@@ -171,6 +290,9 @@ pub(super) async fn execute(
                 }
             }
             failed = step_result.status != StepStatus::Pass;
+            if failed {
+                step_result.browser_capture = ctx.capture(step).await;
+            }
         }
         result.steps.push(step_result);
     }

@@ -35,6 +35,9 @@ pub(super) async fn session(ctx: &mut Ctx, step: &Step, actual: &mut Actual) -> 
     if let Some(name) = step.action.browser() {
         let driver = ctx.driver(name)?;
         let me = driver.me().await.map_err(|e| e.to_string())?;
+        if let crate::driver::Driver::Browser(browser) = driver {
+            actual.windows = Some(browser.windows().await.map_err(|e| e.to_string())?);
+        }
         actual.signed_in = Some(me.is_some());
         if let Some(me) = me {
             let text = |key: &str| me[key].as_str().map(str::to_owned);
@@ -115,6 +118,16 @@ pub(super) async fn audit(
                 .find(|e| e.kind.ends_with(".rejected"))
                 .and_then(|e| e.code.clone());
         }
+    }
+    // A browser's page leaves a failed renewal without saying why: the code is the audit log's.
+    if actual.outcome.as_deref() == Some("session_ended")
+        && actual.code.as_deref().is_none_or(str::is_empty)
+    {
+        actual.code = actual
+            .audit
+            .iter()
+            .find(|e| e.kind == "renewal.failed")
+            .and_then(|e| e.code.clone());
     }
     if matches!(step.action, Action::Logout(_) | Action::ReplayLogout(_)) {
         actual.code = actual

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::execute::Ctx;
 use super::wire::redirect_messages;
 use super::{Actual, SamlMessage};
-use crate::driver::{RenewOutcome, SignInOutcome, Visited, parse_post_form};
+use crate::driver::browser::BrowserRenewal;
+use crate::driver::{Driver, RenewOutcome, SignInOutcome, Visited, parse_post_form};
 use crate::scenario::{Action, Binding, Step, Via};
 
 /// Performs the step's action; what the browser sees of its session afterwards is observed
@@ -51,6 +52,8 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             ctx.driver(name)?;
             let driver = &ctx.drivers[name];
             let poster = &ctx.drivers[poster];
+            // A person clicks their own button on the IdP's login page, which names the login.
+            let user = &login_for(driver, &idp, &a.user);
             let outcome = match a.via {
                 Via::Sp if chooser => {
                     let query = {
@@ -62,12 +65,12 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                         login.finish()
                     };
                     driver
-                        .sign_in_at(&format!("/login?{query}"), &a.user)
+                        .sign_in_at(&format!("/login?{query}"), user)
                         .await
                         .map_err(err)?
                 }
                 Via::Sp => driver
-                    .sign_in_posted_by(poster, &a.user, a.relay_state.as_deref())
+                    .sign_in_posted_by(poster, user, a.relay_state.as_deref())
                     .await
                     .map_err(err)?,
                 Via::Idp => driver
@@ -75,7 +78,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                         poster,
                         &idp_base,
                         &sp_entity,
-                        &a.user,
+                        user,
                         a.relay_state.as_deref(),
                     )
                     .await
@@ -116,9 +119,13 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .get(&a.account)
                 .cloned()
                 .ok_or_else(|| format!("account {:?} was not invited", a.account))?;
+            let idp = ctx.pair.idp.clone();
             let driver = ctx.driver(browser_of(step)?)?;
             let outcome = driver
-                .accept_invitation(&format!("/invite/{token}"), &a.user)
+                .accept_invitation(
+                    &format!("/invite/{token}"),
+                    &login_for(driver, &idp, &a.user),
+                )
                 .await
                 .map_err(err)?;
             from_sign_in(outcome, &mut actual);
@@ -135,11 +142,19 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             queue(ctx, &a.profile, &a.knobs)?;
             let driver = ctx.driver(browser_of(step)?)?;
             match driver.renew().await.map_err(err)? {
-                RenewOutcome::Renewed { .. } => actual.outcome = Some("renewed".into()),
-                RenewOutcome::NotRenewed { .. } => actual.outcome = Some("not_renewed".into()),
-                RenewOutcome::SessionEnded { code } => {
+                BrowserRenewal::Done(RenewOutcome::Renewed { .. }) => {
+                    actual.outcome = Some("renewed".into())
+                }
+                BrowserRenewal::Done(RenewOutcome::NotRenewed { .. }) => {
+                    actual.outcome = Some("not_renewed".into())
+                }
+                BrowserRenewal::Done(RenewOutcome::SessionEnded { code }) => {
                     actual.outcome = Some("session_ended".into());
                     actual.code = Some(code);
+                }
+                BrowserRenewal::Blocked { message } => {
+                    actual.outcome = Some("renewal_blocked".into());
+                    actual.full_page = Some(message);
                 }
             }
         }
@@ -254,6 +269,18 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
     Ok((actual, messages))
 }
 
+/// The user as `driver` names them at the IdP: the browser clicks the button of the user's login
+/// (a scenario may name the user by e-mail); the HTTP driver's login hint takes either.
+fn login_for(driver: &Driver, idp: &mock_idp::server::Idp, user: &str) -> String {
+    if !driver.is_browser() {
+        return user.to_owned();
+    }
+    idp.users()
+        .into_iter()
+        .find(|u| u.login == user || u.email == user)
+        .map_or_else(|| user.to_owned(), |u| u.login)
+}
+
 /// The browser the step acts in: `Action::browser` holds the rule (and the defaults).
 fn browser_of(step: &Step) -> Result<&str, String> {
     step.action
@@ -339,10 +366,7 @@ fn from_visit(visited: &Visited, actual: &mut Actual) -> Vec<SamlMessage> {
 }
 
 /// Carries the IdP's LogoutRequest through `driver`: visits the Redirect URL, or posts the form.
-async fn send_logout(
-    driver: &crate::driver::HttpDriver,
-    message: LogoutMessage,
-) -> Result<Visited, String> {
+async fn send_logout(driver: &Driver, message: LogoutMessage) -> Result<Visited, String> {
     let err = |e: crate::driver::DriverError| e.to_string();
     match message {
         LogoutMessage::Redirect { url, .. } => driver.visit(&url).await.map_err(err),

@@ -47,6 +47,11 @@ pub struct Scenario {
     /// The SP must refuse this configuration at start, with an error containing this text (a
     /// scenario without steps).
     pub config_refused: Option<String>,
+    /// Only these drivers can judge the scenario (`drivers = ["browser"]`); any other reports
+    /// it skipped. `None`: every driver.
+    pub drivers: Option<Vec<DriverName>>,
+    /// How the browser driver starts this scenario's browsers (`[browser]`).
+    pub browser: BrowserSettings,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
@@ -177,6 +182,33 @@ fn yes() -> bool {
     true
 }
 
+/// A driver, as `drivers = [...]` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriverName {
+    Http,
+    Browser,
+}
+
+impl DriverName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriverName::Http => "http",
+            DriverName::Browser => "browser",
+        }
+    }
+}
+
+/// `[browser]`: how the browser driver starts the scenario's browsers (the HTTP driver has no
+/// such settings and ignores them).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// Chromium's pop-up blocker is on (chromedriver turns it off otherwise).
+    #[serde(default)]
+    pub block_popups: bool,
+}
+
 /// One step: an action and what must hold after it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -184,6 +216,8 @@ pub struct Step {
     pub expect: Expect,
     /// Free text shown in reports.
     pub note: Option<String>,
+    /// Only these drivers can judge the step; any other skips it (and says so) and goes on.
+    pub drivers: Option<Vec<DriverName>>,
     /// 1-based line of the step in its file.
     pub line: usize,
 }
@@ -270,7 +304,7 @@ impl Action {
             | Action::AcceptInvitation(_)
             | Action::Replay(_)
             | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
-            Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed],
+            Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed, RenewalBlocked],
             Action::Logout(_) | Action::ReplayLogout(_) => &[SignedOut, StillSignedIn],
             Action::Check(_) => &[SignedIn, SignedOut],
             _ => &[],
@@ -537,6 +571,9 @@ pub enum Outcome {
     SignedOut,
     /// After a logout: the browser's session survived (the logout was refused).
     StillSignedIn,
+    /// A renewal in the browser could not open its renewal window (pop-ups blocked); the page
+    /// asks the user to allow them.
+    RenewalBlocked,
 }
 
 impl Outcome {
@@ -551,6 +588,7 @@ impl Outcome {
             Outcome::NotRenewed => "not_renewed",
             Outcome::SignedOut => "signed_out",
             Outcome::StillSignedIn => "still_signed_in",
+            Outcome::RenewalBlocked => "renewal_blocked",
         }
     }
 }
@@ -603,6 +641,9 @@ pub struct Expect {
     /// How the IdP judged the signature of that LogoutResponse: `verified`, `missing`,
     /// `invalid`, `weak_algorithm` or `no_certificate`.
     pub idp_logout_signature: Option<String>,
+    /// How many windows the step's browser has open afterwards (the page, plus a renewal
+    /// window); only the browser driver can judge it.
+    pub windows: Option<usize>,
 }
 
 /// An audit event to look for among those a step logged; the given fields must all match.

@@ -1,0 +1,753 @@
+//! The browser driver: headless Chromium through chromedriver (WebDriver, with fantoccini), one
+//! session with a fresh profile per scenario browser, driven as a person would: the IdP's login
+//! page is clicked, the SP's forms are typed into, auto-submitting forms are left to the browser.
+//! Outcomes are judged by effect like the HTTP driver's: who is signed in is read from the SP's
+//! `/me` in that browser.
+//!
+//! Time: the page's JavaScript timers of a second or more are virtual (see [`VIRTUAL_TIMERS`]):
+//! a `renew` step fires the renewal timer instead of waiting for it.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use super::{DriverError, RenewOutcome, SignInOutcome, Visited};
+
+/// What `--driver` and the reports call this implementation.
+pub const NAME: &str = "browser";
+
+/// What to install when Chromium or chromedriver is missing.
+pub const INSTALL_HINT: &str = "install Chromium and chromedriver: `.ci/install-deps chromium chromium-driver` \
+     (or `apt-get install chromium chromium-driver`)";
+
+/// How long one page may take to settle (every hop of a sign-in, say) before the step errors.
+const PAGE_DEADLINE: Duration = Duration::from_secs(20);
+/// How long a signed-out page's script gets to close the site's other windows.
+const WINDOW_GRACE: Duration = Duration::from_secs(2);
+/// How often a settling page is polled.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Installed in every document before its own scripts: timers of a second or more never run on
+/// their own; `__samlconf.fire(kind)` runs them (`interval`: the repeating ones, once; `timeout`:
+/// the one-shot ones) as if that much time had passed. Shorter timers keep real time (they are
+/// a page's own plumbing, not the intervals a scenario moves through). Renewal messages the page
+/// receives are counted in `__samlconf.renewals`.
+const VIRTUAL_TIMERS: &str = r#"(() => {
+  const realTimeout = window.setTimeout.bind(window), realInterval = window.setInterval.bind(window);
+  const realClearTimeout = window.clearTimeout.bind(window), realClearInterval = window.clearInterval.bind(window);
+  const timers = new Map(); let next = 1e9;
+  const virtual = (repeat) => (fn, ms, ...args) => {
+    if (!(Number(ms) >= 1000) || typeof fn !== "function") return (repeat ? realInterval : realTimeout)(fn, ms, ...args);
+    const id = next++; timers.set(id, { fn, args, repeat }); return id;
+  };
+  const clear = (real) => (id) => { if (timers.has(id)) timers.delete(id); else real(id); };
+  window.setTimeout = virtual(false); window.setInterval = virtual(true);
+  window.clearTimeout = clear(realClearTimeout); window.clearInterval = clear(realClearInterval);
+  const state = { renewals: [], fire(kind) {
+    let fired = 0;
+    for (const [id, t] of [...timers]) {
+      if (t.repeat !== (kind === "interval")) continue;
+      if (!t.repeat) timers.delete(id);
+      fired++; t.fn(...t.args);
+    }
+    return fired;
+  }, pending(kind) { return [...timers.values()].filter((t) => t.repeat === (kind === "interval")).length; } };
+  window.__samlconf = state;
+  window.addEventListener("message", (event) => {
+    if (event.data && event.data.samlconf === "renewal") state.renewals.push(event.data);
+  });
+})();"#;
+
+/// The running chromedriver that every browser session of a run talks to.
+pub struct Chromedriver {
+    child: Mutex<Option<Child>>,
+    url: String,
+}
+
+impl Chromedriver {
+    /// Starts chromedriver on a free loopback port and waits until it answers. Fails with what
+    /// to install when chromium or chromedriver is missing.
+    pub async fn start() -> Result<Chromedriver, DriverError> {
+        for program in ["chromium", "chromedriver"] {
+            if !on_path(program) {
+                return Err(DriverError::Browser(format!(
+                    "`{program}` is not installed: {INSTALL_HINT}"
+                )));
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| DriverError::Browser(format!("no free port for chromedriver: {e}")))?
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                DriverError::Browser(format!("cannot start chromedriver ({e}): {INSTALL_HINT}"))
+            })?;
+        let driver = Chromedriver {
+            child: Mutex::new(Some(child)),
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if started.elapsed() > PAGE_DEADLINE {
+                return Err(DriverError::Browser(format!(
+                    "chromedriver did not listen on port {port} within {} s",
+                    PAGE_DEADLINE.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(driver)
+    }
+
+    /// Stops chromedriver (and with it the browsers it started); also on drop.
+    pub fn stop(&self) {
+        let mut child = self
+            .child
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(mut child) = child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// How a scenario's browser is started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrowserOptions {
+    /// Chromium's pop-up blocker on (chromedriver turns it off by default).
+    pub block_popups: bool,
+}
+
+/// One browser: a WebDriver session with its own profile (cookies, storage).
+pub struct BrowserDriver {
+    client: Client,
+    sp_base_url: String,
+    /// Removed when the browser is dropped (after [`BrowserDriver::close`] ended it).
+    _profile: tempfile::TempDir,
+}
+
+fn browser_error(what: &str) -> impl Fn(fantoccini::error::CmdError) -> DriverError + '_ {
+    move |e| DriverError::Browser(format!("{what}: {e}"))
+}
+
+impl BrowserDriver {
+    pub async fn start(
+        chromedriver: &Chromedriver,
+        sp_base_url: &str,
+        options: BrowserOptions,
+    ) -> Result<BrowserDriver, DriverError> {
+        let profile = tempfile::Builder::new()
+            .prefix("samlconf-chromium-")
+            .tempdir()
+            .map_err(|e| DriverError::Browser(format!("no profile directory: {e}")))?;
+        let mut chrome = json!({"args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--disable-dev-shm-usage", "--window-size=1000,800",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]});
+        if options.block_popups {
+            // chromedriver disables Chromium's pop-up blocker by default; put it back.
+            chrome["excludeSwitches"] = json!(["disable-popup-blocking"]);
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), chrome);
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&chromedriver.url)
+            .await
+            .map_err(|e| {
+                DriverError::Browser(format!("cannot start Chromium through chromedriver: {e}"))
+            })?;
+        client
+            .issue_cmd(Cdp {
+                cmd: "Page.addScriptToEvaluateOnNewDocument",
+                params: json!({ "source": VIRTUAL_TIMERS }),
+            })
+            .await
+            .map_err(browser_error("cannot install the virtual timers"))?;
+        Ok(BrowserDriver {
+            client,
+            sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),
+            _profile: profile,
+        })
+    }
+
+    /// Ends the WebDriver session (Chromium exits).
+    pub async fn close(&self) {
+        let _ = self.client.clone().close().await;
+    }
+
+    fn sp_url(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{path}", self.sp_base_url)
+        } else {
+            path.to_owned()
+        }
+    }
+
+    fn on_sp(&self, url: &str) -> bool {
+        url::Url::parse(url)
+            .ok()
+            .zip(url::Url::parse(&self.sp_base_url).ok())
+            .is_some_and(|(a, b)| a.origin() == b.origin())
+    }
+
+    async fn script(&self, script: &str, args: Vec<Value>) -> Result<Value, DriverError> {
+        self.client
+            .execute(script, args)
+            .await
+            .map_err(browser_error("script"))
+    }
+
+    /// Opens `url` (a path on the SP or absolute) and waits until the page settles.
+    async fn goto(&self, url: &str) -> Result<Page, DriverError> {
+        self.client
+            .goto(&self.sp_url(url))
+            .await
+            .map_err(browser_error("navigation"))?;
+        self.settle().await
+    }
+
+    /// Marks the current document, so that [`settle`](Self::settle) waits for the next one.
+    async fn mark(&self) -> Result<(), DriverError> {
+        self.script("window.__samlconf_left = true;", vec![])
+            .await
+            .map(|_| ())
+    }
+
+    /// Clicks `css` in a marked document and waits until the next page settles.
+    async fn click_and_settle(&self, css: &str) -> Result<Page, DriverError> {
+        self.mark().await?;
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .map_err(browser_error(css))?
+            .click()
+            .await
+            .map_err(browser_error(css))?;
+        self.settle().await
+    }
+
+    /// Waits until the browser shows a loaded page that is not an auto-submitting form on its way
+    /// (the browser posts those itself) and not a marked (left) document; returns it.
+    async fn settle(&self) -> Result<Page, DriverError> {
+        let started = Instant::now();
+        loop {
+            let state = self
+                .script(
+                    r#"const nav = performance.getEntriesByType("navigation")[0];
+return { ready: document.readyState === "complete" && !window.__samlconf_left
+           && !document.getElementById("saml-post"),
+         url: location.href, status: nav ? nav.responseStatus : 0 };"#,
+                    vec![],
+                )
+                .await;
+            // A script can fail while a navigation replaces the document: poll again.
+            if let Ok(state) = state
+                && state["ready"] == true
+            {
+                // WebDriver's URL, not the document's: Chromium shows its own error page (at
+                // `chrome-error://`) for an error status with an empty body.
+                let url = self
+                    .client
+                    .current_url()
+                    .await
+                    .map_err(browser_error("current URL"))?
+                    .to_string();
+                let body = self
+                    .client
+                    .source()
+                    .await
+                    .map_err(browser_error("page source"))?;
+                return Ok(Page {
+                    status: state["status"].as_u64().unwrap_or(0) as u16,
+                    url,
+                    body,
+                });
+            }
+            if started.elapsed() > PAGE_DEADLINE {
+                let url = self.client.current_url().await.map(String::from);
+                return Err(super::unexpected(
+                    "browser",
+                    format!(
+                        "the page did not settle within {} s (at {url:?})",
+                        PAGE_DEADLINE.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn exists(&self, css: &str) -> Result<bool, DriverError> {
+        Ok(!self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .map_err(browser_error(css))?
+            .is_empty())
+    }
+
+    async fn text_of(&self, css: &str) -> Result<Option<String>, DriverError> {
+        match self.client.find_all(Locator::Css(css)).await {
+            Ok(found) => match found.first() {
+                Some(element) => Ok(Some(
+                    element
+                        .text()
+                        .await
+                        .map_err(browser_error(css))?
+                        .trim()
+                        .to_owned(),
+                )),
+                None => Ok(None),
+            },
+            Err(e) => Err(browser_error(css)(e)),
+        }
+    }
+
+    /// SP-initiated: opens `path` (`/login?…`) and, on the IdP's login page, clicks `login`.
+    pub async fn sign_in(&self, path: &str, login: &str) -> Result<SignInOutcome, DriverError> {
+        let page = self.goto(path).await?;
+        self.through_login_page(page, login).await
+    }
+
+    /// The IdP's login page if the browser is on it: click `login`'s button; then the verdict.
+    async fn through_login_page(
+        &self,
+        page: Page,
+        login: &str,
+    ) -> Result<SignInOutcome, DriverError> {
+        let button = format!("button[name=\"user\"][value=\"{}\"]", css_string(login));
+        let page = if !self.on_sp(&page.url) && self.exists(&button).await? {
+            self.click_and_settle(&button).await?
+        } else {
+            page
+        };
+        self.verdict(page).await
+    }
+
+    /// IdP-initiated: opens the mock IdP's `/idp-initiated` URL; the browser posts its answer.
+    pub async fn sign_in_idp_initiated(&self, url: &str) -> Result<SignInOutcome, DriverError> {
+        let page = self.goto(url).await?;
+        self.verdict(page).await
+    }
+
+    /// Follows an invitation link, then the IdP's login page as `login`.
+    pub async fn accept_invitation(
+        &self,
+        path: &str,
+        login: &str,
+    ) -> Result<SignInOutcome, DriverError> {
+        self.sign_in(path, login).await
+    }
+
+    /// Reads a settled page as a sign-in's verdict, as a person reads it.
+    async fn verdict(&self, page: Page) -> Result<SignInOutcome, DriverError> {
+        if !self.on_sp(&page.url) {
+            return Ok(SignInOutcome::IdpRefused {
+                status: page.status,
+                body: page.body,
+            });
+        }
+        if let Some(code) = self.text_of("#reason-code").await? {
+            return Ok(SignInOutcome::Refused {
+                status: page.status,
+                code,
+                message: self.text_of("div.error p").await?.unwrap_or_default(),
+                detail: self.text_of("#refusal-detail").await?.unwrap_or_default(),
+            });
+        }
+        let generic_failure = SignInOutcome::Refused {
+            status: page.status,
+            code: String::new(),
+            message: self.text_of("div.error p").await?.unwrap_or_default(),
+            detail: String::new(),
+        };
+        if self.exists("form#link-form").await? {
+            return Ok(SignInOutcome::LinkPrompt { page: page.body });
+        }
+        if self.exists("div.error").await? {
+            // A generic failure page: no code shown (the oracle reads the audit log).
+            return Ok(generic_failure);
+        }
+        match self.me().await? {
+            // The landing page itself may not exist (a deep link): being signed in is the effect.
+            Some(me) => Ok(SignInOutcome::SignedIn {
+                landing: page.url,
+                me,
+            }),
+            None if page.status >= 400 => Ok(generic_failure),
+            None => Err(super::unexpected(
+                "browser",
+                format!("landed on {} ({}) signed out", page.url, page.status),
+            )),
+        }
+    }
+
+    /// On the SP's linking page (opened if the browser is elsewhere): type the password (and the
+    /// username where the page asks for one) and submit.
+    pub async fn link_account(
+        &self,
+        username: Option<&str>,
+        password: &str,
+    ) -> Result<SignInOutcome, DriverError> {
+        let page = self.on_link_page().await?;
+        if !self.exists("form#link-form input[name=password]").await? {
+            // Nothing to type into (no pending link, or the link is locked): the page is the
+            // answer.
+            return self.verdict(page).await;
+        }
+        if let Some(username) = username
+            && self.exists("form#link-form input[name=username]").await?
+        {
+            self.type_into("form#link-form input[name=username]", username)
+                .await?;
+        }
+        self.type_into("form#link-form input[name=password]", password)
+            .await?;
+        let page = self
+            .click_and_settle("form#link-form button[type=submit]")
+            .await?;
+        self.verdict(page).await
+    }
+
+    /// On the SP's linking page: the skip button.
+    pub async fn skip_linking(&self) -> Result<SignInOutcome, DriverError> {
+        let page = self.on_link_page().await?;
+        if !self.exists("form#skip-form button[type=submit]").await? {
+            return self.verdict(page).await;
+        }
+        let page = self
+            .click_and_settle("form#skip-form button[type=submit]")
+            .await?;
+        self.verdict(page).await
+    }
+
+    /// The linking page: the current one, or `/link` opened.
+    async fn on_link_page(&self) -> Result<Page, DriverError> {
+        if self.exists("form#link-form").await? {
+            return self.current().await;
+        }
+        self.goto("/link").await
+    }
+
+    /// The current page as it is.
+    async fn current(&self) -> Result<Page, DriverError> {
+        self.settle().await
+    }
+
+    async fn type_into(&self, css: &str, text: &str) -> Result<(), DriverError> {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .map_err(browser_error(css))?;
+        field.clear().await.map_err(browser_error(css))?;
+        field.send_keys(text).await.map_err(browser_error(css))
+    }
+
+    /// The recovery password login page (`/login?sso=false`), typed into and submitted.
+    pub async fn recovery_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<SignInOutcome, DriverError> {
+        self.goto("/login?sso=false").await?;
+        let form = "form[action=\"/login/password\"]";
+        self.type_into(&format!("{form} input[name=username]"), username)
+            .await?;
+        self.type_into(&format!("{form} input[name=password]"), password)
+            .await?;
+        let page = self
+            .click_and_settle(&format!("{form} button[type=submit]"))
+            .await?;
+        self.verdict(page).await
+    }
+
+    /// Signs out like a person: `/logout` shows the confirmation, whose button is clicked; the
+    /// browser follows the redirects (to the IdP's `/slo` and back). Without a session the
+    /// confirmation page is the result.
+    pub async fn sign_out(&self) -> Result<Visited, DriverError> {
+        let page = self.goto("/logout").await?;
+        let button = "form[action=\"/logout\"] button[type=submit]";
+        if !self.exists(button).await? {
+            return Ok(page.visited());
+        }
+        let page = self.click_and_settle(button).await?;
+        // The signed-out page tells the site's other windows (a renewal window closes itself):
+        // give its script a moment to be heard.
+        let started = Instant::now();
+        while self.windows().await? > 1 && started.elapsed() < WINDOW_GRACE {
+            tokio::time::sleep(POLL).await;
+        }
+        Ok(page.visited())
+    }
+
+    /// Opens `url` (e.g. an IdP's LogoutRequest URL) and waits for the last page.
+    pub async fn visit(&self, url: &str) -> Result<Visited, DriverError> {
+        Ok(self.goto(url).await?.visited())
+    }
+
+    /// What the home page's renewal timer does, with its interval passed in virtual time: the
+    /// hidden iframe (or, when no answer comes because the IdP refused to be framed, the renewal
+    /// window, or the page's message when pop-ups are blocked). Judged by what the page got: a
+    /// renewal message, or the failure it navigates to.
+    pub async fn renew(&self) -> Result<BrowserRenewal, DriverError> {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map_err(browser_error("current URL"))?;
+        if !self.on_sp(url.as_str()) || url.path() != "/" || url.query().is_some() {
+            self.goto("/").await?;
+        }
+        // The mark tells this document from the one the page may navigate to (a failure).
+        let fired = self
+            .script(
+                "window.__samlconf_renewing = true; return window.__samlconf.fire(\"interval\");",
+                vec![],
+            )
+            .await?;
+        if fired.as_u64() == Some(0) {
+            // The page runs no renewal (signed out, or a session no IdP renews).
+            return Ok(match self.me().await? {
+                Some(me) => BrowserRenewal::Done(RenewOutcome::NotRenewed { me }),
+                None => BrowserRenewal::Done(RenewOutcome::SessionEnded {
+                    code: String::new(),
+                }),
+            });
+        }
+        let mut window_opened = false;
+        let started = Instant::now();
+        loop {
+            let state = self
+                .script(
+                    r#"if (!window.__samlconf_renewing) return { left: location.href };
+return { renewals: window.__samlconf.renewals, frame: !!document.querySelector("iframe"),
+         status: (document.getElementById("renewal-status") || {}).textContent || "" };"#,
+                    vec![],
+                )
+                .await;
+            if let Ok(state) = state {
+                if let Some(left) = state["left"].as_str() {
+                    // A failed renewal ends the session; the page leaves for the home page,
+                    // naming the reason code when it has it.
+                    let code = url::Url::parse(left)
+                        .ok()
+                        .and_then(|u| {
+                            u.query_pairs()
+                                .find(|(k, _)| k == "renewal_failed")
+                                .map(|(_, v)| v.into_owned())
+                        })
+                        .unwrap_or_default();
+                    self.settle().await?;
+                    return Ok(match self.me().await? {
+                        Some(me) => BrowserRenewal::Done(RenewOutcome::NotRenewed { me }),
+                        None => BrowserRenewal::Done(RenewOutcome::SessionEnded { code }),
+                    });
+                }
+                if let Some(last) = state["renewals"].as_array().and_then(|r| r.last()) {
+                    if last["ok"] == true {
+                        let me = self.me().await?.ok_or_else(|| {
+                            super::unexpected("renew", "renewed, but /me says signed out")
+                        })?;
+                        return Ok(BrowserRenewal::Done(RenewOutcome::Renewed { me }));
+                    }
+                    // The page navigates to its failure URL: the next poll reads it.
+                } else if !window_opened && state["frame"] == true && self.frame_refused().await {
+                    // No framed answer will come: the page's wait for one runs out.
+                    self.script("window.__samlconf.fire(\"timeout\");", vec![])
+                        .await?;
+                    window_opened = true;
+                } else if window_opened
+                    && state["status"]
+                        .as_str()
+                        .is_some_and(|s| !s.trim().is_empty())
+                    && self.windows().await? == 1
+                {
+                    return Ok(BrowserRenewal::Blocked {
+                        message: state["status"].as_str().unwrap_or_default().to_owned(),
+                    });
+                }
+            }
+            if started.elapsed() > PAGE_DEADLINE {
+                return Err(super::unexpected(
+                    "renew",
+                    "the page's renewal did not finish (no answer, no window, no message)",
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Whether the page's renewal iframe shows the browser's error page: a document that refused
+    /// to be framed (`X-Frame-Options`, `frame-ancestors`).
+    async fn frame_refused(&self) -> bool {
+        if self.client.enter_frame(0).await.is_err() {
+            return false;
+        }
+        let href = self.script("return location.href;", vec![]).await;
+        let _ = self.client.enter_parent_frame().await;
+        href.ok()
+            .and_then(|h| h.as_str().map(|h| h.starts_with("chrome-error:")))
+            .unwrap_or(false)
+    }
+
+    /// How many windows the browser has open (the page, and a renewal window).
+    pub async fn windows(&self) -> Result<usize, DriverError> {
+        Ok(self
+            .client
+            .windows()
+            .await
+            .map_err(browser_error("windows"))?
+            .len())
+    }
+
+    /// `/me` in this browser: fetched by the SP page's own script when the browser is on the SP,
+    /// else opened. `None` when signed out.
+    pub async fn me(&self) -> Result<Option<Value>, DriverError> {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map_err(browser_error("current URL"))?;
+        let fetched = if self.on_sp(url.as_str()) {
+            let answer = self
+                .client
+                .execute_async(
+                    r#"const done = arguments[arguments.length - 1];
+fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+  .then((r) => r.text().then((body) => done({ status: r.status, body })))
+  .catch((e) => done({ status: 0, body: String(e) }));"#,
+                    vec![],
+                )
+                .await
+                .map_err(browser_error("fetch /me"))?;
+            // A page that cannot fetch (an error page, say) is left for `/me` itself.
+            Some(answer).filter(|a| a["status"].as_u64() != Some(0))
+        } else {
+            None
+        };
+        let answer = if let Some(answer) = fetched {
+            answer
+        } else {
+            let page = self.goto("/me").await?;
+            let body = self
+                .script(
+                    "return document.body ? document.body.innerText : \"\";",
+                    vec![],
+                )
+                .await?;
+            json!({ "status": page.status, "body": body })
+        };
+        let body = answer["body"].as_str().unwrap_or_default();
+        match answer["status"].as_u64() {
+            Some(200) => serde_json::from_str(body)
+                .map(Some)
+                .map_err(|e| super::unexpected("me", format!("not JSON ({e}): {body}"))),
+            Some(401) => Ok(None),
+            other => Err(super::unexpected("me", format!("status {other:?}"))),
+        }
+    }
+
+    /// The current page, for a failed step's report: a PNG screenshot and the HTML.
+    pub async fn capture(&self) -> Result<(Vec<u8>, String), DriverError> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(browser_error("screenshot"))?;
+        let html = self
+            .client
+            .source()
+            .await
+            .map_err(browser_error("page source"))?;
+        Ok((png, html))
+    }
+}
+
+/// How a renewal ended in the browser: as the HTTP driver's, or stopped by the pop-up blocker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BrowserRenewal {
+    Done(RenewOutcome),
+    /// The renewal window could not open; the page shows `message`.
+    Blocked {
+        message: String,
+    },
+}
+
+/// A settled page.
+struct Page {
+    /// The navigation's HTTP status (0 when the browser does not say).
+    status: u16,
+    url: String,
+    body: String,
+}
+
+impl Page {
+    fn visited(self) -> Visited {
+        Visited {
+            status: self.status,
+            url: self.url.clone(),
+            hops: vec![self.url],
+            body: self.body,
+        }
+    }
+}
+
+/// `text` inside a double-quoted CSS string.
+fn css_string(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A Chrome DevTools command through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()),
+        )
+    }
+}
