@@ -14,4 +14,5 @@ pub mod lifecycle;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod tls;
 pub mod vectors;

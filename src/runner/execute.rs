@@ -37,7 +37,8 @@ pub(super) struct Ctx {
 impl Ctx {
     pub(super) fn driver(&mut self, name: &str) -> Result<&HttpDriver, String> {
         if !self.drivers.contains_key(name) {
-            let driver = HttpDriver::new(&self.pair.endpoints.sp_base_url)
+            let ca = self.pair.tls.as_ref().map(|ca| ca.ca_cert_pem.as_str());
+            let driver = HttpDriver::trusting(&self.pair.endpoints.sp_base_url, ca)
                 .map_err(|e| format!("browser {name:?}: {e}"))?;
             self.drivers.insert(name.to_owned(), driver);
         }
@@ -76,12 +77,41 @@ pub(super) async fn execute(
     weaknesses: &sp::weakness::Weaknesses,
     result: &mut ScenarioResult,
 ) -> Result<(), String> {
+    // Only another driver can judge it: every step is reported skipped, with the reason in the
+    // summary, never run and passed as if it had been.
+    if !scenario.runs_on(HttpDriver::NAME) {
+        result.reason = Some(format!(
+            "skipped on the {} driver: only {} can judge this scenario (`drivers`)",
+            HttpDriver::NAME,
+            scenario.drivers.join(", ")
+        ));
+        result.steps = scenario
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| StepResult {
+                index: index + 1,
+                line: step.line,
+                action: step.action.name().into(),
+                summary: summary(&step.action),
+                note: step.note.clone(),
+                status: StepStatus::Skipped,
+                expected: step.expect.clone(),
+                actual: None,
+                differences: vec![],
+                error: None,
+                messages: vec![],
+            })
+            .collect();
+        return Ok(());
+    }
     let started = Pair::start(PairOptions {
         sp_weaknesses: weaknesses.clone(),
         virtual_start: Some(START),
         sp_overrides: scenario.sp_overrides_root(),
         extra_idp_users: scenario.idp_users.clone(),
         extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
+        https: scenario.https,
         ..Default::default()
     })
     .await;

@@ -90,6 +90,12 @@ struct RawScenario {
     extra_idp: Vec<ExtraIdp>,
     #[serde(default)]
     config_refused: Option<String>,
+    /// Serve the pair over HTTPS with the run's certificate authority.
+    #[serde(default)]
+    https: bool,
+    /// The drivers that can judge this scenario (`http`, `browser`); empty: every driver.
+    #[serde(default)]
+    drivers: Vec<Spanned<String>>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
@@ -226,6 +232,20 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
     let extra_idp_line = (!raw.extra_idp.is_empty())
         .then(|| table_header_offset(text, "extra_idp"))
         .flatten();
+    for driver in &raw.drivers {
+        if !super::DRIVERS.contains(&driver.get_ref().as_str()) {
+            errors.push(LoadError::at(
+                file,
+                text,
+                Some(driver.span().start),
+                format!(
+                    "drivers: unknown driver {:?}; known: {}",
+                    driver.get_ref(),
+                    super::DRIVERS.join(", ")
+                ),
+            ));
+        }
+    }
     let scenario = Scenario {
         id: raw.id.get_ref().clone(),
         title: raw.title,
@@ -239,6 +259,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
         extra_idps: raw.extra_idp,
         config_refused: raw.config_refused,
+        https: raw.https,
+        drivers: raw.drivers.into_iter().map(Spanned::into_inner).collect(),
         warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),

@@ -45,6 +45,12 @@ pub struct Scenario {
     /// The SP must refuse this configuration at start, with an error containing this text (a
     /// scenario without steps).
     pub config_refused: Option<String>,
+    /// Serve the pair (both servers, extra IdPs too) over HTTPS with the run's certificate
+    /// authority (`https = true`).
+    pub https: bool,
+    /// The drivers that can judge this scenario (`drivers = ["browser"]`); empty: all of
+    /// [`DRIVERS`]. Another driver reports it skipped, with the reason.
+    pub drivers: Vec<String>,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
@@ -54,7 +60,15 @@ pub struct Scenario {
     pub warnings: Vec<String>,
 }
 
+/// The drivers a scenario can name in `drivers`.
+pub const DRIVERS: &[&str] = &["http", "browser"];
+
 impl Scenario {
+    /// Whether the driver `name` can judge this scenario.
+    pub fn runs_on(&self, driver: &str) -> bool {
+        self.drivers.is_empty() || self.drivers.iter().any(|d| d == driver)
+    }
+
     /// The `[sp]` table rearranged as a whole SP configuration: its `idp`, `attributes` and
     /// `role_mapping` keys go to the root, every other key into the configuration's `[sp]`.
     pub fn sp_overrides_root(&self) -> Option<toml::Table> {
