@@ -117,10 +117,23 @@ impl HttpDriver {
     pub const NAME: &'static str = "http";
 
     pub fn new(sp_base_url: &str) -> Result<Self, DriverError> {
-        let client = reqwest::Client::builder()
+        Self::trusting(sp_base_url, None)
+    }
+
+    /// A browser that trusts only `ca_pem` (the run's certificate authority, [`Pair::tls`]) for
+    /// HTTPS; `None`: plain http only, as [`HttpDriver::new`].
+    ///
+    /// [`Pair::tls`]: crate::harness::Pair::tls
+    pub fn trusting(sp_base_url: &str, ca_pem: Option<&str>) -> Result<Self, DriverError> {
+        let mut builder = reqwest::Client::builder()
             .cookie_store(true)
-            .redirect(Policy::none())
-            .build()?;
+            .redirect(Policy::none());
+        if let Some(pem) = ca_pem {
+            builder = builder
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes())?);
+        }
+        let client = builder.build()?;
         Ok(Self {
             client,
             sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),

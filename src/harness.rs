@@ -45,6 +45,9 @@ pub struct PairOptions {
     /// `weakened` feature refuses to start with any.
     #[doc(hidden)]
     pub sp_weaknesses: sp::weakness::Weaknesses,
+    /// Serve every server of the pair over HTTPS, with the run's certificate authority
+    /// ([`crate::tls::run_ca`]; its certificate is [`Pair::tls`]).
+    pub https: bool,
 }
 
 /// A further mock IdP beside the pair's own: its own port and key pair, its own users, the
@@ -167,6 +170,7 @@ impl Default for PairOptions {
             virtual_start: None,
             extra_idps: Vec::new(),
             sp_weaknesses: sp::weakness::Weaknesses::none(),
+            https: false,
         }
     }
 }
@@ -181,6 +185,9 @@ pub struct Pair {
     pub clock: Option<plumbing::clock::ManualClock>,
     /// The extra IdPs of [`PairOptions::extra_idps`], in order.
     pub extra_idps: Vec<ExtraIdp>,
+    /// The run's certificate authority when the pair serves HTTPS: clients trust its
+    /// `ca_cert_pem`; Chromium trusts the server by `server_spki_sha256`.
+    pub tls: Option<Arc<plumbing::tls::RunCa>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -196,6 +203,44 @@ pub enum HarnessError {
     Store(#[from] sp::store::StoreError),
     #[error("extra IdP {name:?}: {message}")]
     ExtraIdp { name: String, message: String },
+    #[error("HTTPS: {0}")]
+    Tls(String),
+}
+
+/// Serves `app` on `listener`, over TLS with `tls`; `connect_info` gives handlers the peer
+/// address (the SP's password throttle keys on it).
+fn spawn_server(
+    (listener, local): (TcpListener, SocketAddr),
+    app: axum::Router,
+    tls: Option<&Arc<openssl::ssl::SslAcceptor>>,
+    connect_info: bool,
+    what: &'static str,
+) -> JoinHandle<()> {
+    use axum::serve::ListenerExt as _;
+    let stopped = move |e: std::io::Error| tracing::error!(error = %e, "{what} server stopped");
+    match (tls, connect_info) {
+        (None, false) => {
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap_or_else(stopped) })
+        }
+        (None, true) => tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).await.unwrap_or_else(stopped)
+        }),
+        (Some(acceptor), connect_info) => {
+            let listener = crate::tls::TlsListener::new(listener, local, acceptor.clone());
+            tokio::spawn(async move {
+                if connect_info {
+                    // `tap_io` gives the TLS listener's peer address as the connection info.
+                    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener.tap_io(|_| {}), app)
+                        .await
+                        .unwrap_or_else(stopped)
+                } else {
+                    axum::serve(listener, app).await.unwrap_or_else(stopped)
+                }
+            })
+        }
+    }
 }
 
 async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), HarnessError> {
@@ -218,12 +263,19 @@ impl Pair {
                 .map_err(|e| HarnessError::Keys(e.to_string()))?,
             None => mock_idp::keys::IdpKeys::fixed_for_tests(),
         };
+        let (tls, acceptor) = match options.https {
+            false => (None, None),
+            true => {
+                let ca = crate::tls::run_ca().map_err(HarnessError::Tls)?;
+                let acceptor = crate::tls::acceptor(&ca).map_err(HarnessError::Tls)?;
+                (Some(ca), Some(acceptor))
+            }
+        };
+        let scheme = if options.https { "https" } else { "http" };
+        let sp_host = options.sp_host.as_deref().unwrap_or("127.0.0.1");
         let mut endpoints = Endpoints {
-            idp_base_url: format!("http://{idp_addr}"),
-            sp_base_url: match &options.sp_host {
-                Some(host) => format!("http://{host}:{}", sp_addr.port()),
-                None => format!("http://{sp_addr}"),
-            },
+            idp_base_url: format!("{scheme}://{idp_addr}"),
+            sp_base_url: format!("{scheme}://{sp_host}:{}", sp_addr.port()),
         };
         let mut sp_config = match options.sp_config {
             Some(mut config) => {
@@ -253,7 +305,7 @@ impl Pair {
         let mut metadata_files = Vec::new();
         for extra in &options.extra_idps {
             let (listener, addr) = bind(0).await?;
-            let base_url = format!("http://{addr}");
+            let base_url = format!("{scheme}://{addr}");
             let entity_id = extra
                 .entity_id
                 .clone()
@@ -327,7 +379,7 @@ impl Pair {
                 metadata_files.push(path);
             }
             sp_config.additional_idps.push(settings);
-            extra_listeners.push((listener, base_url, entity_id, extra_keys));
+            extra_listeners.push((listener, addr, base_url, entity_id, extra_keys));
         }
 
         // One clock for both servers (they run in this process), so their times never drift.
@@ -361,7 +413,7 @@ impl Pair {
         }
         let mut extra_idps = Vec::new();
         let mut tasks = Vec::new();
-        for (extra, (listener, base_url, entity_id, extra_keys)) in
+        for (extra, (listener, addr, base_url, entity_id, extra_keys)) in
             options.extra_idps.iter().zip(extra_listeners)
         {
             let extra_endpoints = Endpoints {
@@ -380,11 +432,13 @@ impl Pair {
             }
             let idp = mock_idp::server::Idp::new(config, extra_keys, clock.clone());
             let app = mock_idp::server::router(idp.clone());
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!(error = %e, "extra mock IdP server stopped");
-                }
-            }));
+            tasks.push(spawn_server(
+                (listener, addr),
+                app,
+                acceptor.as_ref(),
+                false,
+                "extra mock IdP",
+            ));
             extra_idps.push(ExtraIdp {
                 name: extra.name.clone(),
                 entity_id,
@@ -402,26 +456,28 @@ impl Pair {
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());
-        tasks.extend([
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(idp_listener, idp_app).await {
-                    tracing::error!(error = %e, "mock IdP server stopped");
-                }
-            }),
-            tokio::spawn(async move {
-                // The peer address keys the SP's password throttle.
-                let sp_app = sp_app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-                if let Err(e) = axum::serve(sp_listener, sp_app).await {
-                    tracing::error!(error = %e, "reference SP server stopped");
-                }
-            }),
-        ]);
+        tasks.push(spawn_server(
+            (idp_listener, idp_addr),
+            idp_app,
+            acceptor.as_ref(),
+            false,
+            "mock IdP",
+        ));
+        // The peer address keys the SP's password throttle.
+        tasks.push(spawn_server(
+            (sp_listener, sp_addr),
+            sp_app,
+            acceptor.as_ref(),
+            true,
+            "reference SP",
+        ));
         Ok(Pair {
             idp,
             sp,
             endpoints,
             clock: virtual_clock,
             extra_idps,
+            tls,
             tasks,
         })
     }

@@ -15,4 +15,5 @@ pub mod load;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod tls;
 pub mod vectors;

@@ -29,6 +29,14 @@ pub struct ServeArgs {
     /// /certify/last. --config's [idp] section is replaced by the metadata's.
     #[arg(long, value_name = "FILE|URL")]
     idp_metadata: Option<String>,
+    /// Serve both over HTTPS with a certificate authority made for this run (its certificate is
+    /// written to STATE_DIR/run-ca.pem; import it, or start Chromium with the printed flag).
+    #[arg(long)]
+    https: bool,
+    /// The host name in the SP's URLs (e.g. `localhost`, so that the IdP at 127.0.0.1 is on
+    /// another site and browsers apply cross-site cookie rules). Default: 127.0.0.1.
+    #[arg(long, value_name = "HOST")]
+    sp_host: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -81,6 +89,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 sp.insert("preset".into(), toml::Value::String(preset.name().into()));
                 toml::Table::from_iter([("sp".to_owned(), toml::Value::Table(sp))])
             }),
+            https: args.https,
+            sp_host: args.sp_host.clone(),
             ..Default::default()
         };
         let pair = match Pair::start(options).await {
@@ -99,6 +109,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
         println!();
         println!("  demo users: alice@example.com (admin), bob@example.com (member),");
         println!("              carol@example.com (editor via Entra GUID), dave@example.com, erin@example.com (no access)");
+        if let Some(ca) = &pair.tls {
+            let path = args.state_dir.join("run-ca.pem");
+            match std::fs::write(&path, &ca.ca_cert_pem) {
+                Ok(()) => println!("  HTTPS: this run's CA certificate is {}", path.display()),
+                Err(e) => eprintln!("samlconf serve: cannot write {}: {e}", path.display()),
+            }
+            println!(
+                "         Chromium: --user-data-dir=<a fresh dir> --ignore-certificate-errors-spki-list={}",
+                ca.server_spki_sha256
+            );
+        }
         println!("  state: {}  — stop with Ctrl-C", args.state_dir.display());
         tokio::select! {
             _ = pair.wait() => {}

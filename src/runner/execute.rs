@@ -41,7 +41,8 @@ pub(super) struct Ctx {
 impl Ctx {
     pub(super) fn driver(&mut self, name: &str) -> Result<&Driver, String> {
         if !self.drivers.contains_key(name) {
-            let driver = HttpDriver::new(&self.pair.endpoints.sp_base_url)
+            let ca = self.pair.tls.as_ref().map(|ca| ca.ca_cert_pem.as_str());
+            let driver = HttpDriver::trusting(&self.pair.endpoints.sp_base_url, ca)
                 .map_err(|e| format!("browser {name:?}: {e}"))?;
             self.drivers.insert(name.to_owned(), Driver::Http(driver));
         }
@@ -159,6 +160,7 @@ pub(super) async fn execute(
         sp_overrides: scenario.sp_overrides_root(),
         extra_idp_users: scenario.idp_users.clone(),
         extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
+        https: scenario.https,
         ..Default::default()
     })
     .await;

@@ -91,6 +91,9 @@ struct RawScenario {
     extra_idp: Vec<ExtraIdp>,
     #[serde(default)]
     config_refused: Option<String>,
+    /// Serve the pair over HTTPS with the run's certificate authority.
+    #[serde(default)]
+    https: bool,
     #[serde(default)]
     drivers: Option<Vec<DriverName>>,
     #[serde(default)]
@@ -256,6 +259,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         config_refused: raw.config_refused,
         drivers: raw.drivers,
         browser: raw.browser,
+        https: raw.https,
         warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),

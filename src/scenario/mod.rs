@@ -52,6 +52,9 @@ pub struct Scenario {
     pub drivers: Option<Vec<DriverName>>,
     /// How the browser driver starts this scenario's browsers (`[browser]`).
     pub browser: BrowserSettings,
+    /// Serve the pair (both servers, extra IdPs too) over HTTPS with the run's certificate
+    /// authority (`https = true`).
+    pub https: bool,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,

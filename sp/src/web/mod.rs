@@ -494,7 +494,7 @@ async fn start_authn(
         .map_err(WebError::Internal)?;
     let mut response = Redirect::to(&url).into_response();
     if let Some(browser) = &browser {
-        for cookie in binding::set_cookies(scheme, browser) {
+        for cookie in binding::set_cookies(scheme, config.sp.request_cookie_samesite, browser) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
     }

@@ -9,5 +9,6 @@
 
 pub mod clock;
 pub mod keys;
+pub mod tls;
 #[cfg(feature = "testing")]
 pub mod xmlsec1;
