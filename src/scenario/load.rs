@@ -91,6 +91,10 @@ struct RawScenario {
     #[serde(default)]
     config_refused: Option<String>,
     #[serde(default)]
+    second_node: bool,
+    #[serde(default)]
+    workspace2: Option<toml::Table>,
+    #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
 
@@ -239,6 +243,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
         extra_idps: raw.extra_idp,
         config_refused: raw.config_refused,
+        second_node: raw.second_node,
+        workspace2: raw.workspace2,
         warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),
