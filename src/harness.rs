@@ -48,7 +48,25 @@ pub struct PairOptions {
     /// Serve every server of the pair over HTTPS, with the run's certificate authority
     /// ([`crate::tls::run_ca`]; its certificate is [`Pair::tls`]).
     pub https: bool,
+    /// A second SP node: the same configuration and the same SQLite file (a temporary one when
+    /// `database` is `:memory:`), its own pool and router behind its own address, as two
+    /// processes of one cluster behind a load balancer.
+    pub second_node: bool,
+    /// A second workspace: another SP deployment (its own address, entity ID, ACS URL and
+    /// in-memory store, the demo configuration with these overrides) trusting the same IdP,
+    /// which knows it as a second service provider.
+    pub workspace2: Option<toml::Table>,
 }
+
+/// An SP besides the pair's own: [`Pair::node2`] or [`Pair::workspace2`].
+#[derive(Clone)]
+pub struct SpNode {
+    pub sp: sp::web::Sp,
+    pub base_url: String,
+}
+
+/// Numbers the cluster databases of this process.
+static CLUSTER_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A further mock IdP beside the pair's own: its own port and key pair, its own users, the
 /// same virtual clock. The SP trusts it as an `[[additional_idp]]`.
@@ -171,6 +189,8 @@ impl Default for PairOptions {
             extra_idps: Vec::new(),
             sp_weaknesses: sp::weakness::Weaknesses::none(),
             https: false,
+            second_node: false,
+            workspace2: None,
         }
     }
 }
@@ -188,7 +208,13 @@ pub struct Pair {
     /// The run's certificate authority when the pair serves HTTPS: clients trust its
     /// `ca_cert_pem`; Chromium trusts the server by `server_spki_sha256`.
     pub tls: Option<Arc<plumbing::tls::RunCa>>,
+    /// The second node of [`PairOptions::second_node`].
+    pub node2: Option<SpNode>,
+    /// The second workspace of [`PairOptions::workspace2`].
+    pub workspace2: Option<SpNode>,
     tasks: Vec<JoinHandle<()>>,
+    /// The temporary SQLite file the two nodes share, removed when the pair drops.
+    cluster_database: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +283,17 @@ impl Pair {
     pub async fn start(options: PairOptions) -> Result<Pair, HarnessError> {
         let (idp_listener, idp_addr) = bind(options.idp_port).await?;
         let (sp_listener, sp_addr) = bind(options.sp_port).await?;
+        let mut options = options;
+        let cluster_database = (options.second_node && options.database == ":memory:").then(|| {
+            std::env::temp_dir().join(format!(
+                "samlconf-cluster-{}-{}.sqlite",
+                std::process::id(),
+                CLUSTER_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ))
+        });
+        if let Some(path) = &cluster_database {
+            options.database = path.display().to_string();
+        }
 
         let keys = match &options.idp_state_dir {
             Some(dir) => mock_idp::keys::IdpKeys::load_or_create(dir)
@@ -401,6 +438,28 @@ impl Pair {
             }
         };
         let mut idp_config = demo::idp_config(&endpoints, &sp_config, false);
+        let workspace2 = match &options.workspace2 {
+            None => None,
+            Some(overrides) => {
+                let (listener, addr) = bind(0).await?;
+                let ws_endpoints = Endpoints {
+                    idp_base_url: endpoints.idp_base_url.clone(),
+                    sp_base_url: format!("http://{addr}"),
+                };
+                let text = demo::sp_config_toml(&ws_endpoints, &keys.idp.cert_pem, ":memory:");
+                let mut table: toml::Table = toml::from_str(&text)
+                    .map_err(|e| sp::config::ConfigError::Invalid(e.to_string()))?;
+                merge_toml(&mut table, overrides);
+                let merged = toml::to_string(&table)
+                    .map_err(|e| sp::config::ConfigError::Invalid(e.to_string()))?;
+                let config = sp::config::SpConfig::from_toml(&merged)?;
+                // The IdP knows the second workspace as another service provider.
+                idp_config
+                    .service_providers
+                    .extend(demo::idp_config(&ws_endpoints, &config, false).service_providers);
+                Some((listener, ws_endpoints.sp_base_url, config))
+            }
+        };
         for user in options.extra_idp_users {
             idp_config.users.retain(|u| u.login != user.login);
             idp_config.users.push(user);
@@ -448,11 +507,60 @@ impl Pair {
         }
         let idp = mock_idp::server::Idp::new(idp_config, keys, clock.clone());
         let store = sp::store::Store::open(&sp_config.sp.database).await?;
+        // The second node opens the same file after the first has migrated it (sqlx takes no
+        // migration lock on SQLite), with the same configuration.
+        let node2 = match options.second_node {
+            false => None,
+            true => {
+                let (listener, addr) = bind(0).await?;
+                let store = sp::store::Store::open(&sp_config.sp.database).await?;
+                let sp = sp::web::Sp::new_weakened(
+                    sp_config.clone(),
+                    store,
+                    clock.clone(),
+                    sp_keys.clone(),
+                    options.sp_weaknesses.clone(),
+                );
+                Some((listener, format!("http://{addr}"), sp))
+            }
+        };
+        let workspace2 = match workspace2 {
+            None => None,
+            Some((listener, base_url, config)) => {
+                let store = sp::store::Store::open(&config.sp.database).await?;
+                let sp = sp::web::Sp::new_weakened(
+                    config,
+                    store,
+                    clock.clone(),
+                    sp_keys.clone(),
+                    options.sp_weaknesses.clone(),
+                );
+                Some((listener, base_url, sp))
+            }
+        };
         let sp = sp::web::Sp::new_weakened(sp_config, store, clock, sp_keys, options.sp_weaknesses);
         for path in metadata_files {
             let _ = std::fs::remove_file(path);
         }
         let sp = sp?;
+        let mut serve_sp = |listener: TcpListener, base_url: String, sp: sp::web::Sp| {
+            let app = sp::web::router(sp.clone())
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "reference SP server stopped");
+                }
+            }));
+            SpNode { sp, base_url }
+        };
+        let node2 = match node2 {
+            None => None,
+            Some((listener, base_url, sp)) => Some(serve_sp(listener, base_url, sp?)),
+        };
+        let workspace2 = match workspace2 {
+            None => None,
+            Some((listener, base_url, sp)) => Some(serve_sp(listener, base_url, sp?)),
+        };
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());
@@ -478,7 +586,10 @@ impl Pair {
             clock: virtual_clock,
             extra_idps,
             tls,
+            node2,
+            workspace2,
             tasks,
+            cluster_database,
         })
     }
 
@@ -514,6 +625,11 @@ impl Drop for Pair {
     fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
+        }
+        if let Some(path) = &self.cluster_database {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
     }
 }

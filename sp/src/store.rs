@@ -160,7 +160,11 @@ impl Store {
                 .filename(database)
                 .create_if_missing(true)
                 .foreign_keys(true)
-                .journal_mode(SqliteJournalMode::Wal);
+                // Several pools may share the file (two SP processes of one cluster): WAL lets
+                // readers run beside the one writer, and a writer waits for the other's lock
+                // instead of failing with SQLITE_BUSY (sqlx's default, stated here on purpose).
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(std::time::Duration::from_secs(5));
             SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)

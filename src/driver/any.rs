@@ -30,6 +30,9 @@ pub fn browser_cannot(action: &crate::scenario::Action) -> Option<&'static str> 
             Some("posting one browser's IdP answer from another (login CSRF) needs the HTTP driver")
         }
         Action::Replay(_) => Some("posting a captured SAMLResponse by hand needs the HTTP driver"),
+        Action::SignIn(_) if action.sp() != crate::scenario::SpTarget::Node1 => {
+            Some("posting the IdP's answer to another SP node or workspace needs the HTTP driver")
+        }
         Action::Logout(a) if a.cross_site => {
             Some("the requests another site makes (logout CSRF) need the HTTP driver")
         }
@@ -219,6 +222,18 @@ impl Driver {
         match self {
             Driver::Http(d) => d.visit(url).await,
             Driver::Browser(b) => b.visit(url).await,
+        }
+    }
+
+    /// SP-initiated up to the IdP's answer, which is returned instead of posted.
+    pub async fn fetch_idp_form(
+        &self,
+        user: &str,
+        relay_state: Option<&str>,
+    ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
+        match self {
+            Driver::Http(d) => d.fetch_idp_form(user, relay_state).await,
+            Driver::Browser(_) => Err(needs_http("hold back the IdP's answer")),
         }
     }
 

@@ -16,7 +16,7 @@ use super::{
 use crate::driver::browser::{BrowserDriver, BrowserOptions};
 use crate::driver::{Driver, HttpDriver, PostForm};
 use crate::harness::{Pair, PairOptions};
-use crate::scenario::{Scenario, Step};
+use crate::scenario::{Scenario, SpTarget, Step};
 
 /// The state of one running scenario.
 pub(super) struct Ctx {
@@ -100,6 +100,55 @@ impl Ctx {
         }
     }
 
+    /// Browser `name` at `target`. The two nodes share one host name, so a browser talks to both
+    /// with one cookie jar (its own driver); the second workspace is another site, where the same
+    /// browser has a jar of its own.
+    pub(super) fn driver_at(&mut self, name: &str, target: SpTarget) -> Result<&Driver, String> {
+        if target != SpTarget::Workspace2 {
+            return self.driver(name);
+        }
+        let base_url = self.base_url(target)?;
+        let key = format!("{name}@{}", target.as_str());
+        if !self.drivers.contains_key(&key) {
+            let driver =
+                HttpDriver::new(&base_url).map_err(|e| format!("browser {name:?}: {e}"))?;
+            self.drivers.insert(key.clone(), Driver::Http(driver));
+        }
+        Ok(&self.drivers[&key])
+    }
+
+    /// The base URL of `target`.
+    pub(super) fn base_url(&self, target: SpTarget) -> Result<String, String> {
+        match target {
+            SpTarget::Node1 => Some(self.pair.endpoints.sp_base_url.clone()),
+            SpTarget::Node2 => self.pair.node2.as_ref().map(|n| n.base_url.clone()),
+            SpTarget::Workspace2 => self.pair.workspace2.as_ref().map(|n| n.base_url.clone()),
+        }
+        .ok_or_else(|| format!("the pair has no {}", target.as_str()))
+    }
+
+    /// The store `target` writes to (the nodes share one).
+    pub(super) fn store_at(&self, target: SpTarget) -> &sp::store::Store {
+        match (target, &self.pair.workspace2) {
+            (SpTarget::Workspace2, Some(workspace)) => workspace.sp.store(),
+            _ => self.pair.sp.store(),
+        }
+    }
+
+    /// `form` (posted to the pair's SP) re-addressed to the same path at `target`.
+    pub(super) fn retarget(&self, form: &PostForm, target: SpTarget) -> Result<PostForm, String> {
+        let mut form = form.clone();
+        let base = &self.pair.endpoints.sp_base_url;
+        if target != SpTarget::Node1 {
+            let path = form
+                .action
+                .strip_prefix(base.as_str())
+                .ok_or_else(|| format!("the form goes to {}, not to {base}", form.action))?;
+            form.action = format!("{}{path}", self.base_url(target)?);
+        }
+        Ok(form)
+    }
+
     /// Forms posted since the last call, as decoded messages; remembers the last SAMLResponse.
     fn new_forms(&mut self) -> Vec<SamlMessage> {
         let mut messages = Vec::new();
@@ -161,6 +210,11 @@ pub(super) async fn execute(
         extra_idp_users: scenario.idp_users.clone(),
         extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
         https: scenario.https,
+        second_node: scenario.second_node,
+        workspace2: scenario
+            .workspace2
+            .as_ref()
+            .map(crate::scenario::sp_overrides_root),
         ..Default::default()
     })
     .await;
@@ -269,7 +323,7 @@ async fn run_steps(
             // the file marked it (`drivers`) as one the others can do without.
             failed = step.drivers.is_none();
         } else if !failed {
-            let before = observe::Before::take(ctx).await;
+            let before = observe::Before::take(ctx, step).await;
             match run_and_observe(ctx, step).await {
                 Ok((mut actual, mut messages)) => {
                     observe::audit(ctx, step, before, &mut actual).await?;

@@ -14,12 +14,10 @@ pub(super) struct Before {
 }
 
 impl Before {
-    pub(super) async fn take(ctx: &Ctx) -> Before {
+    pub(super) async fn take(ctx: &Ctx, step: &Step) -> Before {
         Before {
             audit: ctx
-                .pair
-                .sp
-                .store()
+                .store_at(step.action.sp())
                 .audit_events()
                 .await
                 .map(|e| e.len())
@@ -33,7 +31,7 @@ impl Before {
 /// `check` the outcome it amounts to.
 pub(super) async fn session(ctx: &mut Ctx, step: &Step, actual: &mut Actual) -> Result<(), String> {
     if let Some(name) = step.action.browser() {
-        let driver = ctx.driver(name)?;
+        let driver = ctx.driver_at(name, step.action.sp())?;
         let me = driver.me().await.map_err(|e| e.to_string())?;
         if let crate::driver::Driver::Browser(browser) = driver {
             actual.windows = Some(browser.windows().await.map_err(|e| e.to_string())?);
@@ -89,9 +87,7 @@ pub(super) async fn audit(
     actual: &mut Actual,
 ) -> Result<(), String> {
     let events = ctx
-        .pair
-        .sp
-        .store()
+        .store_at(step.action.sp())
         .audit_events()
         .await
         .map_err(|e| format!("audit log: {e}"))?;

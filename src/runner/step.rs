@@ -50,6 +50,24 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let poster = browser_of(step)?;
             ctx.driver(poster)?;
             ctx.driver(name)?;
+            let target = step.action.sp();
+            if target != crate::scenario::SpTarget::Node1 {
+                // Started at node 1, the IdP's answer posted to another SP's ACS.
+                let fetched = ctx.drivers[name]
+                    .fetch_idp_form(&a.user, a.relay_state.as_deref())
+                    .await
+                    .map_err(err)?;
+                let outcome = match fetched {
+                    Err(refused) => refused,
+                    Ok(form) => {
+                        let form = ctx.retarget(&form, target)?;
+                        let poster = ctx.driver_at(poster, target)?;
+                        poster.submit(&form).await.map_err(err)?
+                    }
+                };
+                from_sign_in(outcome, &mut actual);
+                return Ok((actual, messages));
+            }
             let driver = &ctx.drivers[name];
             let poster = &ctx.drivers[poster];
             // A person clicks their own button on the IdP's login page, which names the login.
@@ -209,7 +227,10 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 None => ctx.last_response.clone(),
             }
             .ok_or_else(|| "no SAMLResponse was captured to replay".to_owned())?;
-            let driver = ctx.driver(browser_of(step)?)?;
+            let target = step.action.sp();
+            // A form captured at another SP is first put back on node 1's path.
+            let form = ctx.retarget(&unretarget(ctx, form)?, target)?;
+            let driver = ctx.driver_at(browser_of(step)?, target)?;
             from_sign_in(driver.submit(&form).await.map_err(err)?, &mut actual);
         }
         Action::RecoveryLogin(a) => {
@@ -282,6 +303,23 @@ fn login_for(driver: &Driver, idp: &mock_idp::server::Idp, user: &str) -> String
 }
 
 /// The browser the step acts in: `Action::browser` holds the rule (and the defaults).
+/// A captured form as posted to node 1: forms captured at node 2 or the second workspace go
+/// back to the pair's own base URL (same path).
+fn unretarget(
+    ctx: &Ctx,
+    mut form: crate::driver::PostForm,
+) -> Result<crate::driver::PostForm, String> {
+    use crate::scenario::SpTarget;
+    for target in [SpTarget::Node2, SpTarget::Workspace2] {
+        if let Ok(base) = ctx.base_url(target)
+            && let Some(path) = form.action.strip_prefix(base.as_str())
+        {
+            form.action = format!("{}{path}", ctx.pair.endpoints.sp_base_url);
+        }
+    }
+    Ok(form)
+}
+
 fn browser_of(step: &Step) -> Result<&str, String> {
     step.action
         .browser()

@@ -99,6 +99,10 @@ struct RawScenario {
     #[serde(default)]
     browser: BrowserSettings,
     #[serde(default)]
+    second_node: bool,
+    #[serde(default)]
+    workspace2: Option<toml::Table>,
+    #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
 
@@ -260,6 +264,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         drivers: raw.drivers,
         browser: raw.browser,
         https: raw.https,
+        second_node: raw.second_node,
+        workspace2: raw.workspace2,
         warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),

@@ -55,6 +55,11 @@ pub struct Scenario {
     /// Serve the pair (both servers, extra IdPs too) over HTTPS with the run's certificate
     /// authority (`https = true`).
     pub https: bool,
+    /// A second SP node sharing the first's configuration and SQLite file (`node2`).
+    pub second_node: bool,
+    /// A second workspace trusting the same IdP (`workspace2`): its `[sp]`-style overrides of
+    /// the demo configuration.
+    pub workspace2: Option<toml::Table>,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
@@ -297,6 +302,16 @@ impl Action {
         Some(browser.as_deref().unwrap_or(default))
     }
 
+    /// The SP the step's response goes to and whose session and audit log it judges.
+    pub fn sp(&self) -> SpTarget {
+        match self {
+            Action::SignIn(a) => a.sp,
+            Action::Replay(a) => a.sp,
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
+
     /// The outcomes this action can have (empty: it has none, only state checks).
     pub fn outcomes(&self) -> &'static [Outcome] {
         use Outcome::*;
@@ -357,6 +372,32 @@ pub struct SignIn {
     /// expectations are then the posting browser's.
     #[serde(default)]
     pub post_from: Option<String>,
+    /// The SP whose ACS the IdP's answer is posted to (default `node1`, where the sign-in
+    /// starts): `node2` completes it on the cluster's other node, `workspace2` delivers it to
+    /// the other workspace.
+    #[serde(default)]
+    pub sp: Option<SpTarget>,
+}
+
+/// Which SP a step addresses: the pair's own (`node1`), the second node of the same cluster
+/// (`second_node = true`), or the second workspace (`[workspace2]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpTarget {
+    #[default]
+    Node1,
+    Node2,
+    Workspace2,
+}
+
+impl SpTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpTarget::Node1 => "node1",
+            SpTarget::Node2 => "node2",
+            SpTarget::Workspace2 => "workspace2",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -421,6 +462,9 @@ pub struct Replay {
     /// any browser posted).
     #[serde(default)]
     pub response_of: Option<String>,
+    /// The SP whose ACS it is posted to (default `node1`; see [`SignIn::sp`]).
+    #[serde(default)]
+    pub sp: Option<SpTarget>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
