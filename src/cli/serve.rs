@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Where the IdP's and the SP's signing keys and the SP's database live.
     #[arg(long, default_value = ".samlconf")]
     state_dir: PathBuf,
+    /// The SP's store: a SQLite file, or a postgres:// URL that several `serve` processes share
+    /// (a cluster behind one address). Overrides --config's [sp] database. Default: sp.sqlite in
+    /// --state-dir (or --config's [sp] database).
+    #[arg(long, value_name = "PATH|URL")]
+    database: Option<String>,
     /// Live mode: no mock IdP; the reference SP trusts this real IdP's metadata (file or
     /// http(s):// URL) and shows the checklist of the last response it received at
     /// /certify/last. --config's [idp] section is replaced by the metadata's.
@@ -62,7 +67,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
         };
         let sp_config = match &args.config {
             Some(path) => match sp::config::SpConfig::load_with_preset(path, preset) {
-                Ok(config) => Some(config),
+                Ok(mut config) => {
+                    if let Some(database) = &args.database {
+                        config.sp.database = database.clone();
+                    }
+                    Some(config)
+                }
                 Err(e) => {
                     eprintln!("samlconf serve: {e}");
                     return ExitCode::from(super::EXIT_USAGE);
@@ -73,7 +83,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         if let Some(source) = &args.idp_metadata {
             return live(&args, source, sp_config).await;
         }
-        let database = args.state_dir.join("sp.sqlite").to_string_lossy().into_owned();
+        let database = args.database.clone().unwrap_or_else(|| {
+            args.state_dir.join("sp.sqlite").to_string_lossy().into_owned()
+        });
         let options = PairOptions {
             idp_port: args.idp_port,
             sp_port: args.sp_port,
@@ -149,6 +161,7 @@ async fn live(args: &ServeArgs, source: &str, sp_config: Option<sp::config::SpCo
         metadata_source: source.to_owned(),
         sp_config,
         state_dir: args.state_dir.clone(),
+        database: args.database.clone(),
     };
     let running = match live::start(options, listener).await {
         Ok(running) => running,

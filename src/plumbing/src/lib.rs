@@ -1,6 +1,6 @@
 //! Plumbing that samlconf's mock IdP and reference SP share: the injected [`clock`] and the RSA
 //! [`keys`] kept in PEM files, plus (feature `testing`) the `xmlsec1` command helpers of their
-//! integration tests (module `xmlsec1`).
+//! integration tests (module `xmlsec1`) and a throw-away PostgreSQL server (module `postgres`).
 //!
 //! It exists so that each of these is written once. It must never hold protocol logic: nothing
 //! here builds, parses or validates a SAML message, because the IdP and the SP must stay
@@ -9,6 +9,8 @@
 
 pub mod clock;
 pub mod keys;
+#[cfg(feature = "testing")]
+pub mod postgres;
 pub mod tls;
 #[cfg(feature = "testing")]
 pub mod xmlsec1;
