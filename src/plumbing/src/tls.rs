@@ -8,17 +8,15 @@
 use base64::Engine as _;
 use openssl::bn::BigNumContext;
 use openssl::ec::{EcGroup, EcKey, PointConversionForm};
-use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::sign::Signer;
 use openssl::x509::X509;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyIdMethod, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SerialNumber,
+    KeyIdMethod, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 
-use crate::keys::KeyError;
+use crate::keys::{KeyError, OpensslSigner};
 
 /// The names the server certificate covers: every way a browser or client on this machine can
 /// reach a loopback server.
@@ -58,7 +56,7 @@ impl RunCa {
             what: "a TLS certificate",
             detail,
         };
-        let (ca_key, ca_signer) = OpensslP256::generate().map_err(generate)?;
+        let (ca_key, ca_signer) = generate_p256().map_err(generate)?;
         let ca_params = params(
             "samlconf run CA",
             &[],
@@ -73,7 +71,7 @@ impl RunCa {
             .self_signed(&ca_key_pair)
             .map_err(|e| generate(e.to_string()))?;
 
-        let (server_key, server_signer) = OpensslP256::generate().map_err(generate)?;
+        let (server_key, server_signer) = generate_p256().map_err(generate)?;
         let server_params = params(
             "samlconf loopback server",
             LOOPBACK_NAMES,
@@ -117,7 +115,7 @@ fn params(
     names: &[&str],
     now: time::OffsetDateTime,
     is_ca: IsCa,
-    signer: &OpensslP256,
+    signer: &OpensslSigner,
 ) -> Result<CertificateParams, String> {
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let mut params = CertificateParams::new(names).map_err(|e| e.to_string())?;
@@ -147,47 +145,21 @@ fn params(
     Ok(params)
 }
 
-/// The signer rcgen calls back: ECDSA P-256 with SHA-256 by OpenSSL (DER signatures, as X.509
-/// wants them).
-#[derive(Clone)]
-struct OpensslP256 {
-    key: PKey<Private>,
-    /// The uncompressed point: the "raw" public key rcgen wraps in SubjectPublicKeyInfo.
-    public_key: Vec<u8>,
-}
-
-impl OpensslP256 {
-    fn generate() -> Result<(PKey<Private>, OpensslP256), String> {
-        let err = |e: openssl::error::ErrorStack| e.to_string();
-        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(err)?;
-        let ec = EcKey::generate(&group).map_err(err)?;
-        let mut ctx = BigNumContext::new().map_err(err)?;
-        let public_key = ec
-            .public_key()
-            .to_bytes(&group, PointConversionForm::UNCOMPRESSED, &mut ctx)
-            .map_err(err)?;
-        let key = PKey::from_ec_key(ec).map_err(err)?;
-        Ok((key.clone(), OpensslP256 { key, public_key }))
-    }
-}
-
-impl rcgen::RemoteKeyPair for OpensslP256 {
-    fn public_key(&self) -> &[u8] {
-        &self.public_key
-    }
-
-    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        let mut signer = Signer::new(MessageDigest::sha256(), &self.key)
-            .map_err(|_| rcgen::Error::RemoteKeyError)?;
-        signer
-            .update(msg)
-            .and_then(|()| signer.sign_to_vec())
-            .map_err(|_| rcgen::Error::RemoteKeyError)
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &PKCS_ECDSA_P256_SHA256
-    }
+/// A fresh P-256 key, and its signer for rcgen.
+fn generate_p256() -> Result<(PKey<Private>, OpensslSigner), String> {
+    let err = |e: openssl::error::ErrorStack| e.to_string();
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(err)?;
+    let ec = EcKey::generate(&group).map_err(err)?;
+    let mut ctx = BigNumContext::new().map_err(err)?;
+    let public_key = ec
+        .public_key()
+        .to_bytes(&group, PointConversionForm::UNCOMPRESSED, &mut ctx)
+        .map_err(err)?;
+    let key = PKey::from_ec_key(ec).map_err(err)?;
+    Ok((
+        key.clone(),
+        OpensslSigner::ecdsa_p256_sha256(key, public_key),
+    ))
 }
 
 #[cfg(test)]
