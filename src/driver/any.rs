@@ -236,13 +236,6 @@ impl Driver {
         }
     }
 
-    /// Ends a browser session; nothing for the HTTP driver.
-    pub async fn close(&self) {
-        if let Driver::Browser(b) = self {
-            b.close().await;
-        }
-    }
-
     /// A browser's screenshot (PNG) and HTML of the current page, for a failed step's report.
     pub async fn capture(&self) -> Option<(Vec<u8>, String)> {
         match self {
