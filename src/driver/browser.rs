@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use super::{DriverError, RenewOutcome, SignInOutcome, Visited};
+use super::{DriverError, PostForm, RenewOutcome, SignInOutcome, Visited};
 
+mod network;
 mod pool;
 
 /// What `--driver` and the reports call this implementation.
@@ -176,6 +177,10 @@ pub struct BrowserDriver {
     sp_base_url: String,
     session: Option<pool::Session>,
     pool: Arc<pool::Pool>,
+    /// The forms this browser posted and the URLs carrying SAML messages it requested, oldest
+    /// first, as read from the network log so far.
+    posted: Mutex<Vec<PostForm>>,
+    redirected: Mutex<Vec<String>>,
 }
 
 impl Drop for BrowserDriver {
@@ -204,6 +209,8 @@ impl BrowserDriver {
             sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),
             session: Some(session),
             pool: chromedriver.pool.clone(),
+            posted: Mutex::default(),
+            redirected: Mutex::default(),
         })
     }
 
@@ -259,7 +266,8 @@ impl BrowserDriver {
     }
 
     /// Waits until the browser shows a loaded page that is not an auto-submitting form on its way
-    /// (the browser posts those itself) and not a marked (left) document; returns it.
+    /// (the browser posts those itself, unless [`HOLD_ANSWER`] held it) and not a marked (left)
+    /// document; returns it.
     async fn settle(&self) -> Result<Page, DriverError> {
         let started = Instant::now();
         let mut backoff = Backoff::new();
@@ -268,7 +276,7 @@ impl BrowserDriver {
                 .script(
                     r#"const nav = performance.getEntriesByType("navigation")[0];
 const ready = document.readyState === "complete" && !window.__samlconf_left
-  && !document.getElementById("saml-post");
+  && (!document.getElementById("saml-post") || window.__samlconf_held === true);
 return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
          html: ready ? document.documentElement.outerHTML : "" };"#,
                     vec![],
@@ -694,6 +702,214 @@ else fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-
         }
     }
 
+    /// Reads the network log since the last read; keeps what carried SAML messages.
+    async fn read_network(&self) -> Result<network::Traffic, DriverError> {
+        let entries = self
+            .client
+            .issue_cmd(ReadLog {
+                kind: "performance",
+            })
+            .await
+            .map_err(browser_error("network log"))?;
+        let traffic = network::parse(&entries);
+        let mut posted = self
+            .posted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut redirected = self
+            .redirected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for request in &traffic.requests {
+            if let Some(form) = request.form() {
+                posted.push(form);
+            } else if request.carries_saml() {
+                redirected.push(request.url.clone());
+            }
+        }
+        Ok(traffic)
+    }
+
+    /// Brings the record of posted forms and SAML redirects up to date with the network log.
+    pub async fn read_wire(&self) -> Result<(), DriverError> {
+        self.read_network().await.map(|_| ())
+    }
+
+    /// The forms this browser posted (an IdP's auto-submitting answer among them), oldest first,
+    /// as of the last [`read_wire`](Self::read_wire).
+    pub fn posted_forms(&self) -> Vec<PostForm> {
+        self.posted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The URLs carrying a SAML message (HTTP-Redirect) this browser requested, oldest first.
+    pub fn redirects(&self) -> Vec<String> {
+        self.redirected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Posts `form` as another site's page would: from a blank page (an opaque origin, so
+    /// cross-site for the SP's and the IdP's cookies), a form built and submitted by script.
+    async fn post_from_blank_page(&self, form: &PostForm) -> Result<Page, DriverError> {
+        self.client
+            .goto("about:blank")
+            .await
+            .map_err(browser_error("navigation"))?;
+        self.script(
+            r#"const [action, fields] = arguments;
+const form = document.createElement("form");
+form.method = "post"; form.action = action;
+for (const [name, value] of fields) {
+  const input = document.createElement("input");
+  input.type = "hidden"; input.name = name; input.value = value; form.appendChild(input);
+}
+document.body.appendChild(form);
+window.__samlconf_left = true;
+HTMLFormElement.prototype.submit.call(form);"#,
+            vec![json!(form.action), json!(form.fields)],
+        )
+        .await?;
+        self.settle().await
+    }
+
+    /// Posts a captured form (a SAMLResponse replayed, or one browser's IdP answer posted by
+    /// another) and reads the SP's verdict as a person would.
+    pub async fn submit(&self, form: &PostForm) -> Result<SignInOutcome, DriverError> {
+        let page = self.post_from_blank_page(form).await?;
+        self.verdict(page).await
+    }
+
+    /// Posts an HTTP-POST binding form (the IdP's LogoutRequest page) and follows where the
+    /// browser is taken.
+    pub async fn post_and_follow(&self, form: &PostForm) -> Result<Visited, DriverError> {
+        Ok(self.post_from_blank_page(form).await?.visited())
+    }
+
+    /// What another site can make this browser do (logout CSRF): an image requesting
+    /// `GET /logout`, then a form posting `/logout` without the confirmation's token. The
+    /// browser applies its cookie rules to both. Returns the POST's page.
+    pub async fn cross_site_sign_out(&self) -> Result<Visited, DriverError> {
+        let logout = self.sp_url("/logout");
+        self.client
+            .goto("about:blank")
+            .await
+            .map_err(browser_error("navigation"))?;
+        self.client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+const image = new Image();
+image.onload = image.onerror = () => done(true);
+image.src = arguments[0];"#,
+                vec![json!(logout)],
+            )
+            .await
+            .map_err(browser_error("cross-site image"))?;
+        let form = PostForm {
+            action: logout,
+            fields: vec![("csrf_token".into(), String::new())],
+        };
+        self.post_and_follow(&form).await
+    }
+
+    /// Opens an SP `path` and reads its first answer as the HTTP driver's `open` does: status,
+    /// redirect target and body. The browser follows the redirect (a browser cannot stop short
+    /// of it), so the body is the first answer's only when there was no redirect.
+    pub async fn open(&self, path: &str) -> Result<(u16, Option<String>, String), DriverError> {
+        let url = self.sp_url(path);
+        // What came before is recorded, so that the navigation's own answers are told apart.
+        self.read_network().await?;
+        let page = self.goto(&url).await?;
+        let traffic = self.read_network().await?;
+        match traffic.first_answer(&url) {
+            Some((status, Some(location))) => {
+                let location = url::Url::parse(&url)
+                    .and_then(|base| base.join(&location))
+                    .map(String::from)
+                    .unwrap_or(location);
+                Ok((status, Some(location), String::new()))
+            }
+            Some((status, None))
+                if url::Url::parse(&page.url).ok() != url::Url::parse(&url).ok() =>
+            {
+                // Answered, but not shown: a download (the SP's metadata is
+                // `application/samlmetadata+xml`). Its content, as a script on the SP reads it.
+                Ok((status, None, self.fetch_text(&url).await?))
+            }
+            Some((status, None)) => Ok((status, None, page.body)),
+            None => Ok((page.status, None, page.body)),
+        }
+    }
+
+    /// `url` fetched by a script of an SP page (`/me` opened first when the browser is
+    /// elsewhere): the body as text.
+    async fn fetch_text(&self, url: &str) -> Result<String, DriverError> {
+        let here = self
+            .client
+            .current_url()
+            .await
+            .map_err(browser_error("current URL"))?;
+        if !self.on_sp(here.as_str()) {
+            self.goto("/me").await?;
+        }
+        let answer = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+fetch(arguments[0], { credentials: "same-origin" })
+  .then((r) => r.text()).then(done).catch((e) => done(String(e)));"#,
+                vec![json!(url)],
+            )
+            .await
+            .map_err(browser_error("fetch"))?;
+        Ok(answer.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// SP-initiated from `path` (or IdP-initiated from the IdP's `url`) through the IdP's login
+    /// page as `login`, but the IdP's auto-submitting answer is held: its form, for another
+    /// browser to post (login CSRF); or the outcome when no answer came.
+    pub async fn idp_answer(
+        &self,
+        path: &str,
+        login: &str,
+    ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
+        let installed = self
+            .client
+            .issue_cmd(Cdp {
+                cmd: "Page.addScriptToEvaluateOnNewDocument",
+                params: json!({ "source": HOLD_ANSWER }),
+            })
+            .await
+            .map_err(browser_error("cannot hold the IdP's answer"))?;
+        let held = async {
+            let page = self.goto(path).await?;
+            let button = format!("button[name=\"user\"][value=\"{}\"]", css_string(login));
+            let page = if !self.on_sp(&page.url) && self.exists(&button).await? {
+                self.click_and_settle(&button).await?
+            } else {
+                page
+            };
+            match super::page::saml_post_form(&page.body) {
+                Some(form) => Ok(Ok(form)),
+                None => self.verdict(page).await.map(Err),
+            }
+        }
+        .await;
+        if let Some(identifier) = installed["identifier"].as_str() {
+            self.client
+                .issue_cmd(Cdp {
+                    cmd: "Page.removeScriptToEvaluateOnNewDocument",
+                    params: json!({ "identifier": identifier }),
+                })
+                .await
+                .map_err(browser_error("cannot stop holding the IdP's answers"))?;
+        }
+        held
+    }
+
     /// The current page, for a failed step's report: a PNG screenshot and the HTML.
     pub async fn capture(&self) -> Result<(Vec<u8>, String), DriverError> {
         let png = self
@@ -742,6 +958,42 @@ impl Page {
 /// `text` inside a double-quoted CSS string.
 fn css_string(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Installed in a document before its scripts while a browser fetches an IdP answer for another
+/// browser to post (login CSRF): the auto-submitting form is held, not submitted.
+const HOLD_ANSWER: &str = r#"(() => {
+  const submit = HTMLFormElement.prototype.submit;
+  HTMLFormElement.prototype.submit = function () {
+    if (this.id === "saml-post") { window.__samlconf_held = true; return; }
+    return submit.call(this);
+  };
+})();"#;
+
+/// chromedriver's `se/log`: the log entries of `kind` since the last read.
+#[derive(Debug)]
+struct ReadLog {
+    kind: &'static str,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ReadLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(json!({ "type": self.kind }).to_string()),
+        )
+    }
 }
 
 /// A Chrome DevTools command through chromedriver's `goog/cdp/execute`.

@@ -223,8 +223,11 @@ async fn start_session(
         // chromedriver disables Chromium's pop-up blocker by default; put it back.
         chrome["excludeSwitches"] = json!(["disable-popup-blocking"]);
     }
+    let (logging, perf_logging) = super::network::logging_capabilities();
+    chrome["perfLoggingPrefs"] = perf_logging;
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("goog:chromeOptions".into(), chrome);
+    capabilities.insert("goog:loggingPrefs".into(), logging);
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(chromedriver_url)
