@@ -182,7 +182,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         },
     ));
     if let runner::DriverKind::Browser { chromedriver, .. } = &driver {
-        chromedriver.stop();
+        runtime.block_on(chromedriver.shutdown());
     }
     let wall = started.elapsed().as_secs_f64();
     progress.finish_and_clear();

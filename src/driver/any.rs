@@ -1,7 +1,7 @@
 //! One scenario browser, played by either driver: the runner runs the same step against the HTTP
-//! driver (reqwest, every hop by hand) or the browser driver (Chromium). What only the HTTP
-//! driver can do — post a form by hand, read a redirect it did not follow — is refused by the
-//! browser with [`Driver::cannot`], which the runner reports as a skipped step.
+//! driver (reqwest, every hop by hand) or the browser driver (Chromium). Every action runs in
+//! both; [`browser_cannot`] names the ones a browser could not judge (none today), which the
+//! runner reports as skipped steps.
 
 use serde_json::Value;
 
@@ -17,30 +17,20 @@ fn needs_http(what: &str) -> DriverError {
     DriverError::Browser(format!("only the HTTP driver can {what}"))
 }
 
+/// One scenario's browsers are all played by the same driver.
+fn mixed() -> DriverError {
+    DriverError::Browser("a scenario's browsers are played by one driver, not two".into())
+}
+
 /// Why the browser driver cannot run `action` as a person's browser would (the HTTP driver can
-/// run every action); `None` when it can.
+/// run every action); `None` when it can. Nearly every action runs in a browser: a captured form
+/// is posted from a blank page, another site's requests are made from one, and a redirect the
+/// browser followed is read from its network log.
 pub fn browser_cannot(action: &crate::scenario::Action) -> Option<&'static str> {
-    use crate::scenario::{Action, Binding, Via};
+    use crate::scenario::{Action, SpTarget};
     match action {
-        Action::SignIn(a)
-            if a.post_from
-                .as_ref()
-                .is_some_and(|p| Some(p) != a.browser.as_ref()) =>
-        {
-            Some("posting one browser's IdP answer from another (login CSRF) needs the HTTP driver")
-        }
-        Action::Replay(_) => Some("posting a captured SAMLResponse by hand needs the HTTP driver"),
-        Action::SignIn(_) if action.sp() != crate::scenario::SpTarget::Node1 => {
+        Action::SignIn(_) if action.sp() != SpTarget::Node1 => {
             Some("posting the IdP's answer to another SP node or workspace needs the HTTP driver")
-        }
-        Action::Logout(a) if a.cross_site => {
-            Some("the requests another site makes (logout CSRF) need the HTTP driver")
-        }
-        Action::Logout(a) if a.via == Via::Idp && a.binding == Binding::Post => Some(
-            "the IdP's POST-binding LogoutRequest is handed to the browser as a form: needs the HTTP driver",
-        ),
-        Action::Visit(_) => {
-            Some("reading an answer without following its redirect needs the HTTP driver")
         }
         _ => None,
     }
@@ -59,19 +49,29 @@ impl Driver {
         matches!(self, Driver::Browser(_))
     }
 
-    /// The forms this browser posted by hand (the HTTP driver's record; a real browser's own
-    /// posts are not seen).
+    /// The forms this browser posted (the HTTP driver's by hand; Chromium's, read from its
+    /// network log at the last [`read_wire`](Self::read_wire)).
     pub fn posted_forms(&self) -> Vec<PostForm> {
         match self {
             Driver::Http(d) => d.posted_forms(),
-            Driver::Browser(_) => Vec::new(),
+            Driver::Browser(b) => b.posted_forms(),
         }
     }
 
+    /// The URLs carrying SAML messages (HTTP-Redirect) this browser requested.
     pub fn redirects(&self) -> Vec<String> {
         match self {
             Driver::Http(d) => d.redirects(),
-            Driver::Browser(_) => Vec::new(),
+            Driver::Browser(b) => b.redirects(),
+        }
+    }
+
+    /// Brings [`posted_forms`](Self::posted_forms) and [`redirects`](Self::redirects) up to
+    /// date (Chromium's network log; the HTTP driver records as it goes).
+    pub async fn read_wire(&self) -> Result<(), DriverError> {
+        match self {
+            Driver::Http(_) => Ok(()),
+            Driver::Browser(b) => b.read_wire().await,
         }
     }
 
@@ -107,7 +107,22 @@ impl Driver {
                 };
                 b.sign_in(&path, user).await
             }
-            _ => Err(needs_http("post one browser's IdP answer from another")),
+            (Driver::Browser(b), Driver::Browser(p)) => {
+                let path = match relay_state {
+                    Some(relay_state) => format!(
+                        "/login?{}",
+                        url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("RelayState", relay_state)
+                            .finish()
+                    ),
+                    None => "/login".to_owned(),
+                };
+                match b.idp_answer(&path, user).await? {
+                    Ok(form) => p.submit(&form).await,
+                    Err(outcome) => Ok(outcome),
+                }
+            }
+            _ => Err(mixed()),
         }
     }
 
@@ -124,7 +139,7 @@ impl Driver {
                 d.sign_in_idp_initiated(p, idp_base_url, sp_entity_id, user, relay_state)
                     .await
             }
-            (Driver::Browser(b), Driver::Browser(p)) if std::ptr::eq(b, p) => {
+            (Driver::Browser(b), Driver::Browser(p)) => {
                 let mut url = url::Url::parse(&format!(
                     "{}/idp-initiated",
                     idp_base_url.trim_end_matches('/')
@@ -136,9 +151,16 @@ impl Driver {
                 if let Some(relay_state) = relay_state {
                     url.query_pairs_mut().append_pair("RelayState", relay_state);
                 }
-                b.sign_in_idp_initiated(url.as_str()).await
+                if std::ptr::eq(b, p) {
+                    b.sign_in_idp_initiated(url.as_str()).await
+                } else {
+                    match b.idp_answer(url.as_str(), user).await? {
+                        Ok(form) => p.submit(&form).await,
+                        Err(outcome) => Ok(outcome),
+                    }
+                }
             }
-            _ => Err(needs_http("post one browser's IdP answer from another")),
+            _ => Err(mixed()),
         }
     }
 
@@ -207,14 +229,14 @@ impl Driver {
     pub async fn cross_site_sign_out(&self) -> Result<Visited, DriverError> {
         match self {
             Driver::Http(d) => d.cross_site_sign_out().await,
-            Driver::Browser(_) => Err(needs_http("make the requests another site would")),
+            Driver::Browser(b) => b.cross_site_sign_out().await,
         }
     }
 
     pub async fn open(&self, path: &str) -> Result<(u16, Option<String>, String), DriverError> {
         match self {
             Driver::Http(d) => d.open(path).await,
-            Driver::Browser(_) => Err(needs_http("read a redirect without following it")),
+            Driver::Browser(b) => b.open(path).await,
         }
     }
 
@@ -240,21 +262,14 @@ impl Driver {
     pub async fn submit(&self, form: &PostForm) -> Result<SignInOutcome, DriverError> {
         match self {
             Driver::Http(d) => d.submit(form).await,
-            Driver::Browser(_) => Err(needs_http("post a captured form by hand")),
+            Driver::Browser(b) => b.submit(form).await,
         }
     }
 
     pub async fn post_and_follow(&self, form: &PostForm) -> Result<Visited, DriverError> {
         match self {
             Driver::Http(d) => d.post_and_follow(form).await,
-            Driver::Browser(_) => Err(needs_http("post a captured form by hand")),
-        }
-    }
-
-    /// Ends a browser session; nothing for the HTTP driver.
-    pub async fn close(&self) {
-        if let Driver::Browser(b) = self {
-            b.close().await;
+            Driver::Browser(b) => b.post_and_follow(form).await,
         }
     }
 

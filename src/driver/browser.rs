@@ -8,13 +8,16 @@
 //! a `renew` step fires the renewal timer instead of waiting for it.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use super::{DriverError, RenewOutcome, SignInOutcome, Visited};
+use super::{DriverError, PostForm, RenewOutcome, SignInOutcome, Visited};
+
+mod network;
+mod pool;
 
 /// What `--driver` and the reports call this implementation.
 pub const NAME: &str = "browser";
@@ -27,8 +30,24 @@ pub const INSTALL_HINT: &str = "install Chromium and chromedriver: `.ci/install-
 const PAGE_DEADLINE: Duration = Duration::from_secs(20);
 /// How long a signed-out page's script gets to close the site's other windows.
 const WINDOW_GRACE: Duration = Duration::from_secs(2);
-/// How often a settling page is polled.
-const POLL: Duration = Duration::from_millis(25);
+/// How long the first wait for a page to change is; each next one is twice as long, up to
+/// [`POLL_MAX`]: most hops take a few milliseconds, a signature check or a slow machine more.
+const POLL_FIRST: Duration = Duration::from_millis(4);
+const POLL_MAX: Duration = Duration::from_millis(64);
+
+/// The waits between looks at a page that is changing.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(POLL_FIRST)
+    }
+
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(POLL_MAX);
+    }
+}
 
 /// Installed in every document before its own scripts: timers of a second or more never run on
 /// their own; `__samlconf.fire(kind)` runs them (`interval`: the repeating ones, once; `timeout`:
@@ -61,10 +80,11 @@ const VIRTUAL_TIMERS: &str = r#"(() => {
   });
 })();"#;
 
-/// The running chromedriver that every browser session of a run talks to.
+/// The running chromedriver that every browser session of a run talks to, with its pool of
+/// sessions started ahead of need.
 pub struct Chromedriver {
     child: Mutex<Option<Child>>,
-    url: String,
+    pool: Arc<pool::Pool>,
 }
 
 impl Chromedriver {
@@ -93,7 +113,7 @@ impl Chromedriver {
             })?;
         let driver = Chromedriver {
             child: Mutex::new(Some(child)),
-            url: format!("http://127.0.0.1:{port}"),
+            pool: pool::Pool::new(format!("http://127.0.0.1:{port}")),
         };
         let started = Instant::now();
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -111,7 +131,15 @@ impl Chromedriver {
         Ok(driver)
     }
 
-    /// Stops chromedriver (and with it the browsers it started); also on drop.
+    /// Closes the browsers (the ready ones, and waits for those closing), then stops
+    /// chromedriver.
+    pub async fn shutdown(&self) {
+        self.pool.shutdown().await;
+        self.stop();
+    }
+
+    /// Stops chromedriver at once (Ctrl-C; after [`shutdown`](Self::shutdown) no browser is
+    /// left running); also on drop.
     pub fn stop(&self) {
         let mut child = self
             .child
@@ -142,12 +170,25 @@ pub struct BrowserOptions {
     pub block_popups: bool,
 }
 
-/// One browser: a WebDriver session with its own profile (cookies, storage).
+/// One browser: a WebDriver session with its own profile (cookies, storage). Dropping it hands
+/// the session back to be closed in the background.
 pub struct BrowserDriver {
     client: Client,
     sp_base_url: String,
-    /// Removed when the browser is dropped (after [`BrowserDriver::close`] ended it).
-    _profile: tempfile::TempDir,
+    session: Option<pool::Session>,
+    pool: Arc<pool::Pool>,
+    /// The forms this browser posted and the URLs carrying SAML messages it requested, oldest
+    /// first, as read from the network log so far.
+    posted: Mutex<Vec<PostForm>>,
+    redirected: Mutex<Vec<String>>,
+}
+
+impl Drop for BrowserDriver {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.pool.give_back(session);
+        }
+    }
 }
 
 fn browser_error(what: &str) -> impl Fn(fantoccini::error::CmdError) -> DriverError + '_ {
@@ -155,51 +196,22 @@ fn browser_error(what: &str) -> impl Fn(fantoccini::error::CmdError) -> DriverEr
 }
 
 impl BrowserDriver {
+    /// A fresh browser (new profile) for a scenario on the SP at `sp_base_url`: one the pool
+    /// started ahead of time when it has one.
     pub async fn start(
         chromedriver: &Chromedriver,
         sp_base_url: &str,
         options: BrowserOptions,
     ) -> Result<BrowserDriver, DriverError> {
-        let profile = tempfile::Builder::new()
-            .prefix("samlconf-chromium-")
-            .tempdir()
-            .map_err(|e| DriverError::Browser(format!("no profile directory: {e}")))?;
-        let mut chrome = json!({"args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--disable-dev-shm-usage", "--window-size=1000,800",
-            format!("--user-data-dir={}", profile.path().display()),
-        ]});
-        if options.block_popups {
-            // chromedriver disables Chromium's pop-up blocker by default; put it back.
-            chrome["excludeSwitches"] = json!(["disable-popup-blocking"]);
-        }
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("goog:chromeOptions".into(), chrome);
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&chromedriver.url)
-            .await
-            .map_err(|e| {
-                DriverError::Browser(format!("cannot start Chromium through chromedriver: {e}"))
-            })?;
-        client
-            .issue_cmd(Cdp {
-                cmd: "Page.addScriptToEvaluateOnNewDocument",
-                params: json!({ "source": VIRTUAL_TIMERS }),
-            })
-            .await
-            .map_err(browser_error("cannot install the virtual timers"))?;
+        let session = chromedriver.pool.take(options).await?;
         Ok(BrowserDriver {
-            client,
+            client: session.client.clone(),
             sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),
-            _profile: profile,
+            session: Some(session),
+            pool: chromedriver.pool.clone(),
+            posted: Mutex::default(),
+            redirected: Mutex::default(),
         })
-    }
-
-    /// Ends the WebDriver session (Chromium exits).
-    pub async fn close(&self) {
-        let _ = self.client.clone().close().await;
     }
 
     fn sp_url(&self, path: &str) -> String {
@@ -254,16 +266,19 @@ impl BrowserDriver {
     }
 
     /// Waits until the browser shows a loaded page that is not an auto-submitting form on its way
-    /// (the browser posts those itself) and not a marked (left) document; returns it.
+    /// (the browser posts those itself, unless [`HOLD_ANSWER`] held it) and not a marked (left)
+    /// document; returns it.
     async fn settle(&self) -> Result<Page, DriverError> {
         let started = Instant::now();
+        let mut backoff = Backoff::new();
         loop {
             let state = self
                 .script(
                     r#"const nav = performance.getEntriesByType("navigation")[0];
-return { ready: document.readyState === "complete" && !window.__samlconf_left
-           && !document.getElementById("saml-post"),
-         url: location.href, status: nav ? nav.responseStatus : 0 };"#,
+const ready = document.readyState === "complete" && !window.__samlconf_left
+  && (!document.getElementById("saml-post") || window.__samlconf_held === true);
+return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
+         html: ready ? document.documentElement.outerHTML : "" };"#,
                     vec![],
                 )
                 .await;
@@ -271,23 +286,21 @@ return { ready: document.readyState === "complete" && !window.__samlconf_left
             if let Ok(state) = state
                 && state["ready"] == true
             {
-                // WebDriver's URL, not the document's: Chromium shows its own error page (at
-                // `chrome-error://`) for an error status with an empty body.
-                let url = self
-                    .client
-                    .current_url()
-                    .await
-                    .map_err(browser_error("current URL"))?
-                    .to_string();
-                let body = self
-                    .client
-                    .source()
-                    .await
-                    .map_err(browser_error("page source"))?;
+                let mut url = state["url"].as_str().unwrap_or_default().to_owned();
+                if url.starts_with("chrome-error:") {
+                    // Chromium's own error page (for an error status with an empty body): the
+                    // URL that failed is WebDriver's.
+                    url = self
+                        .client
+                        .current_url()
+                        .await
+                        .map_err(browser_error("current URL"))?
+                        .to_string();
+                }
                 return Ok(Page {
                     status: state["status"].as_u64().unwrap_or(0) as u16,
                     url,
-                    body,
+                    body: state["html"].as_str().unwrap_or_default().to_owned(),
                 });
             }
             if started.elapsed() > PAGE_DEADLINE {
@@ -300,7 +313,7 @@ return { ready: document.readyState === "complete" && !window.__samlconf_left
                     ),
                 ));
             }
-            tokio::time::sleep(POLL).await;
+            backoff.wait().await;
         }
     }
 
@@ -313,21 +326,24 @@ return { ready: document.readyState === "complete" && !window.__samlconf_left
             .is_empty())
     }
 
-    async fn text_of(&self, css: &str) -> Result<Option<String>, DriverError> {
-        match self.client.find_all(Locator::Css(css)).await {
-            Ok(found) => match found.first() {
-                Some(element) => Ok(Some(
-                    element
-                        .text()
-                        .await
-                        .map_err(browser_error(css))?
-                        .trim()
-                        .to_owned(),
-                )),
-                None => Ok(None),
-            },
-            Err(e) => Err(browser_error(css)(e)),
-        }
+    /// The text (as rendered, trimmed) of the first element matching each of `css` in the
+    /// current document, in one script.
+    async fn texts<const N: usize>(
+        &self,
+        css: &[&str; N],
+    ) -> Result<[Option<String>; N], DriverError> {
+        let found = self
+            .script(
+                r#"return arguments[0].map((css) => {
+  const element = document.querySelector(css);
+  return element ? element.innerText.trim() : null;
+});"#,
+                vec![json!(css.as_slice())],
+            )
+            .await?;
+        Ok(std::array::from_fn(|i| {
+            found[i].as_str().map(str::to_owned)
+        }))
     }
 
     /// SP-initiated: opens `path` (`/login?…`) and, on the IdP's login page, clicks `login`.
@@ -374,24 +390,35 @@ return { ready: document.readyState === "complete" && !window.__samlconf_left
                 body: page.body,
             });
         }
-        if let Some(code) = self.text_of("#reason-code").await? {
+        // One look at the page for everything a person reads on it.
+        let texts = self
+            .texts(&[
+                "#reason-code",
+                "div.error p",
+                "#refusal-detail",
+                "form#link-form",
+                "div.error",
+            ])
+            .await?;
+        let [code, message, detail, link_form, error] = texts;
+        if let Some(code) = code {
             return Ok(SignInOutcome::Refused {
                 status: page.status,
                 code,
-                message: self.text_of("div.error p").await?.unwrap_or_default(),
-                detail: self.text_of("#refusal-detail").await?.unwrap_or_default(),
+                message: message.unwrap_or_default(),
+                detail: detail.unwrap_or_default(),
             });
         }
         let generic_failure = SignInOutcome::Refused {
             status: page.status,
             code: String::new(),
-            message: self.text_of("div.error p").await?.unwrap_or_default(),
+            message: message.unwrap_or_default(),
             detail: String::new(),
         };
-        if self.exists("form#link-form").await? {
+        if link_form.is_some() {
             return Ok(SignInOutcome::LinkPrompt { page: page.body });
         }
-        if self.exists("div.error").await? {
+        if error.is_some() {
             // A generic failure page: no code shown (the oracle reads the audit log).
             return Ok(generic_failure);
         }
@@ -502,8 +529,9 @@ return { ready: document.readyState === "complete" && !window.__samlconf_left
         // The signed-out page tells the site's other windows (a renewal window closes itself):
         // give its script a moment to be heard.
         let started = Instant::now();
+        let mut backoff = Backoff::new();
         while self.windows().await? > 1 && started.elapsed() < WINDOW_GRACE {
-            tokio::time::sleep(POLL).await;
+            backoff.wait().await;
         }
         Ok(page.visited())
     }
@@ -529,7 +557,9 @@ return { ready: document.readyState === "complete" && !window.__samlconf_left
         // The mark tells this document from the one the page may navigate to (a failure).
         let fired = self
             .script(
-                "window.__samlconf_renewing = true; return window.__samlconf.fire(\"interval\");",
+                // Only the answers to this renewal count, not an earlier one's in the same page.
+                r#"window.__samlconf_renewing = window.__samlconf.renewals.length;
+return window.__samlconf.fire("interval");"#,
                 vec![],
             )
             .await?;
@@ -544,11 +574,13 @@ return { ready: document.readyState === "complete" && !window.__samlconf_left
         }
         let mut window_opened = false;
         let started = Instant::now();
+        let mut backoff = Backoff::new();
         loop {
             let state = self
                 .script(
-                    r#"if (!window.__samlconf_renewing) return { left: location.href };
-return { renewals: window.__samlconf.renewals, frame: !!document.querySelector("iframe"),
+                    r#"if (window.__samlconf_renewing === undefined) return { left: location.href };
+return { renewals: window.__samlconf.renewals.slice(window.__samlconf_renewing),
+         frame: !!document.querySelector("iframe"),
          status: (document.getElementById("renewal-status") || {}).textContent || "" };"#,
                     vec![],
                 )
@@ -601,7 +633,7 @@ return { renewals: window.__samlconf.renewals, frame: !!document.querySelector("
                     "the page's renewal did not finish (no answer, no window, no message)",
                 ));
             }
-            tokio::time::sleep(POLL).await;
+            backoff.wait().await;
         }
     }
 
@@ -631,28 +663,23 @@ return { renewals: window.__samlconf.renewals, frame: !!document.querySelector("
     /// `/me` in this browser: fetched by the SP page's own script when the browser is on the SP,
     /// else opened. `None` when signed out.
     pub async fn me(&self) -> Result<Option<Value>, DriverError> {
-        let url = self
+        let sp_origin = url::Url::parse(&self.sp_base_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let answer = self
             .client
-            .current_url()
-            .await
-            .map_err(browser_error("current URL"))?;
-        let fetched = if self.on_sp(url.as_str()) {
-            let answer = self
-                .client
-                .execute_async(
-                    r#"const done = arguments[arguments.length - 1];
-fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+if (location.origin !== arguments[0]) done({ status: 0, body: "not on the SP" });
+else fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-origin" })
   .then((r) => r.text().then((body) => done({ status: r.status, body })))
   .catch((e) => done({ status: 0, body: String(e) }));"#,
-                    vec![],
-                )
-                .await
-                .map_err(browser_error("fetch /me"))?;
-            // A page that cannot fetch (an error page, say) is left for `/me` itself.
-            Some(answer).filter(|a| a["status"].as_u64() != Some(0))
-        } else {
-            None
-        };
+                vec![json!(sp_origin)],
+            )
+            .await
+            .map_err(browser_error("fetch /me"))?;
+        // Elsewhere, or on a page that cannot fetch (an error page, say): `/me` itself is opened.
+        let fetched = Some(answer).filter(|a| a["status"].as_u64() != Some(0));
         let answer = if let Some(answer) = fetched {
             answer
         } else {
@@ -673,6 +700,214 @@ fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-origi
             Some(401) => Ok(None),
             other => Err(super::unexpected("me", format!("status {other:?}"))),
         }
+    }
+
+    /// Reads the network log since the last read; keeps what carried SAML messages.
+    async fn read_network(&self) -> Result<network::Traffic, DriverError> {
+        let entries = self
+            .client
+            .issue_cmd(ReadLog {
+                kind: "performance",
+            })
+            .await
+            .map_err(browser_error("network log"))?;
+        let traffic = network::parse(&entries);
+        let mut posted = self
+            .posted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut redirected = self
+            .redirected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for request in &traffic.requests {
+            if let Some(form) = request.form() {
+                posted.push(form);
+            } else if request.carries_saml() {
+                redirected.push(request.url.clone());
+            }
+        }
+        Ok(traffic)
+    }
+
+    /// Brings the record of posted forms and SAML redirects up to date with the network log.
+    pub async fn read_wire(&self) -> Result<(), DriverError> {
+        self.read_network().await.map(|_| ())
+    }
+
+    /// The forms this browser posted (an IdP's auto-submitting answer among them), oldest first,
+    /// as of the last [`read_wire`](Self::read_wire).
+    pub fn posted_forms(&self) -> Vec<PostForm> {
+        self.posted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The URLs carrying a SAML message (HTTP-Redirect) this browser requested, oldest first.
+    pub fn redirects(&self) -> Vec<String> {
+        self.redirected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Posts `form` as another site's page would: from a blank page (an opaque origin, so
+    /// cross-site for the SP's and the IdP's cookies), a form built and submitted by script.
+    async fn post_from_blank_page(&self, form: &PostForm) -> Result<Page, DriverError> {
+        self.client
+            .goto("about:blank")
+            .await
+            .map_err(browser_error("navigation"))?;
+        self.script(
+            r#"const [action, fields] = arguments;
+const form = document.createElement("form");
+form.method = "post"; form.action = action;
+for (const [name, value] of fields) {
+  const input = document.createElement("input");
+  input.type = "hidden"; input.name = name; input.value = value; form.appendChild(input);
+}
+document.body.appendChild(form);
+window.__samlconf_left = true;
+HTMLFormElement.prototype.submit.call(form);"#,
+            vec![json!(form.action), json!(form.fields)],
+        )
+        .await?;
+        self.settle().await
+    }
+
+    /// Posts a captured form (a SAMLResponse replayed, or one browser's IdP answer posted by
+    /// another) and reads the SP's verdict as a person would.
+    pub async fn submit(&self, form: &PostForm) -> Result<SignInOutcome, DriverError> {
+        let page = self.post_from_blank_page(form).await?;
+        self.verdict(page).await
+    }
+
+    /// Posts an HTTP-POST binding form (the IdP's LogoutRequest page) and follows where the
+    /// browser is taken.
+    pub async fn post_and_follow(&self, form: &PostForm) -> Result<Visited, DriverError> {
+        Ok(self.post_from_blank_page(form).await?.visited())
+    }
+
+    /// What another site can make this browser do (logout CSRF): an image requesting
+    /// `GET /logout`, then a form posting `/logout` without the confirmation's token. The
+    /// browser applies its cookie rules to both. Returns the POST's page.
+    pub async fn cross_site_sign_out(&self) -> Result<Visited, DriverError> {
+        let logout = self.sp_url("/logout");
+        self.client
+            .goto("about:blank")
+            .await
+            .map_err(browser_error("navigation"))?;
+        self.client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+const image = new Image();
+image.onload = image.onerror = () => done(true);
+image.src = arguments[0];"#,
+                vec![json!(logout)],
+            )
+            .await
+            .map_err(browser_error("cross-site image"))?;
+        let form = PostForm {
+            action: logout,
+            fields: vec![("csrf_token".into(), String::new())],
+        };
+        self.post_and_follow(&form).await
+    }
+
+    /// Opens an SP `path` and reads its first answer as the HTTP driver's `open` does: status,
+    /// redirect target and body. The browser follows the redirect (a browser cannot stop short
+    /// of it), so the body is the first answer's only when there was no redirect.
+    pub async fn open(&self, path: &str) -> Result<(u16, Option<String>, String), DriverError> {
+        let url = self.sp_url(path);
+        // What came before is recorded, so that the navigation's own answers are told apart.
+        self.read_network().await?;
+        let page = self.goto(&url).await?;
+        let traffic = self.read_network().await?;
+        match traffic.first_answer(&url) {
+            Some((status, Some(location))) => {
+                let location = url::Url::parse(&url)
+                    .and_then(|base| base.join(&location))
+                    .map(String::from)
+                    .unwrap_or(location);
+                Ok((status, Some(location), String::new()))
+            }
+            Some((status, None))
+                if url::Url::parse(&page.url).ok() != url::Url::parse(&url).ok() =>
+            {
+                // Answered, but not shown: a download (the SP's metadata is
+                // `application/samlmetadata+xml`). Its content, as a script on the SP reads it.
+                Ok((status, None, self.fetch_text(&url).await?))
+            }
+            Some((status, None)) => Ok((status, None, page.body)),
+            None => Ok((page.status, None, page.body)),
+        }
+    }
+
+    /// `url` fetched by a script of an SP page (`/me` opened first when the browser is
+    /// elsewhere): the body as text.
+    async fn fetch_text(&self, url: &str) -> Result<String, DriverError> {
+        let here = self
+            .client
+            .current_url()
+            .await
+            .map_err(browser_error("current URL"))?;
+        if !self.on_sp(here.as_str()) {
+            self.goto("/me").await?;
+        }
+        let answer = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+fetch(arguments[0], { credentials: "same-origin" })
+  .then((r) => r.text()).then(done).catch((e) => done(String(e)));"#,
+                vec![json!(url)],
+            )
+            .await
+            .map_err(browser_error("fetch"))?;
+        Ok(answer.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// SP-initiated from `path` (or IdP-initiated from the IdP's `url`) through the IdP's login
+    /// page as `login`, but the IdP's auto-submitting answer is held: its form, for another
+    /// browser to post (login CSRF); or the outcome when no answer came.
+    pub async fn idp_answer(
+        &self,
+        path: &str,
+        login: &str,
+    ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
+        let installed = self
+            .client
+            .issue_cmd(Cdp {
+                cmd: "Page.addScriptToEvaluateOnNewDocument",
+                params: json!({ "source": HOLD_ANSWER }),
+            })
+            .await
+            .map_err(browser_error("cannot hold the IdP's answer"))?;
+        let held = async {
+            let page = self.goto(path).await?;
+            let button = format!("button[name=\"user\"][value=\"{}\"]", css_string(login));
+            let page = if !self.on_sp(&page.url) && self.exists(&button).await? {
+                self.click_and_settle(&button).await?
+            } else {
+                page
+            };
+            match super::page::saml_post_form(&page.body) {
+                Some(form) => Ok(Ok(form)),
+                None => self.verdict(page).await.map(Err),
+            }
+        }
+        .await;
+        if let Some(identifier) = installed["identifier"].as_str() {
+            self.client
+                .issue_cmd(Cdp {
+                    cmd: "Page.removeScriptToEvaluateOnNewDocument",
+                    params: json!({ "identifier": identifier }),
+                })
+                .await
+                .map_err(browser_error("cannot stop holding the IdP's answers"))?;
+        }
+        held
     }
 
     /// The current page, for a failed step's report: a PNG screenshot and the HTML.
@@ -723,6 +958,42 @@ impl Page {
 /// `text` inside a double-quoted CSS string.
 fn css_string(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Installed in a document before its scripts while a browser fetches an IdP answer for another
+/// browser to post (login CSRF): the auto-submitting form is held, not submitted.
+const HOLD_ANSWER: &str = r#"(() => {
+  const submit = HTMLFormElement.prototype.submit;
+  HTMLFormElement.prototype.submit = function () {
+    if (this.id === "saml-post") { window.__samlconf_held = true; return; }
+    return submit.call(this);
+  };
+})();"#;
+
+/// chromedriver's `se/log`: the log entries of `kind` since the last read.
+#[derive(Debug)]
+struct ReadLog {
+    kind: &'static str,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ReadLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(json!({ "type": self.kind }).to_string()),
+        )
+    }
 }
 
 /// A Chrome DevTools command through chromedriver's `goog/cdp/execute`.
