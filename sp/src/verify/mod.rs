@@ -760,8 +760,18 @@ fn check_structure(
         }
         // Attribute pollution ("The Fragile Lock"): `samlp:ID` or `saml:ID` is no XML ID here, but
         // a namespace-blind ID lookup takes it for one, so its value counts like any ID's.
-        for ((name, ns), value) in el.get_attributes_ns() {
-            if name == "ID" && ns.is_some() && !seen.insert(value.clone()) {
+        let mut namespaced_ids = Vec::new();
+        dsig::find_attribute(el, |name, ns| {
+            if let (true, Some(ns)) = (name == "ID", ns) {
+                namespaced_ids.push(ns.to_owned());
+            }
+            None::<()>
+        });
+        for value in namespaced_ids
+            .iter()
+            .filter_map(|ns| el.get_property_ns("ID", ns))
+        {
+            if !seen.insert(value.clone()) {
                 return Err(Rejection::new(
                     Reason::IdValueIsDuplicated,
                     format!(

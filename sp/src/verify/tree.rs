@@ -26,9 +26,7 @@ pub fn trim_xml_whitespace(value: &str) -> &str {
 
 /// Whether `node` is an element named `{ns}local`.
 pub fn is(node: RoNode, ns: &str, local: &str) -> bool {
-    node.is_element_node()
-        && node.get_name() == local
-        && node.get_namespace().is_some_and(|n| n.get_href() == ns)
+    super::dsig::element_is(node, ns, local)
 }
 
 /// The element children of `node`, in document order.
@@ -168,8 +166,5 @@ pub fn unbound_prefixed_name(el: RoNode) -> Option<String> {
     if name.contains(':') {
         return Some(name);
     }
-    el.get_attributes_ns()
-        .into_keys()
-        .map(|(n, _)| n)
-        .find(|n| n.contains(':'))
+    super::dsig::find_attribute(el, |name, _| name.contains(':').then(|| name.to_owned()))
 }
