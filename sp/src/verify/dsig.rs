@@ -93,6 +93,18 @@ pub fn element_is(node: RoNode, ns: &str, local: &str) -> bool {
     }
 }
 
+/// `f` applied to the name of `node` as libxml2 holds it (the local part, or `prefix:name` when the
+/// prefix is unbound; empty for a node without a name), read in place.
+pub fn with_name<T>(node: RoNode, f: impl FnOnce(&str) -> T) -> T {
+    let ptr = node.node_ptr();
+    if ptr.is_null() {
+        return f("");
+    }
+    // SAFETY: invariant 1 — `name` of a live node is NULL or a string living as long as the tree.
+    let name = unsafe { c_text((*ptr).name) }.unwrap_or_default();
+    f(&name)
+}
+
 /// The first `Some` that `f` returns for an attribute of element `el`, given the attribute's
 /// name (as libxml2 keeps it: the local part, or `prefix:name` when the prefix is unbound) and
 /// its namespace URI, read in place in document order.
