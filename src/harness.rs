@@ -110,6 +110,35 @@ pub enum KeyRollover {
     OldKeyNewPinned,
 }
 
+/// At most this many generated key pairs are kept (a few per extra IdP of the catalogue).
+const MAX_GENERATED_IDENTITIES: usize = 256;
+
+/// A fresh RSA-2048 key pair and certificate for an extra IdP, generated once per process for
+/// each `common_name`: generating one costs tens of milliseconds, more than the rest of a
+/// scenario. A key pair is no state, so scenarios stay isolated; within one pair every name, and
+/// so every key, differs (extra IdPs have distinct names; next and retired keys their own).
+fn generated_identity(
+    common_name: &str,
+) -> Result<mock_idp::keys::SigningIdentity, mock_idp::keys::KeyError> {
+    type Cache = std::collections::HashMap<String, mock_idp::keys::SigningIdentity>;
+    static CACHE: std::sync::Mutex<Option<Cache>> = std::sync::Mutex::new(None);
+    let lock = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(found) = lock().as_ref().and_then(|c| c.get(common_name)) {
+        return Ok(found.clone());
+    }
+    let made = mock_idp::keys::SigningIdentity::generate(common_name)?;
+    let mut cache = lock();
+    let cache = cache.get_or_insert_with(Cache::new);
+    if cache.len() >= MAX_GENERATED_IDENTITIES {
+        cache.clear();
+    }
+    Ok(cache.entry(common_name.to_owned()).or_insert(made).clone())
+}
+
 /// IdP metadata listing `certs_pem` as signing keys (what the SP's `metadata_file` reads).
 fn rollover_metadata(entity_id: &str, base_url: &str, certs_pem: &[&str]) -> String {
     let keys: String = certs_pem
@@ -355,20 +384,15 @@ impl Pair {
             let idp_key = if extra.weak_key {
                 mock_idp::keys::SigningIdentity::weak_rsa1024_for_tests()
             } else {
-                mock_idp::keys::SigningIdentity::generate(&format!(
-                    "samlconf mock IdP {}",
-                    extra.name
-                ))
-                .map_err(|e| failed(e.to_string()))?
+                generated_identity(&format!("samlconf mock IdP {}", extra.name))
+                    .map_err(|e| failed(e.to_string()))?
             };
             let (idp_key, pinned) = match extra.key_rollover {
                 None => (idp_key, None),
                 Some(rollover) => {
-                    let next = mock_idp::keys::SigningIdentity::generate(&format!(
-                        "samlconf mock IdP {} (next key)",
-                        extra.name
-                    ))
-                    .map_err(|e| failed(e.to_string()))?;
+                    let next =
+                        generated_identity(&format!("samlconf mock IdP {} (next key)", extra.name))
+                            .map_err(|e| failed(e.to_string()))?;
                     let (old, next) = (idp_key.cert_pem.clone(), next);
                     let (signer, pinned) = match rollover {
                         KeyRollover::NextKeyBothPinned => {
@@ -389,11 +413,9 @@ impl Pair {
                 attacker: keys.attacker.clone(),
             };
             let own_pem = if extra.retired_certificate {
-                let retired = mock_idp::keys::SigningIdentity::generate(&format!(
-                    "samlconf mock IdP {} (retired)",
-                    extra.name
-                ))
-                .map_err(|e| failed(e.to_string()))?;
+                let retired =
+                    generated_identity(&format!("samlconf mock IdP {} (retired)", extra.name))
+                        .map_err(|e| failed(e.to_string()))?;
                 format!("{}\n{}", retired.cert_pem.trim(), extra_keys.idp.cert_pem)
             } else {
                 extra_keys.idp.cert_pem.clone()

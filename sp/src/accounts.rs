@@ -71,6 +71,35 @@ pub fn hash_password(password: &str) -> String {
         .unwrap_or_default()
 }
 
+/// How [`Store::create_local_account_with`] hashes a fixture account's password.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PasswordHashing {
+    /// Argon2id with the crate's default (OWASP) parameters: every account the SP creates.
+    #[default]
+    Standard,
+    /// TEST FIXTURES ONLY: Argon2id with the smallest parameters (8 KiB, one pass), so that a
+    /// test harness creating hundreds of throw-away accounts does not spend its time hashing. A
+    /// hash is only as strong as its parameters: nothing but the scenario runner's fixtures uses
+    /// this. Verification reads the parameters from the hash, so such a password still verifies.
+    FastForTestFixtures,
+}
+
+/// [`hash_password`] with the smallest Argon2id parameters ([`PasswordHashing::FastForTestFixtures`]).
+fn hash_password_fast_for_test_fixtures(password: &str) -> String {
+    let mut bytes = [0u8; Salt::RECOMMENDED_LENGTH];
+    rand::fill(&mut bytes[..]);
+    let (Ok(salt), Ok(params)) = (
+        SaltString::encode_b64(&bytes),
+        argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None),
+    ) else {
+        return String::new();
+    };
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
 /// Checks a password against a PHC string; anything malformed is a mismatch. Slow on purpose:
 /// call [`verify_password_off_thread`] from async code.
 pub fn password_matches(password: &str, phc: &str) -> bool {
@@ -162,6 +191,17 @@ impl Store {
         account: &NewLocalAccount,
         now: OffsetDateTime,
     ) -> StoreResult<User> {
+        self.create_local_account_with(account, now, PasswordHashing::Standard)
+            .await
+    }
+
+    /// [`Store::create_local_account`], with the password hashed as `hashing` says.
+    pub async fn create_local_account_with(
+        &self,
+        account: &NewLocalAccount,
+        now: OffsetDateTime,
+        hashing: PasswordHashing,
+    ) -> StoreResult<User> {
         let user = self
             .create_user(
                 account.login.as_deref(),
@@ -172,9 +212,14 @@ impl Store {
                 now,
             )
             .await?;
-        let hash = match account.password.as_deref() {
-            Some(password) => Some(hash_password_off_thread(password).await),
-            None => None,
+        let hash = match (account.password.as_deref(), hashing) {
+            (Some(password), PasswordHashing::Standard) => {
+                Some(hash_password_off_thread(password).await)
+            }
+            (Some(password), PasswordHashing::FastForTestFixtures) => {
+                Some(hash_password_fast_for_test_fixtures(password))
+            }
+            (None, _) => None,
         };
         sqlx::query("UPDATE users SET password_hash = $1, sso_allowed = $2 WHERE id = $3")
             .bind(hash)
@@ -421,6 +466,14 @@ mod tests {
         assert_eq!(params(DUMMY_PHC), params(&real), "real hash: {real}");
         let parsed = PasswordHash::new(DUMMY_PHC).expect("dummy parses");
         assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
+    }
+
+    #[test]
+    fn a_fast_fixture_hash_verifies_with_its_own_parameters() {
+        let phc = hash_password_fast_for_test_fixtures("pw");
+        assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
+        assert!(password_matches("pw", &phc));
+        assert!(!password_matches("pW", &phc));
     }
 
     #[tokio::test]

@@ -280,7 +280,13 @@ async fn run_steps(
             .pair
             .sp
             .store()
-            .create_local_account(&new, START - time::Duration::days(31))
+            // Throw-away fixtures: hashed with the cheapest Argon2 parameters (the SP's own
+            // hashing and the dummy hash of unknown accounts keep the standard ones).
+            .create_local_account_with(
+                &new,
+                START - time::Duration::days(31),
+                sp::accounts::PasswordHashing::FastForTestFixtures,
+            )
             .await
             .map_err(|e| format!("cannot create account {:?}: {e}", account.handle()))?;
         ctx.accounts.insert(account.handle().to_owned(), user.id);
