@@ -1,9 +1,11 @@
 //! Chromium sessions started ahead of need and reused behind it: starting Chromium and loading its
 //! first page takes over two seconds (most of it CPU), far longer than most scenarios' steps. The
-//! pool keeps sessions ready, one more than the scenario browsers ever in use at once (at most
-//! [`MOST_READY`]), starts a replacement as soon as one is taken, and, when a scenario is done
-//! with a session, resets it in the background for the next one ([`reset`]) instead of closing
-//! it; a session is closed after [`MOST_USES`] scenarios, or when its reset fails.
+//! pool keeps one session more than the scenario browsers asking for one (ready, starting, or
+//! being reset), and, when a scenario is done with a session, resets it in the background for
+//! the next one ([`reset`]) instead of closing it; a session is closed after [`MOST_USES`]
+//! scenarios, or when its reset fails. So a run starts about as many Chromiums as it has browsers
+//! at once, plus one. Sessions with other options (the pop-up blocker on) are started for their
+//! scenario and closed after it.
 //!
 //! Why a reset isolates like a fresh profile does here: every cookie of the browser is deleted
 //! (cookies are scoped by host, not port, so they are what could reach the next scenario's
@@ -26,8 +28,6 @@ use serde_json::json;
 use super::{BrowserOptions, Cdp, ReadLog, VIRTUAL_TIMERS, browser_error};
 use crate::driver::DriverError;
 
-/// The most sessions kept ready: each idle Chromium holds memory, none holds CPU.
-const MOST_READY: usize = 4;
 /// How many scenarios one Chromium serves before it is closed (a long run's browser does not
 /// grow without bound).
 const MOST_USES: u32 = 40;
@@ -59,9 +59,10 @@ struct State {
     /// Given back, being reset for the next scenario.
     resetting: usize,
     closing: usize,
+    /// Browsers (with the default options) that asked for a session and have not given it back.
     in_use: usize,
-    /// The most sessions in use at once so far: one more is kept ready or starting.
-    peak: usize,
+    /// Sessions (with the default options) handed out and not given back.
+    held: usize,
     /// Scenarios waiting for a session that is starting.
     waiting: usize,
     stopped: bool,
@@ -83,20 +84,24 @@ impl Pool {
     }
 
     /// A fresh session: a ready one when `options` are the default (waiting for one on its way
-    /// rather than starting another), else one started now. Either way a replacement starts in
-    /// the background.
+    /// rather than starting another, and a spare started in the background), else one started
+    /// now.
     pub(super) async fn take(
         self: &Arc<Self>,
         options: BrowserOptions,
     ) -> Result<Session, DriverError> {
-        {
-            let mut state = self.state();
-            state.in_use += 1;
-            state.peak = state.peak.max(state.in_use);
+        if options != BrowserOptions::default() {
+            return start_session(&self.chromedriver_url, options)
+                .await
+                .map(|mut session| {
+                    session.uses += 1;
+                    session
+                });
         }
+        self.state().in_use += 1;
         self.top_up();
         let mut waiting = false;
-        while options == BrowserOptions::default() {
+        loop {
             let changed = self.changed.notified();
             {
                 let mut state = self.state();
@@ -105,6 +110,7 @@ impl Pool {
                 }
                 if let Some(mut session) = state.ready.pop() {
                     session.uses += 1;
+                    state.held += 1;
                     return Ok(session);
                 }
                 // Each waiter counts on its own one of the sessions starting or being reset.
@@ -117,22 +123,26 @@ impl Pool {
             changed.await;
         }
         let started = start_session(&self.chromedriver_url, options).await;
-        if started.is_err() {
-            self.state().in_use -= 1;
+        let mut state = self.state();
+        match started {
+            Ok(mut session) => {
+                session.uses += 1;
+                state.held += 1;
+                Ok(session)
+            }
+            Err(e) => {
+                state.in_use -= 1;
+                Err(e)
+            }
         }
-        started.map(|mut session| {
-            session.uses += 1;
-            session
-        })
     }
 
-    /// Starts sessions in the background until those ready or on their way (and not waited
-    /// for) are one more than the most ever in use at once.
+    /// Starts sessions in the background until those ready or on their way are one more than
+    /// the browsers asking for one.
     fn top_up(self: &Arc<Self>) {
         let mut state = self.state();
-        let target = (state.peak + 1).min(MOST_READY);
         while !state.stopped
-            && state.ready.len() + state.starting + state.resetting < target + state.waiting
+            && state.ready.len() + state.starting + state.resetting < state.in_use - state.held + 1
         {
             state.starting += 1;
             let pool = self.clone();
@@ -171,11 +181,12 @@ impl Pool {
         let runtime = tokio::runtime::Handle::try_current();
         let reuse = {
             let mut state = self.state();
-            state.in_use -= 1;
-            let reuse = runtime.is_ok()
-                && !state.stopped
-                && session.options == BrowserOptions::default()
-                && session.uses < MOST_USES;
+            let default = session.options == BrowserOptions::default();
+            if default {
+                state.in_use -= 1;
+                state.held -= 1;
+            }
+            let reuse = runtime.is_ok() && !state.stopped && default && session.uses < MOST_USES;
             if reuse {
                 state.resetting += 1;
             }
