@@ -73,7 +73,7 @@ impl Ctx {
                     .await
                     .map_err(|e| format!("browser {name:?}: {e}"))?;
                     self.drivers
-                        .insert(name.to_owned(), Driver::Browser(browser));
+                        .insert(name.to_owned(), Driver::Browser(Box::new(browser)));
                 }
             }
         }
