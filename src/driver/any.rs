@@ -10,7 +10,9 @@ use super::{DriverError, HttpDriver, PostForm, SignInOutcome, Visited};
 
 pub enum Driver {
     Http(HttpDriver),
-    Browser(BrowserDriver),
+    /// Boxed: a WebDriver client, its session and its wire record are several times an HTTP
+    /// driver's size.
+    Browser(Box<BrowserDriver>),
 }
 
 fn needs_http(what: &str) -> DriverError {

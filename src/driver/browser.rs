@@ -181,11 +181,24 @@ pub struct BrowserDriver {
     /// first, as read from the network log so far.
     posted: Mutex<Vec<PostForm>>,
     redirected: Mutex<Vec<String>>,
+    /// The origins this browser requested, whose storage is cleared before its Chromium serves
+    /// another scenario.
+    origins: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Drop for BrowserDriver {
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
+        if let Some(mut session) = self.session.take() {
+            let origins = std::mem::take(
+                &mut *self
+                    .origins
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            session.origins.extend(origins);
+            session
+                .origins
+                .extend(network::request_origin(&self.sp_base_url));
             self.pool.give_back(session);
         }
     }
@@ -211,6 +224,7 @@ impl BrowserDriver {
             pool: chromedriver.pool.clone(),
             posted: Mutex::default(),
             redirected: Mutex::default(),
+            origins: Mutex::default(),
         })
     }
 
@@ -650,6 +664,35 @@ return { renewals: window.__samlconf.renewals.slice(window.__samlconf_renewing),
             .unwrap_or(false)
     }
 
+    /// Which WebDriver session (so which Chromium) plays this browser: the pool reuses one for
+    /// several scenarios, one after the other.
+    pub async fn session_id(&self) -> Result<String, DriverError> {
+        self.client
+            .session_id()
+            .await
+            .map_err(browser_error("session id"))?
+            .ok_or_else(|| DriverError::Browser("no WebDriver session".into()))
+    }
+
+    /// Runs `script` in the current page and returns its value: for tests that look inside the
+    /// browser (storage, `window.name`) where no scenario action does.
+    pub async fn execute(&self, script: &str) -> Result<Value, DriverError> {
+        self.script(script, vec![]).await
+    }
+
+    /// The names of the cookies the browser would send to the current page's URL, `HttpOnly`
+    /// ones too (cookies are scoped by host: on 127.0.0.1 the SP's and the IdP's alike).
+    pub async fn cookie_names(&self) -> Result<Vec<String>, DriverError> {
+        Ok(self
+            .client
+            .get_all_cookies()
+            .await
+            .map_err(browser_error("cookies"))?
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect())
+    }
+
     /// How many windows the browser has open (the page, and a renewal window).
     pub async fn windows(&self) -> Result<usize, DriverError> {
         Ok(self
@@ -720,6 +763,15 @@ else fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-
             .redirected
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.origins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(
+                traffic
+                    .requests
+                    .iter()
+                    .filter_map(|r| network::request_origin(&r.url)),
+            );
         for request in &traffic.requests {
             if let Some(form) = request.form() {
                 posted.push(form);

@@ -73,7 +73,7 @@ impl Ctx {
                     .await
                     .map_err(|e| format!("browser {name:?}: {e}"))?;
                     self.drivers
-                        .insert(name.to_owned(), Driver::Browser(browser));
+                        .insert(name.to_owned(), Driver::Browser(Box::new(browser)));
                 }
             }
         }
@@ -197,14 +197,13 @@ pub(super) async fn execute(
         return Ok(());
     }
     let started = Pair::start(PairOptions {
-        // In a browser the SP and the IdP are different sites, so cross-site cookie rules apply.
-        sp_host: matches!(
-            driver,
-            DriverKind::Browser {
-                cross_site: true,
-                ..
-            }
-        )
+        // In a browser the SP and the IdP are different sites, so cross-site cookie rules apply:
+        // with `--cross-site`, and always over HTTPS (where the cookies that must cross sites
+        // can be `SameSite=None; Secure`, and the SameSite scenarios need two sites).
+        sp_host: match driver {
+            DriverKind::Browser { cross_site, .. } => *cross_site || scenario.https,
+            DriverKind::Http => false,
+        }
         .then(|| "localhost".to_owned()),
         sp_weaknesses: weaknesses.clone(),
         virtual_start: Some(START),

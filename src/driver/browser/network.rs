@@ -75,6 +75,22 @@ pub(super) fn parse(entries: &Value) -> Traffic {
     traffic
 }
 
+/// The origins (`scheme://host:port`) of the requests in `entries` (as for [`parse`]).
+pub(super) fn origins(entries: &Value) -> impl Iterator<Item = String> + '_ {
+    parse(entries)
+        .requests
+        .into_iter()
+        .filter_map(|request| request_origin(&request.url))
+}
+
+/// The origin of `url` when it is an http(s) one.
+pub(super) fn request_origin(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.origin().ascii_serialization())
+}
+
 fn header(headers: &Value, name: &str) -> Option<String> {
     headers.as_object().and_then(|h| {
         h.iter()

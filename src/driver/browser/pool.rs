@@ -1,20 +1,36 @@
-//! Chromium sessions started ahead of need and closed behind it: starting Chromium takes over a
-//! second and closing it a few hundred milliseconds, far longer than most scenarios' steps. The
-//! pool keeps fresh sessions ready (each with its own new profile directory), one more than the
-//! scenario browsers ever in use at once (at most [`MOST_READY`]), starts a replacement as soon
-//! as one is taken, and closes a finished session in the background.
+//! Chromium sessions started ahead of need and reused behind it: starting Chromium and loading its
+//! first page takes over two seconds (most of it CPU), far longer than most scenarios' steps. The
+//! pool keeps one session more than the scenario browsers asking for one (ready, starting, or
+//! being reset), and, when a scenario is done with a session, resets it in the background for
+//! the next one ([`reset`]) instead of closing it; a session is closed after [`MOST_USES`]
+//! scenarios, or when its reset fails. So a run starts about as many Chromiums as it has browsers
+//! at once, plus one. Sessions with other options (the pop-up blocker on) are started for their
+//! scenario and closed after it.
+//!
+//! Why a reset isolates like a fresh profile does here: every cookie of the browser is deleted
+//! (cookies are scoped by host, not port, so they are what could reach the next scenario's
+//! servers); the storage of every origin the browser requested is cleared (the next scenario's
+//! servers are on new ports, other origins anyway), and the HTTP cache; every window and tab is
+//! closed, the next scenario getting a new tab (its own history, `window.name` and session
+//! storage); the network log is drained. What a fresh profile would also reset and a reset does
+//! not (HSTS, site permissions) no server of a pair sets. A browser context per scenario
+//! (`Target.createBrowserContext`) would be the stronger isolation, but chromedriver refuses it
+//! through `goog/cdp/execute` ("Not allowed": it is a browser-level command). The test
+//! `a_reused_browser_keeps_nothing_of_the_last_scenario` (tests/browser_isolation.rs) checks it.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 
-use super::{BrowserOptions, Cdp, VIRTUAL_TIMERS, browser_error};
+use super::{BrowserOptions, Cdp, ReadLog, VIRTUAL_TIMERS, browser_error};
 use crate::driver::DriverError;
 
-/// The most sessions kept ready: each idle Chromium holds memory, none holds CPU.
-const MOST_READY: usize = 4;
+/// How many scenarios one Chromium serves before it is closed (a long run's browser does not
+/// grow without bound).
+const MOST_USES: u32 = 40;
 /// How long [`Pool::shutdown`] waits for sessions still starting or closing.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(15);
 
@@ -22,6 +38,11 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(15);
 pub(super) struct Session {
     pub(super) client: Client,
     pub(super) profile: tempfile::TempDir,
+    options: BrowserOptions,
+    /// Scenarios served so far.
+    uses: u32,
+    /// The origins whose storage the next reset clears (`scheme://host:port`).
+    pub(super) origins: BTreeSet<String>,
 }
 
 pub(super) struct Pool {
@@ -35,10 +56,13 @@ struct State {
     /// Started with the default options, never used.
     ready: Vec<Session>,
     starting: usize,
+    /// Given back, being reset for the next scenario.
+    resetting: usize,
     closing: usize,
+    /// Browsers (with the default options) that asked for a session and have not given it back.
     in_use: usize,
-    /// The most sessions in use at once so far: one more is kept ready or starting.
-    peak: usize,
+    /// Sessions (with the default options) handed out and not given back.
+    held: usize,
     /// Scenarios waiting for a session that is starting.
     waiting: usize,
     stopped: bool,
@@ -60,31 +84,37 @@ impl Pool {
     }
 
     /// A fresh session: a ready one when `options` are the default (waiting for one on its way
-    /// rather than starting another), else one started now. Either way a replacement starts in
-    /// the background.
+    /// rather than starting another, and a spare started in the background), else one started
+    /// now.
     pub(super) async fn take(
         self: &Arc<Self>,
         options: BrowserOptions,
     ) -> Result<Session, DriverError> {
-        {
-            let mut state = self.state();
-            state.in_use += 1;
-            state.peak = state.peak.max(state.in_use);
+        if options != BrowserOptions::default() {
+            return start_session(&self.chromedriver_url, options)
+                .await
+                .map(|mut session| {
+                    session.uses += 1;
+                    session
+                });
         }
+        self.state().in_use += 1;
         self.top_up();
         let mut waiting = false;
-        while options == BrowserOptions::default() {
+        loop {
             let changed = self.changed.notified();
             {
                 let mut state = self.state();
                 if waiting {
                     state.waiting -= 1;
                 }
-                if let Some(session) = state.ready.pop() {
+                if let Some(mut session) = state.ready.pop() {
+                    session.uses += 1;
+                    state.held += 1;
                     return Ok(session);
                 }
-                // Each waiter counts on its own one of the sessions starting.
-                waiting = state.starting > state.waiting;
+                // Each waiter counts on its own one of the sessions starting or being reset.
+                waiting = state.starting + state.resetting > state.waiting;
                 if !waiting {
                     break;
                 }
@@ -93,18 +123,27 @@ impl Pool {
             changed.await;
         }
         let started = start_session(&self.chromedriver_url, options).await;
-        if started.is_err() {
-            self.state().in_use -= 1;
+        let mut state = self.state();
+        match started {
+            Ok(mut session) => {
+                session.uses += 1;
+                state.held += 1;
+                Ok(session)
+            }
+            Err(e) => {
+                state.in_use -= 1;
+                Err(e)
+            }
         }
-        started
     }
 
-    /// Starts sessions in the background until those ready or on their way (and not waited
-    /// for) are one more than the most ever in use at once.
+    /// Starts sessions in the background until those ready or on their way are one more than
+    /// the browsers asking for one.
     fn top_up(self: &Arc<Self>) {
         let mut state = self.state();
-        let target = (state.peak + 1).min(MOST_READY);
-        while !state.stopped && state.ready.len() + state.starting < target + state.waiting {
+        while !state.stopped
+            && state.ready.len() + state.starting + state.resetting < state.in_use - state.held + 1
+        {
             state.starting += 1;
             let pool = self.clone();
             tokio::spawn(async move {
@@ -135,10 +174,49 @@ impl Pool {
         }
     }
 
-    /// A scenario is done with `session`: it is closed in the background.
+    /// A scenario is done with `session`: it is reset in the background for the next one (or
+    /// closed: a session started with other options, used [`MOST_USES`] times, or one whose
+    /// reset failed).
     pub(super) fn give_back(self: &Arc<Self>, session: Session) {
-        self.state().in_use -= 1;
-        self.close_in_background(session);
+        let runtime = tokio::runtime::Handle::try_current();
+        let reuse = {
+            let mut state = self.state();
+            let default = session.options == BrowserOptions::default();
+            if default {
+                state.in_use -= 1;
+                state.held -= 1;
+            }
+            let reuse = runtime.is_ok() && !state.stopped && default && session.uses < MOST_USES;
+            if reuse {
+                state.resetting += 1;
+            }
+            reuse
+        };
+        let (true, Ok(runtime)) = (reuse, runtime) else {
+            self.close_in_background(session);
+            return;
+        };
+        let pool = self.clone();
+        runtime.spawn(async move {
+            let reset = reset(session, &pool.chromedriver_url).await;
+            let leftover = {
+                let mut state = pool.state();
+                state.resetting -= 1;
+                match reset {
+                    Ok(session) if !state.stopped => {
+                        state.ready.push(session);
+                        None
+                    }
+                    Ok(session) => Some(session),
+                    Err(session) => Some(session),
+                }
+            };
+            if let Some(session) = leftover {
+                pool.close_in_background(session);
+            } else {
+                pool.changed.notify_waiters();
+            }
+        });
     }
 
     fn close_in_background(self: &Arc<Self>, session: Session) {
@@ -176,7 +254,7 @@ impl Pool {
                 let changed = self.changed.notified();
                 {
                     let state = self.state();
-                    if state.starting == 0 && state.closing == 0 {
+                    if state.starting == 0 && state.resetting == 0 && state.closing == 0 {
                         return;
                     }
                 }
@@ -219,9 +297,25 @@ async fn start_session(
         "--disable-dev-shm-usage", "--window-size=1000,800",
         format!("--user-data-dir={}", profile.path().display()),
     ]});
+    // Third-party cookies allowed, as in a default desktop Chromium: the renewal iframe is
+    // cross-site over HTTPS, and headless Chromium blocks them otherwise (1.45's renewal).
+    chrome["prefs"] = json!({
+        "profile.cookie_controls_mode": 0,
+        "profile.block_third_party_cookies": false,
+    });
     if options.block_popups {
         // chromedriver disables Chromium's pop-up blocker by default; put it back.
         chrome["excludeSwitches"] = json!(["disable-popup-blocking"]);
+    }
+    // The run's HTTPS servers (`https = true` scenarios) present the run CA's server
+    // certificate: trusted by its key, which Chromium honours only with a `--user-data-dir`.
+    if let Ok(ca) = crate::tls::run_ca()
+        && let Some(args) = chrome["args"].as_array_mut()
+    {
+        args.push(json!(format!(
+            "--ignore-certificate-errors-spki-list={}",
+            ca.server_spki_sha256
+        )));
     }
     let (logging, perf_logging) = super::network::logging_capabilities();
     chrome["perfLoggingPrefs"] = perf_logging;
@@ -246,5 +340,64 @@ async fn start_session(
         let _ = client.close().await;
         return Err(e);
     }
-    Ok(Session { client, profile })
+    Ok(Session {
+        client,
+        profile,
+        options,
+        uses: 0,
+        origins: BTreeSet::new(),
+    })
+}
+
+/// Makes a used session as good as a fresh one for the next scenario (see the module's
+/// comment): a new tab, every other window closed, every cookie deleted, the storage of the
+/// origins it requested and the HTTP cache cleared, the virtual timers installed in the new tab,
+/// the network log drained, and a first page loaded. The session back when that failed, to be
+/// closed.
+async fn reset(mut session: Session, chromedriver_url: &str) -> Result<Session, Session> {
+    let outcome: Result<(), fantoccini::error::CmdError> = async {
+        let client = &session.client;
+        let old = client.windows().await?;
+        let tab = client.new_window(true).await?.handle;
+        for window in old {
+            client.switch_to_window(window).await?;
+            client.close_window().await?;
+        }
+        client.switch_to_window(tab).await?;
+        let cdp = |cmd, params| client.issue_cmd(Cdp { cmd, params });
+        cdp("Network.clearBrowserCookies", json!({})).await?;
+        // The log's last entries name origins too.
+        let log = client
+            .issue_cmd(ReadLog {
+                kind: "performance",
+            })
+            .await?;
+        session.origins.extend(super::network::origins(&log));
+        for origin in std::mem::take(&mut session.origins) {
+            cdp(
+                "Storage.clearDataForOrigin",
+                json!({ "origin": origin, "storageTypes": "all" }),
+            )
+            .await?;
+        }
+        cdp("Network.clearBrowserCache", json!({})).await?;
+        cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": VIRTUAL_TIMERS }),
+        )
+        .await?;
+        client.goto(&format!("{chromedriver_url}/status")).await?;
+        // The warm-up page's own requests are no scenario's.
+        client
+            .issue_cmd(ReadLog {
+                kind: "performance",
+            })
+            .await?;
+        Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => Ok(session),
+        Err(_) => Err(session),
+    }
 }
