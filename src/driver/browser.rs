@@ -7,6 +7,7 @@
 //! Time: the page's JavaScript timers of a second or more are virtual (see [`VIRTUAL_TIMERS`]):
 //! a `renew` step fires the renewal timer instead of waiting for it.
 
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -104,6 +105,9 @@ impl Chromedriver {
             .port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            // Its own process group, so that stopping it also stops the Chromiums it started,
+            // which would otherwise outlive a SIGKILLed chromedriver (a panicking test).
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -146,6 +150,13 @@ impl Chromedriver {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(mut child) = child.take() {
+            // The group `process_group(0)` made, named by chromedriver's pid.
+            if let Some(group) = i32::try_from(child.id())
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
