@@ -159,7 +159,8 @@ knobs_struct! {
         /// the assertion is signed: the IdP's signature stays valid over the original assertion and
         /// an attacker's assertion (NameID `attacker@evil.example`) is added or swapped in (see
         /// [`crate::attacks`]). Needs `sign = assertion` (`sign = response` for the attacks on the
-        /// Response's signature) and no encryption.
+        /// Response's signature), or `sign = both` (the other signature is then left broken, as an
+        /// attacker leaves it), and no encryption.
         pub signature_wrapping: Option<SignatureWrapping>,
         /// Applies an attack on the parser, canonicalisation or algorithm handling to the signed
         /// response's text (a DOCTYPE, CDATA or a comment in signed text, a forged DigestValue, an
@@ -332,6 +333,19 @@ knobs_struct! {
         /// the same forgery encrypted to the SP's public key after it (CVE-2022-41912's second
         /// assertion, encrypted). Needs `encrypt_assertion`.
         pub encrypted_assertion_companion: Option<EncryptedCompanion>,
+        /// Encrypts the assertion with AES-128-CBC (whatever `data_encryption` says) and then
+        /// tampers with the EncryptedAssertion's ciphertext as the CBC format oracle attack does
+        /// (Jager and Somorovsky, "How to Break XML Encryption", CCS 2011): `iv-flipped` a byte of
+        /// the IV (a well-padded plaintext that no longer parses), `last-block-flipped` a byte
+        /// before the last block (bad padding), or a well-padded plaintext that is `not-xml`,
+        /// holds an `entity-reference`, is `not-utf8`, has a `wrong-root` (the signed assertion
+        /// inside a `saml:Advice`), or is well-formed but `content-altered` (one character added
+        /// to the assertion's Issuer, so that its signature no longer verifies: the answer the
+        /// attack looks for). `gcm-relabelled-as-cbc` instead keeps the AES-GCM ciphertext
+        /// and relabels its EncryptionMethod as AES-CBC of the same key size ("One Bad Apple"'s
+        /// downgrade). An SP that allows CBC must answer every variant alike. Needs
+        /// `encrypt_assertion`.
+        pub cbc_oracle_probe: Option<CbcOracleProbe>,
 
         [Logout]
         /// Sends the logout message unsigned: no `SigAlg`/`Signature` on HTTP-Redirect, no
@@ -454,6 +468,7 @@ impl Default for Knobs {
             encrypt_to: EncryptTo::Sp,
             corrupt_ciphertext: false,
             encrypted_assertion_companion: None,
+            cbc_oracle_probe: None,
             // Logout
             logout_unsigned: false,
             logout_signing_key: SigningKey::Idp,
@@ -627,6 +642,15 @@ impl Knobs {
         .find_map(|(name, set)| set.then_some(name))
     }
 
+    /// The data encryption the minter uses: `data_encryption`, unless `cbc_oracle_probe` needs
+    /// AES-128-CBC.
+    pub fn data_encryption_in_effect(&self) -> DataEncryption {
+        match self.cbc_oracle_probe {
+            Some(probe) => probe.data_encryption(self.data_encryption),
+            None => self.data_encryption,
+        }
+    }
+
     /// Refuses combinations that cannot both hold.
     pub fn validate(&self) -> Result<(), KnobError> {
         if self.corrupt_ciphertext && !self.encrypts_anything() {
@@ -640,14 +664,16 @@ impl Knobs {
             ));
         }
         if let Some(attack) = self.signature_wrapping {
-            if attack.attacks_response_signature() && self.sign != SignTarget::Response {
+            // With `sign = both`, the attack edits a message whose other signature then no longer
+            // verifies, as it would for an attacker (the XSW table of sp/docs/known-attacks.md).
+            if attack.attacks_response_signature() && !self.sign.response() {
                 return Err(KnobError::Contradictory(
-                    "this signature_wrapping attacks the Response's signature: it needs sign = response",
+                    "this signature_wrapping attacks the Response's signature: it needs sign = response or both",
                 ));
             }
-            if !attack.attacks_response_signature() && self.sign != SignTarget::Assertion {
+            if !attack.attacks_response_signature() && !self.sign.assertion() {
                 return Err(KnobError::Contradictory(
-                    "signature_wrapping attacks the assertion's signature: it needs sign = assertion",
+                    "signature_wrapping attacks the assertion's signature: it needs sign = assertion or both",
                 ));
             }
             if self.encrypts_anything() {
@@ -686,6 +712,11 @@ impl Knobs {
         if self.encrypted_assertion_companion.is_some() && !self.encrypt_assertion {
             return Err(KnobError::Contradictory(
                 "encrypted_assertion_companion adds an assertion beside the EncryptedAssertion: it needs encrypt_assertion",
+            ));
+        }
+        if self.cbc_oracle_probe.is_some() && !self.encrypt_assertion {
+            return Err(KnobError::Contradictory(
+                "cbc_oracle_probe tampers with the EncryptedAssertion's ciphertext: it needs encrypt_assertion",
             ));
         }
         if self
@@ -986,6 +1017,41 @@ pub enum EncryptedCompanion {
     PlainEvilBefore,
     /// The same forgery, encrypted to the SP's public key (anyone can), after the real one.
     EncryptedEvilAfter,
+}
+
+/// How knob `cbc_oracle_probe` tampers with an AES-CBC EncryptedAssertion: the probes of a CBC
+/// format oracle attack, each a different fault in the decrypted plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CbcOracleProbe {
+    /// AES-GCM ciphertext whose EncryptionMethod says AES-CBC (the downgrade).
+    GcmRelabelledAsCbc,
+    /// The first IV byte flipped: the plaintext's first byte changes (`<` becomes `=`).
+    IvFlipped,
+    /// A byte of the block before the last flipped so that the padding length byte is 0xFF.
+    LastBlockFlipped,
+    /// A well-padded plaintext that is not XML at all.
+    NotXml,
+    /// The signed assertion with an entity reference (`&samlconf;`) before its end tag.
+    EntityReference,
+    /// The signed assertion with bytes that are not UTF-8 (0xFF 0xFE) before its end tag.
+    NotUtf8,
+    /// The signed assertion wrapped in a `saml:Advice` element: the root is not an Assertion.
+    WrongRoot,
+    /// The signed assertion, well-formed, with `x` added to its first text (the Issuer): the
+    /// signature breaks, nothing else does.
+    ContentAltered,
+}
+
+impl CbcOracleProbe {
+    /// The data encryption the probe needs: AES-128-CBC, except that the relabelling keeps the
+    /// IdP's own (GCM) algorithm.
+    pub fn data_encryption(self, configured: DataEncryption) -> DataEncryption {
+        match self {
+            CbcOracleProbe::GcmRelabelledAsCbc => configured,
+            _ => DataEncryption::Aes128Cbc,
+        }
+    }
 }
 
 /// Whose public key the session key is encrypted to.

@@ -233,7 +233,7 @@ pub fn mint_response(params: &MintParams<'_>) -> Result<Minted, MintError> {
         _ => None,
     };
     let template = Template {
-        data: knobs.data_encryption,
+        data: knobs.data_encryption_in_effect(),
         transport: knobs.key_transport,
     };
 
@@ -418,7 +418,7 @@ fn sign_and_encrypt(
     key_pem: &str,
     recipient: &Recipient,
 ) -> Result<String, MintError> {
-    let (data, corrupt) = (knobs.data_encryption, knobs.corrupt_ciphertext);
+    let (data, corrupt) = (knobs.data_encryption_in_effect(), knobs.corrupt_ciphertext);
     let mut xml = unsigned;
     if knobs.encrypt_name_id || knobs.encrypt_attributes {
         xml = xmlenc::encrypt(&xml, Stage::InsideAssertion, recipient, data, corrupt)?;
@@ -426,8 +426,14 @@ fn sign_and_encrypt(
     if knobs.sign.assertion() {
         xml = dsig::sign(&xml, key_pem, &[Signed::Assertion])?;
     }
-    if knobs.encrypt_assertion {
-        xml = xmlenc::encrypt(&xml, Stage::Assertion, recipient, data, corrupt)?;
+    match knobs.cbc_oracle_probe {
+        Some(probe) if knobs.encrypt_assertion => {
+            xml = xmlenc::encrypt_for_cbc_probe(&xml, recipient, data, probe)?;
+        }
+        _ if knobs.encrypt_assertion => {
+            xml = xmlenc::encrypt(&xml, Stage::Assertion, recipient, data, corrupt)?;
+        }
+        _ => {}
     }
     if knobs.sign.response() {
         xml = dsig::sign(&xml, key_pem, &[Signed::Response])?;

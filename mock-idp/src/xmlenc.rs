@@ -17,8 +17,10 @@ use libxml::tree::{Document, Node, SaveOptions};
 
 use crate::dsig::{self, SignError};
 use crate::keys::SigningIdentity;
-use crate::knobs::{DataEncryption, KeyTransport};
+use crate::knobs::{CbcOracleProbe, DataEncryption, KeyTransport};
 use crate::xml::{ASSERTION_NS, DSIG_NS, XmlWriter};
+
+mod cbc_probe;
 
 /// XML Encryption namespace (`xenc:`).
 pub const XMLENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
@@ -50,6 +52,9 @@ pub enum EncryptError {
     /// xmlsec failed.
     #[error("xmlsec failed to encrypt: {0}")]
     Xmlsec(String),
+    /// Knob `cbc_oracle_probe` could not rewrite the ciphertext (a minter bug).
+    #[error("cbc_oracle_probe: could not {0}")]
+    CbcProbe(String),
 }
 
 /// The RSA public key (as a certificate) the session keys are wrapped for.
@@ -164,6 +169,39 @@ pub(crate) fn encrypt(
     data: DataEncryption,
     corrupt: bool,
 ) -> Result<String, EncryptError> {
+    encrypt_with(xml, stage, recipient, data, corrupt, None)
+}
+
+/// Knob `cbc_oracle_probe`: encrypts the assertion waiting in `xml`'s EncryptedAssertion with a
+/// session key chosen here (so that the ciphertext can be rewritten as the attack would), then
+/// tampers with it ([`cbc_probe::tamper`]).
+pub(crate) fn encrypt_for_cbc_probe(
+    xml: &str,
+    recipient: &Recipient,
+    data: DataEncryption,
+    probe: CbcOracleProbe,
+) -> Result<String, EncryptError> {
+    let mut session_key = vec![0u8; data.key_bits() as usize / 8];
+    rand::fill(session_key.as_mut_slice());
+    let encrypted = encrypt_with(
+        xml,
+        Stage::Assertion,
+        recipient,
+        data,
+        false,
+        Some(&session_key),
+    )?;
+    cbc_probe::tamper(&encrypted, probe, data, &session_key)
+}
+
+fn encrypt_with(
+    xml: &str,
+    stage: Stage,
+    recipient: &Recipient,
+    data: DataEncryption,
+    corrupt: bool,
+    session_key: Option<&[u8]>,
+) -> Result<String, EncryptError> {
     let doc = dsig::parse(xml).map_err(EncryptError::MintedXmlMalformed)?;
     let root = doc
         .get_root_element()
@@ -192,7 +230,7 @@ pub(crate) fn encrypt(
     if !pairs.is_empty() {
         let keys = ffi::RecipientKeys::load(&recipient.cert_pem)?;
         for (template, plaintext) in pairs {
-            keys.encrypt(&doc, template, plaintext, data.key_bits())?;
+            keys.encrypt(&doc, template, plaintext, data.key_bits(), session_key)?;
         }
     }
     let out = serialise(&doc);
@@ -371,8 +409,9 @@ mod ffi {
             Ok(keys)
         }
 
-        /// Encrypts `plaintext` with a fresh AES session key of `bits` bits, wraps the key for the
-        /// recipient, and puts the filled-in `template` in the plaintext's place. xmlsec frees the
+        /// Encrypts `plaintext` with a fresh AES session key of `bits` bits (or with
+        /// `session_key`, when given), wraps the key for the recipient, and puts the filled-in
+        /// `template` in the plaintext's place. xmlsec frees the
         /// plaintext node, so its wrapper is consumed here (a linked libxml wrapper frees nothing
         /// when dropped). Both must be distinct children of one parent in `doc`, which is checked:
         /// siblings are never inside one another, and `doc` outlives the call.
@@ -382,6 +421,7 @@ mod ffi {
             template: Node,
             plaintext: Node,
             bits: u32,
+            session_key: Option<&[u8]>,
         ) -> Result<(), EncryptError> {
             let (template, plaintext) = (template.node_ptr(), plaintext.node_ptr());
             // SAFETY: both pointers come from wrappers of live nodes; only `parent`/`doc` are read.
@@ -422,11 +462,22 @@ mod ffi {
                 if !laid_out_as_expected {
                     return Err(EncryptError::UnexpectedXmlsecLayout);
                 }
-                let session_key = bindings::xmlSecKeyGenerate(
-                    bindings::xmlSecOpenSSLKeyDataAesGetKlass(),
-                    bits,
-                    bindings::xmlSecKeyDataTypeSession,
-                );
+                let session_key = match session_key {
+                    // xmlsec copies the bytes into the new key; the slice outlives the call.
+                    Some(bytes) => match c_uint::try_from(bytes.len()) {
+                        Ok(len) => bindings::xmlSecKeyReadMemory(
+                            bindings::xmlSecOpenSSLKeyDataAesGetKlass(),
+                            bytes.as_ptr(),
+                            len,
+                        ),
+                        Err(_) => ptr::null_mut(),
+                    },
+                    None => bindings::xmlSecKeyGenerate(
+                        bindings::xmlSecOpenSSLKeyDataAesGetKlass(),
+                        bits,
+                        bindings::xmlSecKeyDataTypeSession,
+                    ),
+                };
                 if session_key.is_null() {
                     return Err(EncryptError::Xmlsec(detail(
                         "cannot generate the session key",

@@ -303,7 +303,7 @@ fn comment_truncation_splits_the_signed_name_id_with_a_comment() {
 
 #[test]
 fn wrapping_refuses_knobs_it_cannot_attack() {
-    for sign in [SignTarget::Response, SignTarget::Both, SignTarget::Neither] {
+    for sign in [SignTarget::Response, SignTarget::Neither] {
         let knobs = Knobs {
             sign,
             ..profile("xsw-evil-before")
@@ -313,6 +313,12 @@ fn wrapping_refuses_knobs_it_cannot_attack() {
             "{sign:?}"
         );
     }
+    // Both signed: the assertion's signature is still there to wrap (the Response's breaks).
+    let both = Knobs {
+        sign: SignTarget::Both,
+        ..profile("xsw-evil-before")
+    };
+    assert_eq!(both.validate(), Ok(()));
     let mut encrypted = profile("xsw-extensions");
     encrypted.set("encrypt_assertion", "true").expect("knob");
     assert!(matches!(
@@ -332,7 +338,12 @@ fn wrapping_refuses_knobs_it_cannot_attack() {
 
 #[test]
 fn response_signature_attacks_need_a_signed_response() {
-    for sign in [SignTarget::Assertion, SignTarget::Both, SignTarget::Neither] {
+    let both = Knobs {
+        sign: SignTarget::Both,
+        ..profile("xsw1-response-copy-in-signature")
+    };
+    assert_eq!(both.validate(), Ok(()), "the Response is signed");
+    for sign in [SignTarget::Assertion, SignTarget::Neither] {
         let knobs = Knobs {
             sign,
             ..profile("xsw1-response-copy-in-signature")

@@ -263,6 +263,15 @@ pub fn decrypt_element(
     }
 }
 
+/// Whether the `xenc:EncryptedData` in `container` names AES-CBC (malleable) data encryption.
+/// Read it before [`decrypt_element`], which replaces the EncryptedData by its plaintext.
+pub fn names_cbc(container: RoNode) -> bool {
+    element_children(container)
+        .filter(|c| is(*c, XENC, "EncryptedData"))
+        .filter_map(|data| encryption_method(data).ok())
+        .any(|alg| matches!(alg.as_str(), AES128_CBC | AES256_CBC))
+}
+
 fn encryption_method(node: RoNode) -> Result<String, String> {
     element_children(node)
         .find(|c| is(*c, XENC, "EncryptionMethod"))

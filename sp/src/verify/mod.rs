@@ -406,7 +406,7 @@ pub fn verify_response(
         })?;
     }
     // 2. structure, and 3½. decryption of an EncryptedAssertion
-    let (assertion, response_signature, encrypted) = match encrypted_assertion(root)? {
+    let (assertion, response_signature, encrypted, malleable) = match encrypted_assertion(root)? {
         None => {
             let assertion = check_structure(&doc, root, None, &policy.weaknesses)?;
             if policy.require_encrypted_assertions {
@@ -416,18 +416,19 @@ pub fn verify_response(
                 )
                 .with_context(unverified_context(root, Some(assertion), false)));
             }
-            (assertion, None, None)
+            (assertion, None, None, false)
         }
         Some(container) => {
             let early = unverified_context(root, None, true);
             let early_policy = policy.for_issuer(early.issuer.as_deref());
-            let (assertion, response_signature) =
+            let (assertion, response_signature, malleable) =
                 decrypt_assertion(&doc, root, container, &early_policy, now)
                     .map_err(|r| r.with_context(early.clone()))?;
             (
                 assertion,
                 response_signature,
                 Some(early_policy.into_owned()),
+                malleable,
             )
         }
     };
@@ -455,6 +456,7 @@ pub fn verify_response(
     let inputs = Verified {
         response_signature,
         assertion_encrypted,
+        malleable_plaintext: malleable,
     };
     verify_parsed(&doc, root, assertion, &policy, now, inputs)
         .map_err(|r| r.with_context(early_context.unwrap_or_else(context)))
@@ -474,6 +476,10 @@ struct Verified {
     response_signature: Option<CheckedSignature>,
     /// The Assertion arrived as an EncryptedAssertion.
     assertion_encrypted: bool,
+    /// The Assertion is the plaintext of an AES-CBC ciphertext that no verified signature covered
+    /// (see [`decrypt_assertion`]): until its own signature verifies, every refusal is
+    /// `decryption.failed`.
+    malleable_plaintext: bool,
 }
 
 /// The `saml:EncryptedAssertion` child of the Response, if it has one: then no other Assertion
@@ -514,15 +520,22 @@ fn encrypted_assertion(root: RoNode) -> Result<Option<RoNode>, Rejection> {
 }
 
 /// Stage 3½ for an EncryptedAssertion: verifies the Response signature (if any) on the message as
-/// received, decrypts, and runs the structure checks on the decrypted tree. Returns the Assertion
-/// and the verified Response signature.
+/// received, decrypts, and runs the structure checks on the decrypted tree. Returns the Assertion,
+/// the verified Response signature, and whether the plaintext is malleable.
+///
+/// Malleable: AES-CBC (only with `allow_cbc`) and no Response signature over the ciphertext, so
+/// anyone can flip its bits and watch the answer (Jager and Somorovsky's CBC format oracle, CCS
+/// 2011). Then every refusal caused by the plaintext, up to and including its signature check, is
+/// `decryption.failed` (the first code in the audit message): bad padding, bytes that are not
+/// UTF-8 or not XML, an entity reference, a wrong root, a broken structure, a signature that no
+/// longer verifies all look alike to the sender.
 fn decrypt_assertion(
     doc: &Document,
     root: RoNode,
     container: RoNode,
     policy: &VerifyPolicy,
     now: OffsetDateTime,
-) -> Result<(RoNode, Option<CheckedSignature>), Rejection> {
+) -> Result<(RoNode, Option<CheckedSignature>, bool), Rejection> {
     let response_signature = match at_most_one(root, DS, "Signature")? {
         None => None,
         Some(sig) => {
@@ -536,6 +549,9 @@ fn decrypt_assertion(
             )?)
         }
     };
+    // Read before decryption replaces the EncryptedData.
+    let malleable =
+        policy.allow_cbc && response_signature.is_none() && decrypt::names_cbc(container);
     decrypt::decrypt_element(
         doc,
         container,
@@ -552,14 +568,35 @@ fn decrypt_assertion(
             format!("EncryptedAssertion: {m}"),
         )
     })?;
-    if tree::has_entity_reference(root) {
-        return Err(Rejection::new(
-            Reason::InputContainsDoctype,
-            "the decrypted assertion contains entity references",
-        ));
+    let plaintext_checks = || {
+        if tree::has_entity_reference(root) {
+            return Err(Rejection::new(
+                Reason::InputContainsDoctype,
+                "the decrypted assertion contains entity references",
+            ));
+        }
+        check_structure(doc, root, Some(container), &policy.weaknesses)
+    };
+    let assertion = plaintext_checks().map_err(|r| opaque_when(malleable, r))?;
+    Ok((assertion, response_signature, malleable))
+}
+
+/// `rejection`, or when the plaintext is `malleable` ([`decrypt_assertion`]) the same refusal
+/// told as `decryption.failed`, its own code and message kept in the audit message.
+fn opaque_when(malleable: bool, rejection: Rejection) -> Rejection {
+    if !malleable || rejection.reason == Reason::EncryptedElementCannotBeDecrypted {
+        return rejection;
     }
-    let assertion = check_structure(doc, root, Some(container), &policy.weaknesses)?;
-    Ok((assertion, response_signature))
+    Rejection {
+        message: format!(
+            "EncryptedAssertion (AES-CBC, no Response signature over it): the decrypted plaintext was refused as {}: {}; answered as decryption.failed, so that a modified ciphertext tells the sender nothing (CBC format oracle)",
+            rejection.reason.code(),
+            rejection.message
+        ),
+        reason: Reason::EncryptedElementCannotBeDecrypted,
+        public_detail: None,
+        ..rejection
+    }
 }
 
 /// The one element named `{SAML}local` that decryption left in `container` (beside
@@ -992,7 +1029,8 @@ fn verify_parsed(
         policy,
         now,
         verified.response_signature,
-    )?;
+    )
+    .map_err(|r| opaque_when(verified.malleable_plaintext, r))?;
     let encrypted = decrypt_inner(doc, assertion, policy, verified.assertion_encrypted)?;
     let response_signed = matches!(
         signature.signed_element,
