@@ -261,6 +261,10 @@ knobs_struct! {
         /// re-wrapping an IdP-initiated assertion would send it (SAML profiles §4.1.4.2 requires
         /// it).
         pub omit_subject_in_response_to: bool,
+        /// Leaves out the bearer SubjectConfirmation's SubjectConfirmationData, and with it the
+        /// Recipient, NotOnOrAfter and InResponseTo that SAML profiles §4.1.4.2 requires on it: an
+        /// assertion bound to no ACS, no request and no deadline.
+        pub omit_subject_confirmation_data: bool,
         /// NameID Format URI.
         pub name_id_format: String,
         /// Sends this NameID value instead of the user's email.
@@ -444,6 +448,7 @@ impl Default for Knobs {
             subject_confirmation_validity_secs: None,
             subject_in_response_to_override: None,
             omit_subject_in_response_to: false,
+            omit_subject_confirmation_data: false,
             name_id_format: NAME_ID_FORMAT_EMAIL.to_owned(),
             name_id_value: None,
             session_not_on_or_after_secs: Some(8 * 3600),

@@ -651,20 +651,22 @@ fn write_assertion(
                 .as_deref()
                 .unwrap_or(&params.acs_url),
         );
-        w.empty(
-            "saml:SubjectConfirmationData",
-            &[
-                (
-                    "InResponseTo",
-                    knobs
-                        .subject_in_response_to_override
-                        .as_deref()
-                        .or(parts.in_response_to),
-                ),
-                ("NotOnOrAfter", Some(&times.subject_not_on_or_after)),
-                ("Recipient", Some(recipient)),
-            ],
-        );
+        if !knobs.omit_subject_confirmation_data {
+            w.empty(
+                "saml:SubjectConfirmationData",
+                &[
+                    (
+                        "InResponseTo",
+                        knobs
+                            .subject_in_response_to_override
+                            .as_deref()
+                            .or(parts.in_response_to),
+                    ),
+                    ("NotOnOrAfter", Some(&times.subject_not_on_or_after)),
+                    ("Recipient", Some(recipient)),
+                ],
+            );
+        }
         w.end("saml:SubjectConfirmation");
         w.end("saml:Subject");
     }

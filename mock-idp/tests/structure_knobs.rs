@@ -51,6 +51,18 @@ fn omit_subject_leaves_no_subject_and_keeps_the_rest() {
 }
 
 #[test]
+fn omit_subject_confirmation_data_keeps_a_bare_bearer_confirmation() {
+    let xml = mint(&knobs(
+        serde_json::json!({ "omit_subject_confirmation_data": true }),
+    ))
+    .xml;
+    assert!(xml.contains("cm:bearer"));
+    assert!(!xml.contains("SubjectConfirmationData"));
+    assert!(xml.contains("<saml:NameID"));
+    assertion_signature_verifies(&xml);
+}
+
+#[test]
 fn subject_confirmation_method_replaces_bearer() {
     let hok = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key";
     let xml = mint(&knobs(
