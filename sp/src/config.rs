@@ -1005,6 +1005,44 @@ certificate_pem = "-----BEGIN CERTIFICATE-----"
 "#;
 
     #[test]
+    fn an_enabled_idp_needs_an_email_mapping_and_a_staged_one_does_not() {
+        let no_email = format!("{MINIMAL}[attributes]\nemail = []\n");
+        let err = SpConfig::from_toml(&no_email).expect_err("enabled without e-mail mapping");
+        assert!(
+            err.to_string()
+                .contains("without an e-mail attribute mapping"),
+            "{err}"
+        );
+        let staged = no_email.replace("certificate_pem", "enabled = false\ncertificate_pem");
+        let config = SpConfig::from_toml(&staged).expect("a staged IdP may be tested unmapped");
+        assert!(!config.idp.enabled);
+        assert!(SpConfig::from_toml(MINIMAL).expect("minimal").idp.enabled);
+    }
+
+    #[test]
+    fn landing_pages_go_to_local_paths_by_the_first_matching_role() {
+        let text = format!(
+            "{MINIMAL}[[sp.landing_page]]\nrole = \"admin\"\npath = \"/dashboard/admin\"\n[[sp.landing_page]]\nrole = \"member\"\npath = \"/dashboard/personal\"\n"
+        );
+        let config = SpConfig::from_toml(&text).expect("landing pages");
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            config.sp.landing_for(&roles(&["member", "admin"])),
+            Some("/dashboard/admin")
+        );
+        assert_eq!(
+            config.sp.landing_for(&roles(&["member"])),
+            Some("/dashboard/personal")
+        );
+        assert_eq!(config.sp.landing_for(&roles(&["editor"])), None);
+        for path in ["https://evil.example/", "//evil.example", "dashboard"] {
+            let bad = text.replace("/dashboard/admin", path);
+            let err = SpConfig::from_toml(&bad).expect_err(path);
+            assert!(err.to_string().contains("local path"), "{path}: {err}");
+        }
+    }
+
+    #[test]
     fn defaults_are_the_safe_ones() {
         let config = SpConfig::from_toml(MINIMAL).expect("minimal config");
         assert_eq!(config.entity_id(), "http://127.0.0.1:8000/saml/metadata");
