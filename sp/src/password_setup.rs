@@ -13,7 +13,10 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::reason::Reason;
-use crate::store::{Store, StoreResult};
+use crate::store::{AuditEvent, Store, StoreResult, User};
+
+/// The local "IdP" of password-setup audit rows.
+pub const AUDIT_ISSUER: &str = "local:password-setup";
 
 /// How long a token's row is kept after it expired.
 pub const REMEMBERED_SECS: u32 = 7 * 24 * 3600;
@@ -43,6 +46,36 @@ impl TokenState {
             TokenState::Used => Some(Reason::PasswordSetupTokenWasUsed),
         }
     }
+}
+
+/// Issues a password-setup link for `user`, valid `ttl_secs` from `now` (replacing an earlier
+/// one), audited as `password_setup.issued` with who asked; returns the link's path
+/// (`/password/setup/{token}`), to be shown once. The SP (`POST /admin/password-setup`) and
+/// `samlconf password-setup` both issue through this.
+pub async fn issue(
+    store: &Store,
+    user: &User,
+    issued_by: &str,
+    now: OffsetDateTime,
+    ttl_secs: u32,
+) -> StoreResult<String> {
+    let token = store.issue_password_setup(user.id, now, ttl_secs).await?;
+    store
+        .audit(&AuditEvent {
+            at: now,
+            kind: "password_setup.issued".into(),
+            code: None,
+            idp: Some(AUDIT_ISSUER.into()),
+            subject: Some(issued_by.into()),
+            user_email: Some(user.email.clone()),
+            groups: vec![],
+            detail: format!(
+                "a password-setup link for user {} issued by {issued_by}, valid {ttl_secs} s",
+                user.id
+            ),
+        })
+        .await?;
+    Ok(format!("/password/setup/{token}"))
 }
 
 /// What is stored of a token: its SHA-256, as hex.

@@ -17,8 +17,7 @@ use crate::password_setup::{MIN_PASSWORD_CHARS, TokenState};
 use crate::reason::{Reason, Rejection};
 use crate::store::{AuditEvent, StoreError, User};
 
-/// The local "IdP" of password-setup audit rows.
-const ISSUER: &str = "local:password-setup";
+use crate::password_setup::AUDIT_ISSUER as ISSUER;
 
 impl Sp {
     /// Issues a password-setup token for `user` (replacing an earlier one), audited as
@@ -28,25 +27,8 @@ impl Sp {
         user: &User,
         issued_by: &str,
     ) -> Result<String, StoreError> {
-        let now = self.now();
         let ttl = self.config().sp.password_setup_ttl_secs;
-        let token = self.store().issue_password_setup(user.id, now, ttl).await?;
-        self.store()
-            .audit(&AuditEvent {
-                at: now,
-                kind: "password_setup.issued".into(),
-                code: None,
-                idp: Some(ISSUER.into()),
-                subject: Some(issued_by.into()),
-                user_email: Some(user.email.clone()),
-                groups: vec![],
-                detail: format!(
-                    "a password-setup link for user {} issued by {issued_by}, valid {ttl} s",
-                    user.id
-                ),
-            })
-            .await?;
-        Ok(format!("/password/setup/{token}"))
+        crate::password_setup::issue(self.store(), user, issued_by, self.now(), ttl).await
     }
 }
 
