@@ -438,7 +438,7 @@ async fn login(
     let idp = match query.idp.as_deref() {
         Some(entity_id) => match config.idp_by_entity_id(entity_id) {
             Some(idp) if idp.enabled || test => idp,
-            Some(_) => return Ok(not_live(&sp, entity_id).await?),
+            Some(_) => return not_live(&sp, entity_id).await,
             None => {
                 let message = format!("No identity provider {entity_id:?} is configured here.");
                 return Ok((
