@@ -30,6 +30,18 @@ pub enum SignInOutcome {
     IdpRefused { status: u16, body: String },
     /// The SP asks the person to link an existing account (or skip) first; `page` is its HTML.
     LinkPrompt { page: String },
+    /// A test sign-in of an IdP (`/login?…&test=1`): the SP's report (JSON, or the page in a
+    /// browser); nobody is signed in.
+    Tested { page: String },
+}
+
+/// How using a password-setup link ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PasswordSetOutcome {
+    /// The password is set (the SP went on to the recovery login, saying so).
+    Set,
+    /// The SP refused the link or the password, with a reason code.
+    Refused { status: u16, code: String },
 }
 
 /// How a session renewal (passive re-authentication) ended.
@@ -193,7 +205,15 @@ impl HttpDriver {
     /// SP-initiated from another sign-in path of the SP, e.g. `/login?idp=…` when several IdPs
     /// are configured.
     pub async fn sign_in_at(&self, path: &str, user: &str) -> Result<SignInOutcome, DriverError> {
-        let location = self.login_redirect(path).await?;
+        let response = self
+            .client
+            .get(format!("{}{path}", self.sp_base_url))
+            .send()
+            .await?;
+        let location = match login_answer(response).await? {
+            Ok(location) => location,
+            Err(refused) => return Ok(refused),
+        };
         match self.idp_form_at(&location, Some(user)).await? {
             Ok(form) => self.submit(&form).await,
             Err(outcome) => Ok(outcome),
@@ -236,13 +256,10 @@ impl HttpDriver {
                 .append_pair("RelayState", relay_state);
         }
         let response = self.client.get(login).send().await?;
-        let location = redirect_target(&response).ok_or_else(|| {
-            unexpected(
-                "login",
-                format!("expected a redirect to the IdP, got {}", response.status()),
-            )
-        })?;
-        self.idp_form_at(&location, Some(user)).await
+        match login_answer(response).await? {
+            Ok(location) => self.idp_form_at(&location, Some(user)).await,
+            Err(refused) => Ok(Err(refused)),
+        }
     }
 
     /// Follows the SP's redirect to the IdP (adding `login_hint` when given) and returns the
@@ -362,6 +379,10 @@ impl HttpDriver {
             });
         }
         let body: Value = response.json().await?;
+        if status == 200 && body.get("test_sign_in").is_some() {
+            let page = serde_json::to_string_pretty(&body["test_sign_in"]).unwrap_or_default();
+            return Ok(SignInOutcome::Tested { page });
+        }
         let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
         Ok(SignInOutcome::Refused {
             status,
@@ -473,6 +494,36 @@ impl HttpDriver {
         Ok(RenewOutcome::SessionEnded {
             code: body["error"].as_str().unwrap_or_default().to_owned(),
         })
+    }
+
+    /// Opens a password-setup link (`/password/setup/{token}`) and sets `password` with its form.
+    pub async fn set_password(
+        &self,
+        path: &str,
+        password: &str,
+    ) -> Result<PasswordSetOutcome, DriverError> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.sp_base_url))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let page = response.text().await?;
+        if status != 200 {
+            return refused_setup(status, &page);
+        }
+        let token = path.rsplit('/').next().unwrap_or_default();
+        let response = self
+            .client
+            .post(format!("{}/password/setup", self.sp_base_url))
+            .form(&[("token", token), ("password", password)])
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        if redirect_target(&response).is_some_and(|l| l.contains("password_set=1")) {
+            return Ok(PasswordSetOutcome::Set);
+        }
+        refused_setup(status, &response.text().await?)
     }
 
     /// The recovery password login (`/login?sso=false`).
@@ -640,4 +691,40 @@ fn redirect_target(response: &reqwest::Response) -> Option<String> {
     }
     let location = response.headers().get(LOCATION)?.to_str().ok()?;
     response.url().join(location).ok().map(String::from)
+}
+
+/// A password-setup page that refused: its reason code.
+fn refused_setup(status: u16, page: &str) -> Result<PasswordSetOutcome, DriverError> {
+    let code = page::reason_code(page).ok_or_else(|| {
+        unexpected(
+            "password setup",
+            format!("status {status} without a reason code"),
+        )
+    })?;
+    Ok(PasswordSetOutcome::Refused { status, code })
+}
+
+/// What `/login` answered: the redirect to the IdP, or a refusal page with its reason code (a
+/// staged IdP's `idp.not_live`).
+async fn login_answer(
+    response: reqwest::Response,
+) -> Result<Result<String, SignInOutcome>, DriverError> {
+    if let Some(location) = redirect_target(&response) {
+        return Ok(Ok(location));
+    }
+    let status = response.status().as_u16();
+    let page = response.text().await?;
+    if status < 400 {
+        return Err(unexpected(
+            "login",
+            format!("expected a redirect to the IdP, got {status}"),
+        ));
+    }
+    // A generic failure page names no code: the runner reads it from the audit log.
+    Ok(Err(SignInOutcome::Refused {
+        status,
+        code: page::reason_code(&page).unwrap_or_default(),
+        message: String::new(),
+        detail: String::new(),
+    }))
 }

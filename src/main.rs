@@ -29,6 +29,9 @@ enum Command {
     /// Drive many full sign-ins at a concurrency against `samlconf serve` and report throughput,
     /// latency percentiles, peak memory and errors by reason code.
     Load(cli::load::LoadArgs),
+    /// Issue a one-time password-setup link for a user of the reference SP's database (the SP
+    /// sends no mail): for an administrator created under SSO, before the recovery login.
+    PasswordSetup(cli::password_setup::PasswordSetupArgs),
     /// Work with reports: `report merge` joins the JSON or JUnit reports of `run --shard` runs.
     Report(cli::report::ReportArgs),
     /// List the mock IdP's profiles and knobs (what mint, scenarios and the control API accept).
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Profiles(args) => cli::profiles::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::PasswordSetup(args) => cli::password_setup::run(args),
         Command::Load(args) => cli::load::run(args),
         Command::Vectors(args) => cli::vectors::run(args),
         Command::Certify(args) => cli::certify::run(args),

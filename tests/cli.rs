@@ -752,3 +752,49 @@ fn the_readme_synopsis_names_every_option_of_every_command() {
         }
     }
 }
+
+/// `samlconf password-setup` issues a link for a user of the SP's database (for the
+/// administrator created under SSO when nobody can sign in to issue one); the token in the link
+/// is usable, an unknown user is an error.
+#[test]
+fn password_setup_prints_a_usable_link_for_a_user_of_the_database() {
+    use sp::password_setup::TokenState;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("sp.sqlite");
+    let database = database.to_str().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let user = runtime.block_on(async {
+        let store = sp::store::Store::open(database).await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        store
+            .create_user(Some("ops"), "ops@example.com", None, None, "jit", now)
+            .await
+            .unwrap()
+    });
+    let out = samlconf(&[
+        "password-setup",
+        "--database",
+        database,
+        "--user",
+        "ops",
+        "--base-url",
+        "https://sp.example",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let token = link
+        .strip_prefix("https://sp.example/password/setup/")
+        .unwrap_or_else(|| panic!("{link}"))
+        .to_owned();
+    let state = runtime.block_on(async {
+        let store = sp::store::Store::open(database).await.unwrap();
+        store
+            .password_setup_state(&token, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    });
+    assert_eq!(state, TokenState::Usable { user_id: user.id });
+    let unknown = samlconf(&["password-setup", "--database", database, "--user", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user"));
+}

@@ -110,6 +110,7 @@ async fn two_idps(configure: impl FnOnce(&mut SpConfig, &mut IdpSettings, &str))
         allowed_domains: None,
         default_role: None,
         role_mappings: Vec::new(),
+        enabled: true,
     };
     configure(&mut config, &mut partner_idp, &partner_url);
     config.additional_idps.push(partner_idp);

@@ -219,6 +219,10 @@ pub struct SpSettings {
     /// Who may use the recovery password login (`/login?sso=false`).
     #[serde(default)]
     pub recovery_login: RecoveryLogin,
+    /// How long a password-setup link (issued by an admin for a user without a password, e.g.
+    /// one created under SSO) stays usable, in seconds.
+    #[serde(default = "default_password_setup_ttl_secs")]
+    pub password_setup_ttl_secs: u32,
     /// What a refused sign-in's page (and JSON) tells the browser.
     #[serde(default)]
     pub failure_page_detail: FailurePageDetail,
@@ -233,6 +237,30 @@ pub struct SpSettings {
     /// groups attribute names a permission group). Empty: explicit mappings only (OnTrackio).
     #[serde(default)]
     pub permission_groups: Vec<String>,
+    /// Where an SSO sign-in without a deep link (no RelayState, or `/`) lands, by role: the first
+    /// entry whose role the signed-in user has (OnTrackio: a mapped group on the admin dashboard,
+    /// the default role on the personal one). None matching, or empty: `/`.
+    #[serde(default, rename = "landing_page")]
+    pub landing_pages: Vec<LandingPage>,
+}
+
+/// One role → landing path rule ([`SpSettings::landing_pages`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandingPage {
+    pub role: String,
+    /// A local path (and query), e.g. `/dashboard/admin`.
+    pub path: String,
+}
+
+impl SpSettings {
+    /// The landing path for a sign-in with these roles that asked for none.
+    pub fn landing_for(&self, roles: &[String]) -> Option<&str> {
+        self.landing_pages
+            .iter()
+            .find(|page| roles.contains(&page.role))
+            .map(|page| page.path.as_str())
+    }
 }
 
 /// A product whose documented behaviour the SP imitates: the defaults of the options that
@@ -467,6 +495,12 @@ pub struct IdpSettings {
     /// Its group → role rules (`[[idp.role_mapping]]`, `[[additional_idp.role_mapping]]`).
     #[serde(default, rename = "role_mapping")]
     pub role_mappings: Vec<RoleMapping>,
+    /// Live for sign-in (OnTrackio's "Enable this IdP for user sign-in"). `false`: staged — no
+    /// sign-in button, its responses refused (`idp.not_live`), except those answering a test
+    /// sign-in (`/login?idp=…&test=1`), which report what the IdP sent and sign nobody in.
+    /// Going live is setting it to `true` (and needs an e-mail attribute mapping).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
 }
 
 /// Attribute names tried in order for each user field (the first present wins).
@@ -622,6 +656,15 @@ impl SpConfig {
                 "sp.permission_groups: {role:?} is not a role name"
             )));
         }
+        for page in &sp.landing_pages {
+            if page.role.trim().is_empty() || crate::web::safe_relay_state(&page.path) != page.path
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "sp.landing_page: {:?} → {:?} needs a role and a local path (starting with one '/')",
+                    page.role, page.path
+                )));
+            }
+        }
         if sp.base_url.ends_with('/') {
             return Err(ConfigError::Invalid(
                 "sp.base_url must not end with '/'".into(),
@@ -651,6 +694,7 @@ impl SpConfig {
                 sp.password_failure_window_secs,
             ),
             ("password_lockout_secs", sp.password_lockout_secs),
+            ("password_setup_ttl_secs", sp.password_setup_ttl_secs),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -682,6 +726,13 @@ impl SpConfig {
             {
                 return Err(ConfigError::Invalid(format!(
                     "IdP {:?}: default_role = {role:?} is an admin role; admin roles may only come from a role_mapping",
+                    idp.entity_id
+                )));
+            }
+            // OnTrackio: "Cannot enable an IdP without an email attribute mapping".
+            if idp.enabled && self.attributes.email.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "IdP {:?} cannot be enabled without an e-mail attribute mapping: add an [attributes] email candidate, or keep it staged (enabled = false) and test it",
                     idp.entity_id
                 )));
             }
@@ -933,6 +984,9 @@ fn default_password_failure_window_secs() -> u32 {
 fn default_password_lockout_secs() -> u32 {
     900
 }
+fn default_password_setup_ttl_secs() -> u32 {
+    3600
+}
 fn default_renewal_interval_secs() -> u32 {
     270
 }
@@ -949,6 +1003,44 @@ entity_id = "urn:example:idp"
 sso_url = "http://127.0.0.1:9000/sso"
 certificate_pem = "-----BEGIN CERTIFICATE-----"
 "#;
+
+    #[test]
+    fn an_enabled_idp_needs_an_email_mapping_and_a_staged_one_does_not() {
+        let no_email = format!("{MINIMAL}[attributes]\nemail = []\n");
+        let err = SpConfig::from_toml(&no_email).expect_err("enabled without e-mail mapping");
+        assert!(
+            err.to_string()
+                .contains("without an e-mail attribute mapping"),
+            "{err}"
+        );
+        let staged = no_email.replace("certificate_pem", "enabled = false\ncertificate_pem");
+        let config = SpConfig::from_toml(&staged).expect("a staged IdP may be tested unmapped");
+        assert!(!config.idp.enabled);
+        assert!(SpConfig::from_toml(MINIMAL).expect("minimal").idp.enabled);
+    }
+
+    #[test]
+    fn landing_pages_go_to_local_paths_by_the_first_matching_role() {
+        let text = format!(
+            "{MINIMAL}[[sp.landing_page]]\nrole = \"admin\"\npath = \"/dashboard/admin\"\n[[sp.landing_page]]\nrole = \"member\"\npath = \"/dashboard/personal\"\n"
+        );
+        let config = SpConfig::from_toml(&text).expect("landing pages");
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            config.sp.landing_for(&roles(&["member", "admin"])),
+            Some("/dashboard/admin")
+        );
+        assert_eq!(
+            config.sp.landing_for(&roles(&["member"])),
+            Some("/dashboard/personal")
+        );
+        assert_eq!(config.sp.landing_for(&roles(&["editor"])), None);
+        for path in ["https://evil.example/", "//evil.example", "dashboard"] {
+            let bad = text.replace("/dashboard/admin", path);
+            let err = SpConfig::from_toml(&bad).expect_err(path);
+            assert!(err.to_string().contains("local path"), "{path}: {err}");
+        }
+    }
 
     #[test]
     fn defaults_are_the_safe_ones() {

@@ -24,6 +24,7 @@ pub mod identity;
 pub mod keys;
 pub mod metadata;
 pub mod pages;
+pub mod password_setup;
 pub mod policy;
 pub mod slo;
 pub mod store;

@@ -337,6 +337,8 @@ struct Recovery<'a> {
     title: &'a str,
     /// (reason code, summary) of a refused attempt.
     error: Option<(&'a str, &'a str)>,
+    /// Arrived from the password-setup page.
+    password_set: bool,
 }
 
 /// The recovery password login (Flow Production Tracking, Decisions): for administrators while SSO
@@ -344,6 +346,59 @@ struct Recovery<'a> {
 pub fn recovery_form(error: Option<(&str, &str)>) -> String {
     render(&Recovery {
         title: "Recovery sign-in",
+        error,
+        password_set: false,
+    })
+}
+
+/// The recovery password login after a password was set (`id="password-set"`).
+pub fn recovery_form_after_password_setup() -> String {
+    render(&Recovery {
+        title: "Recovery sign-in",
+        error: None,
+        password_set: true,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "test-sign-in.html")]
+struct TestSignIn<'a> {
+    title: &'a str,
+    email_source: &'a str,
+    outcome: &'a str,
+    report: String,
+}
+
+/// The report of a test sign-in (`id="test-sign-in-report"`): nobody was signed in.
+pub fn test_sign_in_report(report: &serde_json::Value) -> String {
+    render(&TestSignIn {
+        title: "Test sign-in",
+        email_source: report["email_source"]
+            .as_str()
+            .unwrap_or("nothing: the e-mail does not map"),
+        outcome: report["identity_check"].as_str().unwrap_or("?"),
+        report: serde_json::to_string_pretty(report).unwrap_or_default(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "password-setup.html")]
+struct PasswordSetup<'a> {
+    title: &'a str,
+    email: &'a str,
+    token: &'a str,
+    min_chars: usize,
+    error: Option<(&'a str, &'a str)>,
+}
+
+/// `GET /password/setup/{token}`: the form that sets a password with the token (form id
+/// `password-setup-form`), with a refused attempt's code above it.
+pub fn password_setup_form(email: &str, token: &str, error: Option<(&str, &str)>) -> String {
+    render(&PasswordSetup {
+        title: "Set your password",
+        email,
+        token,
+        min_chars: crate::password_setup::MIN_PASSWORD_CHARS,
         error,
     })
 }

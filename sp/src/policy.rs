@@ -108,10 +108,12 @@ const NON_POLICY_SP_KEYS: &[&str] = &[
     "renewal_interval_secs",
     "preset",
     "recovery_login",
+    "password_setup_ttl_secs",
     "failure_page_detail",
     "session_length",
     "require_access_attribute",
     "permission_groups",
+    "landing_page",
 ];
 
 impl PolicySettings {

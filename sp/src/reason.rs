@@ -143,9 +143,22 @@ pub enum Reason {
     /// whether a guessed password was right; the audit detail says which. (Replaces the retired
     /// `recovery.not_admin`.)
     RecoveryCredentialsAreWrong,
+    /// A password-setup link (`/password/setup/{token}`) names no token this SP issued (or one
+    /// replaced by a newer one for the same user).
+    PasswordSetupTokenIsUnknown,
+    /// A password-setup token was presented after `password_setup_ttl_secs`.
+    PasswordSetupTokenHasExpired,
+    /// A password-setup token already set a password: each sets one once.
+    PasswordSetupTokenWasUsed,
+    /// The password chosen on the password-setup page is shorter than the minimum; the token
+    /// stays usable.
+    PasswordSetupPasswordIsTooShort,
     /// A SAML response reached the ACS while SSO is switched off for the site (`sso_enabled =
     /// false`): everyone signs in with their password.
     SsoIsSwitchedOff,
+    /// A response from an IdP that is staged (`enabled = false`), other than the answer to a test
+    /// sign-in: a staged IdP signs nobody in until it goes live.
+    IdpIsNotLive,
     /// Too many failed password attempts for this account or from this address: the attempt was
     /// refused without evaluating the password, until the lock-out ends.
     PasswordAttemptsAreThrottled,
@@ -244,7 +257,12 @@ impl Reason {
             Reason::LinkIsLockedOut => "link.locked_out",
             Reason::LinkHasExpired => "link.expired",
             Reason::RecoveryCredentialsAreWrong => "recovery.bad_credentials",
+            Reason::PasswordSetupTokenIsUnknown => "password_setup.unknown",
+            Reason::PasswordSetupTokenHasExpired => "password_setup.expired",
+            Reason::PasswordSetupTokenWasUsed => "password_setup.used",
+            Reason::PasswordSetupPasswordIsTooShort => "password_setup.too_short",
             Reason::SsoIsSwitchedOff => "sso.disabled",
+            Reason::IdpIsNotLive => "idp.not_live",
             Reason::PasswordAttemptsAreThrottled => "auth.throttled",
             Reason::InputIsNotValidDeflate => "input.bad_deflate",
             Reason::LogoutMessageIsMalformed => "logout.malformed",
@@ -363,8 +381,23 @@ impl Reason {
             Reason::SsoIsSwitchedOff => {
                 "Single sign-on is switched off for this site: sign in with your password."
             }
+            Reason::IdpIsNotLive => {
+                "This identity provider is not enabled for sign-in yet (it is being tested)."
+            }
             Reason::RecoveryCredentialsAreWrong => {
                 "The username or password is wrong, or this account may not use the recovery sign-in (administrators only)."
+            }
+            Reason::PasswordSetupTokenIsUnknown => {
+                "This password-setup link is not valid. Ask an administrator for a new one."
+            }
+            Reason::PasswordSetupTokenHasExpired => {
+                "This password-setup link has expired. Ask an administrator for a new one."
+            }
+            Reason::PasswordSetupTokenWasUsed => {
+                "This password-setup link was already used. Ask an administrator for a new one."
+            }
+            Reason::PasswordSetupPasswordIsTooShort => {
+                "The password is too short: choose one of at least 12 characters."
             }
             Reason::PasswordAttemptsAreThrottled => {
                 "Too many failed password attempts. Wait a while before trying again."

@@ -112,6 +112,9 @@ pub enum RequestPurpose {
     Renewal { session_token: String },
     /// A sign-in started from an admin's invitation link: it links to the invited user.
     Invitation { token: String },
+    /// A test sign-in of an IdP (`/login?idp=…&test=1`): its answer is reported, nobody is
+    /// signed in.
+    TestSignIn,
 }
 
 /// The database behind a store, chosen by its connection URL (`[sp] database`).
@@ -169,6 +172,7 @@ fn outstanding_from_row(
                 .get::<Option<String>, _>("invitation_token")
                 .unwrap_or_default(),
         },
+        "test_sign_in" => RequestPurpose::TestSignIn,
         _ => RequestPurpose::SignIn,
     };
     (expires_at > unix(now)).then(|| OutstandingRequest {
@@ -266,6 +270,7 @@ impl Store {
                 .await?
                 .rows_affected();
         }
+        report.password_setups = self.forget_password_setups(from_unix(now)).await?;
         report.unverified_audit_rows = self.trim_unverified_audit().await?;
         Ok(report)
     }
@@ -384,6 +389,7 @@ impl Store {
             RequestPurpose::SignIn => ("sign_in", None, None),
             RequestPurpose::Renewal { session_token } => ("renewal", Some(session_token), None),
             RequestPurpose::Invitation { token } => ("invitation", None, Some(token)),
+            RequestPurpose::TestSignIn => ("test_sign_in", None, None),
         };
         let mut tx = self.pool.begin().await?;
         evict_oldest(
@@ -922,6 +928,8 @@ pub struct SweepReport {
     pub sessions: u64,
     pub replay_cache: u64,
     pub seen_logout_requests: u64,
+    /// Password-setup tokens past their remembered time (`crate::password_setup`).
+    pub password_setups: u64,
     pub unverified_audit_rows: u64,
 }
 
@@ -936,6 +944,7 @@ pub enum StoredTable {
     SeenLogoutRequests,
     AuditEvents,
     Users,
+    PasswordSetups,
 }
 
 impl StoredTable {
@@ -949,6 +958,7 @@ impl StoredTable {
             StoredTable::SeenLogoutRequests => "seen_logout_requests",
             StoredTable::AuditEvents => "audit_events",
             StoredTable::Users => "users",
+            StoredTable::PasswordSetups => "password_setups",
         }
     }
 
@@ -983,6 +993,7 @@ impl StoredTable {
                 "detail",
             ],
             StoredTable::Users => &["login", "email", "first_name", "last_name"],
+            StoredTable::PasswordSetups => &["token_hash"],
         }
     }
 }

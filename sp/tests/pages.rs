@@ -103,3 +103,37 @@ fn a_renewal_failure_reaches_its_script_as_an_escaped_attribute() {
         "{page}"
     );
 }
+
+/// OnTrackio: a staged IdP (`enabled = false`) has no button on `/login` and is refused when
+/// named, except by a test sign-in, which is sent to it like any sign-in.
+#[tokio::test]
+async fn a_staged_idp_has_no_button_and_only_a_test_sign_in_reaches_it() {
+    let t = TestSp::start(|config| {
+        let mut staged = config.idp.clone();
+        staged.entity_id = "urn:example:staged".into();
+        staged.label = Some("Staged IdP".into());
+        staged.sso_url = "https://staged.test/sso".into();
+        staged.enabled = false;
+        config.idp.label = Some("Live IdP".into());
+        config.additional_idps.push(staged);
+    })
+    .await;
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
+    let chooser = t.send(get("/login")).await;
+    assert_eq!(chooser.status, StatusCode::OK, "{chooser:?}");
+    assert!(
+        chooser.body.contains("Continue with Live IdP"),
+        "{}",
+        chooser.body
+    );
+    assert!(!chooser.body.contains("Staged IdP"), "{}", chooser.body);
+    let named = t.send(get("/login?idp=urn:example:staged")).await;
+    assert_eq!(named.status, StatusCode::FORBIDDEN, "{named:?}");
+    assert!(named.body.contains("idp.not_live"), "{}", named.body);
+    let test = t.send(get("/login?idp=urn:example:staged&test=1")).await;
+    let location = test.location.expect("a redirect to the staged IdP");
+    assert!(
+        location.starts_with("https://staged.test/sso?SAMLRequest="),
+        "{location}"
+    );
+}

@@ -392,3 +392,103 @@ async fn a_recovery_session_is_never_renewed_at_an_idp() {
     assert_eq!(me.status, StatusCode::OK, "{me:?}");
     assert!(me.body.contains("root@example.com"), "{}", me.body);
 }
+
+/// Flow Production Tracking: an administrator created under SSO has no password; another
+/// administrator issues a password-setup link (the SP sends no mail), with which the first sets a
+/// password for the recovery login. Only an admin's session may issue links, and only with a JSON
+/// body (another site's form cannot send one).
+#[tokio::test]
+async fn an_admin_issues_a_password_setup_link_that_sets_a_password_once() {
+    let sp = test_sp(|_| {}).await;
+    sp.account("root", Some("recover-me"), &["admin"]).await;
+    sp.account("ops", None, &["admin"]).await;
+    let session = |reply: Reply| {
+        let cookie = reply.set_cookie.expect("a session cookie");
+        cookie.split(';').next().expect("name=value").to_owned()
+    };
+    let issue = |cookie: &str, content_type: &str, body: &str| {
+        Request::post("/admin/password-setup")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_owned()))
+            .expect("request")
+    };
+    let root = session(send(sp.app.clone(), recovery("root", "recover-me")).await);
+    // A member's session (signed in under `password_accounts`) may not issue links.
+    let members =
+        test_sp(|c| c.sp.recovery_login = sp::config::RecoveryLogin::PasswordAccounts).await;
+    members
+        .account("eve", Some("eve-password"), &["member"])
+        .await;
+    let eve = session(send(members.app.clone(), recovery("eve", "eve-password")).await);
+    let refused = send(
+        members.app.clone(),
+        issue(&eve, "application/json", r#"{"user":"eve"}"#),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
+    // A form post (what another site can make a browser send) is not read.
+    let form_post = send(
+        sp.app.clone(),
+        issue(&root, "application/x-www-form-urlencoded", "user=ops"),
+    )
+    .await;
+    assert_eq!(
+        form_post.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{form_post:?}"
+    );
+    let issued = send(
+        sp.app.clone(),
+        issue(&root, "application/json", r#"{"user":"ops@example.com"}"#),
+    )
+    .await;
+    assert_eq!(issued.status, StatusCode::OK, "{issued:?}");
+    let issued: serde_json::Value = serde_json::from_str(&issued.body).expect("JSON");
+    let path = issued["path"].as_str().expect("a path").to_owned();
+    let token = path.rsplit('/').next().expect("token").to_owned();
+    let page = send(
+        sp.app.clone(),
+        Request::get(&path).body(Body::empty()).expect("request"),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert!(page.body.contains("password-setup-form"), "{}", page.body);
+    let set = |password: &str| {
+        form(
+            "/password/setup",
+            format!("token={token}&password={password}"),
+            None,
+        )
+    };
+    let done = send(sp.app.clone(), set("a-long-new-password")).await;
+    assert_eq!(
+        done.location.as_deref(),
+        Some("/login?sso=false&password_set=1"),
+        "{done:?}"
+    );
+    let again = send(sp.app.clone(), set("another-long-password")).await;
+    assert_eq!(
+        reason_code(&again.body),
+        Some("password_setup.used"),
+        "{again:?}"
+    );
+    let signed_in = send(sp.app.clone(), recovery("ops", "a-long-new-password")).await;
+    assert_eq!(signed_in.location.as_deref(), Some("/"), "{signed_in:?}");
+    let kinds: Vec<String> = sp
+        .sp
+        .store()
+        .audit_events()
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e: AuditEvent| e.kind)
+        .collect();
+    for kind in [
+        "password_setup.issued",
+        "password_setup.completed",
+        "password_setup.rejected",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} not in {kinds:?}");
+    }
+}

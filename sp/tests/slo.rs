@@ -930,6 +930,7 @@ async fn a_logout_response_from_another_configured_idp_is_refused_with_issuer_mi
             allowed_domains: None,
             default_role: None,
             role_mappings: Vec::new(),
+            enabled: true,
         })
     })
     .await;

@@ -4,6 +4,7 @@ pub mod certify;
 pub mod fuzz_corpus;
 pub mod load;
 pub mod mint;
+pub mod password_setup;
 pub mod profiles;
 pub mod report;
 pub mod run;

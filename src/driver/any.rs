@@ -203,6 +203,17 @@ impl Driver {
         }
     }
 
+    pub async fn set_password(
+        &self,
+        path: &str,
+        password: &str,
+    ) -> Result<super::PasswordSetOutcome, DriverError> {
+        match self {
+            Driver::Http(d) => d.set_password(path, password).await,
+            Driver::Browser(b) => b.set_password(path, password).await,
+        }
+    }
+
     pub async fn recovery_login(
         &self,
         username: &str,

@@ -423,9 +423,13 @@ return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
                 "#refusal-detail",
                 "form#link-form",
                 "div.error",
+                "#test-sign-in-report",
             ])
             .await?;
-        let [code, message, detail, link_form, error] = texts;
+        let [code, message, detail, link_form, error, test_report] = texts;
+        if test_report.is_some() {
+            return Ok(SignInOutcome::Tested { page: page.body });
+        }
         if let Some(code) = code {
             return Ok(SignInOutcome::Refused {
                 status: page.status,
@@ -524,6 +528,38 @@ return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
     }
 
     /// The recovery password login page (`/login?sso=false`), typed into and submitted.
+    /// Opens a password-setup link, types the password and submits, as a person would.
+    pub async fn set_password(
+        &self,
+        path: &str,
+        password: &str,
+    ) -> Result<super::PasswordSetOutcome, DriverError> {
+        let page = self.goto(path).await?;
+        let form = "form#password-setup-form";
+        let page = if self.exists(form).await? {
+            self.type_into(&format!("{form} input[name=password]"), password)
+                .await?;
+            self.click_and_settle(&format!("{form} button[type=submit]"))
+                .await?
+        } else {
+            page
+        };
+        if self.exists("#password-set").await? {
+            return Ok(super::PasswordSetOutcome::Set);
+        }
+        let [code] = self.texts(&["#reason-code"]).await?;
+        let code = code.ok_or_else(|| {
+            super::unexpected(
+                "password setup",
+                format!("{} ({}) shows no reason code", page.url, page.status),
+            )
+        })?;
+        Ok(super::PasswordSetOutcome::Refused {
+            status: page.status,
+            code,
+        })
+    }
+
     pub async fn recovery_login(
         &self,
         username: &str,

@@ -30,6 +30,8 @@ pub(super) struct Ctx {
     pub(super) accounts: BTreeMap<String, i64>,
     /// `[[accounts]]` handle → invitation token.
     pub(super) invitations: HashMap<String, String>,
+    /// User (as the step names them) → the path of their password-setup link.
+    pub(super) password_setups: HashMap<String, String>,
     /// The last SAMLResponse form any browser posted (for `replay`).
     pub(super) last_response: Option<PostForm>,
     /// The last SAMLResponse each browser posted (for `replay`'s `response_of`).
@@ -242,6 +244,7 @@ pub(super) async fn execute(
         redirects_seen: HashMap::new(),
         accounts: BTreeMap::new(),
         invitations: HashMap::new(),
+        password_setups: HashMap::new(),
         last_response: None,
         last_response_of: HashMap::new(),
         last_logout: None,

@@ -11,7 +11,9 @@ use super::execute::Ctx;
 use super::wire::redirect_messages;
 use super::{Actual, SamlMessage};
 use crate::driver::browser::BrowserRenewal;
-use crate::driver::{Driver, RenewOutcome, SignInOutcome, Visited, parse_post_form};
+use crate::driver::{
+    Driver, PasswordSetOutcome, RenewOutcome, SignInOutcome, Visited, parse_post_form,
+};
 use crate::scenario::{Action, Binding, Step, Via};
 
 /// Performs the step's action; what the browser sees of its session afterwards is observed
@@ -73,10 +75,13 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             // A person clicks their own button on the IdP's login page, which names the login.
             let user = &login_for(driver, &idp, &a.user);
             let outcome = match a.via {
-                Via::Sp if chooser => {
+                Via::Sp if chooser || a.test => {
                     let query = {
                         let mut login = url::form_urlencoded::Serializer::new(String::new());
                         login.append_pair("idp", &idp_entity);
+                        if a.test {
+                            login.append_pair("test", "1");
+                        }
                         if let Some(relay_state) = &a.relay_state {
                             login.append_pair("RelayState", relay_state);
                         }
@@ -246,14 +251,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let store = ctx.pair.sp.store();
             let id = match ctx.accounts.get(&a.user) {
                 Some(id) => *id,
-                None => {
-                    store
-                        .user_by_email(&a.user)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("the SP has no user {:?}", a.user))?
-                        .id
-                }
+                None => sp_user(ctx, &a.user).await?.id,
             };
             store
                 .set_roles(id, &a.roles)
@@ -286,8 +284,49 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         Action::IdpRequireSignedRequests(a) => {
             ctx.pair.idp.set_want_authn_requests_signed(a.require)
         }
+        Action::IssuePasswordSetup(a) => {
+            let user = sp_user(ctx, &a.user).await?;
+            let path = ctx
+                .pair
+                .sp
+                .issue_password_setup(&user, "scenario admin")
+                .await
+                .map_err(|e| e.to_string())?;
+            ctx.password_setups.insert(a.user.clone(), path);
+        }
+        Action::SetPassword(a) => {
+            let path = match &a.token {
+                Some(token) => format!("/password/setup/{token}"),
+                None => ctx
+                    .password_setups
+                    .get(&a.user)
+                    .cloned()
+                    .ok_or_else(|| format!("no password-setup link for {:?}", a.user))?,
+            };
+            let driver = ctx.driver(browser_of(step)?)?;
+            match driver.set_password(&path, &a.password).await.map_err(err)? {
+                PasswordSetOutcome::Set => actual.outcome = Some("password_set".into()),
+                PasswordSetOutcome::Refused { status, code } => {
+                    actual.outcome = Some("refused".into());
+                    actual.status = Some(status);
+                    actual.code = Some(code);
+                }
+            }
+        }
     }
     Ok((actual, messages))
+}
+
+/// The SP's user a step names: an `[[accounts]]` handle, else a login or e-mail.
+async fn sp_user(ctx: &Ctx, name: &str) -> Result<sp::store::User, String> {
+    let store = ctx.pair.sp.store();
+    let found = match ctx.accounts.get(name) {
+        Some(id) => store.user_by_id(*id).await,
+        None => store.user_by_login_or_email(name).await,
+    };
+    found
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the SP has no user {name:?}"))
 }
 
 /// The user as `driver` names them at the IdP: the browser clicks the button of the user's login
@@ -383,6 +422,10 @@ fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
         }
         SignInOutcome::LinkPrompt { page } => {
             actual.outcome = Some("link_prompt".into());
+            actual.full_page = Some(page);
+        }
+        SignInOutcome::Tested { page } => {
+            actual.outcome = Some("tested".into());
             actual.full_page = Some(page);
         }
     }

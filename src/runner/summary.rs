@@ -116,5 +116,18 @@ pub(super) fn summary(action: &Action) -> String {
         Action::IdpRequireSignedRequests(a) => {
             format!("the IdP requires signed AuthnRequests = {}", a.require)
         }
+        Action::IssuePasswordSetup(a) => {
+            format!("an admin issues a password-setup link for {}", a.user)
+        }
+        Action::SetPassword(a) => format!(
+            "{}'s password-setup link{} sets password {:?}{}",
+            a.user,
+            a.token
+                .as_ref()
+                .map(|t| format!(" (token {t:?})"))
+                .unwrap_or_default(),
+            a.password,
+            browser(&a.browser)
+        ),
     }
 }

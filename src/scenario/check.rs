@@ -217,6 +217,7 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
 
     // --- steps ----------------------------------------------------------------------------------
     let mut invited = BTreeSet::new();
+    let mut password_setups = BTreeSet::new();
     let mut responses_seen = false;
     let mut idp_logouts_seen = false;
     let mut browsers_seen: BTreeSet<String> = BTreeSet::new();
@@ -311,6 +312,11 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                 }
                 if let Err(message) = resolve_knobs(a.profile.as_deref(), a.knobs.as_ref()) {
                     step_error(message);
+                }
+                if a.test && (a.via == Via::Idp || a.post_from.is_some() || a.sp.is_some()) {
+                    step_error(
+                        "`test = true` is an SP-initiated test sign-in (no `via = \"idp\"`, `post_from` or `sp`)".into(),
+                    );
                 }
                 if let Some(poster) = &a.post_from
                     && poster == a.browser.as_deref().unwrap_or(super::MAIN)
@@ -423,6 +429,17 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
                     step_error(format!(
                         "visit.path {:?} must be a path on the SP, starting with one '/'",
                         a.path
+                    ));
+                }
+            }
+            Action::IssuePasswordSetup(a) => {
+                password_setups.insert(a.user.clone());
+            }
+            Action::SetPassword(a) => {
+                if a.token.is_none() && !password_setups.contains(&a.user) {
+                    step_error(format!(
+                        "no earlier `issue_password_setup` step issued a link for {:?} (or give `token`)",
+                        a.user
                     ));
                 }
             }

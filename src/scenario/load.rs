@@ -9,8 +9,8 @@ use toml::Spanned;
 use super::{
     AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, BrowserSettings,
     DriverName, Expect, ExtraIdp, IdpForbidFraming, IdpRequireSignedRequests, IdpSetAccess,
-    IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew, Replay, Scenario, SetRoles, SignIn,
-    Step, Visit,
+    IdpUserRef, IssuePasswordSetup, Link, Logout, Nothing, RecoveryLogin, Renew, Replay, Scenario,
+    SetPassword, SetRoles, SignIn, Step, Visit,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -129,6 +129,8 @@ struct RawStep {
     idp_forbid_framing: Option<IdpForbidFraming>,
     visit: Option<Visit>,
     idp_require_signed_requests: Option<IdpRequireSignedRequests>,
+    issue_password_setup: Option<IssuePasswordSetup>,
+    set_password: Option<SetPassword>,
     #[serde(default)]
     expect: Option<Expect>,
     #[serde(default)]
@@ -140,7 +142,8 @@ struct RawStep {
 /// Every action key, for error messages.
 pub(super) const ACTION_KEYS: &str = "sign_in, link, skip_link, invite, accept_invitation, \
      advance_clock, renew, logout, replay, replay_logout, recovery_login, check, set_roles, idp_set_access, \
-     idp_remove_user, idp_end_sessions, idp_forbid_framing, visit, idp_require_signed_requests";
+     idp_remove_user, idp_end_sessions, idp_forbid_framing, visit, idp_require_signed_requests, \
+     issue_password_setup, set_password";
 
 impl RawStep {
     fn actions(
@@ -175,6 +178,8 @@ impl RawStep {
             self.idp_require_signed_requests
                 .map(Action::IdpRequireSignedRequests),
         );
+        push(self.issue_password_setup.map(Action::IssuePasswordSetup));
+        push(self.set_password.map(Action::SetPassword));
         (actions, self.expect, self.note, self.drivers)
     }
 }

@@ -254,6 +254,10 @@ pub enum Action {
     IdpForbidFraming(IdpForbidFraming),
     Visit(Visit),
     IdpRequireSignedRequests(IdpRequireSignedRequests),
+    /// An SP admin issues a password-setup link for a user (`crate::password_setup` in sp).
+    IssuePasswordSetup(IssuePasswordSetup),
+    /// The browser opens the user's password-setup link and sets a password.
+    SetPassword(SetPassword),
 }
 
 impl Action {
@@ -279,6 +283,8 @@ impl Action {
             Action::IdpForbidFraming(_) => "idp_forbid_framing",
             Action::Visit(_) => "visit",
             Action::IdpRequireSignedRequests(_) => "idp_require_signed_requests",
+            Action::IssuePasswordSetup(_) => "issue_password_setup",
+            Action::SetPassword(_) => "set_password",
         }
     }
 
@@ -297,6 +303,7 @@ impl Action {
             Action::ReplayLogout(a) => (&a.browser, MAIN),
             Action::RecoveryLogin(a) => (&a.browser, MAIN),
             Action::Visit(a) => (&a.browser, MAIN),
+            Action::SetPassword(a) => (&a.browser, MAIN),
             _ => return None,
         };
         Some(browser.as_deref().unwrap_or(default))
@@ -316,12 +323,13 @@ impl Action {
     pub fn outcomes(&self) -> &'static [Outcome] {
         use Outcome::*;
         match self {
-            Action::SignIn(_)
-            | Action::Link(_)
+            Action::SignIn(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt, Tested],
+            Action::Link(_)
             | Action::SkipLink(_)
             | Action::AcceptInvitation(_)
             | Action::Replay(_)
             | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
+            Action::SetPassword(_) => &[PasswordSet, Refused],
             Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed, RenewalBlocked],
             Action::Logout(_) | Action::ReplayLogout(_) => &[SignedOut, StillSignedIn],
             Action::Check(_) => &[SignedIn, SignedOut],
@@ -377,6 +385,30 @@ pub struct SignIn {
     /// the other workspace.
     #[serde(default)]
     pub sp: Option<SpTarget>,
+    /// A test sign-in of the IdP (`/login?…&test=1`): the SP reports what arrived and signs
+    /// nobody in (outcome `tested`); the only way to reach a staged IdP (`enabled = false`).
+    #[serde(default)]
+    pub test: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuePasswordSetup {
+    /// An `[[accounts]]` handle, or the e-mail or login of a user the SP has (e.g. provisioned).
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    /// Whose link (issued by an earlier `issue_password_setup`) the browser opens.
+    pub user: String,
+    pub password: String,
+    /// Open `/password/setup/{token}` with this token instead (one the SP never issued).
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub browser: Option<String>,
 }
 
 /// Which SP a step addresses: the pair's own (`node1`), the second node of the same cluster
@@ -621,6 +653,10 @@ pub enum Outcome {
     /// A renewal in the browser could not open its renewal window (pop-ups blocked); the page
     /// asks the user to allow them.
     RenewalBlocked,
+    /// A test sign-in: the SP reported what the IdP sent and signed nobody in.
+    Tested,
+    /// A password-setup link set the password.
+    PasswordSet,
 }
 
 impl Outcome {
@@ -636,6 +672,8 @@ impl Outcome {
             Outcome::SignedOut => "signed_out",
             Outcome::StillSignedIn => "still_signed_in",
             Outcome::RenewalBlocked => "renewal_blocked",
+            Outcome::Tested => "tested",
+            Outcome::PasswordSet => "password_set",
         }
     }
 }

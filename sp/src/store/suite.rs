@@ -41,6 +41,7 @@ cases!(
     one_assertion_consumed_by_two_processes_at_once_is_accepted_once,
     one_request_taken_by_two_processes_at_once_is_answered_once,
     two_processes_filling_the_requests_table_at_once_keep_it_under_its_cap,
+    a_password_setup_token_sets_a_password_once_before_it_expires,
 );
 
 const NOW: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
@@ -517,6 +518,85 @@ async fn the_sweep_deletes_what_has_expired(url: String) {
         (1, 1, 1)
     );
     assert!(store.peek_request("_new", NOW).await.unwrap().is_some());
+}
+
+async fn a_password_setup_token_sets_a_password_once_before_it_expires(url: String) {
+    use sp::password_setup::TokenState;
+    let store = open(&url).await;
+    let user = store
+        .create_user(None, "admin@example.com", None, None, "jit", NOW)
+        .await
+        .unwrap();
+    let first = store.issue_password_setup(user.id, NOW, 600).await.unwrap();
+    // A second token replaces the first: one row per user.
+    let token = store.issue_password_setup(user.id, NOW, 600).await.unwrap();
+    assert_eq!(
+        store.row_count(StoredTable::PasswordSetups).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.password_setup_state(&first, NOW).await.unwrap(),
+        TokenState::Unknown
+    );
+    // Only the hash is stored.
+    assert_eq!(
+        store
+            .stored_bytes(StoredTable::PasswordSetups)
+            .await
+            .unwrap(),
+        64
+    );
+    let usable = TokenState::Usable { user_id: user.id };
+    assert_eq!(
+        store.password_setup_state(&token, NOW).await.unwrap(),
+        usable
+    );
+    assert_eq!(
+        store
+            .complete_password_setup(&token, "$argon2id$x", NOW + Duration::minutes(1))
+            .await
+            .unwrap(),
+        usable
+    );
+    assert_eq!(
+        store.password_hash(user.id).await.unwrap().as_deref(),
+        Some("$argon2id$x")
+    );
+    assert_eq!(
+        store
+            .complete_password_setup(&token, "$argon2id$y", NOW + Duration::minutes(2))
+            .await
+            .unwrap(),
+        TokenState::Used
+    );
+    assert_eq!(
+        store.password_hash(user.id).await.unwrap().as_deref(),
+        Some("$argon2id$x")
+    );
+    let late = store.issue_password_setup(user.id, NOW, 600).await.unwrap();
+    assert_eq!(
+        store
+            .complete_password_setup(&late, "$argon2id$z", NOW + Duration::minutes(10))
+            .await
+            .unwrap(),
+        TokenState::Expired
+    );
+    assert_eq!(
+        store.password_hash(user.id).await.unwrap().as_deref(),
+        Some("$argon2id$x")
+    );
+    // Remembered for a week after expiry, then swept.
+    let report = store.sweep(NOW + Duration::days(7)).await.unwrap();
+    assert_eq!(report.password_setups, 0);
+    let report = store.sweep(NOW + Duration::days(8)).await.unwrap();
+    assert_eq!(report.password_setups, 1);
+    assert_eq!(
+        store
+            .password_setup_state(&late, NOW + Duration::days(8))
+            .await
+            .unwrap(),
+        TokenState::Unknown
+    );
 }
 
 async fn sizes_are_measured(url: String) {

@@ -35,6 +35,8 @@ pub(super) enum Outcome {
     Renewed,
     /// A renewal failed; the session it was renewing has ended.
     RenewalEnded { rejection: Rejection },
+    /// A test sign-in's report; nobody was signed in.
+    Tested { report: serde_json::Value },
 }
 
 /// `POST /saml/acs`.
@@ -84,6 +86,11 @@ pub(super) async fn acs(
                 .insert(header::SET_COOKIE, cookies::link(&sp, &link_token));
             Ok(response)
         }
+        Ok(Outcome::Tested { report }) => Ok(if wants_json {
+            Json(json!({ "test_sign_in": report })).into_response()
+        } else {
+            Html(pages::test_sign_in_report(&report)).into_response()
+        }),
         Ok(Outcome::Renewed) => Ok(if wants_json {
             Json(json!({"renewed": true})).into_response()
         } else {
@@ -294,6 +301,40 @@ async fn accepted_response(
         None => (RequestPurpose::SignIn, relay_state),
     };
 
+    // A staged IdP is reached only by a test sign-in, which signs nobody in.
+    if purpose == RequestPurpose::TestSignIn {
+        let report = super::test_sign_in::report(verified, config);
+        let subject = verified.name_id.clone().unwrap_or_default();
+        let event = AuditEvent {
+            at: now,
+            kind: "idp.test_sign_in".into(),
+            code: None,
+            idp: Some(verified.issuer.clone()),
+            subject: Some(subject),
+            user_email: report["email"].as_str().map(str::to_owned),
+            groups: vec![],
+            detail: super::test_sign_in::summary(&report),
+        };
+        store.audit(&event).await?;
+        return Ok(Ok(Outcome::Tested { report }));
+    }
+    if config
+        .idp_by_entity_id(&verified.issuer)
+        .is_some_and(|idp| !idp.enabled)
+    {
+        let rejection = Rejection::new(
+            Reason::IdpIsNotLive,
+            format!(
+                "IdP {:?} is staged (enabled = false): only a test sign-in reaches it",
+                verified.issuer
+            ),
+        );
+        if let RequestPurpose::Renewal { session_token } = &purpose {
+            store.delete_session(session_token).await?;
+            return Ok(Ok(Outcome::RenewalEnded { rejection }));
+        }
+        return Ok(Err(rejection));
+    }
     let identity = match identity::resolve(verified, config) {
         Ok(identity) => identity,
         Err(rejection) => {
@@ -377,6 +418,10 @@ async fn accepted_response(
         // Two first sign-ins of one identity at once both find it unlinked, and the later
         // link or JIT insert fails on a unique index. Decided again, it finds the earlier's
         // link; the failed attempt wrote nothing.
+        // Answered above, before the identity was resolved.
+        RequestPurpose::TestSignIn => Ok(Ok(Outcome::Tested {
+            report: super::test_sign_in::report(verified, config),
+        })),
         RequestPurpose::SignIn => match sign_in(sp, idp, &facts, &landing, now).await {
             Err(e) if e.is_store_conflict() => sign_in(sp, idp, &facts, &landing, now).await,
             decided => decided,
@@ -619,6 +664,11 @@ pub(super) async fn complete_sign_in(
         crate::xml::saml_instant(facts.session_expires_at)
     );
     audit(sp, "sign_in.accepted", idp, &facts.identity, detail, now).await?;
+    // A deep link wins; without one, the role's landing page (OnTrackio's dashboards).
+    let landing = match landing {
+        "/" => sp.config().sp.landing_for(&roles).unwrap_or("/"),
+        deep => deep,
+    };
     Ok(Outcome::SignedIn {
         token,
         landing: landing.to_owned(),

@@ -15,6 +15,8 @@
 //! | `GET /invite/{token}` | sign in from an admin's invitation (links without a prompt) |
 //! | `GET /renew` | passive re-authentication of the current session (iframe or renewal window) |
 //! | `GET /login?sso=false`, `POST /login/password` | recovery password login, admins only |
+//! | `POST /admin/password-setup` | an admin issues a one-time password-setup link for a user (JSON) |
+//! | `GET /password/setup/{token}`, `POST /password/setup` | set a password with that link |
 //! | `GET /static/{file}` | the pages' scripts (`sp/static/`); every response says `Content-Security-Policy: script-src 'self'` |
 
 use std::convert::Infallible;
@@ -44,10 +46,12 @@ mod assets;
 mod binding;
 mod cookies;
 mod link;
+mod password_setup;
 mod recovery;
 mod refusal;
 mod renew;
 mod slo;
+mod test_sign_in;
 #[cfg(test)]
 mod time_props;
 
@@ -295,6 +299,9 @@ pub fn router(sp: Sp) -> Router {
         .route("/invite/{token}", get(link::invitation))
         .route("/renew", get(renew::start))
         .route("/login/password", post(recovery::sign_in))
+        .route("/admin/password-setup", post(password_setup::issue))
+        .route("/password/setup/{token}", get(password_setup::page))
+        .route("/password/setup", post(password_setup::set))
         .route("/static/{file}", get(assets::file))
         .merge(slo::routes())
         .layer(DefaultBodyLimit::max(body_limit))
@@ -403,6 +410,11 @@ struct LoginQuery {
     sso: Option<String>,
     /// The entity ID of the IdP to sign in with, when several are configured.
     idp: Option<String>,
+    /// `password_set=1`: arrived from the password-setup page.
+    password_set: Option<String>,
+    /// `test=1`: a test sign-in of the IdP (reported, nobody signed in); the only way to reach a
+    /// staged IdP.
+    test: Option<String>,
 }
 
 async fn login(
@@ -412,6 +424,9 @@ async fn login(
 ) -> Result<Response, WebError> {
     // SSO switched off: everyone's sign-in is the password form.
     if query.sso.as_deref() == Some("false") || !sp.config().sp.sso_enabled {
+        if query.password_set.as_deref() == Some("1") {
+            return Ok(Html(pages::recovery_form_after_password_setup()).into_response());
+        }
         return Ok(Html(pages::recovery_form(None)).into_response());
     }
     let relay_state = query
@@ -419,9 +434,11 @@ async fn login(
         .as_deref()
         .and_then(|r| kept_relay_state(&sp, r));
     let config = sp.config();
+    let test = query.test.as_deref() == Some("1");
     let idp = match query.idp.as_deref() {
         Some(entity_id) => match config.idp_by_entity_id(entity_id) {
-            Some(idp) => idp,
+            Some(idp) if idp.enabled || test => idp,
+            Some(_) => return not_live(&sp, entity_id).await,
             None => {
                 let message = format!("No identity provider {entity_id:?} is configured here.");
                 return Ok((
@@ -431,25 +448,47 @@ async fn login(
                     .into_response());
             }
         },
-        // Several IdPs: one button each (OnTrackio), unless the link names one.
-        None if !config.additional_idps.is_empty() => {
+        None if test => &config.idp,
+        // Several IdPs, or a staged one: a button for each live IdP (OnTrackio), unless the link
+        // names one.
+        None if !config.additional_idps.is_empty() || !config.idp.enabled => {
             let choices: Vec<(String, String)> = config
                 .idps()
+                .filter(|idp| idp.enabled)
                 .map(|idp| (idp.entity_id.clone(), idp.display_name().to_owned()))
                 .collect();
             return Ok(Html(pages::idp_chooser(&choices, relay_state.as_deref())).into_response());
         }
         None => &config.idp,
     };
+    let purpose = if test {
+        RequestPurpose::TestSignIn
+    } else {
+        RequestPurpose::SignIn
+    };
     start_authn(
         &sp,
         &headers,
         idp,
         relay_state.as_deref(),
-        &RequestPurpose::SignIn,
+        &purpose,
         &AuthnRequestOptions::default(),
     )
     .await
+}
+
+/// `/login?idp=…` for a staged IdP, without `test=1`: refused and audited like its responses.
+async fn not_live(sp: &Sp, entity_id: &str) -> Result<Response, WebError> {
+    let mut rejection = crate::reason::Rejection::new(
+        crate::reason::Reason::IdpIsNotLive,
+        format!("/login asked for IdP {entity_id:?}, which is staged (enabled = false)"),
+    );
+    rejection.context.issuer = Some(entity_id.to_owned());
+    acs::audit_rejection(sp, "sign_in.rejected", &rejection).await?;
+    let generic = sp.config().sp.failure_page_detail == crate::config::FailurePageDetail::Generic;
+    Ok(refusal::Refusal::sign_in(&rejection, false)
+        .generic_when(generic)
+        .into_response())
 }
 
 /// Sends an AuthnRequest over HTTP-Redirect, remembering it (and what it is for) server-side,
