@@ -2,9 +2,13 @@
 //! each by a fresh browser, judged by effect (the SP's `/me` in that browser afterwards), with the
 //! latency of each and every refusal by its reason code.
 
+mod cluster;
+mod front;
 mod serve_process;
 
-pub use serve_process::{ServeError, ServeProcess};
+pub use cluster::Cluster;
+pub use front::{Front, NODE_HEADER};
+pub use serve_process::{ServeError, ServeOptions, ServeProcess};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
