@@ -1,13 +1,18 @@
 //! `samlconf load`: many full sign-ins at a given concurrency against `samlconf serve` (started
 //! here as a child process, or as a cluster of them behind one address with --nodes, or already
-//! running at --sp-url); prints throughput, latency percentiles, the serving processes' peak
+//! running at --sp-url), or against an SP we do not control described by a target file
+//! (--target, with the mock IdP in this process at its `idp_listen`); prints throughput, latency percentiles, the serving processes' peak
 //! memory and every error by reason code. Exit code 1 when any sign-in was not accepted.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use samlconf::load::{self, Cluster, LoadPlan, ServeOptions, ServeProcess};
+use std::sync::Arc;
+
+use samlconf::load::{
+    self, Against, Cluster, LoadPlan, LoadTarget, ServeOptions, ServeProcess, TargetIdp,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
@@ -20,6 +25,11 @@ pub struct LoadArgs {
     /// Drive an SP that is already running (`samlconf serve`) instead of starting one.
     #[arg(long, value_name = "URL", conflicts_with_all = ["nodes", "database"])]
     sp_url: Option<String>,
+    /// Drive an SP we do not control, described by this target file (docs/targets.md; a load
+    /// run reads name, entity_id, acs_url, slo_url, idp_listen, [start] login_url, [whoami] url
+    /// with json_pointer or cookie, and [error_map]). The mock IdP runs here at its idp_listen.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sp_url", "nodes", "database"])]
+    target: Option<PathBuf>,
     /// Start this many `samlconf serve` processes on one --database behind one loopback address
     /// that hands each request to the next node in turn (node 0 also serves the mock IdP).
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -60,9 +70,16 @@ pub fn run(args: LoadArgs) -> ExitCode {
             }
         };
         let state = args.state_dir.clone().unwrap_or_else(|| temp.path().into());
-        let served = match &args.sp_url {
-            Some(url) => Served::Elsewhere(url.trim_end_matches('/').to_owned()),
-            None => match start(&args, &state).await {
+        let served = match (&args.sp_url, &args.target) {
+            (Some(url), _) => Served::Elsewhere(url.trim_end_matches('/').to_owned()),
+            (None, Some(file)) => match start_target(file).await {
+                Ok(served) => served,
+                Err(e) => {
+                    eprintln!("samlconf load: {e}");
+                    return ExitCode::from(super::EXIT_USAGE);
+                }
+            },
+            (None, None) => match start(&args, &state).await {
                 Ok(served) => served,
                 Err(e) => {
                     eprintln!("samlconf load: {e}");
@@ -71,6 +88,7 @@ pub fn run(args: LoadArgs) -> ExitCode {
             },
         };
         let sp = served.sp_base_url();
+        let against = served.against();
         let plan = LoadPlan::new(args.sign_ins, args.concurrency, args.users.clone());
         println!(
             "samlconf load: {} sign-ins at concurrency {} against {sp}{}",
@@ -80,7 +98,7 @@ pub fn run(args: LoadArgs) -> ExitCode {
         );
         let bar = progress_bar(plan.sign_ins);
         let on_done = bar.clone();
-        let report = load::drive(&sp, &plan, move |_| on_done.inc(1)).await;
+        let report = load::drive_against(against, &plan, move |_| on_done.inc(1)).await;
         bar.finish_and_clear();
         print!("{}", render(&report, &served.peak_memory()));
         if report.accepted() == plan.sign_ins {
@@ -97,6 +115,20 @@ enum Served {
     Cluster(Cluster),
     /// --sp-url: not ours to measure.
     Elsewhere(String),
+    /// --target, with the mock IdP it trusts (serving while this lives).
+    Target {
+        target: Arc<LoadTarget>,
+        _idp: TargetIdp,
+    },
+}
+
+async fn start_target(file: &std::path::Path) -> Result<Served, String> {
+    let target = load::read_target(file)?;
+    let idp = TargetIdp::start(&target).await?;
+    Ok(Served::Target {
+        target: target.into(),
+        _idp: idp,
+    })
 }
 
 async fn start(args: &LoadArgs, state: &std::path::Path) -> Result<Served, String> {
@@ -122,6 +154,14 @@ impl Served {
             Served::One(server) => server.sp_base_url(),
             Served::Cluster(cluster) => cluster.sp_base_url(),
             Served::Elsewhere(url) => url.clone(),
+            Served::Target { target, .. } => target.acs_url.clone(),
+        }
+    }
+
+    fn against(&self) -> Against {
+        match self {
+            Served::Target { target, .. } => Against::Target(target.clone()),
+            other => Against::ReferenceSp(other.sp_base_url()),
         }
     }
 
@@ -137,6 +177,11 @@ impl Served {
                 )
             }
             Served::Elsewhere(_) => String::new(),
+            Served::Target { target, .. } => format!(
+                " (target {}, the mock IdP at {})",
+                target.name,
+                target.idp_base_url()
+            ),
         }
     }
 
@@ -155,7 +200,7 @@ impl Served {
                     .map(|(i, n)| (label(i), n.peak_memory_kib()))
                     .collect()
             }
-            Served::Elsewhere(_) => Vec::new(),
+            Served::Elsewhere(_) | Served::Target { .. } => Vec::new(),
         }
     }
 }
@@ -190,7 +235,7 @@ fn render(report: &load::LoadReport, peaks: &[(String, Option<u64>)]) -> String 
         ms(100.0),
     );
     if peaks.is_empty() {
-        out.push_str("  peak memory  not measured (an SP given by --sp-url)\n");
+        out.push_str("  peak memory  not measured (an SP given by --sp-url or --target)\n");
     }
     for (what, kib) in peaks {
         match kib {
