@@ -19,6 +19,13 @@ pub struct PairOptions {
     /// it still listens on 127.0.0.1, where the IdP is announced. `Some("localhost")` puts the
     /// two on different sites for a browser, so that cross-site cookie rules apply.
     pub sp_host: Option<String>,
+    /// The SP's base URL as announced (its entity ID, ACS URL and metadata), when it differs
+    /// from where it listens: the address of a front shared by several SP processes. Overrides
+    /// `sp_host`, and the base URL of `sp_config`.
+    pub sp_public_url: Option<String>,
+    /// Serve no mock IdP: the SP trusts the one another pair already serves at this base URL,
+    /// with the keys in `idp_state_dir` (the further SP nodes of a cluster; one IdP for all).
+    pub idp_url: Option<String>,
     /// A full SP configuration to use instead of the demo one; its `[idp]` section is
     /// overwritten to point at the mock IdP.
     pub sp_config: Option<sp::config::SpConfig>,
@@ -207,6 +214,8 @@ impl Default for PairOptions {
             idp_port: 0,
             sp_port: 0,
             sp_host: None,
+            sp_public_url: None,
+            idp_url: None,
             sp_config: None,
             sp_tweak: None,
             sp_overrides: None,
@@ -310,7 +319,15 @@ async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), HarnessError> {
 
 impl Pair {
     pub async fn start(options: PairOptions) -> Result<Pair, HarnessError> {
-        let (idp_listener, idp_addr) = bind(options.idp_port).await?;
+        let scheme = if options.https { "https" } else { "http" };
+        let (idp_bound, idp_base_url) = match &options.idp_url {
+            None => {
+                let bound = bind(options.idp_port).await?;
+                let url = format!("{scheme}://{}", bound.1);
+                (Some(bound), url)
+            }
+            Some(url) => (None, url.trim_end_matches('/').to_owned()),
+        };
         let (sp_listener, sp_addr) = bind(options.sp_port).await?;
         let mut options = options;
         let cluster_database = (options.second_node && options.database == ":memory:").then(|| {
@@ -337,14 +354,19 @@ impl Pair {
                 (Some(ca), Some(acceptor))
             }
         };
-        let scheme = if options.https { "https" } else { "http" };
         let sp_host = options.sp_host.as_deref().unwrap_or("127.0.0.1");
         let mut endpoints = Endpoints {
-            idp_base_url: format!("{scheme}://{idp_addr}"),
-            sp_base_url: format!("{scheme}://{sp_host}:{}", sp_addr.port()),
+            idp_base_url,
+            sp_base_url: match &options.sp_public_url {
+                Some(url) => url.trim_end_matches('/').to_owned(),
+                None => format!("{scheme}://{sp_host}:{}", sp_addr.port()),
+            },
         };
         let mut sp_config = match options.sp_config {
             Some(mut config) => {
+                if options.sp_public_url.is_some() {
+                    config.sp.base_url = endpoints.sp_base_url.clone();
+                }
                 endpoints.sp_base_url = config.sp.base_url.clone();
                 let demo = demo::sp_config(&endpoints, &keys.idp.cert_pem, &options.database);
                 config.idp = demo.idp;
@@ -584,15 +606,17 @@ impl Pair {
             Some((listener, base_url, sp)) => Some(serve_sp(listener, base_url, sp?)),
         };
 
-        let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());
-        tasks.push(spawn_server(
-            (idp_listener, idp_addr),
-            idp_app,
-            acceptor.as_ref(),
-            false,
-            "mock IdP",
-        ));
+        if let Some(bound) = idp_bound {
+            let idp_app = mock_idp::server::router(idp.clone());
+            tasks.push(spawn_server(
+                bound,
+                idp_app,
+                acceptor.as_ref(),
+                false,
+                "mock IdP",
+            ));
+        }
         // The peer address keys the SP's password throttle.
         tasks.push(spawn_server(
             (sp_listener, sp_addr),

@@ -729,7 +729,9 @@ fn the_readme_synopsis_names_every_option_of_every_command() {
         .and_then(|rest| rest.split("```sh\n").nth(1))
         .and_then(|rest| rest.split("```").next())
         .expect("README has a synopsis under \"Command line\"");
-    for command in ["serve", "mint", "verify", "profiles", "run", "certify"] {
+    for command in [
+        "serve", "mint", "verify", "profiles", "run", "certify", "load",
+    ] {
         let synopsis = block
             .split("samlconf ")
             .find(|part| part.starts_with(&format!("{command} ")))

@@ -20,10 +20,8 @@ fn binary() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_BIN_EXE_samlconf"))
 }
 
-async fn audit_kinds(database: &std::path::Path) -> Vec<(String, Option<String>)> {
-    let store = sp::store::Store::open(database.to_str().unwrap())
-        .await
-        .unwrap();
+async fn audit_kinds(database: &str) -> Vec<(String, Option<String>)> {
+    let store = sp::store::Store::open(database).await.unwrap();
     let events = store.audit_events().await.unwrap();
     events.into_iter().map(|e| (e.kind, e.code)).collect()
 }
@@ -132,7 +130,7 @@ async fn one_assertion_posted_by_50_clients_at_once_is_accepted_once() {
         codes.iter().all(|c| c == "replay.assertion_reused"),
         "{codes:?}"
     );
-    let kinds = audit_kinds(&dir.path().join("sp.sqlite")).await;
+    let kinds = audit_kinds(&dir.path().join("sp.sqlite").to_string_lossy()).await;
     assert_eq!(count(&kinds, "sign_in.accepted"), 1);
     let replays = kinds
         .iter()
@@ -148,7 +146,7 @@ async fn one_assertion_posted_by_50_clients_at_once_is_accepted_once() {
 async fn a_killed_sp_loses_nothing_it_committed() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = ServeProcess::start(binary(), dir.path()).await.unwrap();
-    let idp = format!("http://127.0.0.1:{}", server.idp_port);
+    let idp = server.idp_base_url();
     let entity_id = format!("{}/saml/metadata", server.sp_base_url());
     let mut unsolicited = Vec::new();
     for user in USERS {

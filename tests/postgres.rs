@@ -1,20 +1,16 @@
 //! The SP's store on PostgreSQL (a throw-away server on loopback, `plumbing::postgres`): the
 //! store's behaviour suite passes there as on SQLite, both migration sets build the same tables,
-//! and two SP nodes behind one address share sessions, the replay cache, outstanding requests and
-//! the audit log. PostgreSQL comes from Debian's packages (`.ci/install-deps postgresql`); when it
+//! and two `samlconf serve` processes on one database behind one address (`load::Cluster`, what
+//! `samlconf load --nodes 2 --database postgres://…` starts) share sessions, the replay cache,
+//! outstanding requests and the audit log. PostgreSQL comes from Debian's packages (`.ci/install-deps postgresql`); when it
 //! cannot be installed or started these tests fail with the reason, they never skip.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::Router;
 use plumbing::postgres::TestPostgres;
-use samlconf::demo::{self, Endpoints};
 use samlconf::driver::{HttpDriver, PostForm, SignInOutcome, parse_post_form};
+use samlconf::load::{self, Cluster, LoadPlan};
 use sp::store::{Backend, Store};
-use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 #[path = "../sp/src/store/suite.rs"]
 mod suite;
@@ -52,114 +48,66 @@ async fn both_migration_sets_build_the_same_tables_and_columns() {
     assert_eq!(schema, on_sqlite.schema().await.unwrap());
 }
 
-// --- two SP nodes behind one address -----------------------------------------------------------
+// --- two `samlconf serve` processes behind one address ----------------------------------------
 
-/// Which node the front address hands the next request to.
-const ROUND_ROBIN: usize = usize::MAX;
-
-/// A mock IdP and two reference SP nodes (each its own `Sp` and connection pool) on one
-/// PostgreSQL database, behind one address that hands each request to the pinned node or, in
-/// turn, to both.
-struct Cluster {
-    endpoints: Endpoints,
-    nodes: Vec<sp::web::Sp>,
-    pinned: Arc<AtomicUsize>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+/// Two SP processes on one fresh database, the test's own state directory, and that database.
+struct Nodes {
+    cluster: Cluster,
+    database: String,
+    _state: tempfile::TempDir,
 }
 
-impl Cluster {
-    async fn start(database: &str) -> Cluster {
-        let idp_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let front_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoints = Endpoints {
-            idp_base_url: format!("http://{}", idp_listener.local_addr().unwrap()),
-            sp_base_url: format!("http://{}", front_listener.local_addr().unwrap()),
-        };
-        let idp_keys = mock_idp::keys::IdpKeys::fixed_for_tests();
-        let sp_keys = sp::keys::SpKeys::fixed_for_tests();
-        let sp_config = demo::sp_config(&endpoints, &idp_keys.idp.cert_pem, database);
-        let mut idp_config = demo::idp_config(&endpoints, &sp_config, false);
-        for known in &mut idp_config.service_providers {
-            known.signing_cert_pem = Some(sp_keys.cert_pem.clone());
-        }
-        let clock: Arc<dyn plumbing::clock::Clock> = Arc::new(plumbing::clock::SystemClock);
-        let idp = mock_idp::server::Idp::new(idp_config, idp_keys, clock.clone());
-        let mut nodes = Vec::new();
-        for _ in 0..2 {
-            let store = Store::open(database).await.unwrap();
-            let node = sp::web::Sp::new(sp_config.clone(), store, clock.clone(), sp_keys.clone());
-            nodes.push(node.unwrap());
-        }
-        let routers: Vec<Router> = nodes.iter().map(|n| sp::web::router(n.clone())).collect();
-        let pinned = Arc::new(AtomicUsize::new(0));
-        let turn = Arc::new(AtomicUsize::new(0));
-        let front = {
-            let pinned = pinned.clone();
-            Router::new().fallback(move |request: axum::extract::Request| {
-                let node = match pinned.load(Ordering::SeqCst) {
-                    ROUND_ROBIN => turn.fetch_add(1, Ordering::SeqCst) % 2,
-                    node => node,
-                };
-                routers[node].clone().oneshot(request)
-            })
-        };
-        let idp_app = mock_idp::server::router(idp);
-        let tasks = vec![
-            tokio::spawn(async move {
-                let _ = axum::serve(idp_listener, idp_app).await;
-            }),
-            tokio::spawn(async move {
-                let front = front.into_make_service_with_connect_info::<SocketAddr>();
-                let _ = axum::serve(front_listener, front).await;
-            }),
-        ];
-        Cluster {
-            endpoints,
-            nodes,
-            pinned,
-            tasks,
-        }
+async fn two_nodes(pg: &TestPostgres) -> Nodes {
+    let state = tempfile::tempdir().unwrap();
+    let database = fresh(pg);
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_samlconf"));
+    let cluster = Cluster::start(binary, state.path(), 2, Some(database.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("two `samlconf serve` nodes: {e}"));
+    Nodes {
+        cluster,
+        database,
+        _state: state,
+    }
+}
+
+impl Nodes {
+    /// Node `node`'s own address (the front hands requests to both in turn).
+    fn node(&self, node: usize) -> String {
+        self.cluster.nodes[node].sp_base_url()
     }
 
-    /// Sends every following request to node `node` (0 or 1), or `ROUND_ROBIN`.
-    fn pin(&self, node: usize) {
-        self.pinned.store(node, Ordering::SeqCst);
-    }
-
-    fn browser(&self) -> HttpDriver {
-        HttpDriver::new(&self.endpoints.sp_base_url).unwrap()
+    /// `form` posted straight to node `node` instead of the front its action names.
+    fn to_node(&self, form: &PostForm, node: usize) -> PostForm {
+        let mut form = form.clone();
+        let front = self.cluster.sp_base_url();
+        assert!(form.action.starts_with(&front), "{}", form.action);
+        form.action = form.action.replacen(&front, &self.node(node), 1);
+        form
     }
 
     /// An IdP-initiated response for `user`: only the replay cache refuses it a second time.
     async fn unsolicited_form(&self, user: &str) -> PostForm {
         let encode =
             |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let idp = &self.endpoints.idp_base_url;
-        let entity_id = self.nodes[0].config().entity_id();
-        let page = HttpDriver::new(idp)
+        let idp = self.cluster.idp_base_url();
+        let page = HttpDriver::new(&idp)
             .unwrap()
             .visit(&format!(
                 "{idp}/idp-initiated?user={}&sp={}",
                 encode(user),
-                encode(&entity_id)
+                encode(&self.cluster.sp_entity_id())
             ))
             .await
             .unwrap();
         parse_post_form(&page.body).expect("an unsolicited response")
     }
 
-    /// The shared audit log as (kind, code), read through node `node`.
-    async fn audit(&self, node: usize) -> Vec<(String, Option<String>)> {
-        let events = self.nodes[node].store().audit_events().await.unwrap();
+    /// The shared audit log as (kind, code).
+    async fn audit(&self) -> Vec<(String, Option<String>)> {
+        let store = Store::open(&self.database).await.unwrap();
+        let events = store.audit_events().await.unwrap();
         events.into_iter().map(|e| (e.kind, e.code)).collect()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
     }
 }
 
@@ -174,72 +122,76 @@ fn signed_in(outcome: &SignInOutcome) -> bool {
     matches!(outcome, SignInOutcome::SignedIn { .. })
 }
 
+/// Who `browser` is signed in as at `base_url` (its cookies go to every port of 127.0.0.1).
+async fn me_at(browser: &HttpDriver, base_url: &str) -> Option<String> {
+    let page = browser.visit(&format!("{base_url}/me")).await.unwrap();
+    match page.status {
+        200 => serde_json::from_str::<serde_json::Value>(&page.body).unwrap()["email"]
+            .as_str()
+            .map(str::to_owned),
+        401 => None,
+        other => panic!("/me at {base_url}: {other} {}", page.body),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assertion_accepted_by_one_node_is_refused_as_a_replay_by_the_other() {
     let pg = postgres();
-    let cluster = Cluster::start(&fresh(&pg)).await;
-    let form = cluster.unsolicited_form(USER).await;
-    cluster.pin(0);
-    let first = cluster.browser().submit(&form).await.unwrap();
+    let nodes = two_nodes(&pg).await;
+    let form = nodes.unsolicited_form(USER).await;
+    let first = HttpDriver::new(&nodes.node(0))
+        .unwrap()
+        .submit(&nodes.to_node(&form, 0))
+        .await
+        .unwrap();
     assert!(signed_in(&first), "{first:?}");
-    cluster.pin(1);
-    let again = cluster.browser().submit(&form).await.unwrap();
+    let again = HttpDriver::new(&nodes.node(1))
+        .unwrap()
+        .submit(&nodes.to_node(&form, 1))
+        .await
+        .unwrap();
     assert_eq!(again.code(), Some("replay.assertion_reused"), "{again:?}");
-    // One audit log: node 1 reads node 0's acceptance, node 0 node 1's refusal.
-    for node in [0, 1] {
-        let audit = cluster.audit(node).await;
-        assert_eq!(count(&audit, "sign_in.accepted", None), 1, "{audit:?}");
-        let replays = count(&audit, "sign_in.rejected", Some("replay.assertion_reused"));
-        assert_eq!(replays, 1, "{audit:?}");
-    }
+    let audit = nodes.audit().await;
+    assert_eq!(count(&audit, "sign_in.accepted", None), 1, "{audit:?}");
+    let replays = count(&audit, "sign_in.rejected", Some("replay.assertion_reused"));
+    assert_eq!(replays, 1, "{audit:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_started_on_one_node_completes_on_the_other_and_its_session_is_valid_on_both() {
     let pg = postgres();
-    let cluster = Cluster::start(&fresh(&pg)).await;
-    let browser = cluster.browser();
-    cluster.pin(0);
+    let nodes = two_nodes(&pg).await;
+    let browser = HttpDriver::new(&nodes.node(0)).unwrap();
     let to_idp = browser.login_redirect("/login").await.unwrap();
     let form = browser.idp_form(&to_idp, USER).await.unwrap();
-    assert!(form.field("SAMLResponse").is_some());
-    cluster.pin(1);
-    let outcome = browser.submit(&form).await.unwrap();
+    let outcome = browser.submit(&nodes.to_node(&form, 1)).await.unwrap();
     assert!(
         signed_in(&outcome),
         "node 1 answers node 0's request: {outcome:?}"
     );
     for node in [0, 1] {
-        cluster.pin(node);
-        let me = browser.me().await.unwrap();
-        assert_eq!(
-            me.as_ref().and_then(|m| m["email"].as_str()),
-            Some(USER),
-            "the session on node {node}: {me:?}"
-        );
+        let me = me_at(&browser, &nodes.node(node)).await;
+        assert_eq!(me.as_deref(), Some(USER), "the session on node {node}");
     }
     // The request was answered once, on any node.
-    cluster.pin(0);
-    let again = HttpDriver::new(&cluster.endpoints.sp_base_url)
+    let again = HttpDriver::new(&nodes.node(0))
         .unwrap()
-        .submit(&form)
+        .submit(&nodes.to_node(&form, 0))
         .await
         .unwrap();
     assert!(!signed_in(&again), "{again:?}");
     // Signing out on node 0 ends the session on node 1 too.
     browser.logout().await.unwrap();
-    cluster.pin(1);
-    assert_eq!(browser.me().await.unwrap(), None);
+    assert_eq!(me_at(&browser, &nodes.node(1)).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_response_posted_to_both_nodes_at_once_is_accepted_once() {
-    const POSTS: usize = 40;
+async fn one_response_posted_through_the_front_at_once_is_accepted_once() {
+    const POSTS: usize = 24;
     let pg = postgres();
-    let cluster = Cluster::start(&fresh(&pg)).await;
-    let form = Arc::new(cluster.unsolicited_form(USER).await);
-    cluster.pin(ROUND_ROBIN);
-    let front = cluster.endpoints.sp_base_url.clone();
+    let nodes = two_nodes(&pg).await;
+    let form = Arc::new(nodes.unsolicited_form(USER).await);
+    let front = nodes.cluster.sp_base_url();
     let posts: Vec<_> = (0..POSTS)
         .map(|_| {
             let (front, form) = (front.clone(), form.clone());
@@ -260,8 +212,37 @@ async fn one_response_posted_to_both_nodes_at_once_is_accepted_once() {
         codes.iter().all(|c| c == "replay.assertion_reused"),
         "{codes:?}"
     );
-    let audit = cluster.audit(1).await;
+    let served = nodes.cluster.front.served();
+    assert!(served.iter().all(|n| *n >= POSTS / 2), "{served:?}");
+    let audit = nodes.audit().await;
     assert_eq!(count(&audit, "sign_in.accepted", None), 1);
     let replays = count(&audit, "sign_in.rejected", Some("replay.assertion_reused"));
     assert_eq!(replays, POSTS - 1, "each refused post has its audit row");
+}
+
+/// What `samlconf load --nodes 2 --database postgres://…` runs, at a modest size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_run_across_two_nodes_accepts_each_sign_in_once_with_one_audit_row() {
+    const SIGN_INS: usize = 30;
+    let pg = postgres();
+    let nodes = two_nodes(&pg).await;
+    let users = ["alice@example.com", "bob@example.com", "dave@example.com"];
+    let plan = LoadPlan::new(SIGN_INS, 8, users.map(String::from).to_vec());
+    let report = load::drive(&nodes.cluster.sp_base_url(), &plan, |_| {}).await;
+    assert_eq!(report.errors(), Default::default());
+    assert_eq!(report.accepted(), SIGN_INS);
+    let mut indexes: Vec<usize> = report.attempts.iter().map(|a| a.index).collect();
+    indexes.sort();
+    assert_eq!(indexes, (0..SIGN_INS).collect::<Vec<_>>());
+    // Each sign-in is several requests (login, ACS, /me), handed to the nodes in turn.
+    let served = nodes.cluster.front.served();
+    assert!(served.iter().all(|n| *n >= SIGN_INS), "{served:?}");
+    let audit = nodes.audit().await;
+    assert_eq!(
+        count(&audit, "sign_in.accepted", None),
+        SIGN_INS,
+        "{audit:?}"
+    );
+    assert_eq!(count(&audit, "sign_in.rejected", None), 0, "{audit:?}");
+    assert_eq!(count(&audit, "user.provisioned", None), users.len());
 }

@@ -211,13 +211,26 @@ async fn start(name: &str) -> Running {
         let _ = axum::serve(idp_listener, app).await;
     });
 
+    let app = start_app(name, &target, &idp_base, &sp_listen).await;
+    Running {
+        target,
+        idp,
+        config,
+        idp_base,
+        _app: app,
+    }
+}
+
+/// Starts `name`'s app on `sp_listen`, trusting the mock IdP at `idp_base` (the fixed test
+/// key), and waits until its whoami answers.
+async fn start_app(name: &str, target: &Target, idp_base: &str, sp_listen: &str) -> ChildGuard {
     let idp_cert = Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-idp/testdata/idp.crt");
     let child = Command::new(PYTHON)
-        .arg(dir.join("app.py"))
+        .arg(targets_dir().join(name).join("app.py"))
         .arg("--sp-base")
         .arg(format!("http://{sp_listen}"))
         .arg("--idp-base")
-        .arg(&idp_base)
+        .arg(idp_base)
         .arg("--idp-cert")
         .arg(&idp_cert)
         .stdin(Stdio::null())
@@ -231,13 +244,7 @@ async fn start(name: &str) -> Running {
         .unwrap_or_else(|e| panic!("cannot start {name}'s app with {PYTHON}: {e}"));
     let mut app = ChildGuard(child);
     wait_until_up(name, &mut app, &target.sub("whoami", "url")).await;
-    Running {
-        target,
-        idp,
-        config,
-        idp_base,
-        _app: app,
-    }
+    app
 }
 
 async fn wait_until_up(name: &str, app: &mut ChildGuard, url: &str) {
@@ -411,6 +418,46 @@ async fn python3_saml_signs_in_and_refuses_another_audience() {
 #[tokio::test]
 async fn pysaml2_signs_in_and_refuses_another_audience() {
     sign_in_and_refuse("pysaml2").await;
+}
+
+/// `samlconf load --target FILE` against python3-saml: the command starts the mock IdP at the
+/// file's idp_listen and signs in SP-initiated, each sign-in judged by the app's whoami.
+#[tokio::test]
+async fn load_signs_in_at_python3_saml_from_its_target_file() {
+    const SIGN_INS: usize = 12;
+    let name = "python3-saml";
+    require_packages(name, TARGETS[0].1);
+    let free = || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let (idp_listen, sp_listen) = (free(), free());
+    let target = Target::load(name, &idp_listen, &sp_listen);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("target.toml");
+    std::fs::write(&file, toml::to_string(&target.file).unwrap()).unwrap();
+    let _app = start_app(name, &target, &format!("http://{idp_listen}"), &sp_listen).await;
+    let run = Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .args([
+            "load",
+            "--sign-ins",
+            &SIGN_INS.to_string(),
+            "--concurrency",
+            "3",
+        ])
+        .arg("--target")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let report = format!("{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{report}");
+    assert!(stdout.contains("target python3-saml"), "{report}");
+    assert!(
+        stdout.contains(&format!("accepted     {SIGN_INS} of {SIGN_INS}")),
+        "{report}"
+    );
+    assert!(stdout.contains("errors       none"), "{report}");
 }
 
 /// One single-sign-in scenario the probe can replay against a target: no SP configuration, no

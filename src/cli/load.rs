@@ -1,13 +1,18 @@
 //! `samlconf load`: many full sign-ins at a given concurrency against `samlconf serve` (started
-//! here as a child process, or already running at --sp-url); prints throughput, latency
-//! percentiles, the serving process's peak memory and every error by reason code. Exit code 1
-//! when any sign-in was not accepted.
+//! here as a child process, or as a cluster of them behind one address with --nodes, or already
+//! running at --sp-url), or against an SP we do not control described by a target file
+//! (--target, with the mock IdP in this process at its `idp_listen`); prints throughput, latency percentiles, the serving processes' peak
+//! memory and every error by reason code. Exit code 1 when any sign-in was not accepted.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use samlconf::load::{self, LoadPlan, ServeProcess};
+use std::sync::Arc;
+
+use samlconf::load::{
+    self, Against, Cluster, LoadPlan, LoadTarget, ServeOptions, ServeProcess, TargetIdp,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
@@ -18,8 +23,21 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
     /// Drive an SP that is already running (`samlconf serve`) instead of starting one.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["nodes", "database"])]
     sp_url: Option<String>,
+    /// Drive an SP we do not control, described by this target file (docs/targets.md; a load
+    /// run reads name, entity_id, acs_url, slo_url, idp_listen, [start] login_url, [whoami] url
+    /// with json_pointer or cookie, and [error_map]). The mock IdP runs here at its idp_listen.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sp_url", "nodes", "database"])]
+    target: Option<PathBuf>,
+    /// Start this many `samlconf serve` processes on one --database behind one loopback address
+    /// that hands each request to the next node in turn (node 0 also serves the mock IdP).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    nodes: usize,
+    /// The started SP's store: a SQLite file or a `postgres://` URL, shared by all --nodes
+    /// (default: sp.sqlite in --state-dir, which the nodes share too).
+    #[arg(long, value_name = "PATH|URL")]
+    database: Option<String>,
     /// The IdP users to sign in, round-robin (repeatable).
     #[arg(long = "user", value_name = "EMAIL", default_values_t = [
         "alice@example.com".to_owned(), "bob@example.com".to_owned(), "dave@example.com".to_owned(),
@@ -32,8 +50,8 @@ pub struct LoadArgs {
 }
 
 pub fn run(args: LoadArgs) -> ExitCode {
-    if args.concurrency == 0 || args.sign_ins == 0 {
-        eprintln!("samlconf load: --sign-ins and --concurrency must be at least 1");
+    if args.concurrency == 0 || args.sign_ins == 0 || args.nodes == 0 {
+        eprintln!("samlconf load: --sign-ins, --concurrency and --nodes must be at least 1");
         return ExitCode::from(super::EXIT_USAGE);
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -51,56 +69,140 @@ pub fn run(args: LoadArgs) -> ExitCode {
                 return ExitCode::from(super::EXIT_USAGE);
             }
         };
-        let (server, sp) = match &args.sp_url {
-            Some(url) => (None, url.trim_end_matches('/').to_owned()),
-            None => {
-                let binary = match std::env::current_exe() {
-                    Ok(binary) => binary,
-                    Err(e) => {
-                        eprintln!("samlconf load: cannot find my own binary: {e}");
-                        return ExitCode::from(super::EXIT_USAGE);
-                    }
-                };
-                let state = args.state_dir.clone().unwrap_or_else(|| temp.path().into());
-                match ServeProcess::start(&binary, &state).await {
-                    Ok(server) => {
-                        let url = server.sp_base_url();
-                        (Some(server), url)
-                    }
-                    Err(e) => {
-                        eprintln!("samlconf load: {e}");
-                        return ExitCode::from(super::EXIT_USAGE);
-                    }
+        let state = args.state_dir.clone().unwrap_or_else(|| temp.path().into());
+        let served = match (&args.sp_url, &args.target) {
+            (Some(url), _) => Served::Elsewhere(url.trim_end_matches('/').to_owned()),
+            (None, Some(file)) => match start_target(file).await {
+                Ok(served) => served,
+                Err(e) => {
+                    eprintln!("samlconf load: {e}");
+                    return ExitCode::from(super::EXIT_USAGE);
                 }
-            }
+            },
+            (None, None) => match start(&args, &state).await {
+                Ok(served) => served,
+                Err(e) => {
+                    eprintln!("samlconf load: {e}");
+                    return ExitCode::from(super::EXIT_USAGE);
+                }
+            },
         };
+        let sp = served.sp_base_url();
+        let against = served.against();
         let plan = LoadPlan::new(args.sign_ins, args.concurrency, args.users.clone());
         println!(
             "samlconf load: {} sign-ins at concurrency {} against {sp}{}",
             plan.sign_ins,
             plan.concurrency,
-            server
-                .as_ref()
-                .map(|s| format!(" (samlconf serve, pid {})", s.pid()))
-                .unwrap_or_default()
+            served.describe()
         );
         let bar = progress_bar(plan.sign_ins);
         let on_done = bar.clone();
-        let report = load::drive(&sp, &plan, move |_| on_done.inc(1)).await;
+        let report = load::drive_against(against, &plan, move |_| on_done.inc(1)).await;
         bar.finish_and_clear();
-        print!(
-            "{}",
-            render(
-                &report,
-                server.as_ref().and_then(ServeProcess::peak_memory_kib)
-            )
-        );
+        print!("{}", render(&report, &served.peak_memory()));
         if report.accepted() == plan.sign_ins {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
         }
     })
+}
+
+/// What the load runs against.
+enum Served {
+    One(ServeProcess),
+    Cluster(Cluster),
+    /// --sp-url: not ours to measure.
+    Elsewhere(String),
+    /// --target, with the mock IdP it trusts (serving while this lives).
+    Target {
+        target: Arc<LoadTarget>,
+        _idp: TargetIdp,
+    },
+}
+
+async fn start_target(file: &std::path::Path) -> Result<Served, String> {
+    let target = load::read_target(file)?;
+    let idp = TargetIdp::start(&target).await?;
+    Ok(Served::Target {
+        target: target.into(),
+        _idp: idp,
+    })
+}
+
+async fn start(args: &LoadArgs, state: &std::path::Path) -> Result<Served, String> {
+    let binary = std::env::current_exe().map_err(|e| format!("cannot find my own binary: {e}"))?;
+    if args.nodes > 1 {
+        let cluster = Cluster::start(&binary, state, args.nodes, args.database.clone());
+        return cluster
+            .await
+            .map(Served::Cluster)
+            .map_err(|e| e.to_string());
+    }
+    let options = ServeOptions {
+        database: args.database.clone(),
+        ..Default::default()
+    };
+    let server = ServeProcess::start_with(&binary, state, options).await;
+    server.map(Served::One).map_err(|e| e.to_string())
+}
+
+impl Served {
+    fn sp_base_url(&self) -> String {
+        match self {
+            Served::One(server) => server.sp_base_url(),
+            Served::Cluster(cluster) => cluster.sp_base_url(),
+            Served::Elsewhere(url) => url.clone(),
+            Served::Target { target, .. } => target.acs_url.clone(),
+        }
+    }
+
+    fn against(&self) -> Against {
+        match self {
+            Served::Target { target, .. } => Against::Target(target.clone()),
+            other => Against::ReferenceSp(other.sp_base_url()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Served::One(server) => format!(" (samlconf serve, pid {})", server.pid()),
+            Served::Cluster(cluster) => {
+                let pids: Vec<String> = cluster.nodes.iter().map(|n| n.pid().to_string()).collect();
+                format!(
+                    " (a round-robin front before {} samlconf serve nodes, pids {})",
+                    pids.len(),
+                    pids.join(", ")
+                )
+            }
+            Served::Elsewhere(_) => String::new(),
+            Served::Target { target, .. } => format!(
+                " (target {}, the mock IdP at {})",
+                target.name,
+                target.idp_base_url()
+            ),
+        }
+    }
+
+    /// Each serving process's peak memory, labelled; empty when none is ours.
+    fn peak_memory(&self) -> Vec<(String, Option<u64>)> {
+        let label = "the serving process: mock IdP and reference SP".to_owned();
+        match self {
+            Served::One(server) => vec![(label, server.peak_memory_kib())],
+            Served::Cluster(cluster) => {
+                let nodes = cluster.nodes.iter().enumerate();
+                let label = |i: usize| match i {
+                    0 => "node 0: mock IdP and reference SP".to_owned(),
+                    i => format!("node {i}: reference SP"),
+                };
+                nodes
+                    .map(|(i, n)| (label(i), n.peak_memory_kib()))
+                    .collect()
+            }
+            Served::Elsewhere(_) | Served::Target { .. } => Vec::new(),
+        }
+    }
 }
 
 fn progress_bar(len: usize) -> indicatif::ProgressBar {
@@ -118,7 +220,7 @@ fn progress_bar(len: usize) -> indicatif::ProgressBar {
     bar
 }
 
-fn render(report: &load::LoadReport, peak_kib: Option<u64>) -> String {
+fn render(report: &load::LoadReport, peaks: &[(String, Option<u64>)]) -> String {
     let total = report.attempts.len();
     let accepted = report.accepted();
     let ms = |p: f64| report.latency_percentile(p).as_secs_f64() * 1000.0;
@@ -132,12 +234,17 @@ fn render(report: &load::LoadReport, peak_kib: Option<u64>) -> String {
         ms(99.0),
         ms(100.0),
     );
-    match peak_kib {
-        Some(kib) => out.push_str(&format!(
-            "  peak memory  {:.1} MiB (the serving process: mock IdP and reference SP)\n",
-            kib as f64 / 1024.0
-        )),
-        None => out.push_str("  peak memory  not measured (an SP given by --sp-url)\n"),
+    if peaks.is_empty() {
+        out.push_str("  peak memory  not measured (an SP given by --sp-url or --target)\n");
+    }
+    for (what, kib) in peaks {
+        match kib {
+            Some(kib) => out.push_str(&format!(
+                "  peak memory  {:.1} MiB ({what})\n",
+                *kib as f64 / 1024.0
+            )),
+            None => out.push_str(&format!("  peak memory  not measured ({what})\n")),
+        }
     }
     let errors = report.errors();
     if errors.is_empty() {

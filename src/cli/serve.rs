@@ -29,6 +29,15 @@ pub struct ServeArgs {
     /// --state-dir (or --config's [sp] database).
     #[arg(long, value_name = "PATH|URL")]
     database: Option<String>,
+    /// The SP's base URL as announced (entity ID, ACS URL, metadata) when it is reached through
+    /// another address: a front shared by several `serve` processes on one --database. It still
+    /// listens on --sp-port.
+    #[arg(long, value_name = "URL", conflicts_with = "idp_metadata")]
+    public_url: Option<String>,
+    /// Serve no mock IdP: trust the one another `samlconf serve` serves at this base URL, whose
+    /// keys are in the same --state-dir (the further SP nodes of a cluster).
+    #[arg(long, value_name = "URL", conflicts_with = "idp_metadata")]
+    idp_url: Option<String>,
     /// Live mode: no mock IdP; the reference SP trusts this real IdP's metadata (file or
     /// http(s):// URL) and shows the checklist of the last response it received at
     /// /certify/last. --config's [idp] section is replaced by the metadata's.
@@ -103,6 +112,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
             }),
             https: args.https,
             sp_host: args.sp_host.clone(),
+            sp_public_url: args.public_url.clone(),
+            idp_url: args.idp_url.clone(),
             ..Default::default()
         };
         let pair = match Pair::start(options).await {
@@ -116,7 +127,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
         println!("samlconf is serving on loopback:\n");
         println!("  reference SP   {}/            <- open this and sign in", e.sp_base_url);
         println!("                 {}/saml/metadata", e.sp_base_url);
-        println!("  mock IdP       {}/metadata", e.idp_base_url);
+        match &args.idp_url {
+            None => println!("  mock IdP       {}/metadata", e.idp_base_url),
+            Some(url) => println!("  mock IdP       {url}/metadata  (served by another process)"),
+        }
         println!("                 {}/_control/profiles  (knob presets)", e.idp_base_url);
         println!();
         println!("  demo users: alice@example.com (admin), bob@example.com (member),");

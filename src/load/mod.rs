@@ -2,9 +2,15 @@
 //! each by a fresh browser, judged by effect (the SP's `/me` in that browser afterwards), with the
 //! latency of each and every refusal by its reason code.
 
+mod cluster;
+mod front;
 mod serve_process;
+mod target;
 
-pub use serve_process::{ServeError, ServeProcess};
+pub use cluster::Cluster;
+pub use front::{Front, NODE_HEADER};
+pub use serve_process::{ServeError, ServeOptions, ServeProcess};
+pub use target::{LoadTarget, TargetIdp, Whoami, read_target};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -113,9 +119,28 @@ fn nearest_rank(sorted: &[Duration], percent: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Drives `plan` against the SP at `sp_base_url`; `on_done` sees each attempt as it finishes.
+/// Whom the sign-ins are against.
+#[derive(Debug, Clone)]
+pub enum Against {
+    /// The reference SP at this base URL (`samlconf serve`, or a cluster's front).
+    ReferenceSp(String),
+    /// An SP described by a target file, whose mock IdP ([`TargetIdp`]) is running.
+    Target(Arc<LoadTarget>),
+}
+
+/// Drives `plan` against the reference SP at `sp_base_url`; `on_done` sees each attempt as it
+/// finishes.
 pub async fn drive(
     sp_base_url: &str,
+    plan: &LoadPlan,
+    on_done: impl Fn(&Attempt) + Send + Sync + 'static,
+) -> LoadReport {
+    drive_against(Against::ReferenceSp(sp_base_url.to_owned()), plan, on_done).await
+}
+
+/// Drives `plan` against `against`, as [`drive`].
+pub async fn drive_against(
+    against: Against,
     plan: &LoadPlan,
     on_done: impl Fn(&Attempt) + Send + Sync + 'static,
 ) -> LoadReport {
@@ -126,7 +151,7 @@ pub async fn drive(
     let workers: Vec<_> = (0..plan.concurrency.max(1))
         .map(|_| {
             let (next, on_done, users) = (next.clone(), on_done.clone(), users.clone());
-            let (sp, total, keep) = (sp_base_url.to_owned(), plan.sign_ins, plan.keep_browsers);
+            let (against, total, keep) = (against.clone(), plan.sign_ins, plan.keep_browsers);
             let stop = plan.stop.clone();
             tokio::spawn(async move {
                 let mut done = Vec::new();
@@ -136,7 +161,10 @@ pub async fn drive(
                         break done;
                     }
                     let user = users[index % users.len().max(1)].clone();
-                    let attempt = sign_in(&sp, index, user, keep).await;
+                    let attempt = match &against {
+                        Against::ReferenceSp(sp) => sign_in(sp, index, user, keep).await,
+                        Against::Target(target) => sign_in_target(target, index, user).await,
+                    };
                     on_done(&attempt);
                     done.push(attempt);
                 }
@@ -173,6 +201,18 @@ async fn sign_in(sp: &str, index: usize, user: String, keep: bool) -> Attempt {
         latency: started.elapsed(),
         result,
         browser,
+    }
+}
+
+async fn sign_in_target(target: &LoadTarget, index: usize, user: String) -> Attempt {
+    let started = Instant::now();
+    let result = target::sign_in(target, &user).await;
+    Attempt {
+        index,
+        user,
+        latency: started.elapsed(),
+        result,
+        browser: None,
     }
 }
 

@@ -6,7 +6,6 @@
 //! Debian package creates. Every failure is an `Err` with the reason (never a skip), so a test
 //! that cannot get a server fails saying why.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +33,8 @@ impl TestPostgres {
         if as_postgres {
             run(Command::new("chown").arg("postgres").arg(dir.path()))?;
         }
-        let port = free_port()?;
+        let port =
+            crate::net::free_loopback_port().map_err(|e| format!("no free loopback port: {e}"))?;
         let server = TestPostgres {
             bin,
             dir,
@@ -180,13 +180,6 @@ fn running_as_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
-}
-
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free loopback port: {e}"))
 }
 
 fn run(command: &mut Command) -> Result<(), String> {
