@@ -114,6 +114,43 @@ impl PostForm {
     }
 }
 
+/// At most this many TLS configurations are kept (the system roots, and each run's CA).
+const MAX_SHARED_TLS: usize = 8;
+
+/// The TLS configuration of a browser trusting only `ca_pem`, or the system's roots when `None`,
+/// made once per process and shared by every browser. Making one loads the system's CA bundle
+/// (about 140 certificates, some milliseconds of OpenSSL 3 parsing, even when the roots are then
+/// replaced), which was most of a catalogue scenario's CPU time. Sharing it shares no state
+/// between browsers: cookies are each client's, and OpenSSL keeps no client sessions unless
+/// asked to. `None` when `ca_pem` is not a usable certificate.
+fn shared_tls(ca_pem: Option<&str>) -> Option<native_tls::TlsConnector> {
+    type Cache = Vec<(Option<String>, native_tls::TlsConnector)>;
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Vec::new());
+    let lock = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let key = ca_pem.map(str::to_owned);
+    if let Some((_, found)) = lock().iter().find(|(k, _)| *k == key) {
+        return Some(found.clone());
+    }
+    let mut builder = native_tls::TlsConnector::builder();
+    if let Some(pem) = ca_pem {
+        let ca = native_tls::Certificate::from_pem(pem.as_bytes()).ok()?;
+        builder
+            .disable_built_in_roots(true)
+            .add_root_certificate(ca);
+    }
+    let made = builder.build().ok()?;
+    let mut cache = lock();
+    if cache.len() >= MAX_SHARED_TLS {
+        cache.clear();
+    }
+    cache.push((key, made.clone()));
+    Some(made)
+}
+
 /// One browser: its own cookie jar.
 pub struct HttpDriver {
     client: reqwest::Client,
@@ -137,15 +174,20 @@ impl HttpDriver {
     ///
     /// [`Pair::tls`]: crate::harness::Pair::tls
     pub fn trusting(sp_base_url: &str, ca_pem: Option<&str>) -> Result<Self, DriverError> {
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(Policy::none());
-        if let Some(pem) = ca_pem {
-            builder = builder
-                .tls_built_in_root_certs(false)
-                .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes())?);
+        let client = match shared_tls(ca_pem) {
+            Some(tls) => builder.use_preconfigured_tls(tls),
+            // Unusable PEM: reqwest says why.
+            None => match ca_pem {
+                Some(pem) => builder
+                    .tls_built_in_root_certs(false)
+                    .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes())?),
+                None => builder,
+            },
         }
-        let client = builder.build()?;
+        .build()?;
         Ok(Self {
             client,
             sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),

@@ -9,7 +9,9 @@
 use mock_idp::keys::IdpKeys;
 use mock_idp::mint::{CounterIds, MintParams, mint_response};
 use mock_idp::{profiles, users};
-use plumbing::bench::{Clock, Op, Ratio, RsaBaseline, Target, criterion, interleaved, rounds};
+use plumbing::bench::{
+    Clock, Op, Ratio, RsaBaseline, Target, criterion, interleaved, profile_only, rounds,
+};
 use time::macros::datetime;
 
 fn main() {
@@ -35,15 +37,18 @@ fn main() {
         .expect("mint")
     };
 
+    let mut ops = [
+        Op::new("rsa2048 sign", || drop(rsa.sign())),
+        Op::new("mint valid", || drop(mint())),
+    ];
+    if profile_only(&mut ops) {
+        return;
+    }
     let mut c = criterion(Clock::Thread);
     c.bench_function("rsa2048/sign", |b| b.iter(|| rsa.sign()));
     c.bench_function("mint signed valid response", |b| b.iter(mint));
     c.final_summary();
 
-    let mut ops = [
-        Op::new("rsa2048 sign", || drop(rsa.sign())),
-        Op::new("mint valid", || drop(mint())),
-    ];
     interleaved(&mut ops, rounds(), Clock::Thread).report(
         "mint_response against the bare RSA-2048 signature",
         &[Ratio {

@@ -15,7 +15,9 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use plumbing::bench::{Clock, Op, Ratio, RsaBaseline, Target, criterion, interleaved, rounds};
+use plumbing::bench::{
+    Clock, Op, Ratio, RsaBaseline, Target, criterion, interleaved, profile_only, rounds,
+};
 use sp::keys::SpEncryptionKeys;
 use sp::verify::{DecryptionKey, VerifyPolicy, verify_response};
 
@@ -160,6 +162,27 @@ fn main() {
         assert_eq!(got.reason.code(), code, "{}", got.message);
     }
 
+    let mut ops = [
+        Op::new("rsa2048 verify", || assert!(rsa.verify())),
+        Op::new("rsa2048 sign", || drop(rsa.sign())),
+        Op::new("verify typical", || drop(accept(&cases.typical, &policy))),
+        Op::new("verify large", || drop(accept(&cases.large, &policy))),
+        Op::new("verify encrypted", || {
+            drop(accept(&cases.encrypted, &enc_policy))
+        }),
+        Op::new("refuse bad signature", || {
+            drop(refuse(&cases.bad_signature, "signature.invalid"))
+        }),
+        Op::new("refuse unsigned, wrong audience", || {
+            drop(refuse(&cases.unsigned_wrong_audience, "signature.missing"))
+        }),
+        Op::new("refuse unsigned", || {
+            drop(refuse(&cases.unsigned, "signature.missing"))
+        }),
+    ];
+    if profile_only(&mut ops) {
+        return;
+    }
     let mut c = criterion(Clock::Thread);
     c.bench_function("rsa2048/verify", |b| b.iter(|| assert!(rsa.verify())));
     c.bench_function("verify_response/typical", |b| {
@@ -183,24 +206,6 @@ fn main() {
     c.bench_function("rsa2048/sign", |b| b.iter(|| rsa.sign()));
     c.final_summary();
 
-    let mut ops = [
-        Op::new("rsa2048 verify", || assert!(rsa.verify())),
-        Op::new("rsa2048 sign", || drop(rsa.sign())),
-        Op::new("verify typical", || drop(accept(&cases.typical, &policy))),
-        Op::new("verify large", || drop(accept(&cases.large, &policy))),
-        Op::new("verify encrypted", || {
-            drop(accept(&cases.encrypted, &enc_policy))
-        }),
-        Op::new("refuse bad signature", || {
-            drop(refuse(&cases.bad_signature, "signature.invalid"))
-        }),
-        Op::new("refuse unsigned, wrong audience", || {
-            drop(refuse(&cases.unsigned_wrong_audience, "signature.missing"))
-        }),
-        Op::new("refuse unsigned", || {
-            drop(refuse(&cases.unsigned, "signature.missing"))
-        }),
-    ];
     let timed = interleaved(&mut ops, rounds(), Clock::Thread);
     let v = &["rsa2048 verify"][..];
     timed.report(

@@ -62,17 +62,31 @@ impl NodeIdentity {
     }
 }
 
-/// The C string at `ptr` as text (libxml2 holds UTF-8; the verifier refused other input), or
-/// `None` for NULL.
+/// The bytes of the C string at `ptr` (without its NUL), or `None` for NULL: compared in place,
+/// since the verifier asks for names and namespaces many times per element.
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string that outlives `'a`.
-unsafe fn c_text<'a>(ptr: *const u8) -> Option<std::borrow::Cow<'a, str>> {
+unsafe fn c_bytes<'a>(ptr: *const u8) -> Option<&'a [u8]> {
     if ptr.is_null() {
         return None;
     }
     // SAFETY: the caller's contract.
-    Some(unsafe { CStr::from_ptr(ptr.cast()) }.to_string_lossy())
+    Some(unsafe { CStr::from_ptr(ptr.cast()) }.to_bytes())
+}
+
+/// The C string at `ptr` as text (libxml2 holds UTF-8; the verifier refused other input), or
+/// `None` for NULL. Borrowed unless it is not UTF-8 (then lossily copied).
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string that outlives `'a`.
+unsafe fn c_text<'a>(ptr: *const u8) -> Option<std::borrow::Cow<'a, str>> {
+    // SAFETY: the caller's contract.
+    let bytes = unsafe { c_bytes(ptr) }?;
+    Some(match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    })
 }
 
 /// Whether `node` is an element whose local name is `local` in namespace `ns`, read in place:
@@ -87,9 +101,9 @@ pub fn element_is(node: RoNode, ns: &str, local: &str) -> bool {
     // (NULL or a live namespace whose `href` is NULL or a string) live as long as the tree.
     unsafe {
         (*ptr).type_ == libxml::bindings::xmlElementType_XML_ELEMENT_NODE
-            && c_text((*ptr).name).is_some_and(|n| n == local)
+            && c_bytes((*ptr).name).is_some_and(|n| n == local.as_bytes())
             && !(*ptr).ns.is_null()
-            && c_text((*(*ptr).ns).href).is_some_and(|h| h == ns)
+            && c_bytes((*(*ptr).ns).href).is_some_and(|h| h == ns.as_bytes())
     }
 }
 

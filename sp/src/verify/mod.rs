@@ -668,7 +668,10 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<(Document, RoNode), Rejection
         ));
     }
     for marker in ["<!DOCTYPE", "<!ENTITY"] {
-        if let Some(at) = text.find(marker) {
+        // `contains` is the vectorised search; the position only serves the message.
+        if text.contains(marker)
+            && let Some(at) = text.find(marker)
+        {
             return Err(Rejection::new(
                 Reason::InputContainsDoctype,
                 format!("the response contains {marker} at byte {at}; DTDs are refused"),

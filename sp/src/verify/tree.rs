@@ -107,20 +107,33 @@ pub fn simple_text(node: RoNode) -> Result<String, Rejection> {
 }
 
 /// Every element of the subtree rooted at `root` (root included), in document order, walked
-/// without recursion so that depth cannot exhaust the stack.
+/// without recursion (so that depth cannot exhaust the stack) and without a stack: down to the
+/// first child, else on to the next sibling, else up to the nearest ancestor that has one.
 pub fn descendants(root: RoNode) -> Vec<RoNode> {
     let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(n) = stack.pop() {
-        if n.is_element_node() {
-            out.push(n);
+    let mut node = root;
+    loop {
+        if node.is_element_node() {
+            out.push(node);
         }
-        // Push children in reverse so they pop in document order.
-        let kids: Vec<RoNode> =
-            std::iter::successors(n.get_first_child(), |c| c.get_next_sibling()).collect();
-        stack.extend(kids.into_iter().rev());
+        if let Some(child) = node.get_first_child() {
+            node = child;
+            continue;
+        }
+        loop {
+            if node == root {
+                return out;
+            }
+            if let Some(next) = node.get_next_sibling() {
+                node = next;
+                break;
+            }
+            match node.get_parent() {
+                Some(parent) => node = parent,
+                None => return out,
+            }
+        }
     }
-    out
 }
 
 /// Whether the subtree holds an unexpanded entity reference node (impossible without a DTD, which

@@ -286,6 +286,25 @@ pub struct Ratio<'a> {
     pub target: Target,
 }
 
+/// Runs only the operation named by `SAMLCONF_BENCH_PROFILE=NAME=CALLS` (e.g.
+/// `verify typical=2000`), `CALLS` times, for a profiler (`valgrind --tool=callgrind`); returns
+/// whether it did, and then the bench should stop. Panics on an unknown name (benches only).
+pub fn profile_only(ops: &mut [Op<'_>]) -> bool {
+    let Ok(spec) = std::env::var("SAMLCONF_BENCH_PROFILE") else {
+        return false;
+    };
+    let (name, calls) = spec.rsplit_once('=').unwrap_or((spec.as_str(), "1000"));
+    let calls: u32 = calls.parse().expect("SAMLCONF_BENCH_PROFILE=NAME=CALLS");
+    let op = ops
+        .iter_mut()
+        .find(|op| op.name == name)
+        .unwrap_or_else(|| panic!("no operation {name:?} to profile"));
+    for _ in 0..calls {
+        (op.run)();
+    }
+    true
+}
+
 /// How many interleaved rounds the benches run: `SAMLCONF_BENCH_ROUNDS`, default 41 (0 skips
 /// them, e.g. under a profiler).
 pub fn rounds() -> usize {
