@@ -14,4 +14,6 @@ pub mod lifecycle;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod sut;
+pub mod target;
 pub mod vectors;

@@ -5,6 +5,7 @@ pub mod fuzz_corpus;
 pub mod mint;
 pub mod profiles;
 pub mod run;
+mod run_targets;
 pub mod serve;
 pub mod vectors;
 pub mod verify;

@@ -4,16 +4,23 @@
 
 pub mod html;
 pub mod junit;
+pub mod matrix;
 pub mod xml;
 
 use crate::runner::{RunInfo, ScenarioResult, Verdict};
 
 /// Counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Totals {
     pub passed: usize,
     pub failed: usize,
     pub errors: usize,
+    /// Only against targets: graded results ([`Verdict`]).
+    pub warnings: usize,
+    pub informational: usize,
+    pub not_applicable: usize,
+    pub known_failures: usize,
+    pub now_passing: usize,
 }
 
 impl Totals {
@@ -24,13 +31,35 @@ impl Totals {
                 Verdict::Pass => totals.passed += 1,
                 Verdict::Fail => totals.failed += 1,
                 Verdict::Error => totals.errors += 1,
+                Verdict::Warning => totals.warnings += 1,
+                Verdict::Informational => totals.informational += 1,
+                Verdict::NotApplicable => totals.not_applicable += 1,
+                Verdict::KnownFailure => totals.known_failures += 1,
+                Verdict::NowPassing => totals.now_passing += 1,
             }
         }
         totals
     }
 
+    /// Nothing failed and nothing broke (a graded run: no `must` failure, no error, no known
+    /// failure passing).
     pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.errors == 0
+        self.failed == 0 && self.errors == 0 && self.now_passing == 0
+    }
+
+    /// The graded counts, e.g. ", 2 warnings, 40 not applicable"; empty for an ungraded run.
+    pub fn graded_counts(&self) -> String {
+        [
+            (self.warnings, "warnings"),
+            (self.informational, "informational"),
+            (self.not_applicable, "not applicable"),
+            (self.known_failures, "known failures"),
+            (self.now_passing, "known failures now passing"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(", {n} {what}"))
+        .collect()
     }
 }
 
@@ -47,6 +76,11 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
             Verdict::Pass => "pass",
             Verdict::Fail => "FAIL",
             Verdict::Error => "ERROR",
+            Verdict::Warning => "WARN",
+            Verdict::Informational => "info",
+            Verdict::NotApplicable => "n/a",
+            Verdict::KnownFailure => "known",
+            Verdict::NowPassing => "NOW-OK",
         };
         out.push_str(&format!(
             "{:<id_width$}  {:<6} {:>6.2}s  {}\n",
@@ -63,11 +97,12 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
         0.0
     };
     out.push_str(&format!(
-        "\n{} scenarios: {} passed, {} failed, {} errors in {:.2}s ({:.1} scenarios/s)\n",
+        "\n{} scenarios: {} passed, {} failed, {} errors{} in {:.2}s ({:.1} scenarios/s)\n",
         results.len(),
         totals.passed,
         totals.failed,
         totals.errors,
+        totals.graded_counts(),
         wall_seconds,
         rate
     ));

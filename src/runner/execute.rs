@@ -5,19 +5,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sp::accounts::NewLocalAccount;
-
 use super::observe;
+use super::stage::Stage;
 use super::summary::summary;
 use super::wire::{posted_messages, redirect_messages};
-use super::{Actual, START, SamlMessage, ScenarioResult, StepResult, StepStatus};
+use super::{Actual, SamlMessage, ScenarioResult, StepResult, StepStatus};
 use crate::driver::{HttpDriver, PostForm};
-use crate::harness::{Pair, PairOptions};
 use crate::scenario::{Scenario, Step};
 
 /// The state of one running scenario.
 pub(super) struct Ctx {
-    pub(super) pair: Pair,
+    pub(super) stage: Stage,
     pub(super) drivers: HashMap<String, HttpDriver>,
     /// How many posted forms of each browser were already looked at.
     forms_seen: HashMap<String, usize>,
@@ -35,9 +33,26 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
+    pub(super) fn new(stage: Stage) -> Ctx {
+        Ctx {
+            stage,
+            drivers: HashMap::new(),
+            forms_seen: HashMap::new(),
+            redirects_seen: HashMap::new(),
+            accounts: BTreeMap::new(),
+            invitations: HashMap::new(),
+            last_response: None,
+            last_response_of: HashMap::new(),
+            last_logout: None,
+        }
+    }
+
     pub(super) fn driver(&mut self, name: &str) -> Result<&HttpDriver, String> {
         if !self.drivers.contains_key(name) {
-            let driver = HttpDriver::new(&self.pair.endpoints.sp_base_url)
+            let driver = self
+                .stage
+                .sp
+                .browser()
                 .map_err(|e| format!("browser {name:?}: {e}"))?;
             self.drivers.insert(name.to_owned(), driver);
         }
@@ -47,6 +62,7 @@ impl Ctx {
     /// Forms posted since the last call, as decoded messages; remembers the last SAMLResponse.
     fn new_forms(&mut self) -> Vec<SamlMessage> {
         let mut messages = Vec::new();
+        let acs = self.stage.sp.acs_url();
         let mut names: Vec<&String> = self.drivers.keys().collect();
         names.sort();
         for name in names {
@@ -59,7 +75,7 @@ impl Ctx {
             let seen = self.forms_seen.get(name).copied().unwrap_or(0);
             for form in forms.iter().skip(seen) {
                 messages.extend(posted_messages(form));
-                if form.field("SAMLResponse").is_some() && form.action.ends_with("/saml/acs") {
+                if form.field("SAMLResponse").is_some() && form.action.starts_with(&acs) {
                     self.last_response = Some(form.clone());
                     self.last_response_of.insert(name.clone(), form.clone());
                 }
@@ -71,20 +87,29 @@ impl Ctx {
 }
 
 /// Runs `scenario`'s steps into `result`; an error is the harness's own failure.
+/// What a scenario runs against.
+#[derive(Clone, Copy)]
+pub(super) enum On<'a> {
+    /// The reference SP, weakened for tests (`sp::weakness`) or not.
+    Reference(&'a sp::weakness::Weaknesses),
+    /// An SP we do not control (the scenario applies to it).
+    Target(&'a crate::target::Target),
+}
+
+/// Runs `scenario`'s steps into `result`; an error is the harness's own failure.
 pub(super) async fn execute(
     scenario: &Scenario,
-    weaknesses: &sp::weakness::Weaknesses,
+    on: On<'_>,
     result: &mut ScenarioResult,
 ) -> Result<(), String> {
-    let started = Pair::start(PairOptions {
-        sp_weaknesses: weaknesses.clone(),
-        virtual_start: Some(START),
-        sp_overrides: scenario.sp_overrides_root(),
-        extra_idp_users: scenario.idp_users.clone(),
-        extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
-        ..Default::default()
-    })
-    .await;
+    let weaknesses = match on {
+        On::Reference(weaknesses) => weaknesses,
+        On::Target(target) => {
+            let stage = Stage::target(target, scenario).await?;
+            return run_steps(Ctx::new(stage), scenario, result).await;
+        }
+    };
+    let started = Stage::reference(scenario, weaknesses).await;
     // `config_refused`: the SP itself must refuse to start, and say why.
     if let Some(wanted) = &scenario.config_refused {
         let failure = match started {
@@ -100,37 +125,26 @@ pub(super) async fn execute(
         }
         return Ok(());
     }
-    let pair = started.map_err(|e| format!("cannot start the pair: {e}"))?;
-    let mut ctx = Ctx {
-        pair,
-        drivers: HashMap::new(),
-        forms_seen: HashMap::new(),
-        redirects_seen: HashMap::new(),
-        accounts: BTreeMap::new(),
-        invitations: HashMap::new(),
-        last_response: None,
-        last_response_of: HashMap::new(),
-        last_logout: None,
-    };
+    let stage = started.map_err(|e| format!("cannot start the pair: {e}"))?;
+    run_steps(Ctx::new(stage), scenario, result).await
+}
+
+async fn run_steps(
+    mut ctx: Ctx,
+    scenario: &Scenario,
+    result: &mut ScenarioResult,
+) -> Result<(), String> {
     for account in &scenario.accounts {
-        let new = NewLocalAccount {
-            login: account.login.clone(),
-            email: account.email.clone(),
-            first_name: account.first_name.clone(),
-            last_name: account.last_name.clone(),
-            password: account.password.clone(),
-            roles: account.roles.clone(),
-            sso_allowed: account.sso_allowed,
-        };
-        let user = ctx
-            .pair
-            .sp
-            .store()
-            .create_local_account(&new, START - time::Duration::days(31))
+        let admin = ctx.stage.sp.admin().ok_or_else(|| {
+            crate::sut::not_offered("creating local accounts", ctx.stage.sp.name())
+        })?;
+        let id = admin
+            .create_local_account(account)
             .await
             .map_err(|e| format!("cannot create account {:?}: {e}", account.handle()))?;
-        ctx.accounts.insert(account.handle().to_owned(), user.id);
+        ctx.accounts.insert(account.handle().to_owned(), id);
     }
+    let exact = ctx.stage.sp.codes_are_exact();
 
     let mut failed = false;
     for (index, step) in scenario.steps.iter().enumerate() {
@@ -148,15 +162,16 @@ pub(super) async fn execute(
             messages: vec![],
         };
         if !failed {
-            let before = observe::Before::take(&ctx).await;
-            match run_and_observe(&mut ctx, step).await {
+            let before = observe::Before::take(&ctx, step).await;
+            match run_and_observe(&mut ctx, step, &before).await {
                 Ok((mut actual, mut messages)) => {
                     observe::audit(&ctx, step, before, &mut actual).await?;
                     observe::accounts(&ctx, step, &mut actual).await?;
                     let mut posted = ctx.new_forms();
                     posted.append(&mut messages);
                     step_result.messages = posted;
-                    step_result.differences = super::compare::differences(&step.expect, &actual);
+                    step_result.differences =
+                        super::compare::differences(&step.expect, &mut actual, exact);
                     step_result.status = if step_result.differences.is_empty() {
                         StepStatus::Pass
                     } else {
@@ -174,20 +189,23 @@ pub(super) async fn execute(
         }
         result.steps.push(step_result);
     }
-    result.audit = ctx
-        .pair
-        .sp
-        .store()
-        .audit_events()
-        .await
-        .map_err(|e| format!("audit log: {e}"))?;
+    if let Some(admin) = ctx.stage.sp.admin() {
+        result.audit = admin
+            .audit_events()
+            .await
+            .map_err(|e| format!("audit log: {e}"))?;
+    }
     Ok(())
 }
 
 /// Runs the step's action, then reads what its browser's session is afterwards.
-async fn run_and_observe(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlMessage>), String> {
+async fn run_and_observe(
+    ctx: &mut Ctx,
+    step: &Step,
+    before: &observe::Before,
+) -> Result<(Actual, Vec<SamlMessage>), String> {
     let (mut actual, messages) = super::step::run(ctx, step).await?;
-    observe::session(ctx, step, &mut actual).await?;
+    observe::session(ctx, step, before, &mut actual).await?;
     observe::page(&mut actual);
     Ok((actual, messages))
 }

@@ -4,14 +4,15 @@
 //! browser has afterwards, the audit log and the accounts are read by `observe`.
 
 use mock_idp::knobs::Knobs;
-use mock_idp::server::{LogoutBinding, LogoutMessage, NextResponses, StartLogout};
+use mock_idp::server::{LogoutBinding, NextResponses, StartLogout};
 use serde_json::Value;
 
 use super::execute::Ctx;
 use super::wire::redirect_messages;
 use super::{Actual, SamlMessage};
-use crate::driver::{RenewOutcome, SignInOutcome, Visited, parse_post_form};
-use crate::scenario::{Action, Binding, Step, Via};
+use crate::driver::{RenewOutcome, SignInOutcome, Visited};
+use crate::scenario::{Action, Binding, Outcome, Step, Via};
+use crate::sut::SignInStart;
 
 /// Performs the step's action; what the browser sees of its session afterwards is observed
 /// separately (`observe`).
@@ -23,14 +24,16 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         Action::SignIn(a) => {
             let (idp, idp_base, idp_entity) = match &a.idp {
                 None => (
-                    ctx.pair.idp.clone(),
-                    ctx.pair.endpoints.idp_base_url.clone(),
-                    ctx.pair.endpoints.idp_entity_id(),
+                    ctx.stage.idp.clone(),
+                    ctx.stage.idp_base_url.clone(),
+                    ctx.stage.idp_entity_id.clone(),
                 ),
                 Some(name) => {
                     let extra = ctx
-                        .pair
-                        .extra_idp(name)
+                        .stage
+                        .extra_idps
+                        .iter()
+                        .find(|extra| extra.name == *name)
                         .ok_or_else(|| format!("no extra IdP {name:?}"))?;
                     (
                         extra.idp.clone(),
@@ -40,9 +43,8 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 }
             };
             queue_at(&idp, &a.profile, &a.knobs)?;
-            // With several IdPs `/login` shows a chooser: go straight to the one asked for.
-            let chooser = !ctx.pair.extra_idps.is_empty();
-            let sp_entity = ctx.pair.sp.config().entity_id();
+            // With several IdPs the SP shows a chooser: the sign-in goes to the one asked for.
+            let chooser = !ctx.stage.extra_idps.is_empty();
             // The browser that starts the sign-in. The one that posts the IdP's answer (another
             // one with `post_from`) is the step's browser, whose session the step judges.
             let name = a.browser.as_deref().unwrap_or(crate::scenario::MAIN);
@@ -51,62 +53,55 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             ctx.driver(name)?;
             let driver = &ctx.drivers[name];
             let poster = &ctx.drivers[poster];
+            let sp = &*ctx.stage.sp;
             let outcome = match a.via {
-                Via::Sp if chooser => {
-                    let query = {
-                        let mut login = url::form_urlencoded::Serializer::new(String::new());
-                        login.append_pair("idp", &idp_entity);
-                        if let Some(relay_state) = &a.relay_state {
-                            login.append_pair("RelayState", relay_state);
-                        }
-                        login.finish()
+                Via::Sp => {
+                    let start = SignInStart {
+                        user: &a.user,
+                        relay_state: a.relay_state.as_deref(),
+                        choose_idp: chooser.then_some(idp_entity.as_str()),
                     };
-                    driver
-                        .sign_in_at(&format!("/login?{query}"), &a.user)
+                    sp.sign_in(driver, poster, start).await?
+                }
+                Via::Idp => {
+                    match driver
+                        .idp_initiated_form(
+                            &idp_base,
+                            &sp.entity_id(),
+                            &a.user,
+                            a.relay_state.as_deref(),
+                        )
                         .await
                         .map_err(err)?
+                    {
+                        Ok(form) => sp.post_response(poster, &form).await?,
+                        Err(refused) => refused,
+                    }
                 }
-                Via::Sp => driver
-                    .sign_in_posted_by(poster, &a.user, a.relay_state.as_deref())
-                    .await
-                    .map_err(err)?,
-                Via::Idp => driver
-                    .sign_in_idp_initiated(
-                        poster,
-                        &idp_base,
-                        &sp_entity,
-                        &a.user,
-                        a.relay_state.as_deref(),
-                    )
-                    .await
-                    .map_err(err)?,
             };
             from_sign_in(outcome, &mut actual);
         }
         Action::Link(a) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            let outcome = driver
-                .link_account(a.username.as_deref(), &a.password)
-                .await
-                .map_err(err)?;
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            let outcome = ctx
+                .stage
+                .sp
+                .link(driver, a.username.as_deref(), Some(&a.password))
+                .await?;
             from_sign_in(outcome, &mut actual);
         }
         Action::SkipLink(_) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            from_sign_in(driver.skip_linking().await.map_err(err)?, &mut actual);
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            from_sign_in(ctx.stage.sp.link(driver, None, None).await?, &mut actual);
         }
         Action::Invite(a) => {
             let id = *ctx
                 .accounts
                 .get(&a.account)
                 .ok_or_else(|| format!("no account {:?}", a.account))?;
-            let token = ctx
-                .pair
-                .sp
-                .store()
-                .invite(id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let token = admin(ctx)?.invite(id).await?;
             ctx.invitations.insert(a.account.clone(), token);
         }
         Action::AcceptInvitation(a) => {
@@ -116,16 +111,18 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .get(&a.account)
                 .cloned()
                 .ok_or_else(|| format!("account {:?} was not invited", a.account))?;
-            let driver = ctx.driver(browser_of(step)?)?;
-            let outcome = driver
-                .accept_invitation(&format!("/invite/{token}"), &a.user)
-                .await
-                .map_err(err)?;
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            let outcome = ctx
+                .stage
+                .sp
+                .accept_invitation(driver, &token, &a.user)
+                .await?;
             from_sign_in(outcome, &mut actual);
         }
         Action::AdvanceClock(a) => {
             let clock = ctx
-                .pair
+                .stage
                 .clock
                 .clone()
                 .ok_or_else(|| "the pair has no virtual clocks".to_owned())?;
@@ -133,35 +130,41 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         }
         Action::Renew(a) => {
             queue(ctx, &a.profile, &a.knobs)?;
-            let driver = ctx.driver(browser_of(step)?)?;
-            match driver.renew().await.map_err(err)? {
-                RenewOutcome::Renewed { .. } => actual.outcome = Some("renewed".into()),
-                RenewOutcome::NotRenewed { .. } => actual.outcome = Some("not_renewed".into()),
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            match ctx.stage.sp.renew(driver).await? {
+                RenewOutcome::Renewed { .. } => actual.outcome = Some(Outcome::Renewed),
+                RenewOutcome::NotRenewed { .. } => actual.outcome = Some(Outcome::NotRenewed),
                 RenewOutcome::SessionEnded { code } => {
-                    actual.outcome = Some("session_ended".into());
-                    actual.code = Some(code);
+                    actual.outcome = Some(Outcome::SessionEnded);
+                    actual.code = Some(code).filter(|c| !c.is_empty());
+                }
+                RenewOutcome::NoSession { status } => {
+                    actual.outcome = Some(Outcome::SignedOut);
+                    actual.status = Some(status);
+                }
+                RenewOutcome::HttpError { status } => {
+                    actual.outcome = Some(Outcome::HttpError);
+                    actual.status = Some(status);
                 }
             }
         }
         Action::Logout(a) => match a.via {
             Via::Sp => {
                 if a.knobs.is_some() {
-                    ctx.pair
+                    ctx.stage
                         .idp
                         .set_next_logout_response(logout_knobs(&a.knobs)?)
                         .map_err(|e| e.to_string())?;
                 }
-                let driver = ctx.driver(browser_of(step)?)?;
-                let page = if a.cross_site {
-                    driver.cross_site_sign_out().await.map_err(err)?
-                } else {
-                    driver.sign_out().await.map_err(err)?
-                };
+                ctx.driver(browser_of(step)?)?;
+                let driver = &ctx.drivers[browser_of(step)?];
+                let page = ctx.stage.sp.sign_out(driver, a.cross_site).await?;
                 messages = from_visit(&page, &mut actual);
             }
             Via::Idp => {
                 let message = ctx
-                    .pair
+                    .stage
                     .idp
                     .start_logout(StartLogout {
                         user: a.user.clone().unwrap_or_default(),
@@ -174,8 +177,9 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                     })
                     .map_err(|e| format!("the IdP cannot start the logout: {e}"))?;
                 ctx.last_logout = Some(message.clone());
-                let driver = ctx.driver(browser_of(step)?)?;
-                let page = send_logout(driver, message).await?;
+                ctx.driver(browser_of(step)?)?;
+                let driver = &ctx.drivers[browser_of(step)?];
+                let page = ctx.stage.sp.deliver_logout(driver, message).await?;
                 messages = from_visit(&page, &mut actual);
             }
         },
@@ -184,8 +188,9 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .last_logout
                 .clone()
                 .ok_or_else(|| "no LogoutRequest was sent to replay".to_owned())?;
-            let driver = ctx.driver(browser_of(step)?)?;
-            let page = send_logout(driver, message).await?;
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            let page = ctx.stage.sp.deliver_logout(driver, message).await?;
             messages = from_visit(&page, &mut actual);
         }
         Action::Replay(a) => {
@@ -194,64 +199,72 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 None => ctx.last_response.clone(),
             }
             .ok_or_else(|| "no SAMLResponse was captured to replay".to_owned())?;
-            let driver = ctx.driver(browser_of(step)?)?;
-            from_sign_in(driver.submit(&form).await.map_err(err)?, &mut actual);
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            from_sign_in(
+                ctx.stage.sp.post_response(driver, &form).await?,
+                &mut actual,
+            );
         }
         Action::RecoveryLogin(a) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            let outcome = driver
-                .recovery_login(&a.username, &a.password)
-                .await
-                .map_err(err)?;
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            let outcome = ctx
+                .stage
+                .sp
+                .recovery_login(driver, &a.username, &a.password)
+                .await?;
             from_sign_in(outcome, &mut actual);
         }
         Action::Check(_) => {}
         Action::SetRoles(a) => {
-            let store = ctx.pair.sp.store();
+            let admin = admin(ctx)?;
             let id = match ctx.accounts.get(&a.user) {
                 Some(id) => *id,
-                None => {
-                    store
-                        .user_by_email(&a.user)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("the SP has no user {:?}", a.user))?
-                        .id
-                }
+                None => admin
+                    .user_by_email(&a.user)
+                    .await?
+                    .ok_or_else(|| format!("the SP has no user {:?}", a.user))?,
             };
-            store
-                .set_roles(id, &a.roles)
-                .await
-                .map_err(|e| e.to_string())?;
+            admin.set_roles(id, &a.roles).await?;
         }
         Action::IdpSetAccess(a) => {
-            ctx.pair
+            ctx.stage
                 .idp
                 .set_user_access(&a.user, a.access)
                 .map_err(|e| e.to_string())?;
         }
         Action::IdpRemoveUser(a) => {
-            ctx.pair
+            ctx.stage
                 .idp
                 .remove_user(&a.user)
                 .map_err(|e| e.to_string())?;
         }
         Action::IdpEndSessions(_) => {
-            ctx.pair.idp.end_all_sessions();
+            ctx.stage.idp.end_all_sessions();
         }
-        Action::IdpForbidFraming(a) => ctx.pair.idp.set_forbid_framing(a.forbid),
+        Action::IdpForbidFraming(a) => ctx.stage.idp.set_forbid_framing(a.forbid),
         Action::Visit(a) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            let (status, location, body) = driver.open(&a.path).await.map_err(err)?;
+            ctx.driver(browser_of(step)?)?;
+            let driver = &ctx.drivers[browser_of(step)?];
+            let (status, location, body) = ctx.stage.sp.visit(driver, &a.path).await?;
             actual.status = Some(status);
             actual.landing = location.map(|l| path_and_query(&l));
             actual.full_page = Some(body);
         }
         Action::IdpRequireSignedRequests(a) => {
-            ctx.pair.idp.set_want_authn_requests_signed(a.require)
+            ctx.stage.idp.set_want_authn_requests_signed(a.require)
         }
     }
     Ok((actual, messages))
+}
+
+/// The SP's admin actions, or why there are none.
+fn admin(ctx: &Ctx) -> Result<&dyn crate::sut::SpAdmin, String> {
+    ctx.stage
+        .sp
+        .admin()
+        .ok_or_else(|| crate::sut::not_offered("admin actions", ctx.stage.sp.name()))
 }
 
 /// The browser the step acts in: `Action::browser` holds the rule (and the defaults).
@@ -269,7 +282,7 @@ fn logout_knobs(knobs: &Option<toml::Table>) -> Result<Knobs, String> {
 }
 
 fn queue(ctx: &Ctx, profile: &Option<String>, knobs: &Option<toml::Table>) -> Result<(), String> {
-    queue_at(&ctx.pair.idp, profile, knobs)
+    queue_at(&ctx.stage.idp, profile, knobs)
 }
 
 fn queue_at(
@@ -296,7 +309,7 @@ fn queue_at(
 fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
     match outcome {
         SignInOutcome::SignedIn { landing, .. } => {
-            actual.outcome = Some("signed_in".into());
+            actual.outcome = Some(Outcome::SignedIn);
             actual.landing = Some(path_and_query(&landing));
         }
         SignInOutcome::Refused {
@@ -305,19 +318,19 @@ fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
             message,
             detail,
         } => {
-            actual.outcome = Some("refused".into());
+            actual.outcome = Some(Outcome::Refused);
             actual.code = Some(code);
             actual.status = Some(status);
             actual.message = Some(message).filter(|m| !m.is_empty());
             actual.detail = Some(detail).filter(|m| !m.is_empty());
         }
         SignInOutcome::IdpRefused { status, body } => {
-            actual.outcome = Some("idp_refused".into());
+            actual.outcome = Some(Outcome::IdpRefused);
             actual.status = Some(status);
             actual.full_page = Some(body);
         }
         SignInOutcome::LinkPrompt { page } => {
-            actual.outcome = Some("link_prompt".into());
+            actual.outcome = Some(Outcome::LinkPrompt);
             actual.full_page = Some(page);
         }
     }
@@ -336,20 +349,4 @@ fn path_and_query(url: &str) -> String {
 fn from_visit(visited: &Visited, actual: &mut Actual) -> Vec<SamlMessage> {
     actual.full_page = Some(visited.body.clone());
     redirect_messages(&visited.hops)
-}
-
-/// Carries the IdP's LogoutRequest through `driver`: visits the Redirect URL, or posts the form.
-async fn send_logout(
-    driver: &crate::driver::HttpDriver,
-    message: LogoutMessage,
-) -> Result<Visited, String> {
-    let err = |e: crate::driver::DriverError| e.to_string();
-    match message {
-        LogoutMessage::Redirect { url, .. } => driver.visit(&url).await.map_err(err),
-        LogoutMessage::Post { html, .. } => {
-            let form = parse_post_form(&html)
-                .ok_or_else(|| "the IdP's logout page holds no form".to_owned())?;
-            driver.post_and_follow(&form).await.map_err(err)
-        }
-    }
 }
