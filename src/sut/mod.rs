@@ -21,6 +21,9 @@ use crate::driver::{HttpDriver, PostForm, RenewOutcome, SignInOutcome, Visited};
 /// A boxed future, so that the trait stays usable as `dyn SpUnderTest`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// One page as a `visit` step reads it: status, redirect target, body.
+pub type Page = (u16, Option<String>, String);
+
 /// Who the oracle sees signed in in one browser.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Whoami {
@@ -166,7 +169,7 @@ pub trait SpUnderTest: Send + Sync {
         &'a self,
         _browser: &'a HttpDriver,
         _path: &'a str,
-    ) -> BoxFuture<'a, Result<(u16, Option<String>, String), String>> {
+    ) -> BoxFuture<'a, Result<Page, String>> {
         let message = not_offered("pages a scenario may visit", self.name());
         Box::pin(async move { Err(message) })
     }

@@ -190,7 +190,7 @@ impl SpUnderTest for ReferenceSp {
         &'a self,
         browser: &'a HttpDriver,
         path: &'a str,
-    ) -> BoxFuture<'a, Result<(u16, Option<String>, String), String>> {
+    ) -> BoxFuture<'a, Result<super::Page, String>> {
         Box::pin(async move { browser.open(path).await.map_err(err) })
     }
 
