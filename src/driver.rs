@@ -1,7 +1,11 @@
 //! The HTTP driver: plays the browser with reqwest (cookie jar, redirects followed by hand so
 //! that every hop is observable) through SP-initiated and IdP-initiated sign-in.
 
+mod any;
+pub mod browser;
 mod page;
+
+pub use any::{Driver, browser_cannot};
 
 use reqwest::header::{ACCEPT, LOCATION};
 use reqwest::redirect::Policy;
@@ -74,6 +78,9 @@ pub enum DriverError {
     Http(#[from] reqwest::Error),
     #[error("unexpected answer at {step}: {detail}")]
     Unexpected { step: &'static str, detail: String },
+    /// WebDriver or Chromium failed (the browser driver).
+    #[error("browser: {0}")]
+    Browser(String),
 }
 
 fn unexpected(step: &'static str, detail: impl Into<String>) -> DriverError {
@@ -116,16 +123,21 @@ impl HttpDriver {
     pub const NAME: &'static str = "http";
 
     pub fn new(sp_base_url: &str) -> Result<Self, DriverError> {
-        Self::with_ca(sp_base_url, None)
+        Self::trusting(sp_base_url, None)
     }
 
-    /// A browser that also trusts the certificate authority `ca_pem` (an HTTPS target's).
-    pub fn with_ca(sp_base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self, DriverError> {
+    /// A browser that trusts only `ca_pem` (PEM, one or more certificates: the run's certificate
+    /// authority, [`Pair::tls`], or an HTTPS target's `ca_file`) for HTTPS; `None`: the system's
+    /// roots, as [`HttpDriver::new`].
+    ///
+    /// [`Pair::tls`]: crate::harness::Pair::tls
+    pub fn trusting(sp_base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self, DriverError> {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let mut builder = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(Policy::none());
         if let Some(pem) = ca_pem {
+            builder = builder.tls_built_in_root_certs(false);
             for cert in reqwest::Certificate::from_pem_bundle(pem)? {
                 builder = builder.add_root_certificate(cert);
             }

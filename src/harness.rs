@@ -15,6 +15,10 @@ pub struct PairOptions {
     /// 0 picks a free port.
     pub idp_port: u16,
     pub sp_port: u16,
+    /// The host name the SP is announced under (its base URL, hence its metadata and ACS URL);
+    /// it still listens on 127.0.0.1, where the IdP is announced. `Some("localhost")` puts the
+    /// two on different sites for a browser, so that cross-site cookie rules apply.
+    pub sp_host: Option<String>,
     /// A full SP configuration to use instead of the demo one; its `[idp]` section is
     /// overwritten to point at the mock IdP.
     pub sp_config: Option<sp::config::SpConfig>,
@@ -41,7 +45,28 @@ pub struct PairOptions {
     /// `weakened` feature refuses to start with any.
     #[doc(hidden)]
     pub sp_weaknesses: sp::weakness::Weaknesses,
+    /// Serve every server of the pair over HTTPS, with the run's certificate authority
+    /// ([`crate::tls::run_ca`]; its certificate is [`Pair::tls`]).
+    pub https: bool,
+    /// A second SP node: the same configuration and the same SQLite file (a temporary one when
+    /// `database` is `:memory:`), its own pool and router behind its own address, as two
+    /// processes of one cluster behind a load balancer.
+    pub second_node: bool,
+    /// A second workspace: another SP deployment (its own address, entity ID, ACS URL and
+    /// in-memory store, the demo configuration with these overrides) trusting the same IdP,
+    /// which knows it as a second service provider.
+    pub workspace2: Option<toml::Table>,
 }
+
+/// An SP besides the pair's own: [`Pair::node2`] or [`Pair::workspace2`].
+#[derive(Clone)]
+pub struct SpNode {
+    pub sp: sp::web::Sp,
+    pub base_url: String,
+}
+
+/// Numbers the cluster databases of this process.
+static CLUSTER_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A further mock IdP beside the pair's own: its own port and key pair, its own users, the
 /// same virtual clock. The SP trusts it as an `[[additional_idp]]`.
@@ -83,6 +108,35 @@ pub enum KeyRollover {
     /// After the overlap: the SP pins only the next key; a message is signed with the retired
     /// one (by the IdP, or by whoever kept that key).
     OldKeyNewPinned,
+}
+
+/// At most this many generated key pairs are kept (a few per extra IdP of the catalogue).
+const MAX_GENERATED_IDENTITIES: usize = 256;
+
+/// A fresh RSA-2048 key pair and certificate for an extra IdP, generated once per process for
+/// each `common_name`: generating one costs tens of milliseconds, more than the rest of a
+/// scenario. A key pair is no state, so scenarios stay isolated; within one pair every name, and
+/// so every key, differs (extra IdPs have distinct names; next and retired keys their own).
+fn generated_identity(
+    common_name: &str,
+) -> Result<mock_idp::keys::SigningIdentity, mock_idp::keys::KeyError> {
+    type Cache = std::collections::HashMap<String, mock_idp::keys::SigningIdentity>;
+    static CACHE: std::sync::Mutex<Option<Cache>> = std::sync::Mutex::new(None);
+    let lock = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(found) = lock().as_ref().and_then(|c| c.get(common_name)) {
+        return Ok(found.clone());
+    }
+    let made = mock_idp::keys::SigningIdentity::generate(common_name)?;
+    let mut cache = lock();
+    let cache = cache.get_or_insert_with(Cache::new);
+    if cache.len() >= MAX_GENERATED_IDENTITIES {
+        cache.clear();
+    }
+    Ok(cache.entry(common_name.to_owned()).or_insert(made).clone())
 }
 
 /// IdP metadata listing `certs_pem` as signing keys (what the SP's `metadata_file` reads).
@@ -152,6 +206,7 @@ impl Default for PairOptions {
         Self {
             idp_port: 0,
             sp_port: 0,
+            sp_host: None,
             sp_config: None,
             sp_tweak: None,
             sp_overrides: None,
@@ -162,6 +217,9 @@ impl Default for PairOptions {
             virtual_start: None,
             extra_idps: Vec::new(),
             sp_weaknesses: sp::weakness::Weaknesses::none(),
+            https: false,
+            second_node: false,
+            workspace2: None,
         }
     }
 }
@@ -176,7 +234,16 @@ pub struct Pair {
     pub clock: Option<plumbing::clock::ManualClock>,
     /// The extra IdPs of [`PairOptions::extra_idps`], in order.
     pub extra_idps: Vec<ExtraIdp>,
+    /// The run's certificate authority when the pair serves HTTPS: clients trust its
+    /// `ca_cert_pem`; Chromium trusts the server by `server_spki_sha256`.
+    pub tls: Option<Arc<plumbing::tls::RunCa>>,
+    /// The second node of [`PairOptions::second_node`].
+    pub node2: Option<SpNode>,
+    /// The second workspace of [`PairOptions::workspace2`].
+    pub workspace2: Option<SpNode>,
     tasks: Vec<JoinHandle<()>>,
+    /// The temporary SQLite file the two nodes share, removed when the pair drops.
+    cluster_database: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +258,44 @@ pub enum HarnessError {
     Store(#[from] sp::store::StoreError),
     #[error("extra IdP {name:?}: {message}")]
     ExtraIdp { name: String, message: String },
+    #[error("HTTPS: {0}")]
+    Tls(String),
+}
+
+/// Serves `app` on `listener`, over TLS with `tls`; `connect_info` gives handlers the peer
+/// address (the SP's password throttle keys on it).
+fn spawn_server(
+    (listener, local): (TcpListener, SocketAddr),
+    app: axum::Router,
+    tls: Option<&Arc<openssl::ssl::SslAcceptor>>,
+    connect_info: bool,
+    what: &'static str,
+) -> JoinHandle<()> {
+    use axum::serve::ListenerExt as _;
+    let stopped = move |e: std::io::Error| tracing::error!(error = %e, "{what} server stopped");
+    match (tls, connect_info) {
+        (None, false) => {
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap_or_else(stopped) })
+        }
+        (None, true) => tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).await.unwrap_or_else(stopped)
+        }),
+        (Some(acceptor), connect_info) => {
+            let listener = crate::tls::TlsListener::new(listener, local, acceptor.clone());
+            tokio::spawn(async move {
+                if connect_info {
+                    // `tap_io` gives the TLS listener's peer address as the connection info.
+                    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener.tap_io(|_| {}), app)
+                        .await
+                        .unwrap_or_else(stopped)
+                } else {
+                    axum::serve(listener, app).await.unwrap_or_else(stopped)
+                }
+            })
+        }
+    }
 }
 
 async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), HarnessError> {
@@ -207,15 +312,36 @@ impl Pair {
     pub async fn start(options: PairOptions) -> Result<Pair, HarnessError> {
         let (idp_listener, idp_addr) = bind(options.idp_port).await?;
         let (sp_listener, sp_addr) = bind(options.sp_port).await?;
+        let mut options = options;
+        let cluster_database = (options.second_node && options.database == ":memory:").then(|| {
+            std::env::temp_dir().join(format!(
+                "samlconf-cluster-{}-{}.sqlite",
+                std::process::id(),
+                CLUSTER_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ))
+        });
+        if let Some(path) = &cluster_database {
+            options.database = path.display().to_string();
+        }
 
         let keys = match &options.idp_state_dir {
             Some(dir) => mock_idp::keys::IdpKeys::load_or_create(dir)
                 .map_err(|e| HarnessError::Keys(e.to_string()))?,
             None => mock_idp::keys::IdpKeys::fixed_for_tests(),
         };
+        let (tls, acceptor) = match options.https {
+            false => (None, None),
+            true => {
+                let ca = crate::tls::run_ca().map_err(HarnessError::Tls)?;
+                let acceptor = crate::tls::acceptor(&ca).map_err(HarnessError::Tls)?;
+                (Some(ca), Some(acceptor))
+            }
+        };
+        let scheme = if options.https { "https" } else { "http" };
+        let sp_host = options.sp_host.as_deref().unwrap_or("127.0.0.1");
         let mut endpoints = Endpoints {
-            idp_base_url: format!("http://{idp_addr}"),
-            sp_base_url: format!("http://{sp_addr}"),
+            idp_base_url: format!("{scheme}://{idp_addr}"),
+            sp_base_url: format!("{scheme}://{sp_host}:{}", sp_addr.port()),
         };
         let mut sp_config = match options.sp_config {
             Some(mut config) => {
@@ -245,7 +371,7 @@ impl Pair {
         let mut metadata_files = Vec::new();
         for extra in &options.extra_idps {
             let (listener, addr) = bind(0).await?;
-            let base_url = format!("http://{addr}");
+            let base_url = format!("{scheme}://{addr}");
             let entity_id = extra
                 .entity_id
                 .clone()
@@ -258,20 +384,15 @@ impl Pair {
             let idp_key = if extra.weak_key {
                 mock_idp::keys::SigningIdentity::weak_rsa1024_for_tests()
             } else {
-                mock_idp::keys::SigningIdentity::generate(&format!(
-                    "samlconf mock IdP {}",
-                    extra.name
-                ))
-                .map_err(|e| failed(e.to_string()))?
+                generated_identity(&format!("samlconf mock IdP {}", extra.name))
+                    .map_err(|e| failed(e.to_string()))?
             };
             let (idp_key, pinned) = match extra.key_rollover {
                 None => (idp_key, None),
                 Some(rollover) => {
-                    let next = mock_idp::keys::SigningIdentity::generate(&format!(
-                        "samlconf mock IdP {} (next key)",
-                        extra.name
-                    ))
-                    .map_err(|e| failed(e.to_string()))?;
+                    let next =
+                        generated_identity(&format!("samlconf mock IdP {} (next key)", extra.name))
+                            .map_err(|e| failed(e.to_string()))?;
                     let (old, next) = (idp_key.cert_pem.clone(), next);
                     let (signer, pinned) = match rollover {
                         KeyRollover::NextKeyBothPinned => {
@@ -292,11 +413,9 @@ impl Pair {
                 attacker: keys.attacker.clone(),
             };
             let own_pem = if extra.retired_certificate {
-                let retired = mock_idp::keys::SigningIdentity::generate(&format!(
-                    "samlconf mock IdP {} (retired)",
-                    extra.name
-                ))
-                .map_err(|e| failed(e.to_string()))?;
+                let retired =
+                    generated_identity(&format!("samlconf mock IdP {} (retired)", extra.name))
+                        .map_err(|e| failed(e.to_string()))?;
                 format!("{}\n{}", retired.cert_pem.trim(), extra_keys.idp.cert_pem)
             } else {
                 extra_keys.idp.cert_pem.clone()
@@ -319,7 +438,7 @@ impl Pair {
                 metadata_files.push(path);
             }
             sp_config.additional_idps.push(settings);
-            extra_listeners.push((listener, base_url, entity_id, extra_keys));
+            extra_listeners.push((listener, addr, base_url, entity_id, extra_keys));
         }
 
         // One clock for both servers (they run in this process), so their times never drift.
@@ -341,6 +460,28 @@ impl Pair {
             }
         };
         let mut idp_config = demo::idp_config(&endpoints, &sp_config, false);
+        let workspace2 = match &options.workspace2 {
+            None => None,
+            Some(overrides) => {
+                let (listener, addr) = bind(0).await?;
+                let ws_endpoints = Endpoints {
+                    idp_base_url: endpoints.idp_base_url.clone(),
+                    sp_base_url: format!("http://{addr}"),
+                };
+                let text = demo::sp_config_toml(&ws_endpoints, &keys.idp.cert_pem, ":memory:");
+                let mut table: toml::Table = toml::from_str(&text)
+                    .map_err(|e| sp::config::ConfigError::Invalid(e.to_string()))?;
+                merge_toml(&mut table, overrides);
+                let merged = toml::to_string(&table)
+                    .map_err(|e| sp::config::ConfigError::Invalid(e.to_string()))?;
+                let config = sp::config::SpConfig::from_toml(&merged)?;
+                // The IdP knows the second workspace as another service provider.
+                idp_config
+                    .service_providers
+                    .extend(demo::idp_config(&ws_endpoints, &config, false).service_providers);
+                Some((listener, ws_endpoints.sp_base_url, config))
+            }
+        };
         for user in options.extra_idp_users {
             idp_config.users.retain(|u| u.login != user.login);
             idp_config.users.push(user);
@@ -353,7 +494,7 @@ impl Pair {
         }
         let mut extra_idps = Vec::new();
         let mut tasks = Vec::new();
-        for (extra, (listener, base_url, entity_id, extra_keys)) in
+        for (extra, (listener, addr, base_url, entity_id, extra_keys)) in
             options.extra_idps.iter().zip(extra_listeners)
         {
             let extra_endpoints = Endpoints {
@@ -372,11 +513,13 @@ impl Pair {
             }
             let idp = mock_idp::server::Idp::new(config, extra_keys, clock.clone());
             let app = mock_idp::server::router(idp.clone());
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!(error = %e, "extra mock IdP server stopped");
-                }
-            }));
+            tasks.push(spawn_server(
+                (listener, addr),
+                app,
+                acceptor.as_ref(),
+                false,
+                "extra mock IdP",
+            ));
             extra_idps.push(ExtraIdp {
                 name: extra.name.clone(),
                 entity_id,
@@ -386,35 +529,89 @@ impl Pair {
         }
         let idp = mock_idp::server::Idp::new(idp_config, keys, clock.clone());
         let store = sp::store::Store::open(&sp_config.sp.database).await?;
+        // The second node opens the same file after the first has migrated it (sqlx takes no
+        // migration lock on SQLite), with the same configuration.
+        let node2 = match options.second_node {
+            false => None,
+            true => {
+                let (listener, addr) = bind(0).await?;
+                let store = sp::store::Store::open(&sp_config.sp.database).await?;
+                let sp = sp::web::Sp::new_weakened(
+                    sp_config.clone(),
+                    store,
+                    clock.clone(),
+                    sp_keys.clone(),
+                    options.sp_weaknesses.clone(),
+                );
+                Some((listener, format!("http://{addr}"), sp))
+            }
+        };
+        let workspace2 = match workspace2 {
+            None => None,
+            Some((listener, base_url, config)) => {
+                let store = sp::store::Store::open(&config.sp.database).await?;
+                let sp = sp::web::Sp::new_weakened(
+                    config,
+                    store,
+                    clock.clone(),
+                    sp_keys.clone(),
+                    options.sp_weaknesses.clone(),
+                );
+                Some((listener, base_url, sp))
+            }
+        };
         let sp = sp::web::Sp::new_weakened(sp_config, store, clock, sp_keys, options.sp_weaknesses);
         for path in metadata_files {
             let _ = std::fs::remove_file(path);
         }
         let sp = sp?;
+        let mut serve_sp = |listener: TcpListener, base_url: String, sp: sp::web::Sp| {
+            let app = sp::web::router(sp.clone())
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "reference SP server stopped");
+                }
+            }));
+            SpNode { sp, base_url }
+        };
+        let node2 = match node2 {
+            None => None,
+            Some((listener, base_url, sp)) => Some(serve_sp(listener, base_url, sp?)),
+        };
+        let workspace2 = match workspace2 {
+            None => None,
+            Some((listener, base_url, sp)) => Some(serve_sp(listener, base_url, sp?)),
+        };
 
         let idp_app = mock_idp::server::router(idp.clone());
         let sp_app = sp::web::router(sp.clone());
-        tasks.extend([
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(idp_listener, idp_app).await {
-                    tracing::error!(error = %e, "mock IdP server stopped");
-                }
-            }),
-            tokio::spawn(async move {
-                // The peer address keys the SP's password throttle.
-                let sp_app = sp_app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-                if let Err(e) = axum::serve(sp_listener, sp_app).await {
-                    tracing::error!(error = %e, "reference SP server stopped");
-                }
-            }),
-        ]);
+        tasks.push(spawn_server(
+            (idp_listener, idp_addr),
+            idp_app,
+            acceptor.as_ref(),
+            false,
+            "mock IdP",
+        ));
+        // The peer address keys the SP's password throttle.
+        tasks.push(spawn_server(
+            (sp_listener, sp_addr),
+            sp_app,
+            acceptor.as_ref(),
+            true,
+            "reference SP",
+        ));
         Ok(Pair {
             idp,
             sp,
             endpoints,
             clock: virtual_clock,
             extra_idps,
+            tls,
+            node2,
+            workspace2,
             tasks,
+            cluster_database,
         })
     }
 
@@ -450,6 +647,11 @@ impl Drop for Pair {
     fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
+        }
+        if let Some(path) = &self.cluster_database {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
     }
 }

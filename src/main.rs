@@ -26,6 +26,11 @@ enum Command {
     Verify(cli::verify::VerifyArgs),
     /// Run scenario files against the reference SP and report (summary, JUnit, JSON, HTML).
     Run(cli::run::RunArgs),
+    /// Drive many full sign-ins at a concurrency against `samlconf serve` and report throughput,
+    /// latency percentiles, peak memory and errors by reason code.
+    Load(cli::load::LoadArgs),
+    /// Work with reports: `report merge` joins the JSON or JUnit reports of `run --shard` runs.
+    Report(cli::report::ReportArgs),
     /// List the mock IdP's profiles and knobs (what mint, scenarios and the control API accept).
     Profiles(cli::profiles::ProfilesArgs),
     /// Check an IdP setup (metadata, and a captured SAMLResponse) and print a pass/warn/fail
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Profiles(args) => cli::profiles::run(args),
+        Command::Report(args) => cli::report::run(args),
+        Command::Load(args) => cli::load::run(args),
         Command::Vectors(args) => cli::vectors::run(args),
         Command::Certify(args) => cli::certify::run(args),
         Command::FuzzCorpus(args) => cli::fuzz_corpus::run(args),

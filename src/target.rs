@@ -232,7 +232,7 @@ impl Target {
 async fn read_metadata(source: &str, dir: &Path, ca_pem: Option<&[u8]>) -> Result<String, String> {
     if source.starts_with("http://") || source.starts_with("https://") {
         let browser =
-            crate::driver::HttpDriver::with_ca(source, ca_pem).map_err(|e| e.to_string())?;
+            crate::driver::HttpDriver::trusting(source, ca_pem).map_err(|e| e.to_string())?;
         let answer = browser
             .get_answer(source)
             .await

@@ -286,7 +286,12 @@ fn candidate(s: &Scenario) -> Result<Option<Candidate<'_>>, String> {
             Action::SignIn(_) | Action::Replay(_) | Action::Renew(_) | Action::AcceptInvitation(_)
         )
     });
-    if more_responses || sign_in.idp.is_some() || sign_in.post_from.is_some() {
+    // A response posted to another node or workspace is judged by that SP's settings, which a
+    // vector (one SP) does not carry.
+    let elsewhere = sign_in
+        .sp
+        .is_some_and(|target| target != scenario::SpTarget::Node1);
+    if more_responses || elsewhere || sign_in.idp.is_some() || sign_in.post_from.is_some() {
         return Ok(None);
     }
     let reason = match (step.expect.outcome, step.expect.code.as_deref()) {

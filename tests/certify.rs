@@ -642,6 +642,7 @@ role = "editor"
             metadata_source: metadata_url.clone(),
             sp_config: Some(config),
             state_dir: dir.path().to_owned(),
+            database: None,
         },
         sp_listener,
     )

@@ -144,10 +144,20 @@ fn malformed_files_are_refused_naming_file_line_and_field() {
 }
 
 #[test]
-fn the_browser_driver_is_not_pretended() {
-    let output = samlconf(&["run", "--driver", "browser"]);
+fn the_browser_driver_says_what_to_install_when_chromium_is_missing() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_samlconf"))
+        .args(["run", "--driver", "browser", "--filter", "1.1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not there yet"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(".ci/install-deps chromium chromium-driver")
+            && stderr.contains("apt-get install chromium chromium-driver"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -276,4 +286,78 @@ fn the_old_step_key_driver_still_names_the_browser_with_one_warning_per_file() {
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.matches("is now `browser").count(), 1, "{stderr}");
+}
+
+/// CI splits a long suite with `--shard K/N` and joins the reports with `report merge`: the merged
+/// reports hold each scenario of the unsharded run exactly once, with the same verdicts.
+#[test]
+fn sharded_runs_merge_into_the_reports_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let section = "scenarios/1-sign-in";
+    let mut shard_reports = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let n = &shard[..1];
+        let (json, junit) = (path(&format!("s{n}.json")), path(&format!("s{n}.xml")));
+        let output = samlconf(&[
+            "run", section, "--shard", shard, "--jobs", "2", "--json", &json, "--junit", &junit,
+        ]);
+        assert!(output.status.success(), "shard {shard}: {output:?}");
+        shard_reports.extend([json, junit]);
+    }
+    let (merged_json, merged_junit) = (path("merged.json"), path("merged.xml"));
+    let mut merge_args = vec![
+        "report",
+        "merge",
+        "--json",
+        &merged_json,
+        "--junit",
+        &merged_junit,
+    ];
+    merge_args.extend(shard_reports.iter().map(String::as_str));
+    let output = samlconf(&merge_args);
+    assert!(output.status.success(), "{output:?}");
+
+    let whole = path("whole.json");
+    assert!(
+        samlconf(&["run", section, "--json", &whole])
+            .status
+            .success()
+    );
+    let read = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    let verdicts = |report: &serde_json::Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().into(),
+                    s["verdict"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (merged, whole) = (read(&merged_json), read(&whole));
+    assert!(verdicts(&whole).len() > 10);
+    assert_eq!(verdicts(&merged), verdicts(&whole));
+    assert_eq!(merged["totals"], whole["totals"]);
+    let junit = std::fs::read_to_string(&merged_junit).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), verdicts(&whole).len());
+
+    // Merging a shard twice is refused, not counted twice.
+    let twice = samlconf(&[
+        "report",
+        "merge",
+        "--json",
+        &path("bad.json"),
+        &shard_reports[0],
+        &shard_reports[0],
+    ]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("more than one report"));
 }

@@ -9,7 +9,8 @@
 //!
 //! The signed XML is parsed once (without a forced encoding, see [`crate::dsig`]), edited with
 //! libxml and serialised again. The evil assertion is a copy of the signed one taken from a
-//! duplicate of the parsed document ([`Document::dup`]) and imported into the original.
+//! duplicate of the parsed document ([`Document::dup`]) and imported into the original (the
+//! duplicate's node is freed afterwards, see [`import_and_release`]).
 
 use libxml::tree::{Document, Node, SaveOptions};
 use serde::{Deserialize, Serialize};
@@ -390,11 +391,22 @@ fn evil_copy(doc: &mut Document, id: &str, keep_signature: bool) -> Result<Node,
     copy.set_attribute("ID", id)
         .map_err(|_| edit("set the evil ID"))?;
     make_evil(&copy)?;
+    import_and_release(doc, copy).map_err(|_| edit("import the evil assertion"))
+}
+
+/// Imports `copy`, an element of a duplicate of `doc`, into `doc`, and hands the original to its
+/// wrapper to free. libxml's import copies the subtree; the original, once unlinked, is reachable
+/// from no tree, so the duplicate's `xmlFreeDoc` never frees it (it leaked one assertion per
+/// response). The caller must drop every wrapper of `copy` before the duplicate, whose dictionary
+/// holds the node's names: declaring the duplicate first does that.
+fn import_and_release(doc: &mut Document, mut copy: Node) -> Result<Node, ()> {
     copy.unlink_node();
-    // The copied subtree stays attributed to `source` (libxml frees it with that document only if
-    // reachable), so this leaks one assertion per attack response: acceptable for a test IdP.
-    doc.import_node(&mut copy)
-        .map_err(|_| edit("import the evil assertion"))
+    let imported = doc.import_node(&mut copy);
+    // The import marks the wrapper linked although the node has no parent; unlinking again only
+    // resets that mark, so that the wrapper may own the node.
+    copy.unlink_node();
+    copy.set_rust_owned();
+    imported
 }
 
 /// Replaces every occurrence of the victim's NameID below `element` (the first NameID, and the

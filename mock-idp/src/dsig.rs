@@ -61,8 +61,7 @@ pub(crate) fn sign(xml: &str, key_pem: &str, targets: &[Signed]) -> Result<Strin
     let first_context = XmlSecSignatureContext::new();
     ffi::capture_xmlsec_errors();
     ffi::take_xmlsec_errors();
-    let key = XmlSecKey::from_memory(key_pem.as_bytes(), XmlSecKeyFormat::Pem, None)
-        .map_err(|e| SignError::KeyUnusable(with_xmlsec_detail(e.to_string())))?;
+    let key = signing_key(key_pem)?;
     // xmlsec resolves `URI="#ID"` only through attributes declared as IDs; SAML has no DTD to do it.
     doc.specify_idattr(
         "//samlp:Response | //saml:Assertion | /samlp:LogoutRequest",
@@ -85,6 +84,33 @@ pub(crate) fn sign(xml: &str, key_pem: &str, targets: &[Signed]) -> Result<Strin
         })?;
     }
     Ok(serialise(&doc))
+}
+
+/// At most this many signing keys are kept per thread (the IdP's, the attacker's, a few extra
+/// IdPs'); the cache starts afresh when full.
+const MAX_CACHED_KEYS: usize = 16;
+
+/// The xmlsec key of `key_pem`, parsed once per thread: with OpenSSL 3, parsing a private key
+/// costs about as much as the signature it makes. xmlsec keys are not `Send`, hence a cache per
+/// thread; each signature gets its own copy (which shares the immutable OpenSSL key).
+fn signing_key(key_pem: &str) -> Result<XmlSecKey, SignError> {
+    thread_local! {
+        static KEYS: std::cell::RefCell<Vec<(String, XmlSecKey)>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
+    }
+    KEYS.with_borrow_mut(|keys| {
+        if let Some((_, key)) = keys.iter().find(|(pem, _)| pem == key_pem) {
+            return Ok(key.clone());
+        }
+        let key = XmlSecKey::from_memory(key_pem.as_bytes(), XmlSecKeyFormat::Pem, None)
+            .map_err(|e| SignError::KeyUnusable(with_xmlsec_detail(e.to_string())))?;
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.push((key_pem.to_owned(), key.clone()));
+        Ok(key)
+    })
 }
 
 /// Verifies the enveloped signature of a received message's root element (an SP's LogoutRequest

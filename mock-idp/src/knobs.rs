@@ -216,6 +216,10 @@ knobs_struct! {
         pub audience_override: Option<String>,
         /// Leaves out Conditions/AudienceRestriction entirely (any SP would accept the assertion).
         pub omit_audience_restriction: bool,
+        /// Adds a second `<saml:Audience>` with this value (e.g. another workspace's entity ID),
+        /// as an IdP application shared by two SPs does: the assertion is then meant for either
+        /// (SAML core §2.5.1.4), and only Recipient and Destination say which one it was sent to.
+        pub second_audience: Option<String>,
         /// Adds a condition the SP cannot understand to Conditions (SAML core §2.5.1.5: the
         /// assertion is then Indeterminate and must not be accepted).
         pub extra_condition: Option<ExtraCondition>,
@@ -412,6 +416,7 @@ impl Default for Knobs {
             assertion_id_override: None,
             audience_override: None,
             omit_audience_restriction: false,
+            second_audience: None,
             extra_condition: None,
             proxy_restriction: None,
             one_time_use: false,
@@ -736,6 +741,11 @@ impl Knobs {
         if self.omit_in_response_to && self.omit_subject_in_response_to {
             return Err(KnobError::Contradictory(
                 "omit_in_response_to already leaves out both InResponseTo attributes; omit_subject_in_response_to keeps the Response's",
+            ));
+        }
+        if self.omit_audience_restriction && self.second_audience.is_some() {
+            return Err(KnobError::Contradictory(
+                "omit_audience_restriction leaves out the AudienceRestriction second_audience adds to",
             ));
         }
         if self.omit_audience_restriction && self.audience_override.is_some() {

@@ -684,6 +684,9 @@ fn write_assertion(
                     .unwrap_or(&params.sp_entity_id),
             );
             w.text("saml:Audience", &[], audience);
+            if let Some(second) = &knobs.second_audience {
+                w.text("saml:Audience", &[], second);
+            }
             w.end("saml:AudienceRestriction");
         }
         if knobs.one_time_use {

@@ -71,6 +71,35 @@ pub fn hash_password(password: &str) -> String {
         .unwrap_or_default()
 }
 
+/// How [`Store::create_local_account_with`] hashes a fixture account's password.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PasswordHashing {
+    /// Argon2id with the crate's default (OWASP) parameters: every account the SP creates.
+    #[default]
+    Standard,
+    /// TEST FIXTURES ONLY: Argon2id with the smallest parameters (8 KiB, one pass), so that a
+    /// test harness creating hundreds of throw-away accounts does not spend its time hashing. A
+    /// hash is only as strong as its parameters: nothing but the scenario runner's fixtures uses
+    /// this. Verification reads the parameters from the hash, so such a password still verifies.
+    FastForTestFixtures,
+}
+
+/// [`hash_password`] with the smallest Argon2id parameters ([`PasswordHashing::FastForTestFixtures`]).
+fn hash_password_fast_for_test_fixtures(password: &str) -> String {
+    let mut bytes = [0u8; Salt::RECOMMENDED_LENGTH];
+    rand::fill(&mut bytes[..]);
+    let (Ok(salt), Ok(params)) = (
+        SaltString::encode_b64(&bytes),
+        argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None),
+    ) else {
+        return String::new();
+    };
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
 /// Checks a password against a PHC string; anything malformed is a mismatch. Slow on purpose:
 /// call [`verify_password_off_thread`] from async code.
 pub fn password_matches(password: &str, phc: &str) -> bool {
@@ -162,6 +191,17 @@ impl Store {
         account: &NewLocalAccount,
         now: OffsetDateTime,
     ) -> StoreResult<User> {
+        self.create_local_account_with(account, now, PasswordHashing::Standard)
+            .await
+    }
+
+    /// [`Store::create_local_account`], with the password hashed as `hashing` says.
+    pub async fn create_local_account_with(
+        &self,
+        account: &NewLocalAccount,
+        now: OffsetDateTime,
+        hashing: PasswordHashing,
+    ) -> StoreResult<User> {
         let user = self
             .create_user(
                 account.login.as_deref(),
@@ -172,13 +212,18 @@ impl Store {
                 now,
             )
             .await?;
-        let hash = match account.password.as_deref() {
-            Some(password) => Some(hash_password_off_thread(password).await),
-            None => None,
+        let hash = match (account.password.as_deref(), hashing) {
+            (Some(password), PasswordHashing::Standard) => {
+                Some(hash_password_off_thread(password).await)
+            }
+            (Some(password), PasswordHashing::FastForTestFixtures) => {
+                Some(hash_password_fast_for_test_fixtures(password))
+            }
+            (None, _) => None,
         };
-        sqlx::query("UPDATE users SET password_hash = ?, sso_allowed = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET password_hash = $1, sso_allowed = $2 WHERE id = $3")
             .bind(hash)
-            .bind(account.sso_allowed)
+            .bind(i64::from(account.sso_allowed))
             .bind(user.id)
             .execute(&self.pool)
             .await?;
@@ -188,7 +233,7 @@ impl Store {
 
     /// The Argon2 hash of a user's password, if the user has one.
     pub async fn password_hash(&self, user_id: i64) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -220,19 +265,19 @@ impl Store {
     }
 
     pub async fn sso_allowed(&self, user_id: i64) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT sso_allowed FROM users WHERE id = ?")
+        let row = sqlx::query("SELECT sso_allowed FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row
-            .map(|r| r.get::<bool, _>("sso_allowed"))
+            .map(|r| r.get::<i64, _>("sso_allowed") != 0)
             .unwrap_or(false))
     }
 
     /// Local accounts whose login or e-mail equals the identity's (case-insensitive), oldest first.
     pub async fn users_matching(&self, login: Option<&str>, email: &str) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(
-            "SELECT * FROM users WHERE email = ? COLLATE NOCASE OR (? IS NOT NULL AND login = ? COLLATE NOCASE) ORDER BY id",
+            "SELECT * FROM users WHERE email = $1 COLLATE NOCASE OR ($2 IS NOT NULL AND login = $3 COLLATE NOCASE) ORDER BY id",
         )
         .bind(email)
         .bind(login)
@@ -245,7 +290,7 @@ impl Store {
     /// Users whose e-mail equals `email` (case-insensitive), oldest first: the candidates of
     /// automatic linking, which never matches by login.
     pub async fn users_with_email(&self, email: &str) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users WHERE email = ? COLLATE NOCASE ORDER BY id")
+        let rows = sqlx::query("SELECT * FROM users WHERE email = $1 COLLATE NOCASE ORDER BY id")
             .bind(email)
             .fetch_all(&self.pool)
             .await?;
@@ -255,7 +300,7 @@ impl Store {
     /// The entity IDs of the IdPs a user has SSO identities at.
     pub async fn identity_idps(&self, user_id: i64) -> StoreResult<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT DISTINCT idp_entity_id FROM sso_identities WHERE user_id = ? ORDER BY idp_entity_id",
+            "SELECT DISTINCT idp_entity_id FROM sso_identities WHERE user_id = $1 ORDER BY idp_entity_id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -266,7 +311,7 @@ impl Store {
     /// A user by login or e-mail (what a person types on a form).
     pub async fn user_by_login_or_email(&self, name: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "SELECT * FROM users WHERE login = ? COLLATE NOCASE OR email = ? COLLATE NOCASE ORDER BY id LIMIT 1",
+            "SELECT * FROM users WHERE login = $1 COLLATE NOCASE OR email = $2 COLLATE NOCASE ORDER BY id LIMIT 1",
         )
         .bind(name)
         .bind(name)
@@ -278,7 +323,7 @@ impl Store {
     /// Gives a user an invitation token and returns it.
     pub async fn invite(&self, user_id: i64) -> StoreResult<String> {
         let token = random_token();
-        sqlx::query("UPDATE users SET invitation_token = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET invitation_token = $1 WHERE id = $2")
             .bind(&token)
             .bind(user_id)
             .execute(&self.pool)
@@ -287,7 +332,7 @@ impl Store {
     }
 
     pub async fn user_by_invitation(&self, token: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE invitation_token = ?")
+        let row = sqlx::query("SELECT * FROM users WHERE invitation_token = $1")
             .bind(token)
             .fetch_optional(&self.pool)
             .await?;
@@ -296,7 +341,7 @@ impl Store {
 
     /// An invitation is used once.
     pub async fn clear_invitation(&self, user_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET invitation_token = NULL WHERE id = ?")
+        sqlx::query("UPDATE users SET invitation_token = NULL WHERE id = $1")
             .bind(user_id)
             .execute(&self.pool)
             .await?;
@@ -315,10 +360,16 @@ impl Store {
         let token = random_token();
         let identity = serde_json::to_string(identity).unwrap_or_default();
         let mut tx = self.pool.begin().await?;
-        crate::store::evict_oldest(&mut tx, "pending_links", self.limits.max_pending_links).await?;
+        crate::store::evict_oldest(
+            &mut tx,
+            "pending_links",
+            "token",
+            self.limits.max_pending_links,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO pending_links (token, idp_entity_id, identity, matched_user_id, relay_state, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&token)
         .bind(idp_entity_id)
@@ -339,7 +390,7 @@ impl Store {
         token: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<PendingLink>> {
-        let row = sqlx::query("SELECT * FROM pending_links WHERE token = ? AND expires_at > ?")
+        let row = sqlx::query("SELECT * FROM pending_links WHERE token = $1 AND expires_at > $2")
             .bind(token)
             .bind(now.unix_timestamp())
             .fetch_optional(&self.pool)
@@ -356,7 +407,7 @@ impl Store {
                     .get::<i64, _>("failed_attempts")
                     .try_into()
                     .unwrap_or(u32::MAX),
-                locked: row.get::<bool, _>("locked"),
+                locked: row.get::<i64, _>("locked") != 0,
                 relay_state: row.get("relay_state"),
             })
         }))
@@ -367,10 +418,12 @@ impl Store {
     /// `None` when none was left (or the link is gone). The count is capped at `max + 1`.
     pub async fn reserve_link_attempt(&self, token: &str, max: u32) -> StoreResult<Option<u32>> {
         let row = sqlx::query(
-            "UPDATE pending_links SET failed_attempts = MIN(failed_attempts + 1, ?1 + 1),
-               locked = (failed_attempts + 1 >= ?1) WHERE token = ?2 RETURNING failed_attempts",
+            "UPDATE pending_links SET
+               failed_attempts = CASE WHEN failed_attempts < $1 THEN failed_attempts + 1 ELSE $1 + 1 END,
+               locked = CASE WHEN failed_attempts + 1 >= $1 THEN 1 ELSE 0 END
+             WHERE token = $2 RETURNING failed_attempts",
         )
-        .bind(max)
+        .bind(i64::from(max))
         .bind(token)
         .fetch_optional(&self.pool)
         .await?;
@@ -384,7 +437,7 @@ impl Store {
     }
 
     pub async fn delete_pending_link(&self, token: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM pending_links WHERE token = ?")
+        sqlx::query("DELETE FROM pending_links WHERE token = $1")
             .bind(token)
             .execute(&self.pool)
             .await?;
@@ -413,6 +466,14 @@ mod tests {
         assert_eq!(params(DUMMY_PHC), params(&real), "real hash: {real}");
         let parsed = PasswordHash::new(DUMMY_PHC).expect("dummy parses");
         assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
+    }
+
+    #[test]
+    fn a_fast_fixture_hash_verifies_with_its_own_parameters() {
+        let phc = hash_password_fast_for_test_fixtures("pw");
+        assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
+        assert!(password_matches("pw", &phc));
+        assert!(!password_matches("pW", &phc));
     }
 
     #[tokio::test]

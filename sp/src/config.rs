@@ -105,6 +105,12 @@ pub struct SpSettings {
     /// browser started (`request.browser_mismatch`): login CSRF.
     #[serde(default = "default_true")]
     pub bind_requests_to_browser: bool,
+    /// The `SameSite` attribute of the request-binding cookie. `none` (the default) is the only
+    /// one a browser sends on the IdP's cross-site POST to the ACS; `lax` and `strict` reproduce
+    /// SPs that keep sign-in state in such a cookie and lose it there
+    /// (`request.browser_mismatch`; Decisions' `DefaultSameSiteCookieMode`).
+    #[serde(default)]
+    pub request_cookie_samesite: RequestCookieSameSite,
     /// Create a user at the first sign-in of an unknown identity.
     #[serde(default = "default_true")]
     pub jit_provisioning: bool,
@@ -358,6 +364,20 @@ pub enum RecoveryLogin {
     Admins,
     /// Any account with a password (Decisions: the `AutoSSOSignin=false` bypass URL).
     PasswordAccounts,
+}
+
+/// The `SameSite` attribute of the request-binding cookie (see
+/// [`SpSettings::request_cookie_samesite`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestCookieSameSite {
+    /// `SameSite=None; Secure`: rides the IdP's cross-site POST.
+    #[default]
+    None,
+    /// `SameSite=Lax`: lost on the cross-site POST (the broken product).
+    Lax,
+    /// `SameSite=Strict`: lost on the cross-site POST, and on cross-site links too.
+    Strict,
 }
 
 /// What the page of a refused sign-in says.

@@ -8,6 +8,10 @@
 // `verify::dsig` and `verify::decrypt` are the modules allowed `unsafe` (xmlsec FFI); they opt in
 // with `#[allow]`.
 
+// `store/suite.rs` names this crate `sp::`, as the integration test that includes it does.
+#[cfg(test)]
+extern crate self as sp;
+
 pub mod reason;
 pub mod verify;
 

@@ -85,6 +85,7 @@ const NON_POLICY_SP_KEYS: &[&str] = &[
     "request_ttl_secs",
     "allow_unsolicited",
     "bind_requests_to_browser",
+    "request_cookie_samesite",
     "jit_provisioning",
     "default_role",
     "admin_roles",

@@ -1,12 +1,20 @@
-//! The SP's state in SQLite (a file by default, in memory for tests), created by the migrations in
-//! `sp/migrations/`. Every method takes the time it should consider "now" from the caller, who
-//! reads the injected clock: the store itself never looks at the wall clock.
-
-use std::str::FromStr;
+//! The SP's state in SQLite (a file by default, in memory for tests) or PostgreSQL (shared by
+//! several SP processes), chosen by the connection URL and created by the migrations in
+//! `sp/migrations/` (SQLite) or `sp/migrations-postgres/` (the same tables and columns). Every
+//! method takes the time it should consider "now" from the caller, who reads the injected clock:
+//! the store itself never looks at the wall clock.
+//!
+//! One set of queries serves both databases (sqlx's `Any` driver): `$N` placeholders, `ON
+//! CONFLICT` instead of `INSERT OR …`, `CASE` instead of SQLite's two-argument `min`/`max`,
+//! integers (0/1) for flags, and `COLLATE NOCASE` (PostgreSQL's migrations create a `nocase`
+//! collation). What SQLite's single writer made atomic is atomic on PostgreSQL by construction:
+//! single-statement insert-or-nothing and `DELETE … RETURNING`, and an advisory lock where a cap
+//! is counted then enforced ([`evict_oldest`]).
 
 use serde::Serialize;
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::any::{AnyPoolOptions, AnyRow};
 use time::OffsetDateTime;
 
 use crate::config::Limits;
@@ -25,12 +33,20 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+impl StoreError {
+    /// A unique index refused the write: a concurrent request stored the same row first.
+    pub fn is_conflict(&self) -> bool {
+        matches!(&self.0, sqlx::Error::Database(e) if e.is_unique_violation())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone, Debug)]
 pub struct Store {
     /// Visible to the crate so that feature modules can keep their queries beside their logic.
-    pub(crate) pool: SqlitePool,
+    pub(crate) pool: AnyPool,
+    backend: Backend,
     /// Table caps and field bounds (`[limits]`).
     pub(crate) limits: Limits,
 }
@@ -98,6 +114,35 @@ pub enum RequestPurpose {
     Invitation { token: String },
 }
 
+/// The database behind a store, chosen by its connection URL (`[sp] database`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file path or `:memory:`: embedded, one SP process.
+    Sqlite,
+    /// A `postgres://` or `postgresql://` URL: shared by every SP process that connects to it.
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(database: &str) -> Backend {
+        if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The sqlx URL of a SQLite file, created if missing (`%`, `?` and `#` in the path escaped).
+fn sqlite_url(path: &str) -> String {
+    const ESCAPED: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
+    format!(
+        "sqlite://{}?mode=rwc",
+        percent_encoding::utf8_percent_encode(path, ESCAPED)
+    )
+}
+
 fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
@@ -109,7 +154,7 @@ fn from_unix(secs: i64) -> OffsetDateTime {
 /// An `outstanding_requests` row, if it has not expired at `now`.
 fn outstanding_from_row(
     request_id: &str,
-    row: &sqlx::sqlite::SqliteRow,
+    row: &AnyRow,
     now: OffsetDateTime,
 ) -> Option<OutstandingRequest> {
     let expires_at: i64 = row.get("expires_at");
@@ -136,34 +181,57 @@ fn outstanding_from_row(
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and applies the migrations.
-    /// `":memory:"` gives a private in-memory database.
+    /// Opens (creating if needed) the database and applies the migrations. `database` is a
+    /// `postgres://` URL, a SQLite file path, or `":memory:"` for a private in-memory database.
+    /// Several processes may open one PostgreSQL database at once (its migrations take a lock).
     pub async fn open(database: &str) -> StoreResult<Self> {
-        let pool = if database == ":memory:" {
-            // One connection that never closes: each SQLite in-memory connection is its own database.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true))
-                .await?
-        } else {
-            let options = SqliteConnectOptions::new()
-                .filename(database)
-                .create_if_missing(true)
-                .foreign_keys(true)
-                .journal_mode(SqliteJournalMode::Wal);
-            SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(database);
+        let pool = match backend {
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .connect(database)
+                    .await?;
+                sqlx::migrate!("./migrations-postgres").run(&pool).await?;
+                pool
+            }
+            Backend::Sqlite if database == ":memory:" => {
+                // One connection that never closes: each SQLite in-memory connection is its own
+                // database. sqlx's SQLite connections enforce foreign keys by default.
+                let pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect("sqlite::memory:")
+                    .await?;
+                sqlx::migrate!("./migrations").run(&pool).await?;
+                pool
+            }
+            Backend::Sqlite => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .connect(&sqlite_url(database))
+                    .await?;
+                // WAL is a property of the file: set once, it holds for every connection.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await?;
+                sqlx::migrate!("./migrations").run(&pool).await?;
+                pool
+            }
         };
-        sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self {
             pool,
+            backend,
             limits: Limits::default(),
         })
+    }
+
+    /// Which database this store is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The same store with these caps and bounds (the SP passes its `[limits]`).
@@ -191,7 +259,7 @@ impl Store {
             ("seen_logout_requests", &mut report.seen_logout_requests),
         ] {
             // The table names are the constants above, never input.
-            let sql = format!("DELETE FROM {table} WHERE expires_at <= ?");
+            let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
             *count = sqlx::query(&sql)
                 .bind(now)
                 .execute(&self.pool)
@@ -209,15 +277,60 @@ impl Store {
         Ok(u64::try_from(row.get::<i64, _>("n")).unwrap_or(0))
     }
 
-    /// The size of the database (pages in use and free), in bytes, file or memory alike.
+    /// The size of the database (SQLite: pages in use and free, file or memory alike;
+    /// PostgreSQL: the whole database on disk), in bytes.
     pub async fn database_bytes(&self) -> StoreResult<u64> {
-        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(&self.pool)
-            .await?;
-        let size: i64 = sqlx::query_scalar("PRAGMA page_size")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0))
+        let bytes: i64 = match self.backend {
+            Backend::Sqlite => {
+                let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+                    .fetch_one(&self.pool)
+                    .await?;
+                pages.saturating_mul(size)
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    /// The store's tables and their columns, sorted (for the test that both backends' migrations
+    /// build the same schema, and for tools). Leaves out sqlx's own bookkeeping table.
+    pub async fn schema(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS table_name, c.name AS column_name
+                 FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) AS table_name, CAST(column_name AS TEXT) AS column_name
+                 FROM information_schema.columns WHERE table_schema = current_schema()"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut tables = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for row in &rows {
+            let table: String = row.get("table_name");
+            if table != "_sqlx_migrations" {
+                tables
+                    .entry(table)
+                    .or_default()
+                    .push(row.get("column_name"));
+            }
+        }
+        Ok(tables
+            .into_iter()
+            .map(|(table, mut columns)| {
+                columns.sort();
+                (table, columns)
+            })
+            .collect())
     }
 
     /// Bytes of text stored in a table's columns (for tests and tools: what a flood costs).
@@ -225,7 +338,7 @@ impl Store {
         let columns = table.text_columns();
         let sum = columns
             .iter()
-            .map(|c| format!("coalesce(length(CAST({c} AS BLOB)), 0)"))
+            .map(|c| format!("coalesce(octet_length({c}), 0)"))
             .collect::<Vec<_>>()
             .join(" + ");
         let sql = format!("SELECT coalesce(sum({sum}), 0) AS n FROM {}", table.name());
@@ -276,12 +389,13 @@ impl Store {
         evict_oldest(
             &mut tx,
             "outstanding_requests",
+            "request_id",
             self.limits.max_outstanding_requests,
         )
         .await?;
         sqlx::query(
             "INSERT INTO outstanding_requests (request_id, relay_state, created_at, expires_at, purpose, session_token, invitation_token, idp_entity_id, browser_binding)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(request_id)
         .bind(relay_state)
@@ -307,7 +421,7 @@ impl Store {
     ) -> StoreResult<Option<OutstandingRequest>> {
         let row = sqlx::query(
             "SELECT relay_state, expires_at, purpose, session_token, invitation_token, idp_entity_id, browser_binding
-             FROM outstanding_requests WHERE request_id = ?",
+             FROM outstanding_requests WHERE request_id = $1",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
@@ -322,7 +436,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> StoreResult<Option<OutstandingRequest>> {
         let row = sqlx::query(
-            "DELETE FROM outstanding_requests WHERE request_id = ?
+            "DELETE FROM outstanding_requests WHERE request_id = $1
              RETURNING relay_state, expires_at, purpose, session_token, invitation_token, idp_entity_id, browser_binding",
         )
         .bind(request_id)
@@ -348,14 +462,14 @@ impl Store {
         keep_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM replay_cache WHERE expires_at <= ?")
+        sqlx::query("DELETE FROM replay_cache WHERE expires_at <= $1")
             .bind(unix(now))
             .execute(&self.pool)
             .await?;
         let inserted = sqlx::query(
             "INSERT INTO replay_cache (issuer, assertion_id, expires_at)
-             SELECT ?1, ?2, ?3
-             WHERE NOT EXISTS (SELECT 1 FROM replay_cache WHERE issuer = '' AND assertion_id = ?2)
+             SELECT $1, $2, $3
+             WHERE NOT EXISTS (SELECT 1 FROM replay_cache WHERE issuer = '' AND assertion_id = $2)
              ON CONFLICT DO NOTHING",
         )
         .bind(issuer)
@@ -368,7 +482,7 @@ impl Store {
 
     // --- users and identities ------------------------------------------------------------------
 
-    pub(crate) fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> User {
+    pub(crate) fn user_from_row(row: &AnyRow) -> User {
         User {
             id: row.get("id"),
             login: row.get("login"),
@@ -380,7 +494,7 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -388,7 +502,7 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE email = ? COLLATE NOCASE")
+        let row = sqlx::query("SELECT * FROM users WHERE email = $1 COLLATE NOCASE")
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
@@ -398,7 +512,7 @@ impl Store {
     pub async fn user_by_identity(&self, idp: &str, subject: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "SELECT users.* FROM users JOIN sso_identities ON sso_identities.user_id = users.id
-             WHERE sso_identities.idp_entity_id = ? AND sso_identities.subject = ?",
+             WHERE sso_identities.idp_entity_id = $1 AND sso_identities.subject = $2",
         )
         .bind(idp)
         .bind(subject)
@@ -418,7 +532,7 @@ impl Store {
     ) -> StoreResult<User> {
         let row = sqlx::query(
             "INSERT INTO users (login, email, first_name, last_name, origin, created_at)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
         )
         .bind(login)
         .bind(email)
@@ -441,7 +555,7 @@ impl Store {
         last_name: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE users SET login = COALESCE(?, login), email = ?, first_name = ?, last_name = ? WHERE id = ?",
+            "UPDATE users SET login = COALESCE($1, login), email = $2, first_name = $3, last_name = $4 WHERE id = $5",
         )
         .bind(login)
         .bind(email)
@@ -461,7 +575,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sso_identities (idp_entity_id, subject, user_id, linked_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sso_identities (idp_entity_id, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(idp)
         .bind(subject)
@@ -473,7 +587,7 @@ impl Store {
     }
 
     pub async fn roles(&self, user_id: i64) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
+        let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
             .bind(user_id)
             .fetch_all(&self.pool)
             .await?;
@@ -483,16 +597,18 @@ impl Store {
     /// Replaces the user's roles with exactly `roles`, atomically.
     pub async fn set_roles(&self, user_id: i64, roles: &[String]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
         for role in roles {
-            sqlx::query("INSERT OR IGNORE INTO user_roles (user_id, role) VALUES (?, ?)")
-                .bind(user_id)
-                .bind(role)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(role)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -503,7 +619,7 @@ impl Store {
     pub async fn create_session(&self, session: &Session) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (token, user_id, idp_entity_id, name_id, session_index, created_at, expires_at, csrf_token)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&session.token)
         .bind(session.user_id)
@@ -525,11 +641,12 @@ impl Store {
         token: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT csrf_token FROM sessions WHERE token = ? AND expires_at > ?")
-            .bind(token)
-            .bind(unix(now))
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT csrf_token FROM sessions WHERE token = $1 AND expires_at > $2")
+                .bind(token)
+                .bind(unix(now))
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.and_then(|r| r.get("csrf_token")))
     }
 
@@ -539,7 +656,7 @@ impl Store {
         token: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Session>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE token = ? AND expires_at > ?")
+        let row = sqlx::query("SELECT * FROM sessions WHERE token = $1 AND expires_at > $2")
             .bind(token)
             .bind(unix(now))
             .fetch_optional(&self.pool)
@@ -566,7 +683,7 @@ impl Store {
         session_index: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE sessions SET expires_at = ?, name_id = COALESCE(?, name_id), session_index = COALESCE(?, session_index) WHERE token = ?",
+            "UPDATE sessions SET expires_at = $1, name_id = COALESCE($2, name_id), session_index = COALESCE($3, session_index) WHERE token = $4",
         )
         .bind(unix(expires_at))
         .bind(name_id)
@@ -578,7 +695,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token = ?")
+        sqlx::query("DELETE FROM sessions WHERE token = $1")
             .bind(token)
             .execute(&self.pool)
             .await?;
@@ -638,9 +755,9 @@ impl Store {
     ) -> StoreResult<i64> {
         let groups = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
         let field = |v: &Option<String>| v.as_deref().map(|v| bounded(v, field_bytes));
-        let result = sqlx::query(
+        let id = sqlx::query_scalar(
             "INSERT INTO audit_events (at, kind, code, idp, subject, user_email, groups, detail, verified)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(unix(event.at))
         .bind(bounded(&event.kind, UNVERIFIED_FIELD_BYTES))
@@ -650,17 +767,17 @@ impl Store {
         .bind(field(&event.user_email))
         .bind(groups)
         .bind(bounded(&event.detail, self.limits.max_audit_detail_bytes))
-        .bind(verified)
-        .execute(&self.pool)
+        .bind(i64::from(verified))
+        .fetch_one(&self.pool)
         .await?;
-        Ok(result.last_insert_rowid())
+        Ok(id)
     }
 
     /// Deletes the oldest unverified audit rows beyond `limits.max_unverified_audit_rows`.
     async fn trim_unverified_audit(&self) -> StoreResult<u64> {
         let deleted = sqlx::query(
             "DELETE FROM audit_events WHERE verified = 0 AND id <= (
-                 SELECT id FROM audit_events WHERE verified = 0 ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                 SELECT id FROM audit_events WHERE verified = 0 ORDER BY id DESC LIMIT 1 OFFSET $1)",
         )
         .bind(i64::from(self.limits.max_unverified_audit_rows))
         .execute(&self.pool)
@@ -681,11 +798,12 @@ impl Store {
     /// (all when `None`), and the cursor of the next page when there are older rows.
     pub async fn audit_page(&self, before: Option<i64>, limit: u32) -> StoreResult<AuditPage> {
         let limit = i64::from(limit.max(1));
-        let rows = sqlx::query("SELECT * FROM audit_events WHERE id < ? ORDER BY id DESC LIMIT ?")
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT $2")
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit + 1)
+                .fetch_all(&self.pool)
+                .await?;
         let mut events: Vec<AuditRecord> = rows.iter().map(audit_record).collect();
         let next = if events.len() as i64 > limit {
             events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -697,10 +815,10 @@ impl Store {
     }
 }
 
-fn audit_record(row: &sqlx::sqlite::SqliteRow) -> AuditRecord {
+fn audit_record(row: &AnyRow) -> AuditRecord {
     AuditRecord {
         id: row.get("id"),
-        verified: row.get("verified"),
+        verified: row.get::<i64, _>("verified") != 0,
         event: AuditEvent {
             at: from_unix(row.get("at")),
             kind: row.get("kind"),
@@ -715,16 +833,31 @@ fn audit_record(row: &sqlx::sqlite::SqliteRow) -> AuditRecord {
 }
 
 /// Deletes the oldest rows of `table` (by `created_at`) so that one more fits under `cap`.
-/// `table` is a constant of this crate, never input.
+/// `table` and its primary key `key` are constants of this crate, never input.
+///
+/// SQLite runs one writer at a time, so the count and the insert that follows it in `tx` cannot
+/// interleave with another's. PostgreSQL runs them concurrently: an advisory lock per table,
+/// held until `tx` ends, keeps two SP processes from both counting room for one more row.
 pub(crate) async fn evict_oldest(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     table: &str,
+    key: &str,
     cap: u32,
 ) -> StoreResult<u64> {
+    let row = if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS l")
+            .bind(table)
+            .execute(&mut **tx)
+            .await?;
+        key
+    } else {
+        // Ties in `created_at` go in insertion order.
+        "rowid"
+    };
     let sql = format!(
-        "DELETE FROM {table} WHERE rowid IN (
-             SELECT rowid FROM {table} ORDER BY created_at, rowid
-             LIMIT max(0, (SELECT count(*) FROM {table}) - ? + 1))"
+        "DELETE FROM {table} WHERE {row} IN (
+             SELECT {row} FROM {table} ORDER BY created_at, {row}
+             LIMIT (SELECT CASE WHEN count(*) >= $1 THEN count(*) - $1 + 1 ELSE 0 END FROM {table}))"
     );
     let deleted = sqlx::query(&sql)
         .bind(i64::from(cap))
@@ -855,6 +988,9 @@ impl StoredTable {
 }
 
 #[cfg(test)]
+mod suite;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use time::Duration;
@@ -862,102 +998,62 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
 
-    #[tokio::test]
-    async fn a_request_is_answered_once_and_not_after_it_expires() {
-        let store = Store::open(":memory:").await.unwrap();
-        store
-            .remember_request("_a", Some("/x"), NOW, NOW + Duration::minutes(10))
-            .await
-            .unwrap();
-        store
-            .remember_request("_b", None, NOW, NOW + Duration::minutes(10))
-            .await
-            .unwrap();
-        let taken = store
-            .take_request("_a", NOW)
-            .await
-            .unwrap()
-            .expect("outstanding");
-        assert_eq!(taken.relay_state.as_deref(), Some("/x"));
-        assert!(
-            store.take_request("_a", NOW).await.unwrap().is_none(),
-            "answered twice"
-        );
-        assert!(
-            store
-                .take_request("_b", NOW + Duration::minutes(11))
-                .await
-                .unwrap()
-                .is_none()
-        );
+    /// The behaviour both backends share (`store/suite.rs`; `tests/postgres.rs` runs it on
+    /// PostgreSQL), each case on a fresh SQLite file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_store_suite_passes_on_sqlite_files() {
+        for (name, case) in suite::CASES {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("sp.sqlite");
+            eprintln!("case {name}");
+            case(path.to_string_lossy().into_owned()).await;
+        }
     }
 
     #[tokio::test]
-    async fn replay_cache_refuses_a_second_use_until_expiry() {
-        let store = Store::open(":memory:").await.unwrap();
-        let until = NOW + Duration::minutes(5);
-        let consume = |id: &'static str, at| store.consume_assertion_id("idp", id, until, at);
-        assert!(consume("_as1", NOW).await.unwrap());
-        assert!(!consume("_as1", NOW + Duration::minutes(1)).await.unwrap());
-        assert!(consume("_as1", NOW + Duration::minutes(6)).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn replay_cache_keeps_a_fractional_expiry_until_it_has_passed() {
-        // Virtual time: the entry is kept until 12:07:00.5; at 12:07:00 and 12:07:00.4 the
-        // assertion is still acceptable, so the entry must still be there.
-        let store = Store::open(":memory:").await.unwrap();
-        let clock = plumbing::clock::ManualClock::new(datetime!(2026-06-01 12:00 UTC));
-        use plumbing::clock::Clock;
-        let until = datetime!(2026-06-01 12:07:00.5 UTC);
-        let consume = |at| store.consume_assertion_id("idp", "_a", until, at);
-        assert!(consume(clock.now()).await.unwrap());
-        clock.set(datetime!(2026-06-01 12:07 UTC));
-        assert!(!consume(clock.now()).await.unwrap(), "replayed at 12:07:00");
-        clock.advance(Duration::milliseconds(400));
-        assert!(
-            !consume(clock.now()).await.unwrap(),
-            "replayed at 12:07:00.4"
-        );
-        clock.set(datetime!(2026-06-01 12:07:01 UTC));
-        assert!(consume(clock.now()).await.unwrap(), "kept past its window");
-    }
-
-    #[tokio::test]
-    async fn replay_cache_is_keyed_by_issuer_and_id() {
-        let store = Store::open(":memory:").await.unwrap();
+    async fn an_in_memory_store_is_private_to_its_opener() {
+        let a = Store::open(":memory:").await.unwrap();
+        let b = Store::open(":memory:").await.unwrap();
         let until = NOW + Duration::minutes(5);
         assert!(
-            store
-                .consume_assertion_id("idp-a", "_x", until, NOW)
+            a.consume_assertion_id("idp", "_x", until, NOW)
                 .await
                 .unwrap()
         );
         assert!(
-            store
-                .consume_assertion_id("idp-b", "_x", until, NOW)
+            b.consume_assertion_id("idp", "_x", until, NOW)
                 .await
                 .unwrap()
         );
-        assert!(
-            !store
-                .consume_assertion_id("idp-a", "_x", until, NOW)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .consume_assertion_id("idp-b", "_x", until, NOW)
-                .await
-                .unwrap()
-        );
+        assert_eq!(a.backend(), Backend::Sqlite);
+    }
+
+    #[test]
+    fn the_backend_is_chosen_by_the_url() {
+        for (database, backend) in [
+            ("postgres://u@127.0.0.1:5432/sp", Backend::Postgres),
+            ("postgresql://u@db/sp", Backend::Postgres),
+            ("sp.sqlite", Backend::Sqlite),
+            (":memory:", Backend::Sqlite),
+            ("/var/lib/postgres://odd.sqlite", Backend::Sqlite),
+        ] {
+            assert_eq!(Backend::of(database), backend, "{database}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_path_with_url_characters_opens_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a?b#c%20d.sqlite");
+        Store::open(path.to_str().unwrap()).await.unwrap();
+        assert!(path.exists(), "{} not created", path.display());
     }
 
     #[tokio::test]
     async fn replay_cache_entries_from_before_migration_0007_count_for_every_issuer() {
         let store = Store::open(":memory:").await.unwrap();
         sqlx::query(
-            "INSERT INTO replay_cache (issuer, assertion_id, expires_at) VALUES ('', '_old', ?)",
+            "INSERT INTO replay_cache (issuer, assertion_id, expires_at) VALUES ('', '_old', $1)",
         )
         .bind(unix(NOW + Duration::minutes(5)))
         .execute(&store.pool)
@@ -976,53 +1072,5 @@ mod tests {
                 .await
                 .unwrap()
         );
-    }
-
-    #[tokio::test]
-    async fn replay_cache_takes_extreme_expiries() {
-        let store = Store::open(":memory:").await.unwrap();
-        for (i, until) in [crate::clock::LATEST, crate::clock::EARLIEST]
-            .into_iter()
-            .enumerate()
-        {
-            let id = format!("_e{i}");
-            assert!(
-                store
-                    .consume_assertion_id("idp", &id, until, NOW)
-                    .await
-                    .unwrap()
-            );
-        }
-        assert!(
-            !store
-                .consume_assertion_id("idp", "_e0", NOW, NOW)
-                .await
-                .unwrap()
-        );
-    }
-
-    #[tokio::test]
-    async fn file_database_persists_across_opens() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sp.sqlite");
-        let path = path.to_str().unwrap();
-        {
-            let store = Store::open(path).await.unwrap();
-            let user = store
-                .create_user(None, "a@example.com", None, None, "jit", NOW)
-                .await
-                .unwrap();
-            store
-                .set_roles(user.id, &["admin".into(), "member".into()])
-                .await
-                .unwrap();
-        }
-        let store = Store::open(path).await.unwrap();
-        let user = store
-            .user_by_email("A@example.com")
-            .await
-            .unwrap()
-            .expect("persisted");
-        assert_eq!(store.roles(user.id).await.unwrap(), vec!["admin", "member"]);
     }
 }

@@ -139,17 +139,17 @@ impl Store {
         keys: &AttemptKeys,
         limits: &Limits,
     ) -> StoreResult<()> {
-        sqlx::query("DELETE FROM password_throttle WHERE key = ?")
+        sqlx::query("DELETE FROM password_throttle WHERE key = $1")
             .bind(&keys.account)
             .execute(&self.pool)
             .await?;
         sqlx::query(
-            "UPDATE password_throttle SET failures = MAX(failures - 1, 0),
-               locked_until = CASE WHEN failures - 1 < ?2 THEN 0 ELSE locked_until END
-             WHERE key = ?1",
+            "UPDATE password_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
+               locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END
+             WHERE key = $1",
         )
         .bind(&keys.address)
-        .bind(limits.per_address.max_failures)
+        .bind(i64::from(limits.per_address.max_failures))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -168,33 +168,33 @@ impl Store {
         let max = limit.max_failures.max(1);
         let row = sqlx::query(
             "INSERT INTO password_throttle (key, failures, window_started, locked_until, expires_at)
-             VALUES (?1, 1, ?2,
-                     CASE WHEN 1 >= ?3 THEN ?2 + ?5 ELSE 0 END,
-                     CASE WHEN 1 >= ?3 THEN ?2 + ?5 + ?4 ELSE ?2 + ?4 END)
+             VALUES ($1, 1, $2,
+                     CASE WHEN 1 >= $3 THEN $2 + $5 ELSE 0 END,
+                     CASE WHEN 1 >= $3 THEN $2 + $5 + $4 ELSE $2 + $4 END)
              ON CONFLICT (key) DO UPDATE SET
                failures = CASE
-                 WHEN expires_at <= ?2 THEN 1
-                 WHEN locked_until > ?2 THEN MIN(failures + 1, ?3 + 1)
-                 WHEN locked_until > 0 THEN ?3
-                 ELSE MIN(failures + 1, ?3 + 1) END,
-               window_started = CASE WHEN expires_at <= ?2 THEN ?2 ELSE window_started END,
+                 WHEN password_throttle.expires_at <= $2 THEN 1
+                 WHEN password_throttle.locked_until > $2 THEN CASE WHEN password_throttle.failures < $3 THEN password_throttle.failures + 1 ELSE $3 + 1 END
+                 WHEN password_throttle.locked_until > 0 THEN $3
+                 ELSE CASE WHEN password_throttle.failures < $3 THEN password_throttle.failures + 1 ELSE $3 + 1 END END,
+               window_started = CASE WHEN password_throttle.expires_at <= $2 THEN $2 ELSE password_throttle.window_started END,
                locked_until = CASE
-                 WHEN expires_at <= ?2 THEN (CASE WHEN 1 >= ?3 THEN ?2 + ?5 ELSE 0 END)
-                 WHEN locked_until > ?2 THEN locked_until
-                 WHEN locked_until > 0 OR failures + 1 >= ?3 THEN ?2 + ?5
+                 WHEN password_throttle.expires_at <= $2 THEN (CASE WHEN 1 >= $3 THEN $2 + $5 ELSE 0 END)
+                 WHEN password_throttle.locked_until > $2 THEN password_throttle.locked_until
+                 WHEN password_throttle.locked_until > 0 OR password_throttle.failures + 1 >= $3 THEN $2 + $5
                  ELSE 0 END,
                expires_at = CASE
-                 WHEN expires_at <= ?2 THEN (CASE WHEN 1 >= ?3 THEN ?2 + ?5 + ?4 ELSE ?2 + ?4 END)
-                 WHEN locked_until > ?2 THEN expires_at
-                 WHEN locked_until > 0 OR failures + 1 >= ?3 THEN ?2 + ?5 + ?4
-                 ELSE expires_at END
+                 WHEN password_throttle.expires_at <= $2 THEN (CASE WHEN 1 >= $3 THEN $2 + $5 + $4 ELSE $2 + $4 END)
+                 WHEN password_throttle.locked_until > $2 THEN password_throttle.expires_at
+                 WHEN password_throttle.locked_until > 0 OR password_throttle.failures + 1 >= $3 THEN $2 + $5 + $4
+                 ELSE password_throttle.expires_at END
              RETURNING failures, locked_until",
         )
         .bind(key)
         .bind(now.unix_timestamp())
-        .bind(max)
-        .bind(limit.window_secs)
-        .bind(limit.lockout_secs)
+        .bind(i64::from(max))
+        .bind(i64::from(limit.window_secs))
+        .bind(i64::from(limit.lockout_secs))
         .fetch_one(&self.pool)
         .await?;
         let failures: i64 = row.get("failures");
@@ -214,14 +214,15 @@ impl Store {
 
     /// Forgets keys that no longer matter, and the soonest-expiring ones past [`MAX_KEYS`].
     async fn prune_throttle(&self, now: OffsetDateTime) -> StoreResult<()> {
-        sqlx::query("DELETE FROM password_throttle WHERE expires_at <= ?")
+        sqlx::query("DELETE FROM password_throttle WHERE expires_at <= $1")
             .bind(now.unix_timestamp())
             .execute(&self.pool)
             .await?;
         sqlx::query(
             "DELETE FROM password_throttle WHERE key IN (
                SELECT key FROM password_throttle ORDER BY expires_at
-               LIMIT MAX((SELECT COUNT(*) FROM password_throttle) - ?, 0))",
+               LIMIT (SELECT CASE WHEN count(*) > $1 THEN count(*) - $1 ELSE 0 END
+                      FROM password_throttle))",
         )
         .bind(MAX_KEYS - 1)
         .execute(&self.pool)

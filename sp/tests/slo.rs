@@ -595,6 +595,30 @@ async fn post_logout_without_the_sessions_token_is_refused_and_ends_nothing() {
     assert!(!t.alive(&token).await);
 }
 
+/// A browser sends no `SameSite=Lax` session cookie with another site's POST: the SP sees no
+/// session. Its answer must not clear the cookie anyway (the browser applies that `Set-Cookie`,
+/// so the other site would sign the user out after all, as Chromium showed in scenario 7.51).
+#[tokio::test]
+async fn post_logout_without_cookie_or_token_is_refused_and_clears_no_cookie() {
+    let t = test_sp(|_| {}).await;
+    let token = t.session("bob@example.com", Some("_s1")).await;
+    for body in [String::new(), "csrf_token=".to_owned()] {
+        let reply = t.post_form("/logout", body.clone(), None).await;
+        assert!(!reply.clears_cookie(), "{body:?} cleared the cookie");
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{body:?}");
+        assert!(
+            reply.body.contains("logout.csrf_token_invalid"),
+            "{}",
+            reply.body
+        );
+        assert_eq!(
+            t.last_logout_code().await.as_deref(),
+            Some("logout.csrf_token_invalid")
+        );
+    }
+    assert!(t.alive(&token).await);
+}
+
 #[tokio::test]
 async fn redirect_signature_covers_relay_state_and_the_exact_bytes() {
     let t = test_sp(|_| {}).await;

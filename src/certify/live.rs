@@ -27,6 +27,9 @@ pub struct LiveOptions {
     pub sp_config: Option<SpConfig>,
     /// Keys, the database and the metadata file the SP reads live here.
     pub state_dir: PathBuf,
+    /// The SP's store instead of `sp.sqlite` in `state_dir` (a SQLite file or a `postgres://`
+    /// URL); used when `sp_config` is `None`, which otherwise names its own.
+    pub database: Option<String>,
 }
 
 /// The running SP.
@@ -103,11 +106,13 @@ pub async fn start(
     let metadata_file = options.state_dir.join("idp-metadata.xml");
     std::fs::write(&metadata_file, &options.metadata_xml)
         .map_err(|e| format!("{}: {e}", metadata_file.display()))?;
-    let database = options
-        .state_dir
-        .join("sp.sqlite")
-        .to_string_lossy()
-        .into_owned();
+    let database = options.database.clone().unwrap_or_else(|| {
+        options
+            .state_dir
+            .join("sp.sqlite")
+            .to_string_lossy()
+            .into_owned()
+    });
     let config = sp_config(
         options.sp_config,
         &md,

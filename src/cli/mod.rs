@@ -2,8 +2,10 @@
 
 pub mod certify;
 pub mod fuzz_corpus;
+pub mod load;
 pub mod mint;
 pub mod profiles;
+pub mod report;
 pub mod run;
 mod run_targets;
 pub mod serve;

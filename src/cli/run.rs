@@ -16,7 +16,8 @@ use samlconf::scenario::{self, Scenario};
 pub enum DriverKind {
     /// reqwest with a cookie jar, following every redirect and form by hand.
     Http,
-    /// A real headless browser (not there yet).
+    /// Headless Chromium through chromedriver (Debian's `chromium` and `chromium-driver`), one
+    /// fresh profile per scenario browser; the SP and the IdP on different sites.
     Browser,
 }
 
@@ -32,9 +33,19 @@ pub struct RunArgs {
     /// Run only the scenarios with this tag (repeatable: any of them).
     #[arg(long = "tag", value_name = "T")]
     tags: Vec<String>,
+    /// Run only shard K of N (e.g. `2/4`): a stable, disjoint share of the selected scenarios,
+    /// for splitting a long suite across CI machines; `samlconf report merge` joins the reports.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<scenario::Shard>,
     /// The browser driver.
     #[arg(long, value_enum, default_value_t = DriverKind::Http)]
     driver: DriverKind,
+    /// `--driver browser`: the SP at http://localhost:PORT and the IdP at http://127.0.0.1:PORT,
+    /// different sites for the browser's cookie rules (default: both on 127.0.0.1, one site).
+    /// Over plain http the IdP's session cookie is `SameSite=Lax`, so silent renewal in the
+    /// SP's iframe cannot reach it cross-site.
+    #[arg(long)]
+    cross_site: bool,
     /// Scenarios run at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -76,13 +87,6 @@ fn selected(scenario: &Scenario, filter: Option<&str>, tags: &[String]) -> bool 
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    if args.driver == DriverKind::Browser {
-        eprintln!(
-            "samlconf run: the browser driver is not there yet; only `--driver http` (the default) \
-             exists today."
-        );
-        return ExitCode::from(super::EXIT_USAGE);
-    }
     if args.jobs == Some(0) {
         eprintln!("samlconf run: --jobs must be at least 1");
         return ExitCode::from(super::EXIT_USAGE);
@@ -111,6 +115,14 @@ pub fn run(args: RunArgs) -> ExitCode {
         eprintln!("samlconf run: no scenario matches");
         return ExitCode::from(super::EXIT_USAGE);
     }
+    let scenarios = match args.shard {
+        Some(shard) => {
+            let share = shard.take(scenarios, |s| s.id.as_str());
+            eprintln!("shard {shard}: {} scenarios", share.len());
+            share
+        }
+        None => scenarios,
+    };
     if args.check {
         println!("{} scenarios loaded and checked", scenarios.len());
         return ExitCode::SUCCESS;
@@ -142,6 +154,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         progress.set_style(style);
     }
     if !args.targets.is_empty() {
+        if args.driver != DriverKind::Http {
+            eprintln!("samlconf run: --target runs with the HTTP driver (--driver http)");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
         return super::run_targets::run(
             &runtime,
             &args.targets,
@@ -154,14 +170,48 @@ pub fn run(args: RunArgs) -> ExitCode {
             },
         );
     }
+    let driver = match args.driver {
+        DriverKind::Http => runner::DriverKind::Http,
+        DriverKind::Browser => {
+            match runtime.block_on(samlconf::driver::browser::Chromedriver::start()) {
+                Ok(chromedriver) => runner::DriverKind::Browser {
+                    chromedriver: std::sync::Arc::new(chromedriver),
+                    cross_site: args.cross_site,
+                },
+                Err(e) => {
+                    eprintln!("samlconf run: {e}");
+                    return ExitCode::from(super::EXIT_USAGE);
+                }
+            }
+        }
+    };
+    if let runner::DriverKind::Browser { chromedriver, .. } = &driver {
+        // Ctrl-C: stop chromedriver (and its browsers) before leaving.
+        let chromedriver = chromedriver.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                chromedriver.stop();
+                std::process::exit(130);
+            }
+        });
+    }
+    let run_info = runner::RunInfo::of(&driver);
     let started = Instant::now();
     let bar = progress.clone();
-    let results = runtime.block_on(runner::run_all(scenarios, jobs, move |result| {
-        bar.inc(1);
-        if result.verdict != runner::Verdict::Pass {
-            bar.set_message(format!("{} {}", result.id, result.verdict.as_str()));
-        }
-    }));
+    let results = runtime.block_on(runner::run_all_with(
+        scenarios,
+        jobs,
+        driver.clone(),
+        move |result| {
+            bar.inc(1);
+            if result.verdict != runner::Verdict::Pass {
+                bar.set_message(format!("{} {}", result.id, result.verdict.as_str()));
+            }
+        },
+    ));
+    if let runner::DriverKind::Browser { chromedriver, .. } = &driver {
+        runtime.block_on(chromedriver.shutdown());
+    }
     let wall = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
     print!("{}", report::summary(&results, wall));
@@ -171,7 +221,6 @@ pub fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     };
-    let run_info = runner::RunInfo::of_this_runner();
     let outputs: [(&Option<PathBuf>, &dyn Fn() -> String); 3] = [
         (&args.junit, &|| report::junit::junit(&results)),
         (&args.json, &|| report::json(&results, &run_info)),

@@ -24,11 +24,24 @@ pub struct ServeArgs {
     /// Where the IdP's and the SP's signing keys and the SP's database live.
     #[arg(long, default_value = ".samlconf")]
     state_dir: PathBuf,
+    /// The SP's store: a SQLite file, or a postgres:// URL that several `serve` processes share
+    /// (a cluster behind one address). Overrides --config's [sp] database. Default: sp.sqlite in
+    /// --state-dir (or --config's [sp] database).
+    #[arg(long, value_name = "PATH|URL")]
+    database: Option<String>,
     /// Live mode: no mock IdP; the reference SP trusts this real IdP's metadata (file or
     /// http(s):// URL) and shows the checklist of the last response it received at
     /// /certify/last. --config's [idp] section is replaced by the metadata's.
     #[arg(long, value_name = "FILE|URL")]
     idp_metadata: Option<String>,
+    /// Serve both over HTTPS with a certificate authority made for this run (its certificate is
+    /// written to STATE_DIR/run-ca.pem; import it, or start Chromium with the printed flag).
+    #[arg(long)]
+    https: bool,
+    /// The host name in the SP's URLs (e.g. `localhost`, so that the IdP at 127.0.0.1 is on
+    /// another site and browsers apply cross-site cookie rules). Default: 127.0.0.1.
+    #[arg(long, value_name = "HOST")]
+    sp_host: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -54,7 +67,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
         };
         let sp_config = match &args.config {
             Some(path) => match sp::config::SpConfig::load_with_preset(path, preset) {
-                Ok(config) => Some(config),
+                Ok(mut config) => {
+                    if let Some(database) = &args.database {
+                        config.sp.database = database.clone();
+                    }
+                    Some(config)
+                }
                 Err(e) => {
                     eprintln!("samlconf serve: {e}");
                     return ExitCode::from(super::EXIT_USAGE);
@@ -65,7 +83,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         if let Some(source) = &args.idp_metadata {
             return live(&args, source, sp_config).await;
         }
-        let database = args.state_dir.join("sp.sqlite").to_string_lossy().into_owned();
+        let database = args.database.clone().unwrap_or_else(|| {
+            args.state_dir.join("sp.sqlite").to_string_lossy().into_owned()
+        });
         let options = PairOptions {
             idp_port: args.idp_port,
             sp_port: args.sp_port,
@@ -81,6 +101,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 sp.insert("preset".into(), toml::Value::String(preset.name().into()));
                 toml::Table::from_iter([("sp".to_owned(), toml::Value::Table(sp))])
             }),
+            https: args.https,
+            sp_host: args.sp_host.clone(),
             ..Default::default()
         };
         let pair = match Pair::start(options).await {
@@ -99,6 +121,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
         println!();
         println!("  demo users: alice@example.com (admin), bob@example.com (member),");
         println!("              carol@example.com (editor via Entra GUID), dave@example.com, erin@example.com (no access)");
+        if let Some(ca) = &pair.tls {
+            let path = args.state_dir.join("run-ca.pem");
+            match std::fs::write(&path, &ca.ca_cert_pem) {
+                Ok(()) => println!("  HTTPS: this run's CA certificate is {}", path.display()),
+                Err(e) => eprintln!("samlconf serve: cannot write {}: {e}", path.display()),
+            }
+            println!(
+                "         Chromium: --user-data-dir=<a fresh dir> --ignore-certificate-errors-spki-list={}",
+                ca.server_spki_sha256
+            );
+        }
         println!("  state: {}  — stop with Ctrl-C", args.state_dir.display());
         tokio::select! {
             _ = pair.wait() => {}
@@ -128,6 +161,7 @@ async fn live(args: &ServeArgs, source: &str, sp_config: Option<sp::config::SpCo
         metadata_source: source.to_owned(),
         sp_config,
         state_dir: args.state_dir.clone(),
+        database: args.database.clone(),
     };
     let running = match live::start(options, listener).await {
         Ok(running) => running,

@@ -17,12 +17,21 @@ static FORM: LazyLock<Selector> = LazyLock::new(|| selector("form"));
 static NAMED_INPUT: LazyLock<Selector> = LazyLock::new(|| selector("input[name]"));
 static REASON_CODE: LazyLock<Selector> = LazyLock::new(|| selector("#reason-code"));
 static LINK_FORM: LazyLock<Selector> = LazyLock::new(|| selector("form#link-form"));
+static SAML_POST: LazyLock<Selector> = LazyLock::new(|| selector("form#saml-post"));
 
 /// The first `<form>`'s action and its named `<input>` fields, as the browser would submit them:
 /// what the HTTP-POST binding's auto-submit pages carry. `None` without a form or an action.
 pub fn parse_post_form(html: &str) -> Option<PostForm> {
     Html::parse_document(html)
         .select(&FORM)
+        .next()
+        .and_then(post_form)
+}
+
+/// The IdP's auto-submitting answer (`<form id="saml-post">`) on a page.
+pub(crate) fn saml_post_form(html: &str) -> Option<PostForm> {
+    Html::parse_document(html)
+        .select(&SAML_POST)
         .next()
         .and_then(post_form)
 }

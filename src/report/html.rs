@@ -41,7 +41,10 @@ struct Step<'a> {
 
 impl Step<'_> {
     fn has_extra(&self) -> bool {
-        !self.audit.is_empty() || !self.r.messages.is_empty() || self.last_page.is_some()
+        !self.audit.is_empty()
+            || !self.r.messages.is_empty()
+            || self.last_page.is_some()
+            || self.r.browser_capture.is_some()
     }
 }
 

@@ -41,7 +41,7 @@ fn test_case(result: &ScenarioResult) -> TestCase {
         Verdict::Pass | Verdict::Warning | Verdict::Informational | Verdict::KnownFailure => {
             TestCaseStatus::success()
         }
-        Verdict::NotApplicable => {
+        Verdict::Skipped | Verdict::NotApplicable => {
             let mut status = TestCaseStatus::skipped();
             status.set_message(result.reason.as_deref().unwrap_or_default());
             status
@@ -95,6 +95,9 @@ fn details(result: &ScenarioResult) -> String {
         }
         if let Some(error) = &step.error {
             text.push_str(&format!("    error: {error}\n"));
+        }
+        if let Some(reason) = &step.skip_reason {
+            text.push_str(&format!("    skipped: {reason}\n"));
         }
     }
     text

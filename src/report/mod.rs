@@ -1,10 +1,11 @@
 //! What a run produced, for people and for CI: the summary table printed at the end of
 //! `samlconf run`, JUnit XML ([`junit`]), JSON ([`json`]) and a self-contained HTML page
-//! ([`html`]).
+//! ([`html`]); [`merge`] joins the reports of several shards.
 
 pub mod html;
 pub mod junit;
 pub mod matrix;
+pub mod merge;
 pub mod xml;
 
 use crate::runner::{RunInfo, ScenarioResult, Verdict};
@@ -21,6 +22,8 @@ pub struct Totals {
     pub not_applicable: usize,
     pub known_failures: usize,
     pub now_passing: usize,
+    /// Not judged by this driver (never counted as passed).
+    pub skipped: usize,
 }
 
 impl Totals {
@@ -36,6 +39,7 @@ impl Totals {
                 Verdict::NotApplicable => totals.not_applicable += 1,
                 Verdict::KnownFailure => totals.known_failures += 1,
                 Verdict::NowPassing => totals.now_passing += 1,
+                Verdict::Skipped => totals.skipped += 1,
             }
         }
         totals
@@ -47,9 +51,11 @@ impl Totals {
         self.failed == 0 && self.errors == 0 && self.now_passing == 0
     }
 
-    /// The graded counts, e.g. ", 2 warnings, 40 not applicable"; empty for an ungraded run.
+    /// The counts beside passed, failed and errors, e.g. ", 3 skipped" or ", 2 warnings, 40 not
+    /// applicable"; empty when there are none.
     pub fn graded_counts(&self) -> String {
         [
+            (self.skipped, "skipped"),
             (self.warnings, "warnings"),
             (self.informational, "informational"),
             (self.not_applicable, "not applicable"),
@@ -81,6 +87,7 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
             Verdict::NotApplicable => "n/a",
             Verdict::KnownFailure => "known",
             Verdict::NowPassing => "NOW-OK",
+            Verdict::Skipped => "skip",
         };
         out.push_str(&format!(
             "{:<id_width$}  {:<6} {:>6.2}s  {}\n",
@@ -121,6 +128,7 @@ pub fn json(results: &[ScenarioResult], run: &RunInfo) -> String {
             "passed": totals.passed,
             "failed": totals.failed,
             "errors": totals.errors,
+            "skipped": totals.skipped,
         },
         "scenarios": results,
     });

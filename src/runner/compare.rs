@@ -95,23 +95,6 @@ pub(super) fn differences(expect: &Expect, actual: &mut Actual, exact: bool) -> 
             ));
         }
     }
-    if let Some(user) = &expect.user {
-        let matches = actual
-            .email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(user))
-            || actual.login.as_deref() == Some(user.as_str());
-        if !matches {
-            out.push(format!(
-                "user: expected {user:?} signed in, got {}",
-                match (&actual.email, &actual.login) {
-                    (None, _) => "nobody".into(),
-                    (Some(e), Some(l)) => format!("{e:?} (login {l:?})"),
-                    (Some(e), None) => format!("{e:?}"),
-                }
-            ));
-        }
-    }
     if exact {
         profile(expect, actual, &mut out);
     }
@@ -151,6 +134,17 @@ pub(super) fn differences(expect: &Expect, actual: &mut Actual, exact: bool) -> 
         audit_and_page(expect, actual, &mut out);
     }
     logout_at_the_idp(expect, actual, &mut out);
+    if let Some(windows) = expect.windows
+        && actual.windows != Some(windows)
+    {
+        out.push(format!(
+            "windows: expected {windows}, got {}",
+            actual.windows.map_or(
+                "nothing (only the browser driver counts windows)".into(),
+                |w| w.to_string()
+            )
+        ));
+    }
     out
 }
 

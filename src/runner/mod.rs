@@ -43,11 +43,53 @@ impl RunInfo {
         }
     }
 
+    /// What [`run_all_with`] runs with under `driver`.
+    pub fn of(driver: &DriverKind) -> RunInfo {
+        RunInfo {
+            driver: driver.name(),
+            ..RunInfo::of_this_runner()
+        }
+    }
+
     /// [`RunInfo::virtual_start`] as RFC 3339.
     pub fn virtual_start_rfc3339(&self) -> String {
         self.virtual_start
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_else(|_| self.virtual_start.to_string())
+    }
+}
+
+/// Which driver plays the scenarios' browsers.
+#[derive(Clone, Default)]
+pub enum DriverKind {
+    /// reqwest with a cookie jar (`crate::driver::HttpDriver`).
+    #[default]
+    Http,
+    /// Headless Chromium, one WebDriver session per scenario browser, all through this
+    /// chromedriver (`crate::driver::browser`).
+    Browser {
+        chromedriver: Arc<crate::driver::browser::Chromedriver>,
+        /// The SP at `http://localhost:PORT`, the IdP at `http://127.0.0.1:PORT`: different
+        /// sites, so that cross-site cookie rules apply (otherwise both on 127.0.0.1, which a
+        /// browser counts as one site).
+        cross_site: bool,
+    },
+}
+
+impl DriverKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DriverKind::Http => crate::driver::HttpDriver::NAME,
+            DriverKind::Browser { .. } => crate::driver::browser::NAME,
+        }
+    }
+
+    /// As the scenario format names it (`drivers = [...]`).
+    pub fn as_scenario_driver(&self) -> crate::scenario::DriverName {
+        match self {
+            DriverKind::Http => crate::scenario::DriverName::Http,
+            DriverKind::Browser { .. } => crate::scenario::DriverName::Browser,
+        }
     }
 }
 
@@ -75,6 +117,9 @@ pub enum Verdict {
     NowPassing,
     /// The harness could not run the scenario to a verdict.
     Error,
+    /// Nothing failed, but a step (or the whole scenario) needs the other driver to be judged:
+    /// never counted as passed (the reason says which step and why).
+    Skipped,
 }
 
 impl Verdict {
@@ -88,6 +133,7 @@ impl Verdict {
             Verdict::KnownFailure => "known_failure",
             Verdict::NowPassing => "now_passing",
             Verdict::Error => "error",
+            Verdict::Skipped => "skipped",
         }
     }
 }
@@ -99,7 +145,7 @@ pub enum StepStatus {
     Pass,
     Fail,
     Error,
-    /// Not run: an earlier step did not pass.
+    /// Not run: an earlier step did not pass, or this driver cannot judge it (`skip_reason`).
     Skipped,
 }
 
@@ -146,6 +192,21 @@ pub struct StepResult {
     pub error: Option<String>,
     /// The SAML messages the browser carried in this step, decoded.
     pub messages: Vec<SamlMessage>,
+    /// Why this driver did not run the step (it needs the other one to be judged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// A failed step in a browser run: the browser's page at that moment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser_capture: Option<BrowserCapture>,
+}
+
+/// What a browser showed when its step failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrowserCapture {
+    /// A PNG screenshot, as a `data:image/png;base64,…` URI.
+    pub screenshot: String,
+    /// The page's HTML as the browser holds it (scripts having run).
+    pub html: String,
 }
 
 /// What was observed after a step.
@@ -189,6 +250,9 @@ pub struct Actual {
     /// How the IdP judged that LogoutResponse's signature: `verified`, `missing`, `invalid`,
     /// `weak_algorithm` or `no_certificate`.
     pub idp_logout_signature: Option<String>,
+    /// How many windows the step's browser has open afterwards (the browser driver only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<usize>,
     /// The last page's HTML (first 4 KiB).
     pub page: Option<String>,
     #[serde(skip)]
@@ -226,15 +290,27 @@ pub async fn run_all(
     jobs: usize,
     on_done: impl Fn(&ScenarioResult) + Send + Sync + 'static,
 ) -> Vec<ScenarioResult> {
+    run_all_with(scenarios, jobs, DriverKind::Http, on_done).await
+}
+
+/// [`run_all`] with the browsers played by `driver`.
+pub async fn run_all_with(
+    scenarios: Vec<Scenario>,
+    jobs: usize,
+    driver: DriverKind,
+    on_done: impl Fn(&ScenarioResult) + Send + Sync + 'static,
+) -> Vec<ScenarioResult> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let on_done = Arc::new(on_done);
     let mut handles = Vec::new();
     for scenario in scenarios {
         let semaphore = semaphore.clone();
         let on_done = on_done.clone();
+        let driver = driver.clone();
         handles.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            let result = run_scenario(&scenario).await;
+            let result =
+                run_scenario_with(&scenario, &driver, &sp::weakness::Weaknesses::none()).await;
             on_done(&result);
             (scenario, result)
         }));
@@ -276,7 +352,15 @@ pub async fn run_scenario_weakened(
     scenario: &Scenario,
     weaknesses: &sp::weakness::Weaknesses,
 ) -> ScenarioResult {
-    run_scenario_on(scenario, execute::On::Reference(weaknesses)).await
+    run_scenario_with(scenario, &DriverKind::Http, weaknesses).await
+}
+
+async fn run_scenario_with(
+    scenario: &Scenario,
+    driver: &DriverKind,
+    weaknesses: &sp::weakness::Weaknesses,
+) -> ScenarioResult {
+    run_scenario_on(scenario, execute::On::Reference { driver, weaknesses }).await
 }
 
 /// A result that says only which scenario it is (passed, no steps yet).
@@ -336,6 +420,14 @@ async fn run_scenario_on(scenario: &Scenario, on: execute::On<'_>) -> ScenarioRe
                 Verdict::Fail
             };
             result.reason = Some(format!("step {} ({}): {what}", step.index, step.action));
+        } else if let Some(step) = result.steps.iter().find(|s| s.skip_reason.is_some()) {
+            result.verdict = Verdict::Skipped;
+            result.reason = Some(format!(
+                "step {} ({}) skipped: {}",
+                step.index,
+                step.action,
+                step.skip_reason.as_deref().unwrap_or_default()
+            ));
         }
     }
     result.seconds = started.elapsed().as_secs_f64();

@@ -11,28 +11,31 @@ use crate::scenario::{Action, Outcome, Step};
 pub(super) struct Before {
     audit: Result<usize, String>,
     logout_responses: usize,
-    /// The fingerprint of the session the step's browser had (`None`: none, or no browser yet).
-    session: Result<Option<String>, String>,
+    /// The fingerprint of the session the step's browser had (`Some(None)`: none, or no browser
+    /// yet); `None`: not asked, as no expectation of the step judges a new session.
+    session: Option<Result<Option<String>, String>>,
 }
 
 impl Before {
     pub(super) async fn take(ctx: &Ctx, step: &Step) -> Before {
-        let audit = match ctx.stage.sp.admin() {
-            Some(admin) => admin
-                .audit_events()
-                .await
-                .map(|e| e.len())
-                .map_err(|e| format!("audit log: {e}")),
-            None => Ok(0),
-        };
-        let session = match step.action.browser().and_then(|b| ctx.drivers.get(b)) {
-            Some(driver) => ctx
-                .stage
-                .sp
-                .whoami(driver)
-                .await
-                .map(|w| w.map(|w| w.fingerprint)),
-            None => Ok(None),
+        let audit = ctx.audit_events(step.action.sp()).await.map(|e| e.len());
+        // Only the outcomes that deny a session are judged by whether a new one appeared: no
+        // other step pays for the extra whoami (a real browser's fetch).
+        let judged = step.expect.outcome.is_some_and(|o| o.denies_a_session());
+        let session = match step
+            .action
+            .browser()
+            .and_then(|b| ctx.existing_at(b, step.action.sp()))
+        {
+            _ if !judged => None,
+            Some(driver) => Some(
+                ctx.stage
+                    .sp
+                    .whoami(driver)
+                    .await
+                    .map(|w| w.map(|w| w.fingerprint)),
+            ),
+            None => Some(Ok(None)),
         };
         Before {
             audit,
@@ -51,15 +54,23 @@ pub(super) async fn session(
     actual: &mut Actual,
 ) -> Result<(), String> {
     if let Some(name) = step.action.browser() {
-        ctx.driver(name)?;
-        let driver = &ctx.drivers[name];
+        let target = step.action.sp();
+        ctx.driver_at(name, target)?;
+        let driver = ctx
+            .existing_at(name, target)
+            .ok_or_else(|| format!("browser {name:?}: none"))?;
         let me = ctx.stage.sp.whoami(driver).await?;
+        if let crate::driver::Driver::Browser(browser) = driver {
+            actual.windows = Some(browser.windows().await.map_err(|e| e.to_string())?);
+        }
         actual.signed_in = Some(me.is_some());
-        let before = before.session.clone()?;
-        actual.new_session = Some(
-            me.as_ref()
-                .is_some_and(|me| before.as_ref() != Some(&me.fingerprint)),
-        );
+        if let Some(session) = &before.session {
+            let before = session.clone()?;
+            actual.new_session = Some(
+                me.as_ref()
+                    .is_some_and(|me| before.as_ref() != Some(&me.fingerprint)),
+            );
+        }
         if let Some(me) = me {
             let text = |key: &str| me.raw[key].as_str().map(str::to_owned);
             actual.email = text("email");
@@ -99,13 +110,7 @@ pub(super) async fn audit(
     before: Before,
     actual: &mut Actual,
 ) -> Result<(), String> {
-    let events = match ctx.stage.sp.admin() {
-        Some(admin) => admin
-            .audit_events()
-            .await
-            .map_err(|e| format!("audit log: {e}"))?,
-        None => Vec::new(),
-    };
+    let events = ctx.audit_events(step.action.sp()).await?;
     let audit_before = before.audit?;
     actual.audit = events
         .iter()
@@ -129,6 +134,16 @@ pub(super) async fn audit(
                 .find(|e| e.kind.ends_with(".rejected"))
                 .and_then(|e| e.code.clone());
         }
+    }
+    // A browser's page leaves a failed renewal without saying why: the code is the audit log's.
+    if actual.outcome == Some(Outcome::SessionEnded)
+        && actual.code.as_deref().is_none_or(str::is_empty)
+    {
+        actual.code = actual
+            .audit
+            .iter()
+            .find(|e| e.kind == "renewal.failed")
+            .and_then(|e| e.code.clone());
     }
     if matches!(step.action, Action::Logout(_) | Action::ReplayLogout(_)) {
         actual.code = actual
@@ -170,7 +185,8 @@ pub(super) async fn accounts(ctx: &Ctx, step: &Step, actual: &mut Actual) -> Res
     if (expect.linked_to.is_some() || expect.not_linked_to.is_some())
         && actual.signed_in == Some(true)
         && let (Some(driver), Some(_)) = (step.action.browser(), actual.email.as_ref())
-        && let Some(me) = ctx.stage.sp.whoami(&ctx.drivers[driver]).await?
+        && let Some(driver) = ctx.existing_at(driver, step.action.sp())
+        && let Some(me) = ctx.stage.sp.whoami(driver).await?
     {
         let idp = me.raw["idp"].as_str().unwrap_or_default();
         let subject = me.raw["name_id"].as_str().unwrap_or_default();

@@ -6,7 +6,7 @@
 use mock_idp::server::Idp;
 use tokio::task::JoinHandle;
 
-use super::START;
+use super::{DriverKind, START};
 use crate::harness::{ExtraIdp, HarnessError, Pair, PairOptions};
 use crate::scenario::Scenario;
 use crate::sut::SpUnderTest;
@@ -23,11 +23,11 @@ pub(super) struct Stage {
     pub(super) extra_idps: Vec<ExtraIdp>,
     /// The virtual clock the IdP reads, and the SP too when it is the reference SP.
     pub(super) clock: Option<plumbing::clock::ManualClock>,
-    _servers: Servers,
+    servers: Servers,
 }
 
 enum Servers {
-    Pair { _pair: Box<Pair> },
+    Pair(Box<Pair>),
     Idp(JoinHandle<()>),
 }
 
@@ -40,17 +40,44 @@ impl Drop for Servers {
 }
 
 impl Stage {
-    /// A fresh pair for `scenario`: the reference SP configured as it says.
+    /// The reference SP's pair (its second node, second workspace, certificate authority);
+    /// `None` against a target.
+    pub(super) fn pair(&self) -> Option<&Pair> {
+        match &self.servers {
+            Servers::Pair(pair) => Some(pair),
+            Servers::Idp(_) => None,
+        }
+    }
+
+    /// A fresh pair for `scenario`, its browsers played by `driver`: the reference SP configured
+    /// as the scenario says.
     pub(super) async fn reference(
         scenario: &Scenario,
+        driver: &DriverKind,
         weaknesses: &sp::weakness::Weaknesses,
     ) -> Result<Stage, HarnessError> {
         let pair = Pair::start(PairOptions {
+            // In a browser the SP and the IdP are different sites, so cross-site cookie rules
+            // apply.
+            sp_host: matches!(
+                driver,
+                DriverKind::Browser {
+                    cross_site: true,
+                    ..
+                }
+            )
+            .then(|| "localhost".to_owned()),
             sp_weaknesses: weaknesses.clone(),
             virtual_start: Some(START),
             sp_overrides: scenario.sp_overrides_root(),
             extra_idp_users: scenario.idp_users.clone(),
             extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
+            https: scenario.https,
+            second_node: scenario.second_node,
+            workspace2: scenario
+                .workspace2
+                .as_ref()
+                .map(crate::scenario::sp_overrides_root),
             ..Default::default()
         })
         .await?;
@@ -58,6 +85,7 @@ impl Stage {
             sp: Box::new(ReferenceSp::new(
                 pair.sp.clone(),
                 &pair.endpoints.sp_base_url,
+                pair.tls.as_ref().map(|ca| ca.ca_cert_pem.clone()),
                 START - time::Duration::days(31),
             )),
             idp: pair.idp.clone(),
@@ -65,9 +93,7 @@ impl Stage {
             idp_entity_id: pair.endpoints.idp_entity_id(),
             extra_idps: pair.extra_idps.clone(),
             clock: pair.clock.clone(),
-            _servers: Servers::Pair {
-                _pair: Box::new(pair),
-            },
+            servers: Servers::Pair(Box::new(pair)),
         })
     }
 
@@ -113,7 +139,7 @@ impl Stage {
             idp_entity_id,
             extra_idps: Vec::new(),
             clock: Some(clock),
-            _servers: Servers::Idp(task),
+            servers: Servers::Idp(task),
         })
     }
 }

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::execute::Ctx;
 use super::wire::redirect_messages;
 use super::{Actual, SamlMessage};
-use crate::driver::{RenewOutcome, SignInOutcome, Visited};
+use crate::driver::browser::BrowserRenewal;
+use crate::driver::{Driver, RenewOutcome, SignInOutcome, Visited};
 use crate::scenario::{Action, Binding, Outcome, Step, Via};
 use crate::sut::SignInStart;
 
@@ -51,39 +52,53 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let poster = browser_of(step)?;
             ctx.driver(poster)?;
             ctx.driver(name)?;
+            let target = step.action.sp();
+            if target != crate::scenario::SpTarget::Node1 {
+                // Started at node 1, the IdP's answer posted to another SP's ACS.
+                let fetched = ctx.drivers[name]
+                    .fetch_idp_form(&a.user, a.relay_state.as_deref())
+                    .await
+                    .map_err(err)?;
+                let outcome = match fetched {
+                    Err(refused) => refused,
+                    Ok(form) => {
+                        let form = ctx.retarget(&form, target)?;
+                        let poster = ctx.driver_at(poster, target)?;
+                        poster.submit(&form).await.map_err(err)?
+                    }
+                };
+                from_sign_in(outcome, &mut actual);
+                return Ok((actual, messages));
+            }
             let driver = &ctx.drivers[name];
             let poster = &ctx.drivers[poster];
             let sp = &*ctx.stage.sp;
+            // A person clicks their own button on the IdP's login page, which names the login.
+            let user = &login_for(driver, &idp, &a.user);
             let outcome = match a.via {
                 Via::Sp => {
                     let start = SignInStart {
-                        user: &a.user,
+                        user,
                         relay_state: a.relay_state.as_deref(),
                         choose_idp: chooser.then_some(idp_entity.as_str()),
                     };
                     sp.sign_in(driver, poster, start).await?
                 }
                 Via::Idp => {
-                    match driver
-                        .idp_initiated_form(
-                            &idp_base,
-                            &sp.entity_id(),
-                            &a.user,
-                            a.relay_state.as_deref(),
-                        )
-                        .await
-                        .map_err(err)?
-                    {
-                        Ok(form) => sp.post_response(poster, &form).await?,
-                        Err(refused) => refused,
-                    }
+                    sp.sign_in_idp_initiated(
+                        driver,
+                        poster,
+                        &idp_base,
+                        user,
+                        a.relay_state.as_deref(),
+                    )
+                    .await?
                 }
             };
             from_sign_in(outcome, &mut actual);
         }
         Action::Link(a) => {
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let (driver, ctx) = browser(ctx, step)?;
             let outcome = ctx
                 .stage
                 .sp
@@ -92,8 +107,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             from_sign_in(outcome, &mut actual);
         }
         Action::SkipLink(_) => {
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let (driver, ctx) = browser(ctx, step)?;
             from_sign_in(ctx.stage.sp.link(driver, None, None).await?, &mut actual);
         }
         Action::Invite(a) => {
@@ -111,12 +125,12 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .get(&a.account)
                 .cloned()
                 .ok_or_else(|| format!("account {:?} was not invited", a.account))?;
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let (driver, ctx) = browser(ctx, step)?;
+            let user = login_for(driver, &ctx.stage.idp, &a.user);
             let outcome = ctx
                 .stage
                 .sp
-                .accept_invitation(driver, &token, &a.user)
+                .accept_invitation(driver, &token, &user)
                 .await?;
             from_sign_in(outcome, &mut actual);
         }
@@ -130,22 +144,30 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         }
         Action::Renew(a) => {
             queue(ctx, &a.profile, &a.knobs)?;
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let (driver, ctx) = browser(ctx, step)?;
             match ctx.stage.sp.renew(driver).await? {
-                RenewOutcome::Renewed { .. } => actual.outcome = Some(Outcome::Renewed),
-                RenewOutcome::NotRenewed { .. } => actual.outcome = Some(Outcome::NotRenewed),
-                RenewOutcome::SessionEnded { code } => {
+                BrowserRenewal::Done(RenewOutcome::Renewed { .. }) => {
+                    actual.outcome = Some(Outcome::Renewed)
+                }
+                BrowserRenewal::Done(RenewOutcome::NotRenewed { .. }) => {
+                    actual.outcome = Some(Outcome::NotRenewed)
+                }
+                BrowserRenewal::Done(RenewOutcome::SessionEnded { code }) => {
                     actual.outcome = Some(Outcome::SessionEnded);
+                    // A browser's page may not say why: `observe` reads the audit log then.
                     actual.code = Some(code).filter(|c| !c.is_empty());
                 }
-                RenewOutcome::NoSession { status } => {
+                BrowserRenewal::Done(RenewOutcome::NoSession { status }) => {
                     actual.outcome = Some(Outcome::SignedOut);
                     actual.status = Some(status);
                 }
-                RenewOutcome::HttpError { status } => {
+                BrowserRenewal::Done(RenewOutcome::HttpError { status }) => {
                     actual.outcome = Some(Outcome::HttpError);
                     actual.status = Some(status);
+                }
+                BrowserRenewal::Blocked { message } => {
+                    actual.outcome = Some(Outcome::RenewalBlocked);
+                    actual.full_page = Some(message);
                 }
             }
         }
@@ -157,8 +179,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                         .set_next_logout_response(logout_knobs(&a.knobs)?)
                         .map_err(|e| e.to_string())?;
                 }
-                ctx.driver(browser_of(step)?)?;
-                let driver = &ctx.drivers[browser_of(step)?];
+                let (driver, ctx) = browser(ctx, step)?;
                 let page = ctx.stage.sp.sign_out(driver, a.cross_site).await?;
                 messages = from_visit(&page, &mut actual);
             }
@@ -177,8 +198,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                     })
                     .map_err(|e| format!("the IdP cannot start the logout: {e}"))?;
                 ctx.last_logout = Some(message.clone());
-                ctx.driver(browser_of(step)?)?;
-                let driver = &ctx.drivers[browser_of(step)?];
+                let (driver, ctx) = browser(ctx, step)?;
                 let page = ctx.stage.sp.deliver_logout(driver, message).await?;
                 messages = from_visit(&page, &mut actual);
             }
@@ -188,8 +208,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .last_logout
                 .clone()
                 .ok_or_else(|| "no LogoutRequest was sent to replay".to_owned())?;
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let (driver, ctx) = browser(ctx, step)?;
             let page = ctx.stage.sp.deliver_logout(driver, message).await?;
             messages = from_visit(&page, &mut actual);
         }
@@ -199,16 +218,21 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 None => ctx.last_response.clone(),
             }
             .ok_or_else(|| "no SAMLResponse was captured to replay".to_owned())?;
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let target = step.action.sp();
+            // A form captured at another SP is first put back on node 1's path.
+            let form = ctx.retarget(&unretarget(ctx, form)?, target)?;
+            let name = browser_of(step)?;
+            ctx.driver_at(name, target)?;
+            let driver = ctx
+                .existing_at(name, target)
+                .ok_or_else(|| format!("browser {name:?}: none"))?;
             from_sign_in(
                 ctx.stage.sp.post_response(driver, &form).await?,
                 &mut actual,
             );
         }
         Action::RecoveryLogin(a) => {
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let (driver, ctx) = browser(ctx, step)?;
             let outcome = ctx
                 .stage
                 .sp
@@ -245,8 +269,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         }
         Action::IdpForbidFraming(a) => ctx.stage.idp.set_forbid_framing(a.forbid),
         Action::Visit(a) => {
-            ctx.driver(browser_of(step)?)?;
-            let driver = &ctx.drivers[browser_of(step)?];
+            let (driver, ctx) = browser(ctx, step)?;
             let (status, location, body) = ctx.stage.sp.visit(driver, &a.path).await?;
             actual.status = Some(status);
             actual.landing = location.map(|l| path_and_query(&l));
@@ -259,12 +282,49 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
     Ok((actual, messages))
 }
 
+/// The user as `driver` names them at the IdP: the browser clicks the button of the user's login
+/// (a scenario may name the user by e-mail); the HTTP driver's login hint takes either.
+fn login_for(driver: &Driver, idp: &mock_idp::server::Idp, user: &str) -> String {
+    if !driver.is_browser() {
+        return user.to_owned();
+    }
+    idp.users()
+        .into_iter()
+        .find(|u| u.login == user || u.email == user)
+        .map_or_else(|| user.to_owned(), |u| u.login)
+}
+
+/// A captured form as posted to node 1: forms captured at node 2 or the second workspace go
+/// back to the pair's own base URL (same path).
+fn unretarget(
+    ctx: &Ctx,
+    mut form: crate::driver::PostForm,
+) -> Result<crate::driver::PostForm, String> {
+    use crate::scenario::SpTarget;
+    for target in [SpTarget::Node2, SpTarget::Workspace2] {
+        if let Ok(base) = ctx.base_url(target)
+            && let Some(path) = form.action.strip_prefix(base.as_str())
+        {
+            form.action = format!("{}{path}", ctx.base_url(SpTarget::Node1)?);
+        }
+    }
+    Ok(form)
+}
+
 /// The SP's admin actions, or why there are none.
 fn admin(ctx: &Ctx) -> Result<&dyn crate::sut::SpAdmin, String> {
     ctx.stage
         .sp
         .admin()
         .ok_or_else(|| crate::sut::not_offered("admin actions", ctx.stage.sp.name()))
+}
+
+/// The step's browser, made on first use, beside the rest of the scenario's state.
+fn browser<'c>(ctx: &'c mut Ctx, step: &Step) -> Result<(&'c Driver, &'c Ctx), String> {
+    let name = browser_of(step)?;
+    ctx.driver(name)?;
+    let ctx: &'c Ctx = ctx;
+    Ok((&ctx.drivers[name], ctx))
 }
 
 /// The browser the step acts in: `Action::browser` holds the rule (and the defaults).

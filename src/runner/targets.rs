@@ -35,8 +35,28 @@ pub fn applies(scenario: &Scenario, target: &Target) -> Option<String> {
     if !scenario.extra_idps.is_empty() {
         return Some("needs further IdPs the target was not configured to trust".into());
     }
+    if scenario.https {
+        return Some("serves the reference SP over HTTPS with the run's own CA".into());
+    }
+    if scenario.second_node || scenario.workspace2.is_some() {
+        return Some(
+            "needs a second SP node or workspace, which the harness cannot start for a target"
+                .into(),
+        );
+    }
+    if let Some(drivers) = &scenario.drivers
+        && !drivers.contains(&crate::scenario::DriverName::Http)
+    {
+        return Some("only a real browser can judge it; a target runs with the HTTP driver".into());
+    }
     for (index, step) in scenario.steps.iter().enumerate() {
         let n = index + 1;
+        if step.action.sp() != crate::scenario::SpTarget::Node1 {
+            return Some(format!(
+                "step {n}: acts at the reference SP's {}",
+                step.action.sp().as_str()
+            ));
+        }
         let needs = match &step.action {
             Action::Link(_) | Action::SkipLink(_) => Some("the reference SP's account linking"),
             Action::Invite(_) | Action::AcceptInvitation(_) => {

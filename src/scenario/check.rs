@@ -5,7 +5,7 @@ use mock_idp::knobs::{Knobs, Reader, Section};
 use std::collections::BTreeSet;
 
 use super::load::LoadError;
-use super::{Action, Expect, Outcome, Scenario, Via};
+use super::{Action, Expect, Outcome, Scenario, SpTarget, Via};
 
 /// Where the scenario's top-level pieces are in the text (byte offsets).
 pub(super) struct Spans {
@@ -260,12 +260,29 @@ pub(super) fn check(scenario: &Scenario, text: &str, spans: &Spans) -> Vec<LoadE
             ));
         }
 
+        match step.action.sp() {
+            SpTarget::Node2 if !scenario.second_node => step_error(
+                "`sp = \"node2\"` needs `second_node = true` at the top of the file".into(),
+            ),
+            SpTarget::Workspace2 if scenario.workspace2.is_none() => {
+                step_error("`sp = \"workspace2\"` needs a `[workspace2]` table".into())
+            }
+            _ => {}
+        }
+
         let seen_before = browsers_seen.clone();
         if let Some(browser) = step.action.browser() {
             browsers_seen.insert(browser.to_owned());
         }
         match &step.action {
             Action::SignIn(a) => {
+                if a.sp.is_some_and(|t| t != SpTarget::Node1)
+                    && (a.via == Via::Idp || a.idp.is_some())
+                {
+                    step_error(
+                        "`sp` on a sign-in takes only an SP-initiated sign-in at the pair's own IdP (no `via = \"idp\"`, no `idp`)".into(),
+                    );
+                }
                 match &a.idp {
                     None => {
                         if !idp_user_known(&a.user) && expect.outcome != Some(Outcome::IdpRefused) {

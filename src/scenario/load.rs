@@ -7,9 +7,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, Expect, ExtraIdp,
-    IdpForbidFraming, IdpRequireSignedRequests, IdpSetAccess, IdpUserRef, Link, Logout, Nothing,
-    RecoveryLogin, Renew, Replay, Scenario, SetRoles, SignIn, Step, Visit,
+    AcceptInvitation, Account, AccountRef, Action, AdvanceClock, Browser, BrowserSettings,
+    DriverName, Expect, ExtraIdp, IdpForbidFraming, IdpRequireSignedRequests, IdpSetAccess,
+    IdpUserRef, Link, Logout, Nothing, RecoveryLogin, Renew, Replay, Scenario, SetRoles, SignIn,
+    Step, Visit,
 };
 
 /// A scenario file that cannot be used: where, and what is wrong.
@@ -93,6 +94,17 @@ struct RawScenario {
     extra_idp: Vec<ExtraIdp>,
     #[serde(default)]
     config_refused: Option<String>,
+    /// Serve the pair over HTTPS with the run's certificate authority.
+    #[serde(default)]
+    https: bool,
+    #[serde(default)]
+    drivers: Option<Vec<DriverName>>,
+    #[serde(default)]
+    browser: BrowserSettings,
+    #[serde(default)]
+    second_node: bool,
+    #[serde(default)]
+    workspace2: Option<toml::Table>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
@@ -124,6 +136,8 @@ struct RawStep {
     expect: Option<Expect>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    drivers: Option<Vec<DriverName>>,
 }
 
 /// Every action key, for error messages.
@@ -132,7 +146,14 @@ pub(super) const ACTION_KEYS: &str = "sign_in, link, skip_link, invite, accept_i
      idp_remove_user, idp_end_sessions, idp_forbid_framing, visit, idp_require_signed_requests";
 
 impl RawStep {
-    fn actions(self) -> (Vec<Action>, Option<Expect>, Option<String>) {
+    fn actions(
+        self,
+    ) -> (
+        Vec<Action>,
+        Option<Expect>,
+        Option<String>,
+        Option<Vec<DriverName>>,
+    ) {
         let mut actions = Vec::new();
         let mut push = |a: Option<Action>| actions.extend(a);
         push(self.sign_in.map(Action::SignIn));
@@ -157,7 +178,7 @@ impl RawStep {
             self.idp_require_signed_requests
                 .map(Action::IdpRequireSignedRequests),
         );
-        (actions, self.expect, self.note)
+        (actions, self.expect, self.note, self.drivers)
     }
 }
 
@@ -193,7 +214,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
     for spanned in raw.step {
         let offset = spanned.span().start;
         let line = line_column(text, offset).0;
-        let (mut actions, expect, note) = spanned.into_inner().actions();
+        let (mut actions, expect, note, drivers) = spanned.into_inner().actions();
         if actions.len() != 1 {
             let found = actions.iter().map(Action::name).collect::<Vec<_>>();
             errors.push(LoadError::at(
@@ -217,6 +238,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
             action,
             expect: expect.unwrap_or_default(),
             note,
+            drivers,
             line,
         });
     }
@@ -243,6 +265,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),
         extra_idps: raw.extra_idp,
         config_refused: raw.config_refused,
+        drivers: raw.drivers,
+        browser: raw.browser,
+        https: raw.https,
+        second_node: raw.second_node,
+        workspace2: raw.workspace2,
         warnings: old_browser_name(file, text, &steps).into_iter().collect(),
         steps,
         file: file.to_owned(),

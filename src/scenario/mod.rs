@@ -8,9 +8,11 @@
 
 mod check;
 mod load;
+mod shard;
 
 pub use check::{WARNING_CODES, known_code, merged_sp_config, resolve_knobs, resolve_logout_knobs};
 pub use load::{LoadError, load_dir, load_file, load_paths, parse, scenario_files};
+pub use shard::Shard;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -47,6 +49,19 @@ pub struct Scenario {
     /// The SP must refuse this configuration at start, with an error containing this text (a
     /// scenario without steps).
     pub config_refused: Option<String>,
+    /// Only these drivers can judge the scenario (`drivers = ["browser"]`); any other reports
+    /// it skipped. `None`: every driver.
+    pub drivers: Option<Vec<DriverName>>,
+    /// How the browser driver starts this scenario's browsers (`[browser]`).
+    pub browser: BrowserSettings,
+    /// Serve the pair (both servers, extra IdPs too) over HTTPS with the run's certificate
+    /// authority (`https = true`).
+    pub https: bool,
+    /// A second SP node sharing the first's configuration and SQLite file (`node2`).
+    pub second_node: bool,
+    /// A second workspace trusting the same IdP (`workspace2`): its `[sp]`-style overrides of
+    /// the demo configuration.
+    pub workspace2: Option<toml::Table>,
     pub steps: Vec<Step>,
     /// The file it was loaded from.
     pub file: PathBuf,
@@ -184,6 +199,33 @@ fn yes() -> bool {
     true
 }
 
+/// A driver, as `drivers = [...]` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriverName {
+    Http,
+    Browser,
+}
+
+impl DriverName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriverName::Http => "http",
+            DriverName::Browser => "browser",
+        }
+    }
+}
+
+/// `[browser]`: how the browser driver starts the scenario's browsers (the HTTP driver has no
+/// such settings and ignores them).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// Chromium's pop-up blocker is on (chromedriver turns it off otherwise).
+    #[serde(default)]
+    pub block_popups: bool,
+}
+
 /// One step: an action and what must hold after it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -191,6 +233,8 @@ pub struct Step {
     pub expect: Expect,
     /// Free text shown in reports.
     pub note: Option<String>,
+    /// Only these drivers can judge the step; any other skips it (and says so) and goes on.
+    pub drivers: Option<Vec<DriverName>>,
     /// 1-based line of the step in its file.
     pub line: usize,
 }
@@ -267,6 +311,16 @@ impl Action {
         Some(browser.as_deref().unwrap_or(default))
     }
 
+    /// The SP the step's response goes to and whose session and audit log it judges.
+    pub fn sp(&self) -> SpTarget {
+        match self {
+            Action::SignIn(a) => a.sp,
+            Action::Replay(a) => a.sp,
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
+
     /// The outcomes this action can have (empty: it has none, only state checks).
     pub fn outcomes(&self) -> &'static [Outcome] {
         use Outcome::*;
@@ -277,7 +331,7 @@ impl Action {
             | Action::AcceptInvitation(_)
             | Action::Replay(_)
             | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
-            Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed, SignedOut],
+            Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed, SignedOut, RenewalBlocked],
             Action::Logout(_) | Action::ReplayLogout(_) => &[SignedOut, StillSignedIn],
             Action::Check(_) => &[SignedIn, SignedOut],
             _ => &[],
@@ -327,6 +381,32 @@ pub struct SignIn {
     /// expectations are then the posting browser's.
     #[serde(default)]
     pub post_from: Option<String>,
+    /// The SP whose ACS the IdP's answer is posted to (default `node1`, where the sign-in
+    /// starts): `node2` completes it on the cluster's other node, `workspace2` delivers it to
+    /// the other workspace.
+    #[serde(default)]
+    pub sp: Option<SpTarget>,
+}
+
+/// Which SP a step addresses: the pair's own (`node1`), the second node of the same cluster
+/// (`second_node = true`), or the second workspace (`[workspace2]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpTarget {
+    #[default]
+    Node1,
+    Node2,
+    Workspace2,
+}
+
+impl SpTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpTarget::Node1 => "node1",
+            SpTarget::Node2 => "node2",
+            SpTarget::Workspace2 => "workspace2",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -391,6 +471,9 @@ pub struct Replay {
     /// any browser posted).
     #[serde(default)]
     pub response_of: Option<String>,
+    /// The SP whose ACS it is posted to (default `node1`; see [`SignIn::sp`]).
+    #[serde(default)]
+    pub sp: Option<SpTarget>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -580,6 +663,9 @@ pub enum Outcome {
     /// Observed only, never expected: the SP answered with an HTTP error that is no SAML answer
     /// (no reason code, e.g. a 500 from `/renew`).
     HttpError,
+    /// A renewal in the browser could not open its renewal window (pop-ups blocked); the page
+    /// asks the user to allow them.
+    RenewalBlocked,
 }
 
 impl Outcome {
@@ -604,6 +690,7 @@ impl Outcome {
             Outcome::SignedOut => "signed_out",
             Outcome::StillSignedIn => "still_signed_in",
             Outcome::HttpError => "http_error",
+            Outcome::RenewalBlocked => "renewal_blocked",
         }
     }
 }
@@ -656,6 +743,9 @@ pub struct Expect {
     /// How the IdP judged the signature of that LogoutResponse: `verified`, `missing`,
     /// `invalid`, `weak_algorithm` or `no_certificate`.
     pub idp_logout_signature: Option<String>,
+    /// How many windows the step's browser has open afterwards (the page, plus a renewal
+    /// window); only the browser driver can judge it.
+    pub windows: Option<usize>,
 }
 
 /// An audit event to look for among those a step logged; the given fields must all match.

@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use super::{BoxFuture, SignInStart, SpUnderTest, Whoami, not_offered};
-use crate::driver::{Answer, DriverError, HttpDriver, PostForm, SignInOutcome, Visited};
+use super::{BoxFuture, SignInStart, SpUnderTest, Whoami, needs_http_driver, not_offered};
+use crate::driver::{Answer, Driver, DriverError, HttpDriver, PostForm, SignInOutcome, Visited};
 use crate::target::Target;
 
 /// How many redirects a browser follows within one exchange.
@@ -24,6 +24,14 @@ impl ExternalSp {
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|_| target.acs_url.clone());
         ExternalSp { target, origin }
+    }
+
+    /// The HTTP driver's browser: the harness drives a target with it alone.
+    fn http<'a>(&self, browser: &'a Driver) -> Result<&'a HttpDriver, String> {
+        match browser {
+            Driver::Http(http) => Ok(http),
+            Driver::Browser(_) => Err(needs_http_driver(&self.target.name)),
+        }
     }
 
     fn on_sp(&self, url: &str) -> bool {
@@ -148,17 +156,20 @@ impl SpUnderTest for ExternalSp {
         false
     }
 
-    fn browser(&self) -> Result<HttpDriver, String> {
-        HttpDriver::with_ca(&self.origin, self.target.ca_pem.as_deref()).map_err(err)
+    fn browser(&self) -> Result<Driver, String> {
+        HttpDriver::trusting(&self.origin, self.target.ca_pem.as_deref())
+            .map(Driver::Http)
+            .map_err(err)
     }
 
     fn sign_in<'a>(
         &'a self,
-        browser: &'a HttpDriver,
-        poster: &'a HttpDriver,
+        browser: &'a Driver,
+        poster: &'a Driver,
         start: SignInStart<'a>,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
         Box::pin(async move {
+            let browser = self.http(browser)?;
             let login = self.target.start.login_url.as_deref().ok_or_else(|| {
                 not_offered(
                     "an SP-initiated sign-in (no [start] login_url)",
@@ -209,10 +220,11 @@ impl SpUnderTest for ExternalSp {
 
     fn post_response<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         form: &'a PostForm,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
         Box::pin(async move {
+            let browser = self.http(browser)?;
             let before = self.whoami_of(browser).await?.map(|w| w.fingerprint);
             let answer = browser.post_form(form).await.map_err(err)?;
             let (last, url) = self
@@ -236,19 +248,17 @@ impl SpUnderTest for ExternalSp {
         })
     }
 
-    fn whoami<'a>(
-        &'a self,
-        browser: &'a HttpDriver,
-    ) -> BoxFuture<'a, Result<Option<Whoami>, String>> {
-        Box::pin(self.whoami_of(browser))
+    fn whoami<'a>(&'a self, browser: &'a Driver) -> BoxFuture<'a, Result<Option<Whoami>, String>> {
+        Box::pin(async move { self.whoami_of(self.http(browser)?).await })
     }
 
     fn sign_out<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         cross_site: bool,
     ) -> BoxFuture<'a, Result<Visited, String>> {
         Box::pin(async move {
+            let browser = self.http(browser)?;
             let logout = self
                 .target
                 .start

@@ -16,7 +16,8 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
-use crate::driver::{HttpDriver, PostForm, RenewOutcome, SignInOutcome, Visited};
+use crate::driver::browser::BrowserRenewal;
+use crate::driver::{Driver, PostForm, SignInOutcome, Visited};
 
 /// A boxed future, so that the trait stays usable as `dyn SpUnderTest`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -53,6 +54,11 @@ pub fn not_offered(what: &str, sp: &str) -> String {
     format!("{sp} does not offer {what}")
 }
 
+/// Why an SP cannot be driven by a real browser here.
+pub fn needs_http_driver(sp: &str) -> String {
+    format!("{sp} is driven by the HTTP driver only (--driver http)")
+}
+
 /// The SP under test, as the runner sees it.
 pub trait SpUnderTest: Send + Sync {
     /// Shown in reports.
@@ -67,44 +73,68 @@ pub trait SpUnderTest: Send + Sync {
     /// SP) rather than mapped from a target's pages, and so are judged strictly.
     fn codes_are_exact(&self) -> bool;
 
-    /// A new browser (its own cookie jar) for this SP.
-    fn browser(&self) -> Result<HttpDriver, String>;
+    /// A new HTTP-driver browser (its own cookie jar) for this SP. (Real browsers are started by
+    /// the runner; an SP that cannot be driven by one says so as an error of its methods.)
+    fn browser(&self) -> Result<Driver, String>;
 
     /// SP-initiated sign-in: `browser` starts it and follows it to the IdP; `poster` (the same
     /// browser, or another for login CSRF) posts the IdP's answer to the ACS.
     fn sign_in<'a>(
         &'a self,
-        browser: &'a HttpDriver,
-        poster: &'a HttpDriver,
+        browser: &'a Driver,
+        poster: &'a Driver,
         start: SignInStart<'a>,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>>;
+
+    /// IdP-initiated sign-in: `browser` asks the mock IdP at `idp_base_url` for an unsolicited
+    /// response for `user`; `poster` posts it to the ACS. By default with the HTTP driver: the
+    /// IdP's form is fetched, then [`post_response`](Self::post_response) judges the answer.
+    fn sign_in_idp_initiated<'a>(
+        &'a self,
+        browser: &'a Driver,
+        poster: &'a Driver,
+        idp_base_url: &'a str,
+        user: &'a str,
+        relay_state: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
+        Box::pin(async move {
+            let Driver::Http(http) = browser else {
+                return Err(needs_http_driver(self.name()));
+            };
+            match http
+                .idp_initiated_form(idp_base_url, &self.entity_id(), user, relay_state)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Ok(form) => self.post_response(poster, &form).await,
+                Err(refused) => Ok(refused),
+            }
+        })
+    }
 
     /// Posts a SAMLResponse form (IdP-initiated, a replay) from `browser` and reads the SP's
     /// answer.
     fn post_response<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         form: &'a PostForm,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>>;
 
     /// Who is signed in in `browser` (`None`: nobody).
-    fn whoami<'a>(
-        &'a self,
-        browser: &'a HttpDriver,
-    ) -> BoxFuture<'a, Result<Option<Whoami>, String>>;
+    fn whoami<'a>(&'a self, browser: &'a Driver) -> BoxFuture<'a, Result<Option<Whoami>, String>>;
 
     /// SP-initiated logout as a person does it (`cross_site`: as another site would make the
     /// browser do it, without the SP's form).
     fn sign_out<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         cross_site: bool,
     ) -> BoxFuture<'a, Result<Visited, String>>;
 
     /// Delivers the IdP's logout message (a Redirect URL or a POST form) through `browser`.
     fn deliver_logout<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         message: mock_idp::server::LogoutMessage,
     ) -> BoxFuture<'a, Result<Visited, String>> {
         Box::pin(async move {
@@ -122,11 +152,9 @@ pub trait SpUnderTest: Send + Sync {
         })
     }
 
-    /// Passive renewal of the browser's session (the reference SP's renewal window).
-    fn renew<'a>(
-        &'a self,
-        _browser: &'a HttpDriver,
-    ) -> BoxFuture<'a, Result<RenewOutcome, String>> {
+    /// Passive renewal of the browser's session (the reference SP's renewal window; in a real
+    /// browser also the pop-up blocker's stop).
+    fn renew<'a>(&'a self, _browser: &'a Driver) -> BoxFuture<'a, Result<BrowserRenewal, String>> {
         let message = not_offered("session renewal", self.name());
         Box::pin(async move { Err(message) })
     }
@@ -134,7 +162,7 @@ pub trait SpUnderTest: Send + Sync {
     /// On the SP's account-linking page: link (`Some(password)`) or skip (`None`).
     fn link<'a>(
         &'a self,
-        _browser: &'a HttpDriver,
+        _browser: &'a Driver,
         _username: Option<&'a str>,
         _password: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
@@ -145,7 +173,7 @@ pub trait SpUnderTest: Send + Sync {
     /// The SP's password login beside SSO.
     fn recovery_login<'a>(
         &'a self,
-        _browser: &'a HttpDriver,
+        _browser: &'a Driver,
         _username: &'a str,
         _password: &'a str,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
@@ -156,7 +184,7 @@ pub trait SpUnderTest: Send + Sync {
     /// Follows an invitation (the token of [`SpAdmin::invite`]) through the IdP as `user`.
     fn accept_invitation<'a>(
         &'a self,
-        _browser: &'a HttpDriver,
+        _browser: &'a Driver,
         _token: &'a str,
         _user: &'a str,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
@@ -167,7 +195,7 @@ pub trait SpUnderTest: Send + Sync {
     /// GETs one path of the SP, no redirect followed: status, redirect target, body.
     fn visit<'a>(
         &'a self,
-        _browser: &'a HttpDriver,
+        _browser: &'a Driver,
         _path: &'a str,
     ) -> BoxFuture<'a, Result<Page, String>> {
         let message = not_offered("pages a scenario may visit", self.name());

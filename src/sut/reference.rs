@@ -5,12 +5,15 @@
 use serde_json::Value;
 
 use super::{AuditEvent, BoxFuture, LocalAccount, SignInStart, SpAdmin, SpUnderTest, Whoami};
-use crate::driver::{DriverError, HttpDriver, PostForm, RenewOutcome, SignInOutcome, Visited};
+use crate::driver::browser::BrowserRenewal;
+use crate::driver::{Driver, DriverError, HttpDriver, PostForm, SignInOutcome, Visited};
 
 /// The reference SP of a running pair.
 pub struct ReferenceSp {
     sp: sp::web::Sp,
     base_url: String,
+    /// The run's certificate authority (PEM) when the pair serves HTTPS.
+    ca_pem: Option<String>,
     /// When local accounts are created: a month before the scenario's virtual start.
     accounts_created_at: time::OffsetDateTime,
 }
@@ -19,11 +22,13 @@ impl ReferenceSp {
     pub fn new(
         sp: sp::web::Sp,
         base_url: &str,
+        ca_pem: Option<String>,
         accounts_created_at: time::OffsetDateTime,
     ) -> ReferenceSp {
         ReferenceSp {
             sp,
             base_url: base_url.to_owned(),
+            ca_pem,
             accounts_created_at,
         }
     }
@@ -73,14 +78,32 @@ impl SpUnderTest for ReferenceSp {
         true
     }
 
-    fn browser(&self) -> Result<HttpDriver, String> {
-        HttpDriver::new(&self.base_url).map_err(err)
+    fn browser(&self) -> Result<Driver, String> {
+        HttpDriver::trusting(&self.base_url, self.ca_pem.as_deref().map(str::as_bytes))
+            .map(Driver::Http)
+            .map_err(err)
+    }
+
+    fn sign_in_idp_initiated<'a>(
+        &'a self,
+        browser: &'a Driver,
+        poster: &'a Driver,
+        idp_base_url: &'a str,
+        user: &'a str,
+        relay_state: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
+        Box::pin(async move {
+            browser
+                .sign_in_idp_initiated(poster, idp_base_url, &self.entity_id(), user, relay_state)
+                .await
+                .map_err(err)
+        })
     }
 
     fn sign_in<'a>(
         &'a self,
-        browser: &'a HttpDriver,
-        poster: &'a HttpDriver,
+        browser: &'a Driver,
+        poster: &'a Driver,
         start: SignInStart<'a>,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
         Box::pin(async move {
@@ -111,22 +134,19 @@ impl SpUnderTest for ReferenceSp {
 
     fn post_response<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         form: &'a PostForm,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
         Box::pin(async move { browser.submit(form).await.map_err(err) })
     }
 
-    fn whoami<'a>(
-        &'a self,
-        browser: &'a HttpDriver,
-    ) -> BoxFuture<'a, Result<Option<Whoami>, String>> {
+    fn whoami<'a>(&'a self, browser: &'a Driver) -> BoxFuture<'a, Result<Option<Whoami>, String>> {
         Box::pin(async move { Ok(browser.me().await.map_err(err)?.map(whoami_of_me)) })
     }
 
     fn sign_out<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         cross_site: bool,
     ) -> BoxFuture<'a, Result<Visited, String>> {
         Box::pin(async move {
@@ -139,13 +159,13 @@ impl SpUnderTest for ReferenceSp {
         })
     }
 
-    fn renew<'a>(&'a self, browser: &'a HttpDriver) -> BoxFuture<'a, Result<RenewOutcome, String>> {
+    fn renew<'a>(&'a self, browser: &'a Driver) -> BoxFuture<'a, Result<BrowserRenewal, String>> {
         Box::pin(async move { browser.renew().await.map_err(err) })
     }
 
     fn link<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         username: Option<&'a str>,
         password: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
@@ -160,7 +180,7 @@ impl SpUnderTest for ReferenceSp {
 
     fn recovery_login<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         username: &'a str,
         password: &'a str,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
@@ -174,7 +194,7 @@ impl SpUnderTest for ReferenceSp {
 
     fn accept_invitation<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         token: &'a str,
         user: &'a str,
     ) -> BoxFuture<'a, Result<SignInOutcome, String>> {
@@ -188,7 +208,7 @@ impl SpUnderTest for ReferenceSp {
 
     fn visit<'a>(
         &'a self,
-        browser: &'a HttpDriver,
+        browser: &'a Driver,
         path: &'a str,
     ) -> BoxFuture<'a, Result<super::Page, String>> {
         Box::pin(async move { browser.open(path).await.map_err(err) })
@@ -217,7 +237,13 @@ impl SpAdmin for ReferenceSp {
             let user = self
                 .sp
                 .store()
-                .create_local_account(&new, self.accounts_created_at)
+                // Throw-away fixtures: hashed with the cheapest Argon2 parameters (the SP's own
+                // hashing and the dummy hash of unknown accounts keep the standard ones).
+                .create_local_account_with(
+                    &new,
+                    self.accounts_created_at,
+                    sp::accounts::PasswordHashing::FastForTestFixtures,
+                )
                 .await
                 .map_err(text)?;
             Ok(user.id)

@@ -127,11 +127,7 @@ fn copy_of(
         .ok_or(edit("find the copy's root"))?;
     let mut copy = locate(&root).ok_or(edit("find the element to copy"))?;
     prepare(&mut copy)?;
-    copy.unlink_node();
-    // As in `super::evil_copy`: the copied subtree stays attributed to `source`, one leak per
-    // attack response, acceptable for a test IdP.
-    doc.import_node(&mut copy)
-        .map_err(|_| edit("import the copy"))
+    super::import_and_release(doc, copy).map_err(|_| edit("import the copy"))
 }
 
 /// Removes `element`'s own `ds:Signature` child, if any.

@@ -4,6 +4,7 @@
 
 use askama::Template;
 
+use super::workbench::{self, Fact, RequestSignature};
 use crate::users::User;
 
 /// askama's escaper for the IdP's pages: the IdP's one escaping helper.
@@ -29,11 +30,28 @@ struct AutoSubmit<'a> {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct Login<'a> {
+    title: &'a str,
     users: &'a [User],
     sp_entity_id: &'a str,
     saml_request: &'a str,
     relay_state: Option<&'a str>,
     signed_query: Option<&'a str>,
+    profiles: &'a [(&'a str, &'a str)],
+    request_facts: Vec<Fact>,
+    request_xml: String,
+}
+
+#[derive(Template)]
+#[template(path = "review.html")]
+struct Review<'a> {
+    title: &'a str,
+    acs_url: &'a str,
+    form_value: &'a str,
+    relay_state: Option<&'a str>,
+    user: &'a str,
+    profile: &'a str,
+    facts: Vec<Fact>,
+    response_xml: String,
 }
 
 #[derive(Template)]
@@ -79,21 +97,55 @@ pub fn auto_submit_saml_form(
     })
 }
 
-/// A page listing `users`, one button each, carrying the pending request (`saml_request`: base64
-/// of the AuthnRequest XML, as the HTTP-POST binding encodes it) to `POST /sso/login`.
+/// The login page (`form#sign-in`): one button per user (`button[name=user]`), carrying the
+/// pending request (`saml_request`: base64 of the AuthnRequest XML, as the HTTP-POST binding
+/// encodes it; `signed_query`: the verified HTTP-Redirect query) to `POST /sso/login`. Below, for
+/// people: a profile, knob overrides and "stop before posting" for this one sign-in, and the
+/// decoded request (`request_xml`) with its summary.
 pub fn login_page(
     users: &[User],
     sp_entity_id: &str,
     saml_request: &str,
     relay_state: Option<&str>,
     signed_query: Option<&str>,
+    request_xml: &str,
 ) -> String {
+    let signature = match signed_query {
+        Some(_) => RequestSignature::RedirectVerified,
+        None => RequestSignature::Unsigned,
+    };
     render(&Login {
+        title: "Mock IdP sign-in",
         users,
         sp_entity_id,
         saml_request,
         relay_state,
         signed_query,
+        profiles: crate::profiles::ALL,
+        request_facts: workbench::request_summary(request_xml, signature),
+        request_xml: workbench::pretty(request_xml),
+    })
+}
+
+/// "Stop before posting": the response the IdP would post (`xml`, as `form_value` carries it),
+/// decoded and summarised, in `form#send-response` whose button posts it to `acs_url`.
+pub fn review_page(
+    acs_url: &str,
+    form_value: &str,
+    relay_state: Option<&str>,
+    user: &str,
+    profile: &str,
+    xml: &str,
+) -> String {
+    render(&Review {
+        title: "Mock IdP: the answer, before posting",
+        acs_url,
+        form_value,
+        relay_state,
+        user,
+        profile,
+        facts: workbench::response_summary(xml),
+        response_xml: workbench::pretty(xml),
     })
 }
 
@@ -128,17 +180,38 @@ mod tests {
             last_name: "O'Neil".into(),
             ..crate::users::demo_users()[0].clone()
         }];
-        assert_eq!(
-            login_page(&users, "sp<", "PHg+", Some("/a?b=\"c\"\n"), None),
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Mock IdP sign-in</title></head>\n<body>\n<h1>Sign in to sp&lt;</h1>\n<form method=\"post\" action=\"/sso/login\">\n<input type=\"hidden\" name=\"SAMLRequest\" value=\"PHg+\"/>\n<input type=\"hidden\" name=\"RelayState\" value=\"/a?b=&quot;c&quot;&#10;\"/>\n<ul>\n<li><button type=\"submit\" name=\"user\" value=\"o&quot;b\">Ann &amp; Co O&#39;Neil &lt;&lt;o@x&gt;&gt;</button></li>\n</ul>\n</form>\n</body></html>\n"
+        let page = login_page(
+            &users,
+            "sp<",
+            "PHg+",
+            Some("/a?b=\"c\"\n"),
+            None,
+            "<x a=\"&lt;\"/>",
+        );
+        for part in [
+            "<h1>Sign in to sp&lt;</h1>",
+            "<form id=\"sign-in\" method=\"post\" action=\"/sso/login\">",
+            "<input type=\"hidden\" name=\"SAMLRequest\" value=\"PHg+\"/>",
+            "<input type=\"hidden\" name=\"RelayState\" value=\"/a?b=&quot;c&quot;&#10;\"/>",
+            "<li><button type=\"submit\" name=\"user\" value=\"o&quot;b\">Ann &amp; Co O&#39;Neil &lt;&lt;o@x&gt;&gt;</button></li>",
+            "<pre id=\"authn-request\">&lt;x a=&quot;&amp;lt;&quot;/&gt;</pre>",
+            "<option value=\"sha1\">",
+        ] {
+            assert!(page.contains(part), "{part} in {page}");
+        }
+        assert!(
+            !page.contains("SAMLResponse"),
+            "the login page carries no answer"
         );
         assert_eq!(
             auto_submit_form("https://sp/acs?a=1&b=2", "PHg+", None),
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\n<body>\n<form id=\"saml-post\" method=\"post\" action=\"https://sp/acs?a=1&amp;b=2\">\n<input type=\"hidden\" name=\"SAMLResponse\" value=\"PHg+\"/>\n<noscript><button type=\"submit\">Continue</button></noscript>\n</form>\n<script>document.getElementById(\"saml-post\").submit();</script>\n</body></html>\n"
         );
-        assert_eq!(
-            error_page("No <SP>", "it's gone"),
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>No &lt;SP&gt;</title></head>\n<body>\n<h1>No &lt;SP&gt;</h1>\n<p>it&#39;s gone</p>\n</body></html>\n"
+        let page = error_page("No <SP>", "it's gone");
+        assert!(page.contains("<title>No &lt;SP&gt;</title>"), "{page}");
+        assert!(
+            page.contains("<h1>No &lt;SP&gt;</h1>\n<p>it&#39;s gone</p>"),
+            "{page}"
         );
     }
 }

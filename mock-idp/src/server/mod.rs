@@ -6,6 +6,7 @@ mod routes;
 mod session;
 mod slo;
 mod sso;
+mod workbench;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,7 +24,7 @@ use plumbing::clock::Clock;
 
 pub use directory::UserChange;
 pub use html::auto_submit_saml_form;
-pub use html::{auto_submit_form, error_page, login_page};
+pub use html::{auto_submit_form, error_page, login_page, review_page};
 pub use routes::router;
 pub use session::{IdpSession, SESSION_COOKIE};
 pub use slo::{
@@ -386,15 +387,7 @@ impl Idp {
         let profile = next
             .profile
             .unwrap_or_else(|| self.inner.config.default_profile.clone());
-        let base = match profiles::get(&profile) {
-            Some(knobs) => knobs,
-            None if next_is_default(&profile, &self.inner.config) => self.state().standing.clone(),
-            None => return Err(ControlError::UnknownProfile(profile)),
-        };
-        let mut knobs = base.clone();
-        knobs.apply_overrides(&next.knobs)?;
-        knobs.validate()?;
-        knobs.refuse_outside(&base, Reader::Response)?;
+        let knobs = self.knobs_of(&profile, &next.knobs)?;
         let user = match next.user {
             Some(hint) => Some(self.find_user(&hint)?.login),
             None => None,
@@ -407,6 +400,49 @@ impl Idp {
             user,
         });
         Ok(())
+    }
+
+    /// The knobs of `profile` with `overrides` (a JSON object of knobs, or null) on top, checked
+    /// as [`Idp::set_next`] checks them.
+    fn knobs_of(
+        &self,
+        profile: &str,
+        overrides: &serde_json::Value,
+    ) -> Result<Knobs, ControlError> {
+        let base = match profiles::get(profile) {
+            Some(knobs) => knobs,
+            None if next_is_default(profile, &self.inner.config) => self.state().standing.clone(),
+            None => return Err(ControlError::UnknownProfile(profile.to_owned())),
+        };
+        let mut knobs = base.clone();
+        knobs.apply_overrides(overrides)?;
+        knobs.validate()?;
+        knobs.refuse_outside(&base, Reader::Response)?;
+        Ok(knobs)
+    }
+
+    /// The knobs a person chose on the login page for one sign-in (`profile`, else the default
+    /// profile, with `overrides`, JSON text); `None` when they chose nothing, so the control
+    /// API's queue decides. The queue is left alone either way.
+    fn knobs_for_one_sign_in(
+        &self,
+        profile: Option<&str>,
+        overrides: Option<&str>,
+    ) -> Result<Option<Chosen>, ControlError> {
+        let profile = profile.map(str::trim).filter(|p| !p.is_empty());
+        let overrides = overrides.map(str::trim).filter(|o| !o.is_empty());
+        if profile.is_none() && overrides.is_none() {
+            return Ok(None);
+        }
+        let profile =
+            profile.map_or_else(|| self.inner.config.default_profile.clone(), str::to_owned);
+        let overrides = match overrides {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| ControlError::BadBody(format!("knob overrides: {e}")))?,
+            None => serde_json::Value::Null,
+        };
+        let knobs = self.knobs_of(&profile, &overrides)?;
+        Ok(Some(Chosen { profile, knobs }))
     }
 
     /// Whether `/sso` answers forbid framing (the standing [`Knobs::forbid_framing`]).

@@ -135,12 +135,28 @@ pub(crate) struct LoginForm {
     /// `/sso/login` can verify it again when signed requests are required.
     #[serde(rename = "SignedQuery")]
     pub signed_query: Option<String>,
+    /// Workbench: a profile for this one sign-in (empty: the control API's knobs).
+    pub profile: Option<String>,
+    /// Workbench: knob overrides for this one sign-in, a JSON object.
+    pub knobs: Option<String>,
+    /// Workbench: show the signed answer and post it only when the person presses send.
+    pub stop: Option<String>,
 }
 
 /// Where an accepted request's response goes.
 struct Route<'a> {
     sp: &'a KnownSp,
     acs_url: &'a str,
+}
+
+/// What a person chose on the login page for one sign-in; the default is nothing (the control
+/// API's knobs, posted at once).
+#[derive(Default)]
+pub(super) struct Workbench {
+    /// Knobs for this sign-in only.
+    chosen: Option<super::Chosen>,
+    /// Show the signed answer first, with a button that posts it.
+    stop_before_posting: bool,
 }
 
 /// What `/sso` answers: a page, and the cookie of a session it started, if any.
@@ -219,6 +235,7 @@ impl Idp {
                         &carried,
                         relay_state,
                         signed_query,
+                        &request.raw_xml,
                     ),
                     new_session: None,
                 })
@@ -257,12 +274,17 @@ impl Idp {
         };
         let hint = form.user.as_deref().unwrap_or_default();
         let user = self.find_user(hint)?;
-        self.sign_in(
+        let workbench = Workbench {
+            chosen: self.knobs_for_one_sign_in(form.profile.as_deref(), form.knobs.as_deref())?,
+            stop_before_posting: form.stop.as_deref().is_some_and(|s| !s.is_empty()),
+        };
+        self.sign_in_with(
             &route,
             &user,
             request.id,
             relay_state.as_deref(),
             session_cookie,
+            workbench,
         )
     }
 
@@ -275,7 +297,29 @@ impl Idp {
         relay_state: Option<&str>,
         session_cookie: Option<&str>,
     ) -> Result<SsoAnswer, SsoError> {
-        let answered = self.answer(
+        let workbench = Workbench::default();
+        self.sign_in_with(
+            route,
+            user,
+            request_id,
+            relay_state,
+            session_cookie,
+            workbench,
+        )
+    }
+
+    /// [`Idp::sign_in`] with what a person chose on the login page.
+    fn sign_in_with(
+        &self,
+        route: &Route<'_>,
+        user: &User,
+        request_id: String,
+        relay_state: Option<&str>,
+        session_cookie: Option<&str>,
+        workbench: Workbench,
+    ) -> Result<SsoAnswer, SsoError> {
+        let answered = self.answer_with(
+            workbench,
             route.sp,
             route.acs_url,
             user,
@@ -451,7 +495,35 @@ impl Idp {
         relay_state: Option<&str>,
         session_index: Option<String>,
     ) -> Result<Answered, ControlError> {
-        let chosen = self.take_knobs();
+        let workbench = Workbench::default();
+        self.answer_with(
+            workbench,
+            sp,
+            acs_url,
+            user,
+            in_response_to,
+            relay_state,
+            session_index,
+        )
+    }
+
+    /// [`Idp::answer`] with the knobs a person chose (else the next knobs), and the review page
+    /// instead of the auto-submit form when they asked to stop before posting.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_with(
+        &self,
+        workbench: Workbench,
+        sp: &KnownSp,
+        acs_url: &str,
+        user: &User,
+        in_response_to: Option<String>,
+        relay_state: Option<&str>,
+        session_index: Option<String>,
+    ) -> Result<Answered, ControlError> {
+        let chosen = match workbench.chosen {
+            Some(chosen) => chosen,
+            None => self.take_knobs(),
+        };
         let knobs = &chosen.knobs;
         let config = &self.inner.config;
         let now = self.now();
@@ -489,9 +561,18 @@ impl Idp {
                         .checked_add(Duration::seconds(secs))
                 }),
             });
-        Ok(Answered {
-            html: html::auto_submit_form(acs_url, &minted.form_value(knobs), relay_state),
-            session,
-        })
+        let form_value = minted.form_value(knobs);
+        let html = match workbench.stop_before_posting {
+            false => html::auto_submit_form(acs_url, &form_value, relay_state),
+            true => html::review_page(
+                acs_url,
+                &form_value,
+                relay_state,
+                &user.login,
+                &chosen.profile,
+                &minted.xml,
+            ),
+        };
+        Ok(Answered { html, session })
     }
 }

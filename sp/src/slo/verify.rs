@@ -15,7 +15,7 @@ use crate::reason::{Reason, Rejection, RejectionContext};
 use crate::verify::VerifyPolicy;
 use crate::verify::checks::{self, ENTITY_FORMAT, RSA_SHA1, RSA_SHA256, RSA_SHA384, RSA_SHA512};
 use crate::verify::dsig;
-use crate::verify::tree::{self, DS, SAML, SAMLP, XML, at_most_one, attr, children, is};
+use crate::verify::tree::{self, DS, SAML, SAMLP, at_most_one, attr, children, is};
 use crate::weakness::Weakness;
 use crate::xml::saml_instant;
 
@@ -251,7 +251,7 @@ fn check_structure(doc: &libxml::tree::Document, root: RoNode) -> Result<String,
                 format!("the namespace prefix of {name:?} is not declared"),
             ));
         }
-        if el.get_property_ns("id", XML).as_deref() == Some(id.as_str()) {
+        if tree::xml_id(el).as_deref() == Some(id.as_str()) {
             return Err(malformed(format!("ID value {id:?} occurs more than once")));
         }
     }

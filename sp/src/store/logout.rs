@@ -30,12 +30,13 @@ impl Store {
         super::evict_oldest(
             &mut tx,
             "outstanding_logout_requests",
+            "request_id",
             self.limits.max_outstanding_requests,
         )
         .await?;
         sqlx::query(
             "INSERT INTO outstanding_logout_requests (request_id, idp_entity_id, name_id, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(request_id)
         .bind(idp_entity_id)
@@ -51,7 +52,7 @@ impl Store {
     /// The IdP an outstanding LogoutRequest was sent to, without consuming it.
     pub async fn logout_request_idp(&self, request_id: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query(
-            "SELECT idp_entity_id FROM outstanding_logout_requests WHERE request_id = ?",
+            "SELECT idp_entity_id FROM outstanding_logout_requests WHERE request_id = $1",
         )
         .bind(request_id)
         .fetch_optional(&self.pool)
@@ -66,7 +67,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> StoreResult<Option<OutstandingLogout>> {
         let row = sqlx::query(
-            "DELETE FROM outstanding_logout_requests WHERE request_id = ?
+            "DELETE FROM outstanding_logout_requests WHERE request_id = $1
              RETURNING idp_entity_id, name_id, expires_at",
         )
         .bind(request_id)
@@ -88,12 +89,12 @@ impl Store {
         keep_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM seen_logout_requests WHERE expires_at <= ?")
+        sqlx::query("DELETE FROM seen_logout_requests WHERE expires_at <= $1")
             .bind(unix(now))
             .execute(&self.pool)
             .await?;
         let inserted = sqlx::query(
-            "INSERT INTO seen_logout_requests (request_id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO seen_logout_requests (request_id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .bind(request_id)
         .bind(crate::clock::unix_ceil(keep_until))
@@ -112,7 +113,7 @@ impl Store {
     ) -> StoreResult<Vec<String>> {
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
-            "SELECT token, session_index FROM sessions WHERE idp_entity_id = ? AND name_id = ?",
+            "SELECT token, session_index FROM sessions WHERE idp_entity_id = $1 AND name_id = $2",
         )
         .bind(idp_entity_id)
         .bind(name_id)
@@ -125,7 +126,7 @@ impl Store {
                 session_indexes.is_empty() || index.is_some_and(|i| session_indexes.contains(&i));
             if matches {
                 let token: String = row.get("token");
-                sqlx::query("DELETE FROM sessions WHERE token = ?")
+                sqlx::query("DELETE FROM sessions WHERE token = $1")
                     .bind(&token)
                     .execute(&mut *tx)
                     .await?;
@@ -143,17 +144,20 @@ impl Store {
         format: Option<&str>,
     ) -> StoreResult<()> {
         let Some(format) = format else { return Ok(()) };
-        sqlx::query("INSERT OR REPLACE INTO session_name_id_formats (token, format) VALUES (?, ?)")
-            .bind(token)
-            .bind(format)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO session_name_id_formats (token, format) VALUES ($1, $2)
+             ON CONFLICT (token) DO UPDATE SET format = excluded.format",
+        )
+        .bind(token)
+        .bind(format)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The Format of a session's NameID, if it was recorded.
     pub async fn name_id_format(&self, token: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT format FROM session_name_id_formats WHERE token = ?")
+        let row = sqlx::query("SELECT format FROM session_name_id_formats WHERE token = $1")
             .bind(token)
             .fetch_optional(&self.pool)
             .await?;

@@ -40,8 +40,9 @@
 //!    its bindgen layout tests check). [`abi_is_1_2`] asks the library for a 1.2-compatible ABI
 //!    before any context is created.
 //! 3. **Ownership.** [`EncCtx`] owns its context and destroys it exactly once; the context owns
-//!    `encKey` (xmlsec's reset destroys it), so a key is leaked out of its `XmlSecKey` wrapper, or
-//!    comes fresh from `xmlSecKeyReadMemory`, before being handed over. The decrypted buffer
+//!    `encKey` (xmlsec's reset destroys it), so a key is an instance of the SP's key loaded once
+//!    (`dsig::SharedKey::instance`, given up by its wrapper), or comes fresh from
+//!    `xmlSecKeyReadMemory`, before being handed over. The decrypted buffer
 //!    belongs to the context and is copied before the context drops.
 //! 4. **Pinned key, no fetching.** Contexts are created without a keys manager and `encKey` is set
 //!    before decrypting, so `KeyInfo` in the message never selects a key. `enabledUris` is
@@ -50,7 +51,8 @@
 //! 5. **Restricted algorithms.** `transformCtx.enabledTransforms` lists exactly the allowed
 //!    algorithms; xmlsec refuses an EncryptionMethod outside the list.
 //! 6. **Strings and globals.** As in [`super::dsig`]: xmlsec is initialised by the `xmlsec` crate
-//!    when the first key loads (before any context), error output is off.
+//!    when the first key loads (before any context), error output is off, and the SP's key is
+//!    loaded once and shared between threads as that module's invariant 8 says.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_int, c_uint, c_void};
@@ -59,7 +61,8 @@ use std::ptr::NonNull;
 use libxml::readonly::RoNode;
 use libxml::tree::Document;
 use xmlsec::bindings as xs;
-use xmlsec::{XmlSecKey, XmlSecKeyFormat};
+
+use super::dsig;
 
 use super::tree::{DS, attr, element_children, is};
 
@@ -110,7 +113,7 @@ impl DecryptionKey {
 
     /// Checks that the PEM text loads as a private key (for configuration validation).
     pub fn check(&self) -> Result<(), String> {
-        XmlSecKey::from_memory(self.0.as_bytes(), XmlSecKeyFormat::Pem, None)
+        dsig::shared_key(&self.0, dsig::KeyKind::PrivateKey)
             .map(drop)
             .map_err(|e| format!("the SP decryption key is not a usable PEM private key: {e}"))
     }
@@ -407,11 +410,11 @@ impl Drop for EncCtx {
 
 /// Decrypts the EncryptedKey `node` with the RSA private key `key`: the session key's bytes.
 fn unwrap_key(node: RoNode, key: &DecryptionKey, allowed: Allowed) -> Result<Vec<u8>, String> {
-    let rsa = XmlSecKey::from_memory(key.pem().as_bytes(), XmlSecKeyFormat::Pem, None)
+    let rsa = dsig::shared_key(key.pem(), dsig::KeyKind::PrivateKey)
+        .and_then(|k| k.instance())
         .map_err(|e| format!("the SP decryption key does not load ({e})"))?;
-    // SAFETY: invariant 3 — the raw key is handed straight to `EncCtx::new`, which owns it.
-    let rsa =
-        NonNull::new(unsafe { XmlSecKey::leak(rsa) }).ok_or("the SP decryption key is empty")?;
+    // The raw key is handed straight to `EncCtx::new`, which owns it (invariant 3).
+    let rsa = NonNull::new(rsa.into_raw()).ok_or("the SP decryption key is empty")?;
     let mut transforms: Vec<KlassFn> = vec![xs::xmlSecOpenSSLTransformRsaOaepGetKlass];
     if allowed.rsa15 {
         transforms.push(xs::xmlSecOpenSSLTransformRsaPkcs1GetKlass);

@@ -16,7 +16,7 @@
 //!    string containing NUL is refused before it reaches C. Strings read from C (`uri`) are
 //!    checked non-null and copied (`to_string_lossy`) before the owning context is destroyed.
 //! 4. **Ownership.** [`DsigCtx`] owns its `xmlSecDSigCtx` and destroys it exactly once on drop.
-//!    A key handed to `ctx.signKey` is leaked out of its `XmlSecKey` wrapper first, because
+//!    A key handed to `ctx.signKey` is given up by its [`KeyInstance`] wrapper first, because
 //!    `xmlSecDSigCtxDestroy` destroys `signKey` (no double free). The reference list
 //!    (`signedInfoReferences`) belongs to the context and is only read while it is alive.
 //! 5. **Pinned key.** The context is created without a keys manager and `signKey` is set before
@@ -27,11 +27,18 @@
 //!    `XmlSecKey::from_memory`, which runs before any context is created. Turning off xmlsec's
 //!    stderr error output is an idempotent store of a C global, done under a `Once`; libxml2's
 //!    structured error handler is thread-local and is set on each verifying thread.
+//! 8. **Shared keys.** A [`SharedKey`] is an `xmlSecKey` loaded once from a PEM and never
+//!    changed afterwards; it is destroyed once, on drop, when no cache entry or caller holds it.
+//!    Threads only read it: [`SharedKey::instance`] makes a new key whose value is
+//!    `xmlSecKeyDataDuplicate` of the shared one's, which for OpenSSL keys takes another
+//!    reference to the same immutable `EVP_PKEY` (an atomic count; OpenSSL allows concurrent use
+//!    of one `EVP_PKEY` by many operations). Each context owns and destroys its instance.
 #![allow(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_int};
 use std::ptr::NonNull;
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once};
 
 use libxml::readonly::RoNode;
 use libxml::tree::Document;
@@ -53,6 +60,80 @@ impl NodeIdentity {
     pub fn of(node: RoNode) -> Self {
         NodeIdentity(node.node_ptr() as usize)
     }
+}
+
+/// The C string at `ptr` as text (libxml2 holds UTF-8; the verifier refused other input), or
+/// `None` for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string that outlives `'a`.
+unsafe fn c_text<'a>(ptr: *const u8) -> Option<std::borrow::Cow<'a, str>> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the caller's contract.
+    Some(unsafe { CStr::from_ptr(ptr.cast()) }.to_string_lossy())
+}
+
+/// Whether `node` is an element whose local name is `local` in namespace `ns`, read in place:
+/// the verifier asks this of every element several times, and the `libxml` crate's accessors
+/// copy the name and the namespace into new objects each time.
+pub fn element_is(node: RoNode, ns: &str, local: &str) -> bool {
+    let ptr = node.node_ptr();
+    if ptr.is_null() {
+        return false;
+    }
+    // SAFETY: invariant 1 — `ptr` is a live node of a live document; its `name` and its `ns`
+    // (NULL or a live namespace whose `href` is NULL or a string) live as long as the tree.
+    unsafe {
+        (*ptr).type_ == libxml::bindings::xmlElementType_XML_ELEMENT_NODE
+            && c_text((*ptr).name).is_some_and(|n| n == local)
+            && !(*ptr).ns.is_null()
+            && c_text((*(*ptr).ns).href).is_some_and(|h| h == ns)
+    }
+}
+
+/// `f` applied to the name of `node` as libxml2 holds it (the local part, or `prefix:name` when the
+/// prefix is unbound; empty for a node without a name), read in place.
+pub fn with_name<T>(node: RoNode, f: impl FnOnce(&str) -> T) -> T {
+    let ptr = node.node_ptr();
+    if ptr.is_null() {
+        return f("");
+    }
+    // SAFETY: invariant 1 — `name` of a live node is NULL or a string living as long as the tree.
+    let name = unsafe { c_text((*ptr).name) }.unwrap_or_default();
+    f(&name)
+}
+
+/// The first `Some` that `f` returns for an attribute of element `el`, given the attribute's
+/// name (as libxml2 keeps it: the local part, or `prefix:name` when the prefix is unbound) and
+/// its namespace URI, read in place in document order.
+pub fn find_attribute<T>(
+    el: RoNode,
+    mut f: impl FnMut(&str, Option<&str>) -> Option<T>,
+) -> Option<T> {
+    let ptr = el.node_ptr();
+    if ptr.is_null() || !el.is_element_node() {
+        return None;
+    }
+    // SAFETY: invariant 1 — an element's `properties` is a NULL-terminated list of live
+    // attributes of the live document; their names and namespaces live as long as the tree.
+    unsafe {
+        let mut attr = (*ptr).properties;
+        while !attr.is_null() {
+            let name = c_text((*attr).name).unwrap_or_default();
+            let ns = if (*attr).ns.is_null() {
+                None
+            } else {
+                c_text((*(*attr).ns).href)
+            };
+            if let Some(found) = f(&name, ns.as_deref()) {
+                return Some(found);
+            }
+            attr = (*attr).next;
+        }
+    }
+    None
 }
 
 /// Whether the parsed document has an internal or external DTD subset (a DOCTYPE).
@@ -255,7 +336,7 @@ pub fn verify(
     }
     let mut notes = Vec::new();
     for (index, pem) in certs_pem.iter().enumerate() {
-        let key = match XmlSecKey::from_memory(pem.as_bytes(), XmlSecKeyFormat::CertPem, None) {
+        let key = match shared_key(pem, KeyKind::Certificate).and_then(|k| k.instance()) {
             Ok(k) => k,
             Err(e) => {
                 notes.push(format!("certificate #{index} could not be loaded ({e})"));
@@ -300,14 +381,15 @@ pub fn verify(
     )))
 }
 
-fn attempt(signature: RoNode, key: XmlSecKey, allowed: Allowed) -> Attempt {
+fn attempt(signature: RoNode, key: KeyInstance, allowed: Allowed) -> Attempt {
     let Some(ctx) = DsigCtx::new() else {
         return Attempt::Error("xmlsec context allocation failed".into());
     };
     let c = ctx.ptr();
-    // SAFETY: invariants 1, 2, 4, 5, 6 — `c` is a live context we own; the klass getters return
-    // static descriptors; `signature` is an element of the live document; the key is leaked into
-    // the context, which destroys it; the reference list is read before `ctx` drops.
+    // SAFETY: invariants 1, 2, 4, 5, 6, 8 — `c` is a live context we own; the klass getters
+    // return static descriptors; `signature` is an element of the live document; the key instance
+    // is handed over to the context, which destroys it; the reference list is read before `ctx`
+    // drops.
     unsafe {
         (*c).flags = xs::XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
         (*c).enabledReferenceUris =
@@ -322,7 +404,7 @@ fn attempt(signature: RoNode, key: XmlSecKey, allowed: Allowed) -> Attempt {
                 return Attempt::Error("xmlsec refused to enable a reference transform".into());
             }
         }
-        (*c).signKey = XmlSecKey::leak(key);
+        (*c).signKey = key.into_raw();
 
         let rc = xs::xmlSecDSigCtxVerify(c, signature.node_ptr() as xs::xmlNodePtr);
         let refs = &raw mut (*c).signedInfoReferences;
@@ -375,8 +457,124 @@ fn attempt(signature: RoNode, key: XmlSecKey, allowed: Allowed) -> Attempt {
 /// Checks that each PEM certificate loads as a verification key (for configuration validation).
 pub fn check_certificates(certs_pem: &[String]) -> Result<(), String> {
     for (i, pem) in certs_pem.iter().enumerate() {
-        XmlSecKey::from_memory(pem.as_bytes(), XmlSecKeyFormat::CertPem, None)
+        shared_key(pem, KeyKind::Certificate)
             .map_err(|e| format!("IdP certificate #{i} is not a usable PEM certificate: {e}"))?;
     }
     Ok(())
+}
+
+/// What a PEM given to [`shared_key`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// A certificate: its public key verifies.
+    Certificate,
+    /// A private key (PKCS#8 or traditional): it decrypts.
+    PrivateKey,
+}
+
+/// An `xmlSecKey` loaded once and shared by every verification on every thread (invariant 8).
+pub(crate) struct SharedKey(NonNull<xs::xmlSecKey>);
+
+// SAFETY: invariant 8 — after loading, the key is only read (by `instance`, which takes another
+// reference to its immutable OpenSSL key), and destroyed once by the last owner.
+unsafe impl Send for SharedKey {}
+// SAFETY: as for `Send`: concurrent `instance` calls only read the key.
+unsafe impl Sync for SharedKey {}
+
+impl SharedKey {
+    fn load(pem: &str, kind: KeyKind) -> Result<SharedKey, String> {
+        let format = match kind {
+            KeyKind::Certificate => XmlSecKeyFormat::CertPem,
+            KeyKind::PrivateKey => XmlSecKeyFormat::Pem,
+        };
+        let key =
+            XmlSecKey::from_memory(pem.as_bytes(), format, None).map_err(|e| e.to_string())?;
+        // SAFETY: invariant 8 — the wrapper gives up the key; `SharedKey` destroys it once.
+        NonNull::new(unsafe { XmlSecKey::leak(key) })
+            .map(SharedKey)
+            .ok_or_else(|| "xmlsec returned no key".to_owned())
+    }
+
+    /// A new key with this one's value, for one xmlsec context to own.
+    pub(crate) fn instance(&self) -> Result<KeyInstance, String> {
+        // SAFETY: invariant 8 — `self.0` is a live key only read here; the new key and the
+        // duplicated value are ours until handed over, and destroyed here on failure.
+        unsafe {
+            let value = xs::xmlSecKeyGetValue(self.0.as_ptr());
+            if value.is_null() {
+                return Err("the loaded key has no value".into());
+            }
+            let key = NonNull::new(xs::xmlSecKeyCreate()).ok_or("xmlsec key allocation failed")?;
+            let copy = xs::xmlSecKeyDataDuplicate(value);
+            if copy.is_null() {
+                xs::xmlSecKeyDestroy(key.as_ptr());
+                return Err("xmlsec could not copy the key".into());
+            }
+            if xs::xmlSecKeySetValue(key.as_ptr(), copy) < 0 {
+                xs::xmlSecKeyDataDestroy(copy);
+                xs::xmlSecKeyDestroy(key.as_ptr());
+                return Err("xmlsec could not set the key's value".into());
+            }
+            Ok(KeyInstance(key))
+        }
+    }
+}
+
+impl Drop for SharedKey {
+    fn drop(&mut self) {
+        // SAFETY: invariant 8 — loaded by `load`, destroyed once here.
+        unsafe { xs::xmlSecKeyDestroy(self.0.as_ptr()) }
+    }
+}
+
+/// A key made by [`SharedKey::instance`], owned until [`KeyInstance::into_raw`] hands it to a
+/// context (which destroys it), or destroyed on drop.
+pub(crate) struct KeyInstance(NonNull<xs::xmlSecKey>);
+
+impl KeyInstance {
+    /// Gives up ownership: the caller must hand the key to an xmlsec context that destroys it.
+    pub(crate) fn into_raw(self) -> *mut xs::xmlSecKey {
+        let raw = self.0.as_ptr();
+        std::mem::forget(self);
+        raw
+    }
+}
+
+impl Drop for KeyInstance {
+    fn drop(&mut self) {
+        // SAFETY: invariant 4 — never handed to a context (`into_raw` forgets `self`).
+        unsafe { xs::xmlSecKeyDestroy(self.0.as_ptr()) }
+    }
+}
+
+/// At most this many keys are kept; the cache starts afresh when full. The PEMs come from the
+/// configuration (pinned certificates, the SP's own keys), never from a message, so a handful
+/// is the working set; the bound only keeps a process that loads many configurations (the
+/// test catalogue) from growing.
+const MAX_SHARED_KEYS: usize = 64;
+
+/// The key xmlsec loads from `pem`, loaded once per process (then shared, invariant 8). Parsing
+/// a certificate costs several RSA verifications with OpenSSL 3; it used to be done on every
+/// verification.
+pub(crate) fn shared_key(pem: &str, kind: KeyKind) -> Result<Arc<SharedKey>, String> {
+    type Cache = BTreeMap<(bool, String), Arc<SharedKey>>;
+    static CACHE: Mutex<Cache> = Mutex::new(BTreeMap::new());
+    let key = (kind == KeyKind::Certificate, pem.to_owned());
+    if let Some(found) = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&key)
+    {
+        return Ok(found.clone());
+    }
+    // Loaded outside the lock: two threads may both load one key once; the second insert wins.
+    let loaded = Arc::new(SharedKey::load(pem, kind)?);
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if cache.len() >= MAX_SHARED_KEYS {
+        cache.clear();
+    }
+    cache.insert(key, loaded.clone());
+    Ok(loaded)
 }

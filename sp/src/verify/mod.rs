@@ -81,7 +81,7 @@ use time::OffsetDateTime;
 use crate::reason::{Reason, Rejection, RejectionContext};
 use crate::weakness::{Weakness, Weaknesses};
 use checks::SignatureShape;
-use tree::{DS, SAML, SAMLP, XML, at_most_one, attr, children, is, required_attr, simple_text};
+use tree::{DS, SAML, SAMLP, at_most_one, attr, children, is, required_attr, simple_text};
 
 pub use decode::{decode_file_input, decode_post_binding, decode_post_binding_with_limit};
 pub use decrypt::DecryptionKey;
@@ -431,8 +431,14 @@ pub fn verify_response(
             )
         }
     };
-    let context = unverified_context(root, Some(assertion), encrypted.is_some());
-    let policy = policy.for_issuer(context.issuer.as_deref());
+    let assertion_encrypted = encrypted.is_some();
+    let context = || unverified_context(root, Some(assertion), assertion_encrypted);
+    // The context serves only a refusal, so it is read when one happens; but before
+    // `verify_parsed` when that may decrypt parts of the Assertion in place, so that it says what
+    // arrived, as received.
+    let early_context = inner_encrypted_parts(assertion).then(context);
+    let issuer = unverified_issuer(root, Some(assertion));
+    let policy = policy.for_issuer(issuer.as_deref());
     if let (Some(_), Some(early_policy)) = (&response_signature, &encrypted)
         && (early_policy.idp_entity_id != policy.idp_entity_id
             || early_policy.idp_certs_pem != policy.idp_certs_pem)
@@ -441,16 +447,25 @@ pub fn verify_response(
             Reason::IssuerIsNotTheConfiguredIdp,
             format!(
                 "the Response signature was verified for IdP {:?}, but the decrypted Assertion names {:?}",
-                early_policy.idp_entity_id, context.issuer
+                early_policy.idp_entity_id, issuer
             ),
         )
-        .with_context(context));
+        .with_context(early_context.unwrap_or_else(context)));
     }
     let inputs = Verified {
         response_signature,
-        assertion_encrypted: encrypted.is_some(),
+        assertion_encrypted,
     };
-    verify_parsed(&doc, root, assertion, &policy, now, inputs).map_err(|r| r.with_context(context))
+    verify_parsed(&doc, root, assertion, &policy, now, inputs)
+        .map_err(|r| r.with_context(early_context.unwrap_or_else(context)))
+}
+
+/// Whether the Assertion holds an `EncryptedID` or `EncryptedAttribute` that [`decrypt_inner`]
+/// would decrypt in place.
+fn inner_encrypted_parts(assertion: RoNode) -> bool {
+    children(assertion, SAML, "Subject").any(|s| children(s, SAML, "EncryptedID").next().is_some())
+        || children(assertion, SAML, "AttributeStatement")
+            .any(|s| children(s, SAML, "EncryptedAttribute").next().is_some())
 }
 
 /// What the stages before [`verify_parsed`] established.
@@ -750,7 +765,7 @@ fn check_structure(
         if is(el, SAML, "EncryptedAssertion") && Some(el) != container {
             encrypted.push(el);
         }
-        if let Some(xml_id) = el.get_property_ns("id", XML)
+        if let Some(xml_id) = tree::xml_id(el)
             && !seen.insert(xml_id.clone())
         {
             return Err(Rejection::new(
@@ -760,8 +775,18 @@ fn check_structure(
         }
         // Attribute pollution ("The Fragile Lock"): `samlp:ID` or `saml:ID` is no XML ID here, but
         // a namespace-blind ID lookup takes it for one, so its value counts like any ID's.
-        for ((name, ns), value) in el.get_attributes_ns() {
-            if name == "ID" && ns.is_some() && !seen.insert(value.clone()) {
+        let mut namespaced_ids = Vec::new();
+        dsig::find_attribute(el, |name, ns| {
+            if let (true, Some(ns)) = (name == "ID", ns) {
+                namespaced_ids.push(ns.to_owned());
+            }
+            None::<()>
+        });
+        for value in namespaced_ids
+            .iter()
+            .filter_map(|ns| el.get_property_ns("ID", ns))
+        {
+            if !seen.insert(value.clone()) {
                 return Err(Rejection::new(
                     Reason::IdValueIsDuplicated,
                     format!(
@@ -869,17 +894,10 @@ fn unverified_context(
     assertion: Option<RoNode>,
     assertion_encrypted: bool,
 ) -> RejectionContext {
-    let text_of = |parent: RoNode, ns: &'static str, local: &'static str| {
-        children(parent, ns, local)
-            .next()
-            .map(|n| tree::trim_xml_whitespace(&n.get_content()).to_owned())
-    };
-    let issuer = assertion
-        .and_then(|a| text_of(a, SAML, "Issuer"))
-        .or_else(|| text_of(root, SAML, "Issuer"));
+    let issuer = unverified_issuer(root, assertion);
     let subject = assertion
         .and_then(|a| children(a, SAML, "Subject").next())
-        .and_then(|s| text_of(s, SAML, "NameID"));
+        .and_then(|s| first_child_text(s, SAML, "NameID"));
     let groups_or_attributes = assertion
         .and_then(|a| read_attributes(a).ok())
         .unwrap_or_default();
@@ -890,6 +908,20 @@ fn unverified_context(
         in_response_to: attr(root, "InResponseTo"),
         facts: facts::read(root, assertion, assertion_encrypted),
     }
+}
+
+/// The text of the first `{ns}local` child of `parent`, trimmed.
+fn first_child_text(parent: RoNode, ns: &'static str, local: &'static str) -> Option<String> {
+    children(parent, ns, local)
+        .next()
+        .map(|n| tree::trim_xml_whitespace(&n.get_content()).to_owned())
+}
+
+/// The Assertion's Issuer, else the Response's, as sent (unverified).
+fn unverified_issuer(root: RoNode, assertion: Option<RoNode>) -> Option<String> {
+    assertion
+        .and_then(|a| first_child_text(a, SAML, "Issuer"))
+        .or_else(|| first_child_text(root, SAML, "Issuer"))
 }
 
 fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {

@@ -1,13 +1,15 @@
 //! Judging a pinned IdP certificate itself, not the message: its RSA key size (`min_rsa_bits`,
 //! `signature.weak_key`) and its validity period at the verification instant (`idp_cert_expiry`,
-//! `signature.certificate_expired`). A DER parse, far cheaper than an RSA verification, so the
-//! verifier judges every pinned certificate before xmlsec runs and refuses at once when none is
-//! usable.
+//! `signature.certificate_expired`). Each certificate is parsed once per process; judging it is
+//! then a few comparisons, far cheaper than an RSA verification, so the verifier judges every
+//! pinned certificate before xmlsec runs and refuses at once when none is usable.
 //!
 //! The key is trusted because it is pinned, so validity is the certificate's own statement about
 //! when its issuer meant the key to be used: by default an expired one is only reported.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use openssl::asn1::Asn1Time;
 use openssl::pkey::Id;
@@ -28,10 +30,10 @@ pub fn judge(
     policy: &VerifyPolicy,
     now: OffsetDateTime,
 ) -> Result<Option<String>, Rejection> {
-    let Ok(cert) = X509::from_pem(pem.as_bytes()) else {
+    let Some(cert) = parsed(pem) else {
         return Ok(None);
     };
-    if let Some(bits) = rsa_bits(&cert)
+    if let Some(bits) = cert.rsa_bits
         && bits < policy.min_rsa_bits
     {
         return Err(Rejection::new(
@@ -42,7 +44,7 @@ pub fn judge(
             ),
         ));
     }
-    let Some(problem) = validity_problem(&cert, now) else {
+    let Some(problem) = validity_problem(&cert.x509, now) else {
         return Ok(None);
     };
     let message = format!("pinned IdP certificate #{index} {problem} at {now}");
@@ -55,6 +57,43 @@ pub fn judge(
             format!("{message}, and idp_cert_expiry = \"refuse\""),
         )),
     }
+}
+
+/// A pinned certificate as openssl reads it, with its RSA key size (`None`: not RSA).
+struct Parsed {
+    x509: X509,
+    rsa_bits: Option<u32>,
+}
+
+/// At most this many parsed certificates are kept; the cache starts afresh when full (they come
+/// from configuration, never from a message, see `dsig::shared_key`).
+const MAX_PARSED: usize = 64;
+
+/// `pem` parsed once per process (`None`: openssl cannot parse it). With OpenSSL 3, parsing a
+/// certificate costs more than the RSA verification it serves, and it used to run on every
+/// verification.
+fn parsed(pem: &str) -> Option<Arc<Parsed>> {
+    static CACHE: Mutex<BTreeMap<String, Option<Arc<Parsed>>>> = Mutex::new(BTreeMap::new());
+    let lock = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(found) = lock().get(pem) {
+        return found.clone();
+    }
+    let parsed = X509::from_pem(pem.as_bytes()).ok().map(|x509| {
+        Arc::new(Parsed {
+            rsa_bits: rsa_bits(&x509),
+            x509,
+        })
+    });
+    let mut cache = lock();
+    if cache.len() >= MAX_PARSED {
+        cache.clear();
+    }
+    cache.insert(pem.to_owned(), parsed.clone());
+    parsed
 }
 
 /// The modulus size of an RSA certificate key; `None` for other key types.

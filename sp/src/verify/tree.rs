@@ -26,9 +26,7 @@ pub fn trim_xml_whitespace(value: &str) -> &str {
 
 /// Whether `node` is an element named `{ns}local`.
 pub fn is(node: RoNode, ns: &str, local: &str) -> bool {
-    node.is_element_node()
-        && node.get_name() == local
-        && node.get_namespace().is_some_and(|n| n.get_href() == ns)
+    super::dsig::element_is(node, ns, local)
 }
 
 /// The element children of `node`, in document order.
@@ -164,12 +162,16 @@ pub fn label(node: RoNode) -> String {
 /// The raw name of `el` or of one of its attributes when it still contains `:` — what libxml2
 /// leaves when a prefix is not bound to a namespace (a resolved name holds only the local part).
 pub fn unbound_prefixed_name(el: RoNode) -> Option<String> {
-    let name = el.get_name();
-    if name.contains(':') {
-        return Some(name);
-    }
-    el.get_attributes_ns()
-        .into_keys()
-        .map(|(n, _)| n)
-        .find(|n| n.contains(':'))
+    let prefixed = |name: &str| name.contains(':').then(|| name.to_owned());
+    super::dsig::with_name(el, prefixed)
+        .or_else(|| super::dsig::find_attribute(el, |name, _| prefixed(name)))
+}
+
+/// The value of `el`'s `xml:id` attribute. Most elements have none, so its absence is found
+/// without the copies a value lookup makes.
+pub fn xml_id(el: RoNode) -> Option<String> {
+    super::dsig::find_attribute(el, |name, ns| {
+        (name == "id" && ns == Some(XML)).then_some(())
+    })?;
+    el.get_property_ns("id", XML)
 }

@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use cookie::SameSite;
 
 use super::cookies::{self, Scheme};
+use crate::config::RequestCookieSameSite;
 
 impl Scheme {
     fn main_cookie(self) -> &'static str {
@@ -78,12 +79,32 @@ pub(super) fn for_new_request(scheme: Scheme, headers: &HeaderMap) -> BrowserBin
 
 /// The two `Set-Cookie` values that give the browser `binding` (no expiry: a browser-session
 /// cookie; it is re-set at each request, so both cookies always carry one value).
-pub(super) fn set_cookies(scheme: Scheme, binding: &BrowserBinding) -> [HeaderValue; 2] {
+///
+/// `same_site` other than `None` reproduces the broken SPs of `request_cookie_samesite`: both
+/// cookies get it, so neither rides the IdP's cross-site POST; `Secure` then follows the scheme,
+/// the `__Host-` prefix (which requires it) the same.
+pub(super) fn set_cookies(
+    scheme: Scheme,
+    same_site: RequestCookieSameSite,
+    binding: &BrowserBinding,
+) -> [HeaderValue; 2] {
     let value = &binding.0;
-    [
-        cookies::set(scheme.main_cookie(), value, SameSite::None, true),
-        cookies::set(LEGACY_COOKIE, value, SameSite::Lax, scheme.https),
-    ]
+    match same_site {
+        RequestCookieSameSite::None => [
+            cookies::set(scheme.main_cookie(), value, SameSite::None, true),
+            cookies::set(LEGACY_COOKIE, value, SameSite::Lax, scheme.https),
+        ],
+        broken => {
+            let same_site = match broken {
+                RequestCookieSameSite::Strict => SameSite::Strict,
+                _ => SameSite::Lax,
+            };
+            [
+                cookies::set(scheme.main_cookie(), value, same_site, scheme.https),
+                cookies::set(LEGACY_COOKIE, value, same_site, scheme.https),
+            ]
+        }
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +124,8 @@ mod tests {
     #[test]
     fn https_uses_the_host_prefix_and_secure_everywhere() {
         let binding = BrowserBinding("0".repeat(VALUE_LEN));
-        let [main, legacy] = set_cookies(HTTPS, &binding).map(|v| v.to_str().unwrap().to_owned());
+        let [main, legacy] = set_cookies(HTTPS, RequestCookieSameSite::None, &binding)
+            .map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(
             main,
             format!(
@@ -124,10 +146,35 @@ mod tests {
     #[test]
     fn plain_http_keeps_secure_on_the_main_cookie_only() {
         let binding = BrowserBinding("0".repeat(VALUE_LEN));
-        let [main, legacy] = set_cookies(HTTP, &binding).map(|v| v.to_str().unwrap().to_owned());
+        let [main, legacy] = set_cookies(HTTP, RequestCookieSameSite::None, &binding)
+            .map(|v| v.to_str().unwrap().to_owned());
         assert!(main.starts_with("samlconf_sp_binding=0"), "{main}");
         assert!(main.ends_with("; SameSite=None; Secure; Path=/"), "{main}");
         assert!(legacy.ends_with("; SameSite=Lax; Path=/"), "{legacy}");
+    }
+
+    #[test]
+    fn lax_and_strict_request_cookies_reproduce_the_broken_product() {
+        let binding = BrowserBinding("0".repeat(VALUE_LEN));
+        let text = |scheme, same_site| {
+            set_cookies(scheme, same_site, &binding).map(|v| v.to_str().unwrap().to_owned())
+        };
+        let [main, legacy] = text(HTTPS, RequestCookieSameSite::Lax);
+        assert!(main.starts_with("__Host-samlconf_sp_binding=0"), "{main}");
+        assert!(main.ends_with("; SameSite=Lax; Secure; Path=/"), "{main}");
+        assert!(
+            legacy.ends_with("; SameSite=Lax; Secure; Path=/"),
+            "{legacy}"
+        );
+        let [main, legacy] = text(HTTP, RequestCookieSameSite::Strict);
+        assert!(
+            main.ends_with("; HttpOnly; SameSite=Strict; Path=/"),
+            "{main}"
+        );
+        assert!(
+            legacy.ends_with("; HttpOnly; SameSite=Strict; Path=/"),
+            "{legacy}"
+        );
     }
 
     #[test]

@@ -313,6 +313,12 @@ enum WebError {
     Internal(String),
 }
 
+impl WebError {
+    fn is_store_conflict(&self) -> bool {
+        matches!(self, WebError::Store(e) if e.is_conflict())
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         // The detail goes to the log, never to the browser.
@@ -488,7 +494,7 @@ async fn start_authn(
         .map_err(WebError::Internal)?;
     let mut response = Redirect::to(&url).into_response();
     if let Some(browser) = &browser {
-        for cookie in binding::set_cookies(scheme, browser) {
+        for cookie in binding::set_cookies(scheme, config.sp.request_cookie_samesite, browser) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
     }

@@ -62,36 +62,43 @@ pub(super) async fn logout_page(
 
 /// `POST /logout` with the session's token (`csrf_token`): ends the local session; with
 /// `[idp] slo_url`, also sends a signed LogoutRequest for it to the IdP over HTTP-Redirect (the
-/// IdP's LogoutResponse comes back to `/saml/sls`). A live session without its token in the form:
-/// `logout.csrf_token_invalid`, and nothing ends.
+/// IdP's LogoutResponse comes back to `/saml/sls`). A live session without its token in the form,
+/// or a request with neither a session cookie nor a token: `logout.csrf_token_invalid`, and
+/// nothing ends.
 pub(super) async fn logout(
     State(sp): State<Sp>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    if let Some(token) = session_token(&headers)
-        && sp.store().live_session(&token, sp.now()).await?.is_some()
-    {
-        // Read as a form whatever the Content-Type says, so that every refusal has its code.
-        let sent = url::form_urlencoded::parse(&body)
-            .find(|(name, _)| name == "csrf_token")
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default();
-        let expected = sp
-            .store()
-            .logout_csrf_token(&token, sp.now())
-            .await?
-            .unwrap_or_default();
-        if expected.is_empty()
-            || !crate::token::constant_time_eq(sent.as_bytes(), expected.as_bytes())
-        {
-            let rejection = Rejection::new(
-                Reason::LogoutFormLacksTheSessionToken,
-                "POST /logout without the logout form's token of this session: nothing ended",
-            );
-            audit_refusal(&sp, &rejection, "").await?;
-            return Ok(Refusal::logout(&rejection, accepts_json(&headers)).into_response());
+    // Read as a form whatever the Content-Type says, so that every refusal has its code.
+    let sent = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "csrf_token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let token = session_token(&headers);
+    let refused = match &token {
+        Some(token) if sp.store().live_session(token, sp.now()).await?.is_some() => {
+            let expected = sp
+                .store()
+                .logout_csrf_token(token, sp.now())
+                .await?
+                .unwrap_or_default();
+            expected.is_empty()
+                || !crate::token::constant_time_eq(sent.as_bytes(), expected.as_bytes())
         }
+        // Neither cookie nor token: not the SP's own form (it always carries the token). A
+        // browser withholds its `SameSite=Lax` session cookie from another site's POST, so
+        // this is most likely that site, and the session the browser still holds stays.
+        None => sent.is_empty(),
+        Some(_) => false,
+    };
+    if refused {
+        let rejection = Rejection::new(
+            Reason::LogoutFormLacksTheSessionToken,
+            "POST /logout without the logout form's token of this session: nothing ended",
+        );
+        audit_refusal(&sp, &rejection, "").await?;
+        return Ok(Refusal::logout(&rejection, accepts_json(&headers)).into_response());
     }
     end_local_session(sp, headers).await
 }
@@ -173,9 +180,13 @@ async fn end_local_session(sp: Sp, headers: HeaderMap) -> Result<Response, WebEr
         Some(url) => Redirect::to(&url).into_response(),
         None => Html(pages::signed_out()).into_response(),
     };
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
+    // Only a cookie that came is cleared: a request without one (another site's, the browser
+    // withholding the cookie) must not end the session the browser holds.
+    if session_token(&headers).is_some() {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, cookies::cleared(cookies::SESSION));
+    }
     Ok(response)
 }
 

@@ -87,7 +87,7 @@ pub fn generate_rsa_pair(common_name: &str) -> Result<PemPair, KeyError> {
         .ok()
         .and_then(|pem| String::from_utf8(pem).ok())
         .ok_or_else(|| generate("an RSA-2048 key", "PEM encoding failed".into()))?;
-    let signer = OpensslRsaSha256::new(key).map_err(|e| generate("a certificate", e))?;
+    let signer = OpensslSigner::rsa_sha256(key).map_err(|e| generate("a certificate", e))?;
     let serial = serial_number(&signer.public_key);
     let key_pair = KeyPair::from_remote(Box::new(signer))
         .map_err(|e| generate("a certificate", e.to_string()))?;
@@ -229,25 +229,42 @@ pub fn check_pair(key_pem: &str, cert_pem: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// The certificate signer rcgen calls back (its `RemoteKeyPair`): RSA PKCS#1 v1.5 with SHA-256,
-/// computed by OpenSSL.
-struct OpensslRsaSha256 {
+/// The certificate signer rcgen calls back (its `RemoteKeyPair`), computed by OpenSSL with
+/// SHA-256: RSA PKCS#1 v1.5 for the IdP's and SP's keys, ECDSA P-256 for the run's TLS CA
+/// ([`crate::tls`]).
+#[derive(Clone)]
+pub(crate) struct OpensslSigner {
     key: PKey<Private>,
-    /// PKCS#1 `RSAPublicKey` DER: the "raw" public key rcgen wraps in SubjectPublicKeyInfo.
-    public_key: Vec<u8>,
+    /// The "raw" public key rcgen wraps in SubjectPublicKeyInfo: PKCS#1 `RSAPublicKey` DER for
+    /// RSA, the uncompressed point for ECDSA.
+    pub(crate) public_key: Vec<u8>,
+    algorithm: &'static rcgen::SignatureAlgorithm,
 }
 
-impl OpensslRsaSha256 {
-    fn new(key: PKey<Private>) -> Result<Self, String> {
+impl OpensslSigner {
+    fn rsa_sha256(key: PKey<Private>) -> Result<Self, String> {
         let public_key = key
             .rsa()
             .and_then(|rsa| rsa.public_key_to_der_pkcs1())
             .map_err(|e| e.to_string())?;
-        Ok(Self { key, public_key })
+        Ok(Self {
+            key,
+            public_key,
+            algorithm: &PKCS_RSA_SHA256,
+        })
+    }
+
+    /// `key` is a P-256 key whose uncompressed point is `public_key`.
+    pub(crate) fn ecdsa_p256_sha256(key: PKey<Private>, public_key: Vec<u8>) -> Self {
+        Self {
+            key,
+            public_key,
+            algorithm: &rcgen::PKCS_ECDSA_P256_SHA256,
+        }
     }
 }
 
-impl rcgen::RemoteKeyPair for OpensslRsaSha256 {
+impl rcgen::RemoteKeyPair for OpensslSigner {
     fn public_key(&self) -> &[u8] {
         &self.public_key
     }
@@ -262,7 +279,7 @@ impl rcgen::RemoteKeyPair for OpensslRsaSha256 {
     }
 
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &PKCS_RSA_SHA256
+        self.algorithm
     }
 }
 
