@@ -73,6 +73,13 @@ pub fn applies(scenario: &Scenario, target: &Target) -> Option<String> {
                 "knowing whether the SP signs its AuthnRequests, which the target file does not say",
             ),
             Action::SignIn(a) if a.idp.is_some() => Some("a further IdP"),
+            Action::SignIn(a)
+                if target.encryption_cert_pem.is_none()
+                    && crate::scenario::resolve_knobs(a.profile.as_deref(), a.knobs.as_ref())
+                        .is_ok_and(|k| k.encrypts_anything()) =>
+            {
+                Some("encryption to the SP, whose metadata publishes no encryption certificate")
+            }
             Action::SignIn(a) if a.via == Via::Sp && target.start.login_url.is_none() => {
                 Some("an SP-initiated sign-in; the target file gives no [start] login_url")
             }
