@@ -54,6 +54,10 @@ pub enum RenewOutcome {
     /// The SP renews this session at no IdP (a recovery session) and kept it as it was;
     /// `me` is `/me` afterwards.
     NotRenewed { me: Value },
+    /// There was no session to renew: the SP answered at once and the browser is signed out.
+    NoSession { status: u16 },
+    /// The SP answered with an HTTP error that is no SAML answer (no reason code).
+    HttpError { status: u16 },
 }
 
 impl SignInOutcome {
@@ -123,24 +127,26 @@ const MAX_SHARED_TLS: usize = 8;
 /// replaced), which was most of a catalogue scenario's CPU time. Sharing it shares no state
 /// between browsers: cookies are each client's, and OpenSSL keeps no client sessions unless
 /// asked to. `None` when `ca_pem` is not a usable certificate.
-fn shared_tls(ca_pem: Option<&str>) -> Option<native_tls::TlsConnector> {
-    type Cache = Vec<(Option<String>, native_tls::TlsConnector)>;
+fn shared_tls(ca_pem: Option<&[u8]>) -> Option<native_tls::TlsConnector> {
+    type Cache = Vec<(Option<Vec<u8>>, native_tls::TlsConnector)>;
     static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Vec::new());
     let lock = || {
         CACHE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    let key = ca_pem.map(str::to_owned);
+    let key = ca_pem.map(<[u8]>::to_vec);
     if let Some((_, found)) = lock().iter().find(|(k, _)| *k == key) {
         return Some(found.clone());
     }
     let mut builder = native_tls::TlsConnector::builder();
     if let Some(pem) = ca_pem {
-        let ca = native_tls::Certificate::from_pem(pem.as_bytes()).ok()?;
-        builder
-            .disable_built_in_roots(true)
-            .add_root_certificate(ca);
+        // A bundle (an HTTPS target's `ca_file`) may hold several certificates.
+        builder.disable_built_in_roots(true);
+        for ca in openssl::x509::X509::stack_from_pem(pem).ok()? {
+            builder
+                .add_root_certificate(native_tls::Certificate::from_der(&ca.to_der().ok()?).ok()?);
+        }
     }
     let made = builder.build().ok()?;
     let mut cache = lock();
@@ -154,6 +160,8 @@ fn shared_tls(ca_pem: Option<&str>) -> Option<native_tls::TlsConnector> {
 /// One browser: its own cookie jar.
 pub struct HttpDriver {
     client: reqwest::Client,
+    /// The cookie jar, readable so that an oracle can tell a session cookie apart.
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     sp_base_url: String,
     /// Every form this browser posted, oldest first (see [`HttpDriver::posted_forms`]).
     posted: std::sync::Mutex<Vec<PostForm>>,
@@ -169,27 +177,34 @@ impl HttpDriver {
         Self::trusting(sp_base_url, None)
     }
 
-    /// A browser that trusts only `ca_pem` (the run's certificate authority, [`Pair::tls`]) for
-    /// HTTPS; `None`: plain http only, as [`HttpDriver::new`].
+    /// A browser that trusts only `ca_pem` (PEM, one or more certificates: the run's certificate
+    /// authority, [`Pair::tls`], or an HTTPS target's `ca_file`) for HTTPS; `None`: the system's
+    /// roots, as [`HttpDriver::new`].
     ///
     /// [`Pair::tls`]: crate::harness::Pair::tls
-    pub fn trusting(sp_base_url: &str, ca_pem: Option<&str>) -> Result<Self, DriverError> {
+    pub fn trusting(sp_base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self, DriverError> {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let builder = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(Policy::none());
         let client = match shared_tls(ca_pem) {
             Some(tls) => builder.use_preconfigured_tls(tls),
             // Unusable PEM: reqwest says why.
             None => match ca_pem {
-                Some(pem) => builder
-                    .tls_built_in_root_certs(false)
-                    .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes())?),
+                Some(pem) => {
+                    let mut builder = builder.tls_built_in_root_certs(false);
+                    for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+                        builder = builder.add_root_certificate(cert);
+                    }
+                    builder
+                }
                 None => builder,
             },
         }
         .build()?;
         Ok(Self {
             client,
+            jar,
             sp_base_url: sp_base_url.trim_end_matches('/').to_owned(),
             posted: std::sync::Mutex::new(Vec::new()),
             redirects: std::sync::Mutex::new(Vec::new()),
@@ -211,6 +226,21 @@ impl HttpDriver {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// The `Cookie` header this browser would send to `url` (`None`: no cookie, or a bad URL).
+    pub fn cookies_for(&self, url: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let url = url::Url::parse(url).ok()?;
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+    }
+
+    /// GETs `url` with this browser's cookies, without following a redirect: the answer as read.
+    pub async fn get_answer(&self, url: &str) -> Result<Answer, DriverError> {
+        let response = self.client.get(url).send().await?;
+        Answer::read(response).await
     }
 
     fn record_post(&self, form: &PostForm) {
@@ -306,7 +336,7 @@ impl HttpDriver {
 
     /// Follows the SP's redirect to the IdP (adding `login_hint` when given) and returns the
     /// auto-submit form the IdP answers with.
-    async fn idp_form_at(
+    pub async fn idp_form_at(
         &self,
         location: &str,
         user: Option<&str>,
@@ -341,6 +371,24 @@ impl HttpDriver {
         user: &str,
         relay_state: Option<&str>,
     ) -> Result<SignInOutcome, DriverError> {
+        match self
+            .idp_initiated_form(idp_base_url, sp_entity_id, user, relay_state)
+            .await?
+        {
+            Ok(form) => poster.submit(&form).await,
+            Err(refused) => Ok(refused),
+        }
+    }
+
+    /// The unsolicited response the mock IdP at `idp_base_url` mints for `user` to the SP
+    /// `sp_entity_id`, as its auto-submit form (unsent), or how the IdP refused.
+    pub async fn idp_initiated_form(
+        &self,
+        idp_base_url: &str,
+        sp_entity_id: &str,
+        user: &str,
+        relay_state: Option<&str>,
+    ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
         let mut url = url::Url::parse(&format!(
             "{}/idp-initiated",
             idp_base_url.trim_end_matches('/')
@@ -354,18 +402,17 @@ impl HttpDriver {
         }
         let page = self.visit(url.as_str()).await?;
         if page.status != 200 {
-            return Ok(SignInOutcome::IdpRefused {
+            return Ok(Err(SignInOutcome::IdpRefused {
                 status: page.status,
                 body: page.body,
-            });
+            }));
         }
-        let form = parse_post_form(&page.body).ok_or_else(|| {
+        parse_post_form(&page.body).map(Ok).ok_or_else(|| {
             unexpected(
                 "idp-initiated",
                 "the IdP's IdP-initiated page holds no auto-submit form",
             )
-        })?;
-        poster.submit(&form).await
+        })
     }
 
     /// POSTs a form to its action as the browser's script would, then reads the verdict.
@@ -498,13 +545,13 @@ impl HttpDriver {
             .await?;
         let Some(location) = redirect_target(&response) else {
             // Answered at once, without an IdP: judged by whether the session is still there.
-            if response.status().is_success()
-                && let Some(me) = self.me().await?
-            {
-                return Ok(RenewOutcome::NotRenewed { me });
-            }
-            return Ok(RenewOutcome::SessionEnded {
-                code: format!("http.{}", response.status().as_u16()),
+            // No reason code is made up from the status: a server error is its own outcome.
+            let status = response.status().as_u16();
+            return Ok(match self.me().await? {
+                _ if response.status().is_server_error() => RenewOutcome::HttpError { status },
+                Some(me) if response.status().is_success() => RenewOutcome::NotRenewed { me },
+                Some(_) => RenewOutcome::HttpError { status },
+                None => RenewOutcome::NoSession { status },
             });
         };
         let form = match self.idp_form_at(&location, None).await? {
@@ -525,7 +572,9 @@ impl HttpDriver {
             .send()
             .await?;
         let status = response.status().as_u16();
-        let body: Value = response.json().await?;
+        let Ok(body) = serde_json::from_str::<Value>(&response.text().await?) else {
+            return Ok(RenewOutcome::HttpError { status });
+        };
         if status == 200 && body["renewed"] == true {
             let me = self
                 .me()
@@ -683,6 +732,19 @@ impl HttpDriver {
         self.follow(response).await
     }
 
+    /// POSTs an HTTP-POST binding form as a browser's script would, without following the
+    /// answer's redirect: the answer as read.
+    pub async fn post_form(&self, form: &PostForm) -> Result<Answer, DriverError> {
+        self.record_post(form);
+        let response = self
+            .client
+            .post(&form.action)
+            .form(&form.fields)
+            .send()
+            .await?;
+        Answer::read(response).await
+    }
+
     /// POSTs an HTTP-POST binding form and follows redirects like [`visit`](Self::visit).
     pub async fn post_and_follow(&self, form: &PostForm) -> Result<Visited, DriverError> {
         self.record_post(form);
@@ -711,6 +773,25 @@ impl HttpDriver {
             status: response.status().as_u16(),
             url: response.url().to_string(),
             hops,
+            body: response.text().await?,
+        })
+    }
+}
+
+/// One HTTP answer as read, its redirect not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// The redirect's target, absolute.
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Answer {
+    async fn read(response: reqwest::Response) -> Result<Answer, DriverError> {
+        Ok(Answer {
+            status: response.status().as_u16(),
+            location: redirect_target(&response),
             body: response.text().await?,
         })
     }
@@ -769,4 +850,41 @@ async fn login_answer(
         message: String::new(),
         detail: String::new(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    /// An SP whose `/renew` answers `renew` and whose `/me` says nobody is signed in.
+    async fn sp_answering(renew: StatusCode) -> String {
+        let app = axum::Router::new()
+            .route("/renew", axum::routing::get(move || async move { renew }))
+            .route(
+                "/me",
+                axum::routing::get(|| async { StatusCode::UNAUTHORIZED }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    }
+
+    /// A 500 from `/renew` used to become `SessionEnded { code: "http.500" }`, a reason code no
+    /// SP gave, which a `session_ended` step without a code accepted.
+    #[tokio::test]
+    async fn a_server_error_is_no_ended_session() {
+        let driver =
+            HttpDriver::new(&sp_answering(StatusCode::INTERNAL_SERVER_ERROR).await).unwrap();
+        assert_eq!(
+            driver.renew().await.unwrap(),
+            RenewOutcome::HttpError { status: 500 }
+        );
+        let driver = HttpDriver::new(&sp_answering(StatusCode::UNAUTHORIZED).await).unwrap();
+        assert_eq!(
+            driver.renew().await.unwrap(),
+            RenewOutcome::NoSession { status: 401 }
+        );
+    }
 }

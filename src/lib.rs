@@ -15,5 +15,7 @@ pub mod load;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod sut;
+pub mod target;
 pub mod tls;
 pub mod vectors;

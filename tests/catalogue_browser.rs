@@ -87,7 +87,7 @@ idp_end_sessions = {}
 advance_clock = { seconds = 270 }
 [[step]]
 renew = {}
-expect = { outcome = "session_ended", signed_in = false }
+expect = { outcome = "session_ended", code = "status.not_success", signed_in = false }
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,9 @@
 //! well-known SAML library from another ecosystem and its target file. For each, this test starts
 //! the mock IdP and the app (on free ports, rewriting the target file's), signs in SP-initiated
 //! as the HTTP driver does, checks `/whoami`, then checks that a response for another audience
-//! leaves nobody signed in and that the target's `[error_map]` names the app's refusal.
+//! leaves nobody signed in and that the target's `[error_map]` names the app's refusal. Then it
+//! runs `samlconf run --target` over both apps and checks the matrix's verdicts of cases known
+//! for these libraries.
 //!
 //! The apps need Debian packages (`.ci/install-deps python3-onelogin-saml2 python3-pysaml2`, as
 //! `.ci/run` does): a missing package fails the test with the command that installs it.
@@ -460,6 +462,135 @@ async fn load_signs_in_at_python3_saml_from_its_target_file() {
     assert!(stdout.contains("errors       none"), "{report}");
 }
 
+/// Starts `name`'s app for `samlconf run --target` (which starts the mock IdP itself, on the
+/// target's `idp_listen`): free ports, the target file rewritten to them in `dir`.
+async fn start_for_run(name: &str, dir: &Path) -> (ChildGuard, PathBuf) {
+    let packages = TARGETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, p)| *p)
+        .unwrap_or_default();
+    require_packages(name, packages);
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string()
+    };
+    let (idp_listen, sp_listen) = (free(), free());
+    let target = Target::load(name, &idp_listen, &sp_listen);
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, toml::to_string(&target.file).unwrap()).unwrap();
+    let idp_cert = Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-idp/testdata/idp.crt");
+    let child = Command::new(PYTHON)
+        .arg(targets_dir().join(name).join("app.py"))
+        .arg("--sp-base")
+        .arg(format!("http://{sp_listen}"))
+        .arg("--idp-base")
+        .arg(format!("http://{idp_listen}"))
+        .arg("--idp-cert")
+        .arg(&idp_cert)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(if std::env::var_os("TARGET_LOGS").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}'s app with {PYTHON}: {e}"));
+    let mut app = ChildGuard(child);
+    wait_until_up(name, &mut app, &target.sub("whoami", "url")).await;
+    (app, file)
+}
+
+/// Cases whose verdicts are known for both libraries: (case, python3-saml's, pysaml2's).
+/// `known_failure` means the case failed as its target file says it does (an attack accepted,
+/// SHA-1 accepted, …): were the library fixed, it would be `now_passing` and fail the run.
+const KNOWN_VERDICTS: &[(&str, &str, &str)] = &[
+    ("1.1", "pass", "pass"),
+    // A captured response replayed from another browser: python3-saml keeps no replay cache.
+    ("1.8", "known_failure", "pass"),
+    ("2.1", "known_failure", "known_failure"),
+    ("2.14", "known_failure", "known_failure"),
+    // Encrypted: the apps publish no encryption certificate.
+    ("2.28", "not_applicable", "not_applicable"),
+    // The reference SP's renewal window.
+    ("5.1", "not_applicable", "not_applicable"),
+    // An unsigned LogoutRequest ends the session: a `should` case, so a warning.
+    ("6.5", "warning", "warning"),
+    ("7.25", "known_failure", "pass"),
+    ("7.50", "pass", "known_failure"),
+    ("7.109", "known_failure", "known_failure"),
+];
+
+/// `samlconf run --target A --target B` over both apps: one cases × targets matrix whose
+/// verdicts are the ones known for these libraries, and an exit code of 0 (every failure known).
+#[tokio::test]
+async fn run_target_judges_both_libraries_as_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let (python3_saml, pysaml2) = tokio::join!(
+        start_for_run("python3-saml", dir.path()),
+        start_for_run("pysaml2", dir.path())
+    );
+    let filter: Vec<&str> = KNOWN_VERDICTS.iter().map(|(id, _, _)| *id).collect();
+    let json = dir.path().join("matrix.json");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_samlconf"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "--target"])
+        .arg(&python3_saml.1)
+        .arg("--target")
+        .arg(&pysaml2.1)
+        .args(["--filter", &filter.join(",")])
+        .arg("--json")
+        .arg(&json);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        report["matrix"]["targets"],
+        json!(["python3-saml", "pysaml2"])
+    );
+    let cases = report["matrix"]["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), KNOWN_VERDICTS.len(), "{stdout}");
+    for (id, python3_saml, pysaml2) in KNOWN_VERDICTS {
+        let case = cases
+            .iter()
+            .find(|c| c["id"] == *id)
+            .unwrap_or_else(|| panic!("no case {id} in the matrix"));
+        assert_eq!(
+            case["verdicts"],
+            json!({ "python3-saml": python3_saml, "pysaml2": pysaml2 }),
+            "case {id}:\n{stdout}"
+        );
+    }
+    // Known failures are judged by effect: the XPath-transform attack (7.109) signed somebody in.
+    for target in report["targets"].as_array().unwrap() {
+        let xpath = target["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "7.109")
+            .unwrap();
+        let reason = xpath["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("got \"signed_in\""),
+            "{}: 7.109 should fail by a sign-in: {reason}",
+            target["name"]
+        );
+    }
+}
+
 /// One single-sign-in scenario the probe can replay against a target: no SP configuration, no
 /// local accounts, no extra IdPs, one `sign_in` step.
 struct ProbeCase {
@@ -571,9 +702,10 @@ async fn probe_single_sign_in_scenarios() {
                 (None, Attempt::Refused { status, body }) => {
                     ("ok", format!("refused {status}: {}", first_line(body)))
                 }
-                (None, Attempt::IdpRefused { status, .. }) => {
-                    ("n/a", format!("the mock IdP refused ({status})"))
-                }
+                (None, Attempt::IdpRefused { status, body }) => (
+                    "n/a",
+                    format!("the mock IdP refused ({status}): {}", first_line(body)),
+                ),
                 (None, Attempt::SignedIn(me)) => ("DIFF", format!("ACCEPTED as {}", me["name_id"])),
                 (Some(want), Attempt::SignedIn(me)) => {
                     let got = me["name_id"].as_str().unwrap_or_default();
@@ -587,9 +719,10 @@ async fn probe_single_sign_in_scenarios() {
                 (Some(_), Attempt::Refused { status, body }) => {
                     ("DIFF", format!("REFUSED {status}: {}", first_line(body)))
                 }
-                (Some(_), Attempt::IdpRefused { status, .. }) => {
-                    ("n/a", format!("the mock IdP refused ({status})"))
-                }
+                (Some(_), Attempt::IdpRefused { status, body }) => (
+                    "n/a",
+                    format!("the mock IdP refused ({status}): {}", first_line(body)),
+                ),
             };
             println!("{:>6}  {mark:<4}  {what}", case.id);
         }

@@ -8,6 +8,7 @@ pub mod password_setup;
 pub mod profiles;
 pub mod report;
 pub mod run;
+mod run_targets;
 pub mod serve;
 pub mod vectors;
 pub mod verify;

@@ -61,6 +61,17 @@ pub struct RunArgs {
     /// Only load and check the scenario files; run nothing.
     #[arg(long)]
     check: bool,
+    /// Run against the SP this target file describes instead of the reference SP (repeatable:
+    /// one run per target, and the reports compare them). See docs/targets.md.
+    #[arg(long = "target", value_name = "FILE")]
+    targets: Vec<PathBuf>,
+}
+
+/// Where the reports go.
+pub(super) struct Outputs<'a> {
+    pub junit: Option<&'a PathBuf>,
+    pub json: Option<&'a PathBuf>,
+    pub html: Option<&'a PathBuf>,
 }
 
 /// Whether `scenario` is selected by `--filter` and `--tag`.
@@ -141,6 +152,23 @@ pub fn run(args: RunArgs) -> ExitCode {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios  {elapsed}  {msg}")
     {
         progress.set_style(style);
+    }
+    if !args.targets.is_empty() {
+        if args.driver != DriverKind::Http {
+            eprintln!("samlconf run: --target runs with the HTTP driver (--driver http)");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+        return super::run_targets::run(
+            &runtime,
+            &args.targets,
+            &scenarios,
+            progress,
+            Outputs {
+                junit: args.junit.as_ref(),
+                json: args.json.as_ref(),
+                html: args.html.as_ref(),
+            },
+        );
     }
     let driver = match args.driver {
         DriverKind::Http => runner::DriverKind::Http,

@@ -625,12 +625,11 @@ return window.__samlconf.fire("interval");"#,
             )
             .await?;
         if fired.as_u64() == Some(0) {
-            // The page runs no renewal (signed out, or a session no IdP renews).
+            // The page runs no renewal (signed out, or a session no IdP renews): no session
+            // ended here (the home page itself loaded, hence its status).
             return Ok(match self.me().await? {
                 Some(me) => BrowserRenewal::Done(RenewOutcome::NotRenewed { me }),
-                None => BrowserRenewal::Done(RenewOutcome::SessionEnded {
-                    code: String::new(),
-                }),
+                None => BrowserRenewal::Done(RenewOutcome::NoSession { status: 200 }),
             });
         }
         let mut window_opened = false;

@@ -38,13 +38,15 @@ pub fn junit(results: &[ScenarioResult]) -> String {
 
 fn test_case(result: &ScenarioResult) -> TestCase {
     let status = match result.verdict {
-        Verdict::Pass => TestCaseStatus::success(),
-        Verdict::Skipped => {
+        Verdict::Pass | Verdict::Warning | Verdict::Informational | Verdict::KnownFailure => {
+            TestCaseStatus::success()
+        }
+        Verdict::Skipped | Verdict::NotApplicable => {
             let mut status = TestCaseStatus::skipped();
             status.set_message(result.reason.as_deref().unwrap_or_default());
             status
         }
-        Verdict::Fail | Verdict::Error => {
+        Verdict::Fail | Verdict::Error | Verdict::NowPassing => {
             let kind = match result.verdict {
                 Verdict::Error => NonSuccessKind::Error,
                 _ => NonSuccessKind::Failure,

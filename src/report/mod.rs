@@ -4,17 +4,24 @@
 
 pub mod html;
 pub mod junit;
+pub mod matrix;
 pub mod merge;
 pub mod xml;
 
 use crate::runner::{RunInfo, ScenarioResult, Verdict};
 
 /// Counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Totals {
     pub passed: usize,
     pub failed: usize,
     pub errors: usize,
+    /// Only against targets: graded results ([`Verdict`]).
+    pub warnings: usize,
+    pub informational: usize,
+    pub not_applicable: usize,
+    pub known_failures: usize,
+    pub now_passing: usize,
     /// Not judged by this driver (never counted as passed).
     pub skipped: usize,
 }
@@ -27,14 +34,38 @@ impl Totals {
                 Verdict::Pass => totals.passed += 1,
                 Verdict::Fail => totals.failed += 1,
                 Verdict::Error => totals.errors += 1,
+                Verdict::Warning => totals.warnings += 1,
+                Verdict::Informational => totals.informational += 1,
+                Verdict::NotApplicable => totals.not_applicable += 1,
+                Verdict::KnownFailure => totals.known_failures += 1,
+                Verdict::NowPassing => totals.now_passing += 1,
                 Verdict::Skipped => totals.skipped += 1,
             }
         }
         totals
     }
 
+    /// Nothing failed and nothing broke (a graded run: no `must` failure, no error, no known
+    /// failure passing).
     pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.errors == 0
+        self.failed == 0 && self.errors == 0 && self.now_passing == 0
+    }
+
+    /// The counts beside passed, failed and errors, e.g. ", 3 skipped" or ", 2 warnings, 40 not
+    /// applicable"; empty when there are none.
+    pub fn graded_counts(&self) -> String {
+        [
+            (self.skipped, "skipped"),
+            (self.warnings, "warnings"),
+            (self.informational, "informational"),
+            (self.not_applicable, "not applicable"),
+            (self.known_failures, "known failures"),
+            (self.now_passing, "known failures now passing"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(", {n} {what}"))
+        .collect()
     }
 }
 
@@ -51,6 +82,11 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
             Verdict::Pass => "pass",
             Verdict::Fail => "FAIL",
             Verdict::Error => "ERROR",
+            Verdict::Warning => "WARN",
+            Verdict::Informational => "info",
+            Verdict::NotApplicable => "n/a",
+            Verdict::KnownFailure => "known",
+            Verdict::NowPassing => "NOW-OK",
             Verdict::Skipped => "skip",
         };
         out.push_str(&format!(
@@ -73,11 +109,7 @@ pub fn summary(results: &[ScenarioResult], wall_seconds: f64) -> String {
         totals.passed,
         totals.failed,
         totals.errors,
-        if totals.skipped > 0 {
-            format!(", {} skipped", totals.skipped)
-        } else {
-            String::new()
-        },
+        totals.graded_counts(),
         wall_seconds,
         rate
     ));

@@ -5,22 +5,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sp::accounts::NewLocalAccount;
-
 use super::observe;
+use super::stage::Stage;
 use super::summary::summary;
 use super::wire::{posted_messages, redirect_messages};
 use super::{
-    Actual, BrowserCapture, DriverKind, START, SamlMessage, ScenarioResult, StepResult, StepStatus,
+    Actual, BrowserCapture, DriverKind, SamlMessage, ScenarioResult, StepResult, StepStatus,
 };
 use crate::driver::browser::{BrowserDriver, BrowserOptions};
-use crate::driver::{Driver, HttpDriver, PostForm};
-use crate::harness::{Pair, PairOptions};
+use crate::driver::{Driver, PostForm};
 use crate::scenario::{Scenario, SpTarget, Step};
+use crate::sut::AuditEvent;
 
 /// The state of one running scenario.
 pub(super) struct Ctx {
-    pub(super) pair: Pair,
+    pub(super) stage: Stage,
     /// Browsers by name: HTTP ones made on first use, real ones all started up front.
     pub(super) drivers: HashMap<String, Driver>,
     /// How many posted forms of each browser were already looked at.
@@ -41,14 +40,41 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
+    pub(super) fn new(stage: Stage) -> Ctx {
+        Ctx {
+            stage,
+            drivers: HashMap::new(),
+            forms_seen: HashMap::new(),
+            redirects_seen: HashMap::new(),
+            accounts: BTreeMap::new(),
+            invitations: HashMap::new(),
+            password_setups: HashMap::new(),
+            last_response: None,
+            last_response_of: HashMap::new(),
+            last_logout: None,
+        }
+    }
+
     pub(super) fn driver(&mut self, name: &str) -> Result<&Driver, String> {
         if !self.drivers.contains_key(name) {
-            let ca = self.pair.tls.as_ref().map(|ca| ca.ca_cert_pem.as_str());
-            let driver = HttpDriver::trusting(&self.pair.endpoints.sp_base_url, ca)
+            let driver = self
+                .stage
+                .sp
+                .browser()
                 .map_err(|e| format!("browser {name:?}: {e}"))?;
-            self.drivers.insert(name.to_owned(), Driver::Http(driver));
+            self.drivers.insert(name.to_owned(), driver);
         }
         Ok(&self.drivers[name])
+    }
+
+    /// The reference SP's pair, or why a step needs it.
+    pub(super) fn pair(&self) -> Result<&crate::harness::Pair, String> {
+        self.stage.pair().ok_or_else(|| {
+            crate::sut::not_offered(
+                "a second node or workspace, or a real browser",
+                self.stage.sp.name(),
+            )
+        })
     }
 
     /// Starts a real browser for every name the steps use.
@@ -67,13 +93,10 @@ impl Ctx {
             }
             for name in names {
                 if !self.drivers.contains_key(name) {
-                    let browser = BrowserDriver::start(
-                        chromedriver,
-                        &self.pair.endpoints.sp_base_url,
-                        options,
-                    )
-                    .await
-                    .map_err(|e| format!("browser {name:?}: {e}"))?;
+                    let base_url = self.pair()?.endpoints.sp_base_url.clone();
+                    let browser = BrowserDriver::start(chromedriver, &base_url, options)
+                        .await
+                        .map_err(|e| format!("browser {name:?}: {e}"))?;
                     self.drivers
                         .insert(name.to_owned(), Driver::Browser(Box::new(browser)));
                 }
@@ -108,38 +131,65 @@ impl Ctx {
             return self.driver(name);
         }
         let base_url = self.base_url(target)?;
-        let key = format!("{name}@{}", target.as_str());
+        let key = Self::key_at(name, target);
         if !self.drivers.contains_key(&key) {
-            let driver =
-                HttpDriver::new(&base_url).map_err(|e| format!("browser {name:?}: {e}"))?;
+            let driver = crate::driver::HttpDriver::new(&base_url)
+                .map_err(|e| format!("browser {name:?}: {e}"))?;
             self.drivers.insert(key.clone(), Driver::Http(driver));
         }
         Ok(&self.drivers[&key])
     }
 
+    /// Browser `name` at `target` as [`driver_at`](Self::driver_at) made it, if it did.
+    pub(super) fn existing_at(&self, name: &str, target: SpTarget) -> Option<&Driver> {
+        self.drivers.get(&Self::key_at(name, target))
+    }
+
+    fn key_at(name: &str, target: SpTarget) -> String {
+        match target {
+            SpTarget::Workspace2 => format!("{name}@{}", target.as_str()),
+            _ => name.to_owned(),
+        }
+    }
+
     /// The base URL of `target`.
     pub(super) fn base_url(&self, target: SpTarget) -> Result<String, String> {
+        let pair = self.pair()?;
         match target {
-            SpTarget::Node1 => Some(self.pair.endpoints.sp_base_url.clone()),
-            SpTarget::Node2 => self.pair.node2.as_ref().map(|n| n.base_url.clone()),
-            SpTarget::Workspace2 => self.pair.workspace2.as_ref().map(|n| n.base_url.clone()),
+            SpTarget::Node1 => Some(pair.endpoints.sp_base_url.clone()),
+            SpTarget::Node2 => pair.node2.as_ref().map(|n| n.base_url.clone()),
+            SpTarget::Workspace2 => pair.workspace2.as_ref().map(|n| n.base_url.clone()),
         }
         .ok_or_else(|| format!("the pair has no {}", target.as_str()))
     }
 
-    /// The store `target` writes to (the nodes share one).
-    pub(super) fn store_at(&self, target: SpTarget) -> &sp::store::Store {
-        match (target, &self.pair.workspace2) {
-            (SpTarget::Workspace2, Some(workspace)) => workspace.sp.store(),
-            _ => self.pair.sp.store(),
+    /// The audit log of the SP `target` writes to (the nodes share one), oldest first; empty
+    /// when the SP under test keeps none the harness can read.
+    pub(super) async fn audit_events(&self, target: SpTarget) -> Result<Vec<AuditEvent>, String> {
+        if target == SpTarget::Workspace2
+            && let Some(workspace) = self.stage.pair().and_then(|p| p.workspace2.as_ref())
+        {
+            return workspace
+                .sp
+                .store()
+                .audit_events()
+                .await
+                .map_err(|e| format!("audit log: {e}"));
+        }
+        match self.stage.sp.admin() {
+            Some(admin) => admin
+                .audit_events()
+                .await
+                .map_err(|e| format!("audit log: {e}")),
+            None => Ok(Vec::new()),
         }
     }
 
     /// `form` (posted to the pair's SP) re-addressed to the same path at `target`.
     pub(super) fn retarget(&self, form: &PostForm, target: SpTarget) -> Result<PostForm, String> {
         let mut form = form.clone();
-        let base = &self.pair.endpoints.sp_base_url;
         if target != SpTarget::Node1 {
+            let base = &self.pair()?.endpoints.sp_base_url;
             let path = form
                 .action
                 .strip_prefix(base.as_str())
@@ -156,6 +206,8 @@ impl Ctx {
             let _ = driver.read_wire().await;
         }
         let mut messages = Vec::new();
+        // By path: the ACS of node 2 or of the second workspace is the same path elsewhere.
+        let acs_path = path_of(&self.stage.sp.acs_url());
         let mut names: Vec<&String> = self.drivers.keys().collect();
         names.sort();
         for name in names {
@@ -168,7 +220,7 @@ impl Ctx {
             let seen = self.forms_seen.get(name).copied().unwrap_or(0);
             for form in forms.iter().skip(seen) {
                 messages.extend(posted_messages(form));
-                if form.field("SAMLResponse").is_some() && form.action.ends_with("/saml/acs") {
+                if form.field("SAMLResponse").is_some() && path_of(&form.action) == acs_path {
                     self.last_response = Some(form.clone());
                     self.last_response_of.insert(name.clone(), form.clone());
                 }
@@ -179,13 +231,39 @@ impl Ctx {
     }
 }
 
+/// What a scenario runs against.
+#[derive(Clone, Copy)]
+pub(super) enum On<'a> {
+    /// The reference SP, weakened for tests (`sp::weakness`) or not, its browsers played by
+    /// `driver`.
+    Reference {
+        driver: &'a DriverKind,
+        weaknesses: &'a sp::weakness::Weaknesses,
+    },
+    /// An SP we do not control (the scenario applies to it).
+    Target(&'a crate::target::Target),
+}
+
 /// Runs `scenario`'s steps into `result`; an error is the harness's own failure.
 pub(super) async fn execute(
     scenario: &Scenario,
-    driver: &DriverKind,
-    weaknesses: &sp::weakness::Weaknesses,
+    on: On<'_>,
     result: &mut ScenarioResult,
 ) -> Result<(), String> {
+    let (driver, weaknesses) = match on {
+        On::Reference { driver, weaknesses } => (driver, weaknesses),
+        On::Target(target) => {
+            let stage = Stage::target(target, scenario).await?;
+            let mut ctx = Ctx::new(stage);
+            return run_steps(
+                scenario,
+                crate::scenario::DriverName::Http,
+                &mut ctx,
+                result,
+            )
+            .await;
+        }
+    };
     let this_driver = driver.as_scenario_driver();
     if let Some(drivers) = &scenario.drivers
         && !drivers.contains(&this_driver)
@@ -198,29 +276,7 @@ pub(super) async fn execute(
         ));
         return Ok(());
     }
-    let started = Pair::start(PairOptions {
-        // In a browser the SP and the IdP are different sites, so cross-site cookie rules apply:
-        // with `--cross-site`, and always over HTTPS (where the cookies that must cross sites
-        // can be `SameSite=None; Secure`, and the SameSite scenarios need two sites).
-        sp_host: match driver {
-            DriverKind::Browser { cross_site, .. } => *cross_site || scenario.https,
-            DriverKind::Http => false,
-        }
-        .then(|| "localhost".to_owned()),
-        sp_weaknesses: weaknesses.clone(),
-        virtual_start: Some(START),
-        sp_overrides: scenario.sp_overrides_root(),
-        extra_idp_users: scenario.idp_users.clone(),
-        extra_idps: scenario.extra_idps.iter().map(|e| e.options()).collect(),
-        https: scenario.https,
-        second_node: scenario.second_node,
-        workspace2: scenario
-            .workspace2
-            .as_ref()
-            .map(crate::scenario::sp_overrides_root),
-        ..Default::default()
-    })
-    .await;
+    let started = Stage::reference(scenario, driver, weaknesses).await;
     // `config_refused`: the SP itself must refuse to start, and say why.
     if let Some(wanted) = &scenario.config_refused {
         let failure = match started {
@@ -236,19 +292,8 @@ pub(super) async fn execute(
         }
         return Ok(());
     }
-    let pair = started.map_err(|e| format!("cannot start the pair: {e}"))?;
-    let mut ctx = Ctx {
-        pair,
-        drivers: HashMap::new(),
-        forms_seen: HashMap::new(),
-        redirects_seen: HashMap::new(),
-        accounts: BTreeMap::new(),
-        invitations: HashMap::new(),
-        password_setups: HashMap::new(),
-        last_response: None,
-        last_response_of: HashMap::new(),
-        last_logout: None,
-    };
+    let stage = started.map_err(|e| format!("cannot start the pair: {e}"))?;
+    let mut ctx = Ctx::new(stage);
     if let DriverKind::Browser { chromedriver, .. } = driver
         && let Err(e) = ctx.start_browsers(scenario, chromedriver).await
     {
@@ -269,30 +314,16 @@ async fn run_steps(
 ) -> Result<(), String> {
     let browser_run = this_driver == crate::scenario::DriverName::Browser;
     for account in &scenario.accounts {
-        let new = NewLocalAccount {
-            login: account.login.clone(),
-            email: account.email.clone(),
-            first_name: account.first_name.clone(),
-            last_name: account.last_name.clone(),
-            password: account.password.clone(),
-            roles: account.roles.clone(),
-            sso_allowed: account.sso_allowed,
-        };
-        let user = ctx
-            .pair
-            .sp
-            .store()
-            // Throw-away fixtures: hashed with the cheapest Argon2 parameters (the SP's own
-            // hashing and the dummy hash of unknown accounts keep the standard ones).
-            .create_local_account_with(
-                &new,
-                START - time::Duration::days(31),
-                sp::accounts::PasswordHashing::FastForTestFixtures,
-            )
+        let admin = ctx.stage.sp.admin().ok_or_else(|| {
+            crate::sut::not_offered("creating local accounts", ctx.stage.sp.name())
+        })?;
+        let id = admin
+            .create_local_account(account)
             .await
             .map_err(|e| format!("cannot create account {:?}: {e}", account.handle()))?;
-        ctx.accounts.insert(account.handle().to_owned(), user.id);
+        ctx.accounts.insert(account.handle().to_owned(), id);
     }
+    let exact = ctx.stage.sp.codes_are_exact();
 
     let mut failed = false;
     for (index, step) in scenario.steps.iter().enumerate() {
@@ -334,14 +365,15 @@ async fn run_steps(
             failed = step.drivers.is_none();
         } else if !failed {
             let before = observe::Before::take(ctx, step).await;
-            match run_and_observe(ctx, step).await {
+            match run_and_observe(ctx, step, &before).await {
                 Ok((mut actual, mut messages)) => {
                     observe::audit(ctx, step, before, &mut actual).await?;
                     observe::accounts(ctx, step, &mut actual).await?;
                     let mut posted = ctx.new_forms().await;
                     posted.append(&mut messages);
                     step_result.messages = posted;
-                    step_result.differences = super::compare::differences(&step.expect, &actual);
+                    step_result.differences =
+                        super::compare::differences(&step.expect, &mut actual, exact);
                     step_result.status = if step_result.differences.is_empty() {
                         StepStatus::Pass
                     } else {
@@ -362,20 +394,23 @@ async fn run_steps(
         }
         result.steps.push(step_result);
     }
-    result.audit = ctx
-        .pair
-        .sp
-        .store()
-        .audit_events()
-        .await
-        .map_err(|e| format!("audit log: {e}"))?;
+    result.audit = ctx.audit_events(SpTarget::Node1).await?;
     Ok(())
 }
 
 /// Runs the step's action, then reads what its browser's session is afterwards.
-async fn run_and_observe(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlMessage>), String> {
+async fn run_and_observe(
+    ctx: &mut Ctx,
+    step: &Step,
+    before: &observe::Before,
+) -> Result<(Actual, Vec<SamlMessage>), String> {
     let (mut actual, messages) = super::step::run(ctx, step).await?;
-    observe::session(ctx, step, &mut actual).await?;
+    observe::session(ctx, step, before, &mut actual).await?;
     observe::page(&mut actual);
     Ok((actual, messages))
+}
+
+/// The path of a URL (all of it when it is none).
+fn path_of(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.to_owned(), |u| u.path().to_owned())
 }

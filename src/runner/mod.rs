@@ -6,8 +6,10 @@
 mod compare;
 mod execute;
 mod observe;
+mod stage;
 mod step;
 mod summary;
+pub mod targets;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -18,7 +20,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::scenario::{Expect, Scenario};
+use crate::scenario::{Expect, Grade, Outcome, Scenario};
 
 /// Where every scenario's virtual clocks start.
 pub const START: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
@@ -96,12 +98,23 @@ pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A scenario's grade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every step ended as expected.
     Pass,
     /// A step ended otherwise than expected: the SP under test is at fault (or the scenario).
+    /// Against a target: a `must` case.
     Fail,
+    /// Against a target: a `should` case failed.
+    Warning,
+    /// Against a target: an `informational` case did not end as the reference SP's would.
+    Informational,
+    /// Against a target: the case cannot apply to it (`ScenarioResult::reason` says why).
+    NotApplicable,
+    /// Against a target: a failure its target file lists as known.
+    KnownFailure,
+    /// Against a target: a case its target file lists as a known failure passed.
+    NowPassing,
     /// The harness could not run the scenario to a verdict.
     Error,
     /// Nothing failed, but a step (or the whole scenario) needs the other driver to be judged:
@@ -114,6 +127,11 @@ impl Verdict {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
+            Verdict::Warning => "warning",
+            Verdict::Informational => "informational",
+            Verdict::NotApplicable => "not_applicable",
+            Verdict::KnownFailure => "known_failure",
+            Verdict::NowPassing => "now_passing",
             Verdict::Error => "error",
             Verdict::Skipped => "skipped",
         }
@@ -142,6 +160,8 @@ pub struct ScenarioResult {
     pub expectation: String,
     pub source: String,
     pub tags: Vec<String>,
+    /// How much a failure weighs (graded only against targets).
+    pub grade: Grade,
     pub verdict: Verdict,
     /// Wall-clock time, in seconds.
     pub seconds: f64,
@@ -192,7 +212,7 @@ pub struct BrowserCapture {
 /// What was observed after a step.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Actual {
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub code: Option<String>,
     /// HTTP status of a refusal.
     pub status: Option<u16>,
@@ -203,6 +223,13 @@ pub struct Actual {
     pub detail: Option<String>,
     /// Whether the step's browser has a session afterwards; `None` for steps without a browser.
     pub signed_in: Option<bool>,
+    /// Whether that session is a new one (none before the step, or another one).
+    pub new_session: Option<bool>,
+    /// The NameID the SP holds for the session, when it tells (a target's whoami).
+    pub name_id: Option<String>,
+    /// Expectations of the step that could not be judged on this SP (a target's internals).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_judged: Vec<String>,
     pub email: Option<String>,
     pub login: Option<String>,
     pub first_name: Option<String>,
@@ -301,6 +328,7 @@ pub async fn run_all_with(
                 expectation: String::new(),
                 source: String::new(),
                 tags: vec![],
+                grade: Grade::Must,
                 verdict: Verdict::Error,
                 seconds: 0.0,
                 reason: Some(format!("task failed: {e}")),
@@ -332,8 +360,12 @@ async fn run_scenario_with(
     driver: &DriverKind,
     weaknesses: &sp::weakness::Weaknesses,
 ) -> ScenarioResult {
-    let started = Instant::now();
-    let mut result = ScenarioResult {
+    run_scenario_on(scenario, execute::On::Reference { driver, weaknesses }).await
+}
+
+/// A result that says only which scenario it is (passed, no steps yet).
+fn blank_result(scenario: &Scenario) -> ScenarioResult {
+    ScenarioResult {
         id: scenario.id.clone(),
         title: scenario.title.clone(),
         section: scenario.section.clone(),
@@ -342,15 +374,23 @@ async fn run_scenario_with(
         expectation: scenario.expectation.clone(),
         source: scenario.source.clone(),
         tags: scenario.tags.clone(),
+        grade: scenario.grade(),
         verdict: Verdict::Pass,
         seconds: 0.0,
         reason: None,
         steps: vec![],
         audit: vec![],
-    };
+    }
+}
+
+/// Runs one scenario on a fresh stage (the reference SP, or a target) and grades it pass, fail
+/// or error.
+async fn run_scenario_on(scenario: &Scenario, on: execute::On<'_>) -> ScenarioResult {
+    let started = Instant::now();
+    let mut result = blank_result(scenario);
     match tokio::time::timeout(
         SCENARIO_TIMEOUT,
-        execute::execute(scenario, driver, weaknesses, &mut result),
+        execute::execute(scenario, on, &mut result),
     )
     .await
     {

@@ -5,72 +5,96 @@
 
 use super::execute::Ctx;
 use super::{Actual, AuditBrief};
-use crate::scenario::{Action, Step};
+use crate::scenario::{Action, Outcome, Step};
 
 /// What is counted before a step, so that what it adds can be told apart afterwards.
 pub(super) struct Before {
     audit: Result<usize, String>,
     logout_responses: usize,
+    /// The fingerprint of the session the step's browser had (`Some(None)`: none, or no browser
+    /// yet); `None`: not asked, as no expectation of the step judges a new session.
+    session: Option<Result<Option<String>, String>>,
 }
 
 impl Before {
     pub(super) async fn take(ctx: &Ctx, step: &Step) -> Before {
+        let audit = ctx.audit_events(step.action.sp()).await.map(|e| e.len());
+        // Only the outcomes that deny a session are judged by whether a new one appeared: no
+        // other step pays for the extra whoami (a real browser's fetch).
+        let judged = step.expect.outcome.is_some_and(|o| o.denies_a_session());
+        let session = match step
+            .action
+            .browser()
+            .and_then(|b| ctx.existing_at(b, step.action.sp()))
+        {
+            _ if !judged => None,
+            Some(driver) => Some(
+                ctx.stage
+                    .sp
+                    .whoami(driver)
+                    .await
+                    .map(|w| w.map(|w| w.fingerprint)),
+            ),
+            None => Some(Ok(None)),
+        };
         Before {
-            audit: ctx
-                .store_at(step.action.sp())
-                .audit_events()
-                .await
-                .map(|e| e.len())
-                .map_err(|e| format!("audit log: {e}")),
-            logout_responses: ctx.pair.idp.logout_responses().len(),
+            audit,
+            logout_responses: ctx.stage.idp.logout_responses().len(),
+            session,
         }
     }
 }
 
-/// The browser's session afterwards (for the actions that have a browser), and for `logout` and
-/// `check` the outcome it amounts to.
-pub(super) async fn session(ctx: &mut Ctx, step: &Step, actual: &mut Actual) -> Result<(), String> {
+/// The browser's session afterwards (for the actions that have a browser): who, and whether it
+/// is a new session; for `logout` and `check` the outcome it amounts to.
+pub(super) async fn session(
+    ctx: &mut Ctx,
+    step: &Step,
+    before: &Before,
+    actual: &mut Actual,
+) -> Result<(), String> {
     if let Some(name) = step.action.browser() {
-        let driver = ctx.driver_at(name, step.action.sp())?;
-        let me = driver.me().await.map_err(|e| e.to_string())?;
+        let target = step.action.sp();
+        ctx.driver_at(name, target)?;
+        let driver = ctx
+            .existing_at(name, target)
+            .ok_or_else(|| format!("browser {name:?}: none"))?;
+        let me = ctx.stage.sp.whoami(driver).await?;
         if let crate::driver::Driver::Browser(browser) = driver {
             actual.windows = Some(browser.windows().await.map_err(|e| e.to_string())?);
         }
         actual.signed_in = Some(me.is_some());
+        if let Some(session) = &before.session {
+            let before = session.clone()?;
+            actual.new_session = Some(
+                me.as_ref()
+                    .is_some_and(|me| before.as_ref() != Some(&me.fingerprint)),
+            );
+        }
         if let Some(me) = me {
-            let text = |key: &str| me[key].as_str().map(str::to_owned);
+            let text = |key: &str| me.raw[key].as_str().map(str::to_owned);
             actual.email = text("email");
             actual.login = text("login");
             actual.first_name = text("first_name");
             actual.last_name = text("last_name");
             actual.session_expires_at = text("session_expires_at");
-            actual.roles = me["roles"].as_array().map(|roles| {
-                roles
-                    .iter()
-                    .filter_map(|r| r.as_str().map(str::to_owned))
-                    .collect()
-            });
+            actual.name_id = me.name_id;
+            actual.roles = me.roles;
         }
         match &step.action {
             Action::Logout(_) | Action::ReplayLogout(_) => {
-                actual.outcome = Some(
-                    if actual.signed_in == Some(true) {
-                        "still_signed_in"
-                    } else {
-                        "signed_out"
-                    }
-                    .into(),
-                )
+                actual.outcome = Some(if actual.signed_in == Some(true) {
+                    Outcome::StillSignedIn
+                } else {
+                    Outcome::SignedOut
+                })
             }
             Action::Check(_) => {
-                actual.outcome = Some(
-                    if actual.signed_in == Some(true) {
-                        "signed_in"
-                    } else {
-                        "signed_out"
-                    }
-                    .into(),
-                )
+                actual.outcome = Some(if actual.signed_in == Some(true) {
+                    Outcome::SignedIn
+                } else {
+                    Outcome::SignedOut
+                })
             }
             _ => {}
         }
@@ -86,11 +110,7 @@ pub(super) async fn audit(
     before: Before,
     actual: &mut Actual,
 ) -> Result<(), String> {
-    let events = ctx
-        .store_at(step.action.sp())
-        .audit_events()
-        .await
-        .map_err(|e| format!("audit log: {e}"))?;
+    let events = ctx.audit_events(step.action.sp()).await?;
     let audit_before = before.audit?;
     actual.audit = events
         .iter()
@@ -104,7 +124,7 @@ pub(super) async fn audit(
         .collect();
     // A generic failure page (`failure_page_detail = "generic"`, OnTrackio) names no reason: the
     // oracle reads the code where the product puts it, this step's `*.rejected` audit event.
-    if actual.outcome.as_deref() == Some("refused") {
+    if actual.outcome == Some(Outcome::Refused) {
         let shown = actual.code.as_deref().is_some_and(|c| !c.is_empty());
         actual.code_shown = Some(shown);
         if !shown {
@@ -116,7 +136,7 @@ pub(super) async fn audit(
         }
     }
     // A browser's page leaves a failed renewal without saying why: the code is the audit log's.
-    if actual.outcome.as_deref() == Some("session_ended")
+    if actual.outcome == Some(Outcome::SessionEnded)
         && actual.code.as_deref().is_none_or(str::is_empty)
     {
         actual.code = actual
@@ -131,7 +151,7 @@ pub(super) async fn audit(
             .iter()
             .find(|e| e.kind.ends_with(".rejected"))
             .and_then(|e| e.code.clone());
-        let responses = ctx.pair.idp.logout_responses();
+        let responses = ctx.stage.idp.logout_responses();
         let last = responses.iter().skip(before.logout_responses).last();
         actual.idp_logout_status = last
             .and_then(|r| r.response.as_ref())
@@ -155,26 +175,29 @@ pub(super) async fn audit(
 /// The accounts an expectation asks about: which one the signed-in identity is linked to, and
 /// the roles of those named in `account_roles`.
 pub(super) async fn accounts(ctx: &Ctx, step: &Step, actual: &mut Actual) -> Result<(), String> {
-    let store = ctx.pair.sp.store();
     let expect = &step.expect;
+    let asks = expect.linked_to.is_some()
+        || expect.not_linked_to.is_some()
+        || !expect.account_roles.is_empty();
+    let Some(admin) = ctx.stage.sp.admin().filter(|_| asks) else {
+        return Ok(());
+    };
     if (expect.linked_to.is_some() || expect.not_linked_to.is_some())
         && actual.signed_in == Some(true)
         && let (Some(driver), Some(_)) = (step.action.browser(), actual.email.as_ref())
-        && let Some(me) = ctx.drivers[driver].me().await.map_err(|e| e.to_string())?
+        && let Some(driver) = ctx.existing_at(driver, step.action.sp())
+        && let Some(me) = ctx.stage.sp.whoami(driver).await?
     {
-        let idp = me["idp"].as_str().unwrap_or_default();
-        let subject = me["name_id"].as_str().unwrap_or_default();
-        let user = store
-            .user_by_identity(idp, subject)
-            .await
-            .map_err(|e| e.to_string())?;
+        let idp = me.raw["idp"].as_str().unwrap_or_default();
+        let subject = me.raw["name_id"].as_str().unwrap_or_default();
+        let user = admin.user_by_identity(idp, subject).await?;
         actual.linked_account = Some(match user {
-            Some(user) => ctx
+            Some((id, about)) => ctx
                 .accounts
                 .iter()
-                .find(|(_, id)| **id == user.id)
+                .find(|(_, known)| **known == id)
                 .map(|(handle, _)| handle.clone())
-                .unwrap_or_else(|| format!("user #{} ({}, {})", user.id, user.email, user.origin)),
+                .unwrap_or(about),
             None => "no linked user".into(),
         });
     }
@@ -183,7 +206,7 @@ pub(super) async fn accounts(ctx: &Ctx, step: &Step, actual: &mut Actual) -> Res
             .accounts
             .get(handle)
             .ok_or_else(|| format!("no account {handle:?}"))?;
-        let roles = store.roles(*id).await.map_err(|e| e.to_string())?;
+        let roles = admin.roles(*id).await?;
         actual.account_roles.insert(handle.clone(), roles);
     }
     Ok(())

@@ -4,17 +4,16 @@
 //! browser has afterwards, the audit log and the accounts are read by `observe`.
 
 use mock_idp::knobs::Knobs;
-use mock_idp::server::{LogoutBinding, LogoutMessage, NextResponses, StartLogout};
+use mock_idp::server::{LogoutBinding, NextResponses, StartLogout};
 use serde_json::Value;
 
 use super::execute::Ctx;
 use super::wire::redirect_messages;
 use super::{Actual, SamlMessage};
 use crate::driver::browser::BrowserRenewal;
-use crate::driver::{
-    Driver, PasswordSetOutcome, RenewOutcome, SignInOutcome, Visited, parse_post_form,
-};
-use crate::scenario::{Action, Binding, Step, Via};
+use crate::driver::{Driver, PasswordSetOutcome, RenewOutcome, SignInOutcome, Visited};
+use crate::scenario::{Action, Binding, Outcome, Step, Via};
+use crate::sut::SignInStart;
 
 /// Performs the step's action; what the browser sees of its session afterwards is observed
 /// separately (`observe`).
@@ -26,14 +25,16 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         Action::SignIn(a) => {
             let (idp, idp_base, idp_entity) = match &a.idp {
                 None => (
-                    ctx.pair.idp.clone(),
-                    ctx.pair.endpoints.idp_base_url.clone(),
-                    ctx.pair.endpoints.idp_entity_id(),
+                    ctx.stage.idp.clone(),
+                    ctx.stage.idp_base_url.clone(),
+                    ctx.stage.idp_entity_id.clone(),
                 ),
                 Some(name) => {
                     let extra = ctx
-                        .pair
-                        .extra_idp(name)
+                        .stage
+                        .extra_idps
+                        .iter()
+                        .find(|extra| extra.name == *name)
                         .ok_or_else(|| format!("no extra IdP {name:?}"))?;
                     (
                         extra.idp.clone(),
@@ -43,9 +44,8 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 }
             };
             queue_at(&idp, &a.profile, &a.knobs)?;
-            // With several IdPs `/login` shows a chooser: go straight to the one asked for.
-            let chooser = !ctx.pair.extra_idps.is_empty();
-            let sp_entity = ctx.pair.sp.config().entity_id();
+            // With several IdPs the SP shows a chooser: the sign-in goes to the one asked for.
+            let chooser = !ctx.stage.extra_idps.is_empty();
             // The browser that starts the sign-in. The one that posts the IdP's answer (another
             // one with `post_from`) is the step's browser, whose session the step judges.
             let name = a.browser.as_deref().unwrap_or(crate::scenario::MAIN);
@@ -72,67 +72,51 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             }
             let driver = &ctx.drivers[name];
             let poster = &ctx.drivers[poster];
+            let sp = &*ctx.stage.sp;
             // A person clicks their own button on the IdP's login page, which names the login.
             let user = &login_for(driver, &idp, &a.user);
             let outcome = match a.via {
-                Via::Sp if chooser || a.test => {
-                    let query = {
-                        let mut login = url::form_urlencoded::Serializer::new(String::new());
-                        login.append_pair("idp", &idp_entity);
-                        if a.test {
-                            login.append_pair("test", "1");
-                        }
-                        if let Some(relay_state) = &a.relay_state {
-                            login.append_pair("RelayState", relay_state);
-                        }
-                        login.finish()
+                Via::Sp => {
+                    let start = SignInStart {
+                        user,
+                        relay_state: a.relay_state.as_deref(),
+                        choose_idp: (chooser || a.test).then_some(idp_entity.as_str()),
+                        test: a.test,
                     };
-                    driver
-                        .sign_in_at(&format!("/login?{query}"), user)
-                        .await
-                        .map_err(err)?
+                    sp.sign_in(driver, poster, start).await?
                 }
-                Via::Sp => driver
-                    .sign_in_posted_by(poster, user, a.relay_state.as_deref())
-                    .await
-                    .map_err(err)?,
-                Via::Idp => driver
-                    .sign_in_idp_initiated(
+                Via::Idp => {
+                    sp.sign_in_idp_initiated(
+                        driver,
                         poster,
                         &idp_base,
-                        &sp_entity,
                         user,
                         a.relay_state.as_deref(),
                     )
-                    .await
-                    .map_err(err)?,
+                    .await?
+                }
             };
             from_sign_in(outcome, &mut actual);
         }
         Action::Link(a) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            let outcome = driver
-                .link_account(a.username.as_deref(), &a.password)
-                .await
-                .map_err(err)?;
+            let (driver, ctx) = browser(ctx, step)?;
+            let outcome = ctx
+                .stage
+                .sp
+                .link(driver, a.username.as_deref(), Some(&a.password))
+                .await?;
             from_sign_in(outcome, &mut actual);
         }
         Action::SkipLink(_) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            from_sign_in(driver.skip_linking().await.map_err(err)?, &mut actual);
+            let (driver, ctx) = browser(ctx, step)?;
+            from_sign_in(ctx.stage.sp.link(driver, None, None).await?, &mut actual);
         }
         Action::Invite(a) => {
             let id = *ctx
                 .accounts
                 .get(&a.account)
                 .ok_or_else(|| format!("no account {:?}", a.account))?;
-            let token = ctx
-                .pair
-                .sp
-                .store()
-                .invite(id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let token = admin(ctx)?.invite(id).await?;
             ctx.invitations.insert(a.account.clone(), token);
         }
         Action::AcceptInvitation(a) => {
@@ -142,20 +126,18 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .get(&a.account)
                 .cloned()
                 .ok_or_else(|| format!("account {:?} was not invited", a.account))?;
-            let idp = ctx.pair.idp.clone();
-            let driver = ctx.driver(browser_of(step)?)?;
-            let outcome = driver
-                .accept_invitation(
-                    &format!("/invite/{token}"),
-                    &login_for(driver, &idp, &a.user),
-                )
-                .await
-                .map_err(err)?;
+            let (driver, ctx) = browser(ctx, step)?;
+            let user = login_for(driver, &ctx.stage.idp, &a.user);
+            let outcome = ctx
+                .stage
+                .sp
+                .accept_invitation(driver, &token, &user)
+                .await?;
             from_sign_in(outcome, &mut actual);
         }
         Action::AdvanceClock(a) => {
             let clock = ctx
-                .pair
+                .stage
                 .clock
                 .clone()
                 .ok_or_else(|| "the pair has no virtual clocks".to_owned())?;
@@ -163,20 +145,29 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         }
         Action::Renew(a) => {
             queue(ctx, &a.profile, &a.knobs)?;
-            let driver = ctx.driver(browser_of(step)?)?;
-            match driver.renew().await.map_err(err)? {
+            let (driver, ctx) = browser(ctx, step)?;
+            match ctx.stage.sp.renew(driver).await? {
                 BrowserRenewal::Done(RenewOutcome::Renewed { .. }) => {
-                    actual.outcome = Some("renewed".into())
+                    actual.outcome = Some(Outcome::Renewed)
                 }
                 BrowserRenewal::Done(RenewOutcome::NotRenewed { .. }) => {
-                    actual.outcome = Some("not_renewed".into())
+                    actual.outcome = Some(Outcome::NotRenewed)
                 }
                 BrowserRenewal::Done(RenewOutcome::SessionEnded { code }) => {
-                    actual.outcome = Some("session_ended".into());
-                    actual.code = Some(code);
+                    actual.outcome = Some(Outcome::SessionEnded);
+                    // A browser's page may not say why: `observe` reads the audit log then.
+                    actual.code = Some(code).filter(|c| !c.is_empty());
+                }
+                BrowserRenewal::Done(RenewOutcome::NoSession { status }) => {
+                    actual.outcome = Some(Outcome::SignedOut);
+                    actual.status = Some(status);
+                }
+                BrowserRenewal::Done(RenewOutcome::HttpError { status }) => {
+                    actual.outcome = Some(Outcome::HttpError);
+                    actual.status = Some(status);
                 }
                 BrowserRenewal::Blocked { message } => {
-                    actual.outcome = Some("renewal_blocked".into());
+                    actual.outcome = Some(Outcome::RenewalBlocked);
                     actual.full_page = Some(message);
                 }
             }
@@ -184,22 +175,18 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
         Action::Logout(a) => match a.via {
             Via::Sp => {
                 if a.knobs.is_some() {
-                    ctx.pair
+                    ctx.stage
                         .idp
                         .set_next_logout_response(logout_knobs(&a.knobs)?)
                         .map_err(|e| e.to_string())?;
                 }
-                let driver = ctx.driver(browser_of(step)?)?;
-                let page = if a.cross_site {
-                    driver.cross_site_sign_out().await.map_err(err)?
-                } else {
-                    driver.sign_out().await.map_err(err)?
-                };
+                let (driver, ctx) = browser(ctx, step)?;
+                let page = ctx.stage.sp.sign_out(driver, a.cross_site).await?;
                 messages = from_visit(&page, &mut actual);
             }
             Via::Idp => {
                 let message = ctx
-                    .pair
+                    .stage
                     .idp
                     .start_logout(StartLogout {
                         user: a.user.clone().unwrap_or_default(),
@@ -212,8 +199,8 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                     })
                     .map_err(|e| format!("the IdP cannot start the logout: {e}"))?;
                 ctx.last_logout = Some(message.clone());
-                let driver = ctx.driver(browser_of(step)?)?;
-                let page = send_logout(driver, message).await?;
+                let (driver, ctx) = browser(ctx, step)?;
+                let page = ctx.stage.sp.deliver_logout(driver, message).await?;
                 messages = from_visit(&page, &mut actual);
             }
         },
@@ -222,8 +209,8 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
                 .last_logout
                 .clone()
                 .ok_or_else(|| "no LogoutRequest was sent to replay".to_owned())?;
-            let driver = ctx.driver(browser_of(step)?)?;
-            let page = send_logout(driver, message).await?;
+            let (driver, ctx) = browser(ctx, step)?;
+            let page = ctx.stage.sp.deliver_logout(driver, message).await?;
             messages = from_visit(&page, &mut actual);
         }
         Action::Replay(a) => {
@@ -235,59 +222,64 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let target = step.action.sp();
             // A form captured at another SP is first put back on node 1's path.
             let form = ctx.retarget(&unretarget(ctx, form)?, target)?;
-            let driver = ctx.driver_at(browser_of(step)?, target)?;
-            from_sign_in(driver.submit(&form).await.map_err(err)?, &mut actual);
+            let name = browser_of(step)?;
+            ctx.driver_at(name, target)?;
+            let driver = ctx
+                .existing_at(name, target)
+                .ok_or_else(|| format!("browser {name:?}: none"))?;
+            from_sign_in(
+                ctx.stage.sp.post_response(driver, &form).await?,
+                &mut actual,
+            );
         }
         Action::RecoveryLogin(a) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            let outcome = driver
-                .recovery_login(&a.username, &a.password)
-                .await
-                .map_err(err)?;
+            let (driver, ctx) = browser(ctx, step)?;
+            let outcome = ctx
+                .stage
+                .sp
+                .recovery_login(driver, &a.username, &a.password)
+                .await?;
             from_sign_in(outcome, &mut actual);
         }
         Action::Check(_) => {}
         Action::SetRoles(a) => {
-            let store = ctx.pair.sp.store();
+            let admin = admin(ctx)?;
             let id = match ctx.accounts.get(&a.user) {
                 Some(id) => *id,
                 None => sp_user(ctx, &a.user).await?.id,
             };
-            store
-                .set_roles(id, &a.roles)
-                .await
-                .map_err(|e| e.to_string())?;
+            admin.set_roles(id, &a.roles).await?;
         }
         Action::IdpSetAccess(a) => {
-            ctx.pair
+            ctx.stage
                 .idp
                 .set_user_access(&a.user, a.access)
                 .map_err(|e| e.to_string())?;
         }
         Action::IdpRemoveUser(a) => {
-            ctx.pair
+            ctx.stage
                 .idp
                 .remove_user(&a.user)
                 .map_err(|e| e.to_string())?;
         }
         Action::IdpEndSessions(_) => {
-            ctx.pair.idp.end_all_sessions();
+            ctx.stage.idp.end_all_sessions();
         }
-        Action::IdpForbidFraming(a) => ctx.pair.idp.set_forbid_framing(a.forbid),
+        Action::IdpForbidFraming(a) => ctx.stage.idp.set_forbid_framing(a.forbid),
         Action::Visit(a) => {
-            let driver = ctx.driver(browser_of(step)?)?;
-            let (status, location, body) = driver.open(&a.path).await.map_err(err)?;
+            let (driver, ctx) = browser(ctx, step)?;
+            let (status, location, body) = ctx.stage.sp.visit(driver, &a.path).await?;
             actual.status = Some(status);
             actual.landing = location.map(|l| path_and_query(&l));
             actual.full_page = Some(body);
         }
         Action::IdpRequireSignedRequests(a) => {
-            ctx.pair.idp.set_want_authn_requests_signed(a.require)
+            ctx.stage.idp.set_want_authn_requests_signed(a.require)
         }
         Action::IssuePasswordSetup(a) => {
             let user = sp_user(ctx, &a.user).await?;
             let path = ctx
-                .pair
+                .pair()?
                 .sp
                 .issue_password_setup(&user, "scenario admin")
                 .await
@@ -305,9 +297,9 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             };
             let driver = ctx.driver(browser_of(step)?)?;
             match driver.set_password(&path, &a.password).await.map_err(err)? {
-                PasswordSetOutcome::Set => actual.outcome = Some("password_set".into()),
+                PasswordSetOutcome::Set => actual.outcome = Some(Outcome::PasswordSet),
                 PasswordSetOutcome::Refused { status, code } => {
-                    actual.outcome = Some("refused".into());
+                    actual.outcome = Some(Outcome::Refused);
                     actual.status = Some(status);
                     actual.code = Some(code);
                 }
@@ -319,7 +311,7 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
 
 /// The SP's user a step names: an `[[accounts]]` handle, else a login or e-mail.
 async fn sp_user(ctx: &Ctx, name: &str) -> Result<sp::store::User, String> {
-    let store = ctx.pair.sp.store();
+    let store = ctx.pair()?.sp.store();
     let found = match ctx.accounts.get(name) {
         Some(id) => store.user_by_id(*id).await,
         None => store.user_by_login_or_email(name).await,
@@ -341,7 +333,6 @@ fn login_for(driver: &Driver, idp: &mock_idp::server::Idp, user: &str) -> String
         .map_or_else(|| user.to_owned(), |u| u.login)
 }
 
-/// The browser the step acts in: `Action::browser` holds the rule (and the defaults).
 /// A captured form as posted to node 1: forms captured at node 2 or the second workspace go
 /// back to the pair's own base URL (same path).
 fn unretarget(
@@ -353,12 +344,29 @@ fn unretarget(
         if let Ok(base) = ctx.base_url(target)
             && let Some(path) = form.action.strip_prefix(base.as_str())
         {
-            form.action = format!("{}{path}", ctx.pair.endpoints.sp_base_url);
+            form.action = format!("{}{path}", ctx.base_url(SpTarget::Node1)?);
         }
     }
     Ok(form)
 }
 
+/// The SP's admin actions, or why there are none.
+fn admin(ctx: &Ctx) -> Result<&dyn crate::sut::SpAdmin, String> {
+    ctx.stage
+        .sp
+        .admin()
+        .ok_or_else(|| crate::sut::not_offered("admin actions", ctx.stage.sp.name()))
+}
+
+/// The step's browser, made on first use, beside the rest of the scenario's state.
+fn browser<'c>(ctx: &'c mut Ctx, step: &Step) -> Result<(&'c Driver, &'c Ctx), String> {
+    let name = browser_of(step)?;
+    ctx.driver(name)?;
+    let ctx: &'c Ctx = ctx;
+    Ok((&ctx.drivers[name], ctx))
+}
+
+/// The browser the step acts in: `Action::browser` holds the rule (and the defaults).
 fn browser_of(step: &Step) -> Result<&str, String> {
     step.action
         .browser()
@@ -373,7 +381,7 @@ fn logout_knobs(knobs: &Option<toml::Table>) -> Result<Knobs, String> {
 }
 
 fn queue(ctx: &Ctx, profile: &Option<String>, knobs: &Option<toml::Table>) -> Result<(), String> {
-    queue_at(&ctx.pair.idp, profile, knobs)
+    queue_at(&ctx.stage.idp, profile, knobs)
 }
 
 fn queue_at(
@@ -400,7 +408,7 @@ fn queue_at(
 fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
     match outcome {
         SignInOutcome::SignedIn { landing, .. } => {
-            actual.outcome = Some("signed_in".into());
+            actual.outcome = Some(Outcome::SignedIn);
             actual.landing = Some(path_and_query(&landing));
         }
         SignInOutcome::Refused {
@@ -409,23 +417,23 @@ fn from_sign_in(outcome: SignInOutcome, actual: &mut Actual) {
             message,
             detail,
         } => {
-            actual.outcome = Some("refused".into());
+            actual.outcome = Some(Outcome::Refused);
             actual.code = Some(code);
             actual.status = Some(status);
             actual.message = Some(message).filter(|m| !m.is_empty());
             actual.detail = Some(detail).filter(|m| !m.is_empty());
         }
         SignInOutcome::IdpRefused { status, body } => {
-            actual.outcome = Some("idp_refused".into());
+            actual.outcome = Some(Outcome::IdpRefused);
             actual.status = Some(status);
             actual.full_page = Some(body);
         }
         SignInOutcome::LinkPrompt { page } => {
-            actual.outcome = Some("link_prompt".into());
+            actual.outcome = Some(Outcome::LinkPrompt);
             actual.full_page = Some(page);
         }
         SignInOutcome::Tested { page } => {
-            actual.outcome = Some("tested".into());
+            actual.outcome = Some(Outcome::Tested);
             actual.full_page = Some(page);
         }
     }
@@ -444,17 +452,4 @@ fn path_and_query(url: &str) -> String {
 fn from_visit(visited: &Visited, actual: &mut Actual) -> Vec<SamlMessage> {
     actual.full_page = Some(visited.body.clone());
     redirect_messages(&visited.hops)
-}
-
-/// Carries the IdP's LogoutRequest through `driver`: visits the Redirect URL, or posts the form.
-async fn send_logout(driver: &Driver, message: LogoutMessage) -> Result<Visited, String> {
-    let err = |e: crate::driver::DriverError| e.to_string();
-    match message {
-        LogoutMessage::Redirect { url, .. } => driver.visit(&url).await.map_err(err),
-        LogoutMessage::Post { html, .. } => {
-            let form = parse_post_form(&html)
-                .ok_or_else(|| "the IdP's logout page holds no form".to_owned())?;
-            driver.post_and_follow(&form).await.map_err(err)
-        }
-    }
 }

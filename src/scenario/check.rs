@@ -466,6 +466,10 @@ fn check_expect(
             "outcome \"refused\" needs the reason `code` (e.g. code = \"audience.mismatch\")"
                 .into(),
         ),
+        (Some(Outcome::SessionEnded), None) => step_error(
+            "outcome \"session_ended\" needs the reason `code` the SP ended the session with"
+                .into(),
+        ),
         (
             Some(Outcome::SignedIn | Outcome::LinkPrompt | Outcome::Renewed | Outcome::NotRenewed),
             Some(code),

@@ -78,6 +78,9 @@ struct RawScenario {
     source: String,
     #[serde(default)]
     tags: Vec<String>,
+    /// How much a failure weighs against an SP under test (default: by section).
+    #[serde(default)]
+    grade: Option<super::Grade>,
     /// A product preset for the SP (`sp::config::Preset`); becomes `[sp] preset`.
     #[serde(default)]
     preset: Option<Spanned<String>>,
@@ -261,6 +264,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Vec<LoadError>> {
         expectation: raw.expectation,
         source: raw.source,
         tags: raw.tags,
+        grade: raw.grade,
         sp: raw.sp,
         idp_users: raw.idp_users,
         accounts: raw.accounts.into_iter().map(Spanned::into_inner).collect(),

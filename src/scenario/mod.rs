@@ -35,6 +35,8 @@ pub struct Scenario {
     /// The document or spec clause the expectation comes from, quoting the requirement.
     pub source: String,
     pub tags: Vec<String>,
+    /// The grade written in the file, if any; [`Scenario::grade`] is the one that applies.
+    pub grade: Option<Grade>,
     /// SP configuration overrides, deep-merged into the demo configuration (see
     /// [`Scenario::sp_overrides_root`]).
     pub sp: Option<toml::Table>,
@@ -70,6 +72,13 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// How much a failure weighs against a target: the file's `grade`, else its section's
+    /// default ([`Grade::default_for_section`]).
+    pub fn grade(&self) -> Grade {
+        self.grade
+            .unwrap_or_else(|| Grade::default_for_section(&self.id))
+    }
+
     /// The `[sp]` table rearranged as a whole SP configuration: its `idp`, `attributes` and
     /// `role_mapping` keys go to the root, every other key into the configuration's `[sp]`.
     pub fn sp_overrides_root(&self) -> Option<toml::Table> {
@@ -330,7 +339,7 @@ impl Action {
             | Action::Replay(_)
             | Action::RecoveryLogin(_) => &[SignedIn, Refused, IdpRefused, LinkPrompt],
             Action::SetPassword(_) => &[PasswordSet, Refused],
-            Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed, RenewalBlocked],
+            Action::Renew(_) => &[Renewed, SessionEnded, NotRenewed, SignedOut, RenewalBlocked],
             Action::Logout(_) | Action::ReplayLogout(_) => &[SignedOut, StillSignedIn],
             Action::Check(_) => &[SignedIn, SignedOut],
             _ => &[],
@@ -628,6 +637,38 @@ pub struct IdpRequireSignedRequests {
     pub require: bool,
 }
 
+/// How much a case weighs in a verdict against a target, as Autobahn|Testsuite grades: a `must`
+/// case that fails is a defect, a `should` case a warning, an `informational` one neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grade {
+    Must,
+    Should,
+    Informational,
+}
+
+impl Grade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Must => "must",
+            Grade::Should => "should",
+            Grade::Informational => "informational",
+        }
+    }
+
+    /// The default of the section of scenario `id`: sign-in, assertion validity (the time
+    /// window among it) and attacks are `must`; logout (optional in the profiles) `should`;
+    /// provisioning, linking, renewal and product behaviours are one product's choices,
+    /// `informational` for any other SP.
+    pub fn default_for_section(id: &str) -> Grade {
+        match id.split('.').next().unwrap_or_default() {
+            "1" | "2" | "7" => Grade::Must,
+            "6" => Grade::Should,
+            _ => Grade::Informational,
+        }
+    }
+}
+
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -646,10 +687,14 @@ pub enum Outcome {
     SessionEnded,
     /// The SP renews the session at no IdP (a recovery session) and kept it unchanged.
     NotRenewed,
-    /// After a logout, or a check: the browser has no session at the SP.
+    /// After a logout, or a check: the browser has no session at the SP; after `renew`: there
+    /// was no session to renew.
     SignedOut,
     /// After a logout: the browser's session survived (the logout was refused).
     StillSignedIn,
+    /// Observed only, never expected: the SP answered with an HTTP error that is no SAML answer
+    /// (no reason code, e.g. a 500 from `/renew`).
+    HttpError,
     /// A renewal in the browser could not open its renewal window (pop-ups blocked); the page
     /// asks the user to allow them.
     RenewalBlocked,
@@ -660,6 +705,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Outcomes that say the SP did not let the browser in: checked by effect, they imply that
+    /// the step's browser has no new session afterwards.
+    pub fn denies_a_session(self) -> bool {
+        matches!(
+            self,
+            Outcome::Refused | Outcome::IdpRefused | Outcome::LinkPrompt | Outcome::SessionEnded
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::SignedIn => "signed_in",
@@ -671,6 +725,7 @@ impl Outcome {
             Outcome::NotRenewed => "not_renewed",
             Outcome::SignedOut => "signed_out",
             Outcome::StillSignedIn => "still_signed_in",
+            Outcome::HttpError => "http_error",
             Outcome::RenewalBlocked => "renewal_blocked",
             Outcome::Tested => "tested",
             Outcome::PasswordSet => "password_set",
