@@ -84,9 +84,22 @@ impl SignInOutcome {
     }
 }
 
+/// `e` and what caused it: reqwest's own message ("error sending request") hides the reason an
+/// integrator needs, such as a certificate that does not verify.
+fn with_causes(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    #[error("HTTP: {0}")]
+    #[error("HTTP: {}", with_causes(.0))]
     Http(#[from] reqwest::Error),
     #[error("unexpected answer at {step}: {detail}")]
     Unexpected { step: &'static str, detail: String },

@@ -265,3 +265,64 @@ async fn two_targets_give_one_matrix_and_a_known_failure_that_passes_is_flagged(
         "{html}"
     );
 }
+
+/// Starts the reference SP alone over HTTPS, its certificate issued by the run's CA (whose PEM is
+/// returned too), trusting the mock IdP at `idp_listen`.
+async fn start_https_sp(idp_listen: SocketAddr) -> (String, String) {
+    use axum::serve::ListenerExt as _;
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    let sp_base_url = format!("https://localhost:{}", local.port());
+    let endpoints = samlconf::demo::Endpoints {
+        idp_base_url: format!("http://{idp_listen}"),
+        sp_base_url: sp_base_url.clone(),
+    };
+    let idp_cert = mock_idp::keys::IdpKeys::fixed_for_tests().idp.cert_pem;
+    let config = samlconf::demo::sp_config(&endpoints, &idp_cert, ":memory:");
+    let store = sp::store::Store::open(":memory:").await.unwrap();
+    let sp = sp::web::Sp::new(
+        config,
+        store,
+        Arc::new(plumbing::clock::SystemClock),
+        sp::keys::SpKeys::fixed_for_tests(),
+    )
+    .unwrap();
+    let ca = samlconf::tls::run_ca().unwrap();
+    let acceptor = samlconf::tls::acceptor(&ca).unwrap();
+    let listener = samlconf::tls::TlsListener::new(tcp, local, acceptor);
+    let app = sp::web::router(sp).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener.tap_io(|_| {}), app).await.unwrap() });
+    (sp_base_url, ca.ca_cert_pem.clone())
+}
+
+/// An HTTPS target: its metadata, login, ACS and whoami reached over TLS, trusting only the
+/// target file's `tls.ca_file`; without it the target's certificate is not trusted (the system's
+/// roots do not know the run's CA), and the file cannot even be loaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_target_is_reached_through_its_ca_file_and_only_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let idp = free_port();
+    let (sp, ca_pem) = start_https_sp(idp).await;
+    let untrusted = target_file(dir.path(), "untrusted", &sp, idp, &[]);
+    let refused = Target::load(&untrusted)
+        .await
+        .err()
+        .expect("an untrusted certificate");
+    assert!(
+        refused.contains("metadata") && refused.contains("certificate verify failed"),
+        "{refused}"
+    );
+
+    std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
+    let trusted = target_file(dir.path(), "https", &sp, idp, &[]);
+    let text = std::fs::read_to_string(&trusted).unwrap();
+    let text = text.replacen("[start]", "[tls]\nca_file = \"ca.pem\"\n\n[start]", 1);
+    std::fs::write(&trusted, text).unwrap();
+    let target = Target::load(&trusted).await.unwrap();
+    assert_eq!(target.acs_url, format!("{sp}/saml/acs"));
+    let run = targets::run_target(&catalogue(&["1.1", "2.13"]), &target, |_| {}).await;
+    for id in ["1.1", "2.13"] {
+        let (verdict, reason) = verdict(&run, id);
+        assert_eq!(verdict, Verdict::Pass, "{id}: {reason}");
+    }
+}
