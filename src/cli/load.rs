@@ -25,9 +25,8 @@ pub struct LoadArgs {
     /// Drive an SP that is already running (`samlconf serve`) instead of starting one.
     #[arg(long, value_name = "URL", conflicts_with_all = ["nodes", "database"])]
     sp_url: Option<String>,
-    /// Drive an SP we do not control, described by this target file (docs/targets.md; a load
-    /// run reads name, entity_id, acs_url, slo_url, idp_listen, [start] login_url, [whoami] url
-    /// with json_pointer or cookie, and [error_map]). The mock IdP runs here at its idp_listen.
+    /// Drive an SP we do not control, described by this target file (docs/targets.md, as `run
+    /// --target` reads it). The mock IdP runs here at its idp_listen.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["sp_url", "nodes", "database"])]
     target: Option<PathBuf>,
     /// Start this many `samlconf serve` processes on one --database behind one loopback address
@@ -123,7 +122,7 @@ enum Served {
 }
 
 async fn start_target(file: &std::path::Path) -> Result<Served, String> {
-    let target = load::read_target(file)?;
+    let target = load::read_target(file).await?;
     let idp = TargetIdp::start(&target).await?;
     Ok(Served::Target {
         target: target.into(),
@@ -154,7 +153,7 @@ impl Served {
             Served::One(server) => server.sp_base_url(),
             Served::Cluster(cluster) => cluster.sp_base_url(),
             Served::Elsewhere(url) => url.clone(),
-            Served::Target { target, .. } => target.acs_url.clone(),
+            Served::Target { target, .. } => target.target.acs_url.clone(),
         }
     }
 
@@ -179,8 +178,8 @@ impl Served {
             Served::Elsewhere(_) => String::new(),
             Served::Target { target, .. } => format!(
                 " (target {}, the mock IdP at {})",
-                target.name,
-                target.idp_base_url()
+                target.target.name,
+                target.target.idp_base_url()
             ),
         }
     }

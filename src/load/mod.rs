@@ -10,7 +10,7 @@ mod target;
 pub use cluster::Cluster;
 pub use front::{Front, NODE_HEADER};
 pub use serve_process::{ServeError, ServeOptions, ServeProcess};
-pub use target::{LoadTarget, TargetIdp, Whoami, read_target};
+pub use target::{LoadTarget, TargetIdp, read_target};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
