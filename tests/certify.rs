@@ -856,7 +856,8 @@ fn serve_with_idp_metadata_runs_the_sp_alone_with_its_checklist_page() {
     let stdout = child.stdout.take().unwrap();
     let mut printed = Vec::new();
     let mut checklist_url = None;
-    for line in std::io::BufReader::new(stdout).lines() {
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         printed.push(line.clone());
         if let Some(url) = line
@@ -867,6 +868,8 @@ fn serve_with_idp_metadata_runs_the_sp_alone_with_its_checklist_page() {
             break;
         }
     }
+    // Keep reading what it prints next: a closed pipe would make its next line fail and end it.
+    std::thread::spawn(move || lines.for_each(drop));
     let checklist_url = checklist_url.unwrap_or_else(|| panic!("{printed:?}"));
     let printed = printed.join("\n");
     assert!(
