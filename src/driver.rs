@@ -155,8 +155,12 @@ fn shared_tls(ca_pem: Option<&[u8]>) -> Option<native_tls::TlsConnector> {
     let mut builder = native_tls::TlsConnector::builder();
     if let Some(pem) = ca_pem {
         // A bundle (an HTTPS target's `ca_file`) may hold several certificates.
+        let cas = openssl::x509::X509::stack_from_pem(pem).ok()?;
+        if cas.is_empty() {
+            return None;
+        }
         builder.disable_built_in_roots(true);
-        for ca in openssl::x509::X509::stack_from_pem(pem).ok()? {
+        for ca in cas {
             builder
                 .add_root_certificate(native_tls::Certificate::from_der(&ca.to_der().ok()?).ok()?);
         }
