@@ -216,7 +216,7 @@ impl Lcg {
 fn write_seed_corpus() {
     let dir = corpus_dir();
     std::fs::create_dir_all(&dir).expect("create the corpus dir");
-    let mut rng = Lcg(0x5a31_c0f);
+    let mut rng = Lcg(0x05a3_1c0f);
     let mut n = 0;
     for theme in themes() {
         for variant in 0..3 {

@@ -306,8 +306,7 @@ async fn an_https_target_is_reached_through_its_ca_file_and_only_so() {
     let untrusted = target_file(dir.path(), "untrusted", &sp, idp, &[]);
     let refused = Target::load(&untrusted)
         .await
-        .err()
-        .expect("an untrusted certificate");
+        .expect_err("an untrusted certificate");
     assert!(
         refused.contains("metadata") && refused.contains("certificate verify failed"),
         "{refused}"

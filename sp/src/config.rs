@@ -1191,7 +1191,8 @@ certificate_pem = "-----BEGIN CERTIFICATE-----"
     fn every_preset_parses_and_an_unknown_one_is_named() {
         for preset in Preset::ALL {
             let text = MINIMAL.replace("[idp]", &format!("preset = {:?}\n[idp]", preset.name()));
-            let config = SpConfig::from_toml(&text).expect(preset.name());
+            let config =
+                SpConfig::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", preset.name()));
             assert_eq!(config.sp.preset, preset);
         }
         let text = MINIMAL.replace("[idp]", "preset = \"okta\"\n[idp]");

@@ -5,6 +5,13 @@ use std::process::ExitCode;
 
 use samlconf::report::merge;
 
+/// One merged report to write: where (when asked for), its kind, and how it is made.
+type Output<'a> = (
+    &'a Option<PathBuf>,
+    &'static str,
+    &'a dyn Fn() -> Result<String, merge::MergeError>,
+);
+
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     #[command(subcommand)]
@@ -59,11 +66,7 @@ fn merge_reports(args: MergeArgs) -> ExitCode {
             junit_inputs.push(input);
         }
     }
-    let outputs: [(
-        &Option<PathBuf>,
-        &str,
-        &dyn Fn() -> Result<String, merge::MergeError>,
-    ); 2] = [
+    let outputs: [Output; 2] = [
         (&args.json, "JSON", &|| merge::merge_json(&json_inputs)),
         (&args.junit, "JUnit", &|| merge::merge_junit(&junit_inputs)),
     ];

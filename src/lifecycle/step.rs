@@ -230,7 +230,7 @@ fn decode_step(kind: u8, arg: u8) -> Step {
 
 /// The bytes [`decode`] turns back into `steps` (for seed corpora and regression inputs).
 pub fn encode(steps: &[Step]) -> Vec<u8> {
-    steps.iter().flat_map(|s| encode_step(s)).collect()
+    steps.iter().flat_map(encode_step).collect()
 }
 
 fn user_bits(user: User) -> u8 {
