@@ -48,6 +48,38 @@ async fn run_in_browser(scenarios: Vec<Scenario>) -> Vec<ScenarioResult> {
     results
 }
 
+/// As [`run_in_browser`], and a scenario the harness could not run to a verdict (an `error`, such
+/// as a WebDriver call that hung past the scenario timeout: seen once in three CI-sized runs, on
+/// 5.3) runs once more under a fresh chromedriver. A `fail` is never run again, and each retry is
+/// printed, so that a flaky harness shows rather than hides.
+async fn run_in_browser_retrying_errors(scenarios: Vec<Scenario>) -> Vec<ScenarioResult> {
+    let mut results = run_in_browser(scenarios.clone()).await;
+    let errored: Vec<Scenario> = scenarios
+        .into_iter()
+        .filter(|s| {
+            results
+                .iter()
+                .any(|r| r.id == s.id && r.verdict == Verdict::Error)
+        })
+        .collect();
+    if errored.is_empty() {
+        return results;
+    }
+    for r in results.iter().filter(|r| r.verdict == Verdict::Error) {
+        eprintln!(
+            "retrying {} once after a harness error: {}",
+            r.id,
+            r.reason.as_deref().unwrap_or_default()
+        );
+    }
+    for again in run_in_browser(errored).await {
+        if let Some(first) = results.iter_mut().find(|r| r.id == again.id) {
+            *first = again;
+        }
+    }
+    results
+}
+
 fn not_passed(results: &[ScenarioResult]) -> Vec<String> {
     results
         .iter()
@@ -107,7 +139,7 @@ async fn every_page_scenario_passes_in_the_browser() {
         )
         .unwrap(),
     );
-    let results = run_in_browser(scenarios).await;
+    let results = run_in_browser_retrying_errors(scenarios).await;
     // Skipped counts as not passed: no page scenario is left to the HTTP driver.
     let failures = not_passed(&results);
     assert!(
