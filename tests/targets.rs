@@ -24,24 +24,34 @@ fn free_port() -> SocketAddr {
 async fn start_sp(idp_listen: SocketAddr, weaknesses: Weaknesses) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sp_base_url = format!("http://{}", listener.local_addr().unwrap());
+    let sp = reference_sp(&sp_base_url, idp_listen, weaknesses).await;
+    let app = sp::web::router(sp).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    sp_base_url
+}
+
+/// The reference SP at `sp_base_url` with the system clock, trusting the mock IdP at
+/// `idp_listen` (its fixed test key).
+async fn reference_sp(
+    sp_base_url: &str,
+    idp_listen: SocketAddr,
+    weaknesses: Weaknesses,
+) -> sp::web::Sp {
     let endpoints = samlconf::demo::Endpoints {
         idp_base_url: format!("http://{idp_listen}"),
-        sp_base_url: sp_base_url.clone(),
+        sp_base_url: sp_base_url.to_owned(),
     };
     let idp_cert = mock_idp::keys::IdpKeys::fixed_for_tests().idp.cert_pem;
     let config = samlconf::demo::sp_config(&endpoints, &idp_cert, ":memory:");
     let store = sp::store::Store::open(":memory:").await.unwrap();
-    let sp = sp::web::Sp::new_weakened(
+    sp::web::Sp::new_weakened(
         config,
         store,
         Arc::new(plumbing::clock::SystemClock),
         sp::keys::SpKeys::fixed_for_tests(),
         weaknesses,
     )
-    .unwrap();
-    let app = sp::web::router(sp).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    sp_base_url
+    .unwrap()
 }
 
 /// The target file of an SP started by [`start_sp`].
@@ -273,20 +283,7 @@ async fn start_https_sp(idp_listen: SocketAddr) -> (String, String) {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = tcp.local_addr().unwrap();
     let sp_base_url = format!("https://localhost:{}", local.port());
-    let endpoints = samlconf::demo::Endpoints {
-        idp_base_url: format!("http://{idp_listen}"),
-        sp_base_url: sp_base_url.clone(),
-    };
-    let idp_cert = mock_idp::keys::IdpKeys::fixed_for_tests().idp.cert_pem;
-    let config = samlconf::demo::sp_config(&endpoints, &idp_cert, ":memory:");
-    let store = sp::store::Store::open(":memory:").await.unwrap();
-    let sp = sp::web::Sp::new(
-        config,
-        store,
-        Arc::new(plumbing::clock::SystemClock),
-        sp::keys::SpKeys::fixed_for_tests(),
-    )
-    .unwrap();
+    let sp = reference_sp(&sp_base_url, idp_listen, Weaknesses::none()).await;
     let ca = samlconf::tls::run_ca().unwrap();
     let acceptor = samlconf::tls::acceptor(&ca).unwrap();
     let listener = samlconf::tls::TlsListener::new(tcp, local, acceptor);
