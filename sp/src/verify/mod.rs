@@ -408,7 +408,7 @@ pub fn verify_response(
     // 2. structure, and 3½. decryption of an EncryptedAssertion
     let (assertion, response_signature, encrypted, malleable) = match encrypted_assertion(root)? {
         None => {
-            let assertion = check_structure(&doc, root, None, &policy.weaknesses)?;
+            let assertion = check_structure(root, None, &policy.weaknesses)?;
             if policy.require_encrypted_assertions {
                 return Err(Rejection::new(
                     Reason::AssertionIsNotEncrypted,
@@ -575,7 +575,7 @@ fn decrypt_assertion(
                 "the decrypted assertion contains entity references",
             ));
         }
-        check_structure(doc, root, Some(container), &policy.weaknesses)
+        check_structure(root, Some(container), &policy.weaknesses)
     };
     let assertion = plaintext_checks().map_err(|r| opaque_when(malleable, r))?;
     Ok((assertion, response_signature, malleable))
@@ -635,6 +635,25 @@ fn register_response_id(doc: &Document, attr_node: RoNode, id: &str) -> Result<(
             format!("ID value {id:?} occurs more than once"),
         )),
         dsig::IdRegistration::Invalid => Err(malformed(format!("ID value {id:?} is invalid"))),
+    }
+}
+
+/// Declares the `ID` of `el` (the Response or its Assertion, checked by [`check_structure`]) as
+/// an XML ID, so that a Reference's `#id` resolves to it.
+fn register_signature_target(doc: &Document, el: RoNode) -> Result<(), Rejection> {
+    let (Some(value), Some(attr_node)) = (attr(el, "ID"), el.get_property_node_no_ns("ID")) else {
+        return Err(malformed(format!(
+            "{} has no ID attribute",
+            tree::label(el)
+        )));
+    };
+    match dsig::register_id(doc, attr_node, &value) {
+        dsig::IdRegistration::Registered => Ok(()),
+        dsig::IdRegistration::Duplicate => Err(Rejection::new(
+            Reason::IdValueIsDuplicated,
+            format!("ID value {value:?} occurs more than once"),
+        )),
+        dsig::IdRegistration::Invalid => Err(malformed(format!("ID value {value:?} is invalid"))),
     }
 }
 
@@ -766,7 +785,6 @@ fn check_response_children(root: RoNode) -> Result<(), Rejection> {
 /// Stage 2. Returns the one Assertion: a direct child of the Response, or of `container` (the
 /// EncryptedAssertion it was decrypted in).
 fn check_structure(
-    doc: &Document,
     root: RoNode,
     container: Option<RoNode>,
     weaknesses: &Weaknesses,
@@ -836,8 +854,7 @@ fn check_structure(
             }
         }
         if (is_assertion || is(el, SAMLP, "Response"))
-            && let (Some(value), Some(attr_node)) =
-                (attr(el, "ID"), el.get_property_node_no_ns("ID"))
+            && let Some(value) = attr(el, "ID")
         {
             if !seen.insert(value.clone()) {
                 return Err(Rejection::new(
@@ -845,7 +862,7 @@ fn check_structure(
                     format!("ID value {value:?} occurs more than once"),
                 ));
             }
-            id_holders.push((el, attr_node, value));
+            id_holders.push((el, value));
         }
     }
     let parent = container.unwrap_or(root);
@@ -889,29 +906,17 @@ fn check_structure(
     // After the assertion count, so that a second assertion anywhere (in a nested Response too)
     // is reported as such; before anything is read.
     check_response_children(root)?;
-    // Only the Response and its Assertion become XML IDs: a nested assertion's ID is never a
-    // signature target (its value still counts for duplicates, above).
+    // Only the Response and its Assertion become XML IDs (in `verify_signatures`): a nested
+    // assertion's ID is never a signature target (its value still counts for duplicates, above).
     let id_holders = id_holders
         .into_iter()
-        .filter(|(el, _, _)| *el == root || *el == assertion);
-    for (el, attr_node, value) in id_holders {
+        .filter(|(el, _)| *el == root || *el == assertion);
+    for (el, value) in id_holders {
         if !is_plain_id(&value) {
             return Err(malformed(format!(
                 "{} ID {value:?} is not a plain NCName",
                 tree::label(el)
             )));
-        }
-        match dsig::register_id(doc, attr_node, &value) {
-            dsig::IdRegistration::Registered => {}
-            dsig::IdRegistration::Duplicate => {
-                return Err(Rejection::new(
-                    Reason::IdValueIsDuplicated,
-                    format!("ID value {value:?} occurs more than once"),
-                ));
-            }
-            dsig::IdRegistration::Invalid => {
-                return Err(malformed(format!("ID value {value:?} is invalid")));
-            }
         }
     }
     for (el, what) in [(root, "Response"), (assertion, "Assertion")] {
@@ -1257,6 +1262,12 @@ fn verify_signatures(
             ));
         }
     };
+    // Declared only now that a signature will be verified: libxml2's ID table costs an unsigned
+    // message's refusal a twentieth of its time. Their values were judged unique and plain by
+    // `check_structure`.
+    for el in [root, assertion] {
+        register_signature_target(doc, el)?;
+    }
     let mut relied_on: Option<CheckedSignature> = None;
     let mut response_verified = response_verified;
     // Assertion first: it is the signature the claims depend on.

@@ -77,7 +77,7 @@ pub fn exactly_one(
 
 /// An unqualified attribute's value.
 pub fn attr(node: RoNode, name: &str) -> Option<String> {
-    node.get_property_no_ns(name)
+    super::dsig::attribute_no_ns(node, name)
 }
 
 /// A required unqualified attribute's value (`structure.malformed` when absent).
