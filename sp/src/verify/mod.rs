@@ -707,6 +707,10 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<(Document, RoNode), Rejection
         // concurrent parse intermittently lost elements; see tests/concurrency.rs). The text is
         // checked to be UTF-8 and `ignore_enc` makes libxml2 ignore the prolog's claim.
         ignore_enc: true,
+        // Text of up to 15 bytes is kept inside its node (one allocation and free fewer per
+        // whitespace run and short value); libxml2 2.9's tree functions that replace content
+        // (decryption in place) know such nodes.
+        compact: true,
         ..ParserOptions::default()
     };
     let doc = Parser::default()
