@@ -188,6 +188,32 @@ pub fn attribute_no_ns(el: RoNode, name: &str) -> Option<String> {
     el.get_property_no_ns(name)
 }
 
+/// The text content of `node` (all descendant text, joined): what `xmlNodeGetContent` returns,
+/// read in place when the node holds one text node and nothing else (one copy instead of two,
+/// for attribute values, issuers and audiences).
+pub fn text_content(node: RoNode) -> String {
+    let ptr = node.node_ptr();
+    if !ptr.is_null() && node.is_element_node() {
+        // SAFETY: invariant 1 — an element's `children` is NULL or a live node list; a text
+        // node's `content` is NULL or a string (possibly stored inside the node itself, with
+        // XML_PARSE_COMPACT), living as long as the tree.
+        unsafe {
+            let child = (*ptr).children;
+            if child.is_null() {
+                return String::new();
+            }
+            if (*child).next.is_null()
+                && (*child).type_ == libxml::bindings::xmlElementType_XML_TEXT_NODE
+            {
+                return c_text((*child).content)
+                    .map(std::borrow::Cow::into_owned)
+                    .unwrap_or_default();
+            }
+        }
+    }
+    node.get_content()
+}
+
 /// Whether the parsed document has an internal or external DTD subset (a DOCTYPE).
 pub fn has_dtd(doc: &Document) -> bool {
     let doc_ptr = doc.doc_ptr();

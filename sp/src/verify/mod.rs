@@ -399,7 +399,7 @@ pub fn verify_response(
             r.with_context(RejectionContext {
                 issuer: children(root, SAML, "Issuer")
                     .next()
-                    .map(|n| n.get_content().trim().to_owned()),
+                    .map(|n| tree::text(n).trim().to_owned()),
                 in_response_to: attr(root, "InResponseTo"),
                 ..RejectionContext::default()
             })
@@ -963,7 +963,7 @@ fn unverified_context(
 fn first_child_text(parent: RoNode, ns: &'static str, local: &'static str) -> Option<String> {
     children(parent, ns, local)
         .next()
-        .map(|n| tree::trim_xml_whitespace(&n.get_content()).to_owned())
+        .map(|n| tree::trim_xml_whitespace(&tree::text(n)).to_owned())
 }
 
 /// The Assertion's Issuer, else the Response's, as sent (unverified).
@@ -982,7 +982,7 @@ fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {
                 name: required_attr(a, "Name")?,
                 friendly_name: attr(a, "FriendlyName"),
                 values: children(a, SAML, "AttributeValue")
-                    .map(|v| v.get_content())
+                    .map(tree::text)
                     .collect(),
             });
         }
