@@ -150,6 +150,70 @@ pub fn find_attribute<T>(
     None
 }
 
+/// The value of `el`'s attribute `name` in no namespace: what `xmlGetNoNsProp` returns, read in
+/// place when the value is one text node (one copy instead of the three that the `libxml`
+/// crate's `get_property_no_ns` makes; the verifier reads some fifty attributes per message).
+pub fn attribute_no_ns(el: RoNode, name: &str) -> Option<String> {
+    let ptr = el.node_ptr();
+    if ptr.is_null() || !el.is_element_node() {
+        return None;
+    }
+    // SAFETY: invariant 1 — an element's `properties` is a NULL-terminated list of live
+    // attributes; each one's `children` is NULL or a live node list, and a text node's `content`
+    // is NULL or a string, all living as long as the tree.
+    unsafe {
+        let mut attr = (*ptr).properties;
+        while !attr.is_null() {
+            if (*attr).ns.is_null() && c_bytes((*attr).name) == Some(name.as_bytes()) {
+                let child = (*attr).children;
+                if child.is_null() {
+                    return Some(String::new());
+                }
+                if (*child).next.is_null()
+                    && (*child).type_ == libxml::bindings::xmlElementType_XML_TEXT_NODE
+                {
+                    return c_text((*child).content).map(std::borrow::Cow::into_owned);
+                }
+                // Several nodes (entity references): libxml2 joins them.
+                return el.get_property_no_ns(name);
+            }
+            attr = (*attr).next;
+        }
+        // Absent. libxml2 would also look for a default value in the DTD, if there were one.
+        let doc = (*ptr).doc;
+        if doc.is_null() || ((*doc).intSubset.is_null() && (*doc).extSubset.is_null()) {
+            return None;
+        }
+    }
+    el.get_property_no_ns(name)
+}
+
+/// The text content of `node` (all descendant text, joined): what `xmlNodeGetContent` returns,
+/// read in place when the node holds one text node and nothing else (one copy instead of two,
+/// for attribute values, issuers and audiences).
+pub fn text_content(node: RoNode) -> String {
+    let ptr = node.node_ptr();
+    if !ptr.is_null() && node.is_element_node() {
+        // SAFETY: invariant 1 — an element's `children` is NULL or a live node list; a text
+        // node's `content` is NULL or a string (possibly stored inside the node itself, with
+        // XML_PARSE_COMPACT), living as long as the tree.
+        unsafe {
+            let child = (*ptr).children;
+            if child.is_null() {
+                return String::new();
+            }
+            if (*child).next.is_null()
+                && (*child).type_ == libxml::bindings::xmlElementType_XML_TEXT_NODE
+            {
+                return c_text((*child).content)
+                    .map(std::borrow::Cow::into_owned)
+                    .unwrap_or_default();
+            }
+        }
+    }
+    node.get_content()
+}
+
 /// Whether the parsed document has an internal or external DTD subset (a DOCTYPE).
 pub fn has_dtd(doc: &Document) -> bool {
     let doc_ptr = doc.doc_ptr();

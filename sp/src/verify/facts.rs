@@ -92,7 +92,7 @@ pub(crate) fn read(
         facts.not_on_or_after = instant("NotOnOrAfter");
         facts.audiences = children(conditions, SAML, "AudienceRestriction")
             .flat_map(|r| children(r, SAML, "Audience"))
-            .map(|a| a.get_content().trim().to_owned())
+            .map(|a| super::tree::text(a).trim().to_owned())
             .collect();
     }
     for statement in children(assertion, SAML, "AttributeStatement") {

@@ -399,7 +399,7 @@ pub fn verify_response(
             r.with_context(RejectionContext {
                 issuer: children(root, SAML, "Issuer")
                     .next()
-                    .map(|n| n.get_content().trim().to_owned()),
+                    .map(|n| tree::text(n).trim().to_owned()),
                 in_response_to: attr(root, "InResponseTo"),
                 ..RejectionContext::default()
             })
@@ -408,7 +408,7 @@ pub fn verify_response(
     // 2. structure, and 3½. decryption of an EncryptedAssertion
     let (assertion, response_signature, encrypted, malleable) = match encrypted_assertion(root)? {
         None => {
-            let assertion = check_structure(&doc, root, None, &policy.weaknesses)?;
+            let assertion = check_structure(root, None, &policy.weaknesses)?;
             if policy.require_encrypted_assertions {
                 return Err(Rejection::new(
                     Reason::AssertionIsNotEncrypted,
@@ -575,7 +575,7 @@ fn decrypt_assertion(
                 "the decrypted assertion contains entity references",
             ));
         }
-        check_structure(doc, root, Some(container), &policy.weaknesses)
+        check_structure(root, Some(container), &policy.weaknesses)
     };
     let assertion = plaintext_checks().map_err(|r| opaque_when(malleable, r))?;
     Ok((assertion, response_signature, malleable))
@@ -638,6 +638,25 @@ fn register_response_id(doc: &Document, attr_node: RoNode, id: &str) -> Result<(
     }
 }
 
+/// Declares the `ID` of `el` (the Response or its Assertion, checked by [`check_structure`]) as
+/// an XML ID, so that a Reference's `#id` resolves to it.
+fn register_signature_target(doc: &Document, el: RoNode) -> Result<(), Rejection> {
+    let (Some(value), Some(attr_node)) = (attr(el, "ID"), el.get_property_node_no_ns("ID")) else {
+        return Err(malformed(format!(
+            "{} has no ID attribute",
+            tree::label(el)
+        )));
+    };
+    match dsig::register_id(doc, attr_node, &value) {
+        dsig::IdRegistration::Registered => Ok(()),
+        dsig::IdRegistration::Duplicate => Err(Rejection::new(
+            Reason::IdValueIsDuplicated,
+            format!("ID value {value:?} occurs more than once"),
+        )),
+        dsig::IdRegistration::Invalid => Err(malformed(format!("ID value {value:?} is invalid"))),
+    }
+}
+
 /// `scheme:rest` with an RFC 3986 scheme: what URN and URL values of SAML's anyURI look like.
 fn is_absolute_uri(value: &str) -> bool {
     let Some((scheme, rest)) = value.split_once(':') else {
@@ -688,6 +707,10 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<(Document, RoNode), Rejection
         // concurrent parse intermittently lost elements; see tests/concurrency.rs). The text is
         // checked to be UTF-8 and `ignore_enc` makes libxml2 ignore the prolog's claim.
         ignore_enc: true,
+        // Text of up to 15 bytes is kept inside its node (one allocation and free fewer per
+        // whitespace run and short value); libxml2 2.9's tree functions that replace content
+        // (decryption in place) know such nodes.
+        compact: true,
         ..ParserOptions::default()
     };
     let doc = Parser::default()
@@ -766,7 +789,6 @@ fn check_response_children(root: RoNode) -> Result<(), Rejection> {
 /// Stage 2. Returns the one Assertion: a direct child of the Response, or of `container` (the
 /// EncryptedAssertion it was decrypted in).
 fn check_structure(
-    doc: &Document,
     root: RoNode,
     container: Option<RoNode>,
     weaknesses: &Weaknesses,
@@ -836,8 +858,7 @@ fn check_structure(
             }
         }
         if (is_assertion || is(el, SAMLP, "Response"))
-            && let (Some(value), Some(attr_node)) =
-                (attr(el, "ID"), el.get_property_node_no_ns("ID"))
+            && let Some(value) = attr(el, "ID")
         {
             if !seen.insert(value.clone()) {
                 return Err(Rejection::new(
@@ -845,7 +866,7 @@ fn check_structure(
                     format!("ID value {value:?} occurs more than once"),
                 ));
             }
-            id_holders.push((el, attr_node, value));
+            id_holders.push((el, value));
         }
     }
     let parent = container.unwrap_or(root);
@@ -889,29 +910,17 @@ fn check_structure(
     // After the assertion count, so that a second assertion anywhere (in a nested Response too)
     // is reported as such; before anything is read.
     check_response_children(root)?;
-    // Only the Response and its Assertion become XML IDs: a nested assertion's ID is never a
-    // signature target (its value still counts for duplicates, above).
+    // Only the Response and its Assertion become XML IDs (in `verify_signatures`): a nested
+    // assertion's ID is never a signature target (its value still counts for duplicates, above).
     let id_holders = id_holders
         .into_iter()
-        .filter(|(el, _, _)| *el == root || *el == assertion);
-    for (el, attr_node, value) in id_holders {
+        .filter(|(el, _)| *el == root || *el == assertion);
+    for (el, value) in id_holders {
         if !is_plain_id(&value) {
             return Err(malformed(format!(
                 "{} ID {value:?} is not a plain NCName",
                 tree::label(el)
             )));
-        }
-        match dsig::register_id(doc, attr_node, &value) {
-            dsig::IdRegistration::Registered => {}
-            dsig::IdRegistration::Duplicate => {
-                return Err(Rejection::new(
-                    Reason::IdValueIsDuplicated,
-                    format!("ID value {value:?} occurs more than once"),
-                ));
-            }
-            dsig::IdRegistration::Invalid => {
-                return Err(malformed(format!("ID value {value:?} is invalid")));
-            }
         }
     }
     for (el, what) in [(root, "Response"), (assertion, "Assertion")] {
@@ -954,7 +963,7 @@ fn unverified_context(
 fn first_child_text(parent: RoNode, ns: &'static str, local: &'static str) -> Option<String> {
     children(parent, ns, local)
         .next()
-        .map(|n| tree::trim_xml_whitespace(&n.get_content()).to_owned())
+        .map(|n| tree::trim_xml_whitespace(&tree::text(n)).to_owned())
 }
 
 /// The Assertion's Issuer, else the Response's, as sent (unverified).
@@ -973,7 +982,7 @@ fn read_attributes(assertion: RoNode) -> Result<Vec<Attribute>, Rejection> {
                 name: required_attr(a, "Name")?,
                 friendly_name: attr(a, "FriendlyName"),
                 values: children(a, SAML, "AttributeValue")
-                    .map(|v| v.get_content())
+                    .map(tree::text)
                     .collect(),
             });
         }
@@ -1257,6 +1266,12 @@ fn verify_signatures(
             ));
         }
     };
+    // Declared only now that a signature will be verified: libxml2's ID table costs an unsigned
+    // message's refusal a twentieth of its time. Their values were judged unique and plain by
+    // `check_structure`.
+    for el in [root, assertion] {
+        register_signature_target(doc, el)?;
+    }
     let mut relied_on: Option<CheckedSignature> = None;
     let mut response_verified = response_verified;
     // Assertion first: it is the signature the claims depend on.

@@ -75,9 +75,14 @@ pub fn exactly_one(
     })
 }
 
+/// The text content of `node` (all descendant text, joined), as `RoNode::get_content`.
+pub fn text(node: RoNode) -> String {
+    super::dsig::text_content(node)
+}
+
 /// An unqualified attribute's value.
 pub fn attr(node: RoNode, name: &str) -> Option<String> {
-    node.get_property_no_ns(name)
+    super::dsig::attribute_no_ns(node, name)
 }
 
 /// A required unqualified attribute's value (`structure.malformed` when absent).
@@ -103,7 +108,7 @@ pub fn simple_text(node: RoNode) -> Result<String, Rejection> {
             ),
         ));
     }
-    Ok(trim_xml_whitespace(&node.get_content()).to_owned())
+    Ok(trim_xml_whitespace(&text(node)).to_owned())
 }
 
 /// Every element of the subtree rooted at `root` (root included), in document order, walked
