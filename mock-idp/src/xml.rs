@@ -19,6 +19,21 @@ pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// must not fail on a knob's or a user's text.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// [`escape`], appended to `out`. Most text needs no escape at all (IDs, URLs, timestamps,
+/// base64), so one byte scan decides, and such text is copied whole.
+pub fn escape_into(out: &mut String, text: &str) {
+    // 0xEF leads every UTF-8 sequence of U+F000–U+FFFF, which includes U+FFFE and U+FFFF.
+    let plain = !text
+        .bytes()
+        .any(|b| b < 0x20 || matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0xEF));
+    if plain {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -33,7 +48,6 @@ pub fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// An attribute; `None` values are left out, which is how "omit X" knobs are written.
@@ -82,7 +96,7 @@ impl XmlWriter {
     pub fn text(&mut self, name: &str, attrs: &[Attr<'_>], text: &str) {
         self.open_tag(name, attrs);
         self.out.push('>');
-        self.out.push_str(&escape(text));
+        escape_into(&mut self.out, text);
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
@@ -103,7 +117,7 @@ impl XmlWriter {
                 self.out.push(' ');
                 self.out.push_str(key);
                 self.out.push_str("=\"");
-                self.out.push_str(&escape(value));
+                escape_into(&mut self.out, value);
                 self.out.push('"');
             }
         }
@@ -140,6 +154,11 @@ mod tests {
             "x\u{fffd}y\u{fffd}z\u{fffd}"
         );
         assert_eq!(escape("é \u{7f} 😀"), "é \u{7f} 😀");
+        // The byte scan's slow path for U+F000–U+FFFF keeps all but the two non-characters.
+        assert_eq!(
+            escape("\u{f000}\u{fffd}\u{fffe}"),
+            "\u{f000}\u{fffd}\u{fffd}"
+        );
         let mut w = XmlWriter::new(true);
         w.text("a", &[("v", Some("1\n2"))], "3\n\u{8}");
         assert_eq!(

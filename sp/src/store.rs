@@ -216,6 +216,18 @@ impl Store {
             Backend::Sqlite => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(8)
+                    // `synchronous` is each connection's. NORMAL in WAL mode: a commit is in the
+                    // log (which the OS holds, so a killed process loses nothing) without an
+                    // fsync of its own; sqlx's FULL fsynced every commit, several per sign-in.
+                    // Power loss may drop the last commits (sp/docs/configuration.md).
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::query("PRAGMA synchronous = NORMAL")
+                                .execute(conn)
+                                .await
+                                .map(drop)
+                        })
+                    })
                     .connect(&sqlite_url(database))
                     .await?;
                 // WAL is a property of the file: set once, it holds for every connection.
@@ -1049,6 +1061,32 @@ mod tests {
             ("/var/lib/postgres://odd.sqlite", Backend::Sqlite),
         ] {
             assert_eq!(Backend::of(database), backend, "{database}");
+        }
+    }
+
+    /// WAL with `synchronous = NORMAL` on every connection of the pool: a commit is in the WAL
+    /// (so a killed process loses nothing) without an fsync of its own.
+    #[tokio::test]
+    async fn a_file_store_commits_without_an_fsync_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sp.sqlite");
+        let store = Store::open(path.to_str().unwrap()).await.unwrap();
+        let mut held = Vec::new();
+        // Several connections at once, so the pool opens more than its first.
+        for _ in 0..3 {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let mode: String = sqlx::query("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get(0);
+            let synchronous: i64 = sqlx::query("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!((mode.as_str(), synchronous), ("wal", 1), "1 is NORMAL");
+            held.push(conn);
         }
     }
 
