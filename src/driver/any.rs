@@ -15,10 +15,6 @@ pub enum Driver {
     Browser(Box<BrowserDriver>),
 }
 
-fn needs_http(what: &str) -> DriverError {
-    DriverError::Browser(format!("only the HTTP driver can {what}"))
-}
-
 /// One scenario's browsers are all played by the same driver.
 fn mixed() -> DriverError {
     DriverError::Browser("a scenario's browsers are played by one driver, not two".into())
@@ -31,7 +27,7 @@ fn mixed() -> DriverError {
 pub fn browser_cannot(action: &crate::scenario::Action) -> Option<&'static str> {
     use crate::scenario::{Action, SpTarget};
     match action {
-        Action::SignIn(_) if action.sp() != SpTarget::Node1 => {
+        Action::SignIn(_) if action.sp() == SpTarget::Workspace2 => {
             Some("posting the IdP's answer to another SP node or workspace needs the HTTP driver")
         }
         _ => None,
@@ -268,7 +264,18 @@ impl Driver {
     ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
         match self {
             Driver::Http(d) => d.fetch_idp_form(user, relay_state).await,
-            Driver::Browser(_) => Err(needs_http("hold back the IdP's answer")),
+            Driver::Browser(b) => {
+                let path = match relay_state {
+                    Some(relay_state) => format!(
+                        "/login?{}",
+                        url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("RelayState", relay_state)
+                            .finish()
+                    ),
+                    None => "/login".to_owned(),
+                };
+                b.idp_answer(&path, user).await
+            }
         }
     }
 

@@ -203,6 +203,8 @@ pub struct BrowserDriver {
     origins: Mutex<std::collections::BTreeSet<String>>,
     /// The last page the browser was known to be on, for the errors of WebDriver calls.
     page: Mutex<String>,
+    /// The base URLs of the SP's other nodes.
+    other_nodes: Vec<String>,
 }
 
 impl Drop for BrowserDriver {
@@ -259,6 +261,7 @@ impl BrowserDriver {
             redirected: Mutex::default(),
             origins: Mutex::default(),
             page: Mutex::new("a new tab".to_owned()),
+            other_nodes: Vec::new(),
         })
     }
 
@@ -270,11 +273,22 @@ impl BrowserDriver {
         }
     }
 
+    /// Whether `url` is on the SP: its base URL, or another node's ([`also_sp`](Self::also_sp)).
     fn on_sp(&self, url: &str) -> bool {
-        url::Url::parse(url)
-            .ok()
-            .zip(url::Url::parse(&self.sp_base_url).ok())
-            .is_some_and(|(a, b)| a.origin() == b.origin())
+        let Ok(url) = url::Url::parse(url) else {
+            return false;
+        };
+        std::iter::once(&self.sp_base_url)
+            .chain(&self.other_nodes)
+            .filter_map(|base| url::Url::parse(base).ok())
+            .any(|base| base.origin() == url.origin())
+    }
+
+    /// Another node of the same SP at `base_url` (one configuration and store): its pages are
+    /// the SP's pages, read as such (a replay posted to node 2 is refused by the SP).
+    pub fn also_sp(&mut self, base_url: &str) {
+        self.other_nodes
+            .push(base_url.trim_end_matches('/').to_owned());
     }
 
     /// A WebDriver call, bounded (see [`within`]); its error names `what` and the page.
