@@ -1,7 +1,7 @@
 //! One scenario browser, played by either driver: the runner runs the same step against the HTTP
 //! driver (reqwest, every hop by hand) or the browser driver (Chromium). Every action runs in
-//! both; [`browser_cannot`] names the ones a browser could not judge (none today), which the
-//! runner reports as skipped steps.
+//! both; [`browser_cannot`] names the ones a browser could not judge (a sign-in answered at the
+//! second workspace), which the runner reports as skipped steps.
 
 use serde_json::Value;
 
@@ -28,7 +28,7 @@ pub fn browser_cannot(action: &crate::scenario::Action) -> Option<&'static str> 
     use crate::scenario::{Action, SpTarget};
     match action {
         Action::SignIn(_) if action.sp() == SpTarget::Workspace2 => {
-            Some("posting the IdP's answer to another SP node or workspace needs the HTTP driver")
+            Some("posting the IdP's answer to another workspace needs the HTTP driver")
         }
         _ => None,
     }
