@@ -1,5 +1,5 @@
-//! The browser driver's speed: the page catalogue (sections 1, 4, 5 and 6, what
-//! `tests/catalogue_browser.rs` runs) in headless Chromium at `--jobs` 1 and 4, reporting seconds
+//! The browser driver's speed: the whole catalogue (what `tests/catalogue_browser.rs` runs) in
+//! headless Chromium at `--jobs` 1 and 4, reporting seconds
 //! per scenario (wall clock of the whole run, Chromium's first start included, divided by the
 //! scenarios: what a developer waits for) and CPU seconds per scenario (this process, chromedriver
 //! and the Chromiums, reaped at the end of each run: steadier than wall time on a shared machine,
@@ -39,14 +39,13 @@ fn cpu() -> Duration {
     of(libc::RUSAGE_SELF) + of(libc::RUSAGE_CHILDREN)
 }
 
-/// The page catalogue: sections 1, 4, 5 and 6 (as `tests/catalogue_browser.rs` selects it).
-fn page_catalogue() -> Vec<Scenario> {
+/// The whole catalogue (as `tests/catalogue_browser.rs` runs it), or the filter's part of it.
+fn catalogue() -> Vec<Scenario> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let filter = std::env::var("SAMLCONF_BENCH_FILTER").ok();
     scenario::load_dir(&dir)
         .unwrap_or_else(|errors| panic!("the catalogue does not load: {} error(s)", errors.len()))
         .into_iter()
-        .filter(|s| matches!(s.id.split('.').next(), Some("1" | "4" | "5" | "6")))
         .filter(|s| {
             filter.as_deref().is_none_or(|f| {
                 f.split(',')
@@ -87,7 +86,7 @@ fn run(runtime: &tokio::runtime::Runtime, scenarios: &[Scenario], jobs: usize) -
 }
 
 fn main() {
-    let scenarios = page_catalogue();
+    let scenarios = catalogue();
     let runs = env_list("SAMLCONF_BENCH_RUNS", &[1])[0].max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -99,7 +98,7 @@ fn main() {
     let started = Instant::now();
     runtime.block_on(runner::run_all(scenarios.clone(), 2, |_| {}));
     println!(
-        "browser: {} page scenarios (sections 1, 4, 5, 6); the HTTP driver runs them in {:.3} s per scenario (--jobs 2)",
+        "browser: {} scenarios; the HTTP driver runs them in {:.3} s per scenario (--jobs 2)",
         scenarios.len(),
         started.elapsed().as_secs_f64() / n
     );

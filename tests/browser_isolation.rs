@@ -105,3 +105,83 @@ async fn a_reused_browser_keeps_nothing_of_the_last_scenario() {
     drop((reused, held));
     chromedriver.shutdown().await;
 }
+
+/// A scenario can end while its page is still loading (a renewal frame or window on its way, a
+/// server that accepted the connection and never answers): chromedriver makes every command on a
+/// loading window wait for the load, up to its page-load timeout (300 s unless set), CDP
+/// commands too, so a reset that starts with a command on that window hangs, and with it the
+/// next scenario waiting for the session (scenario 5.3's 60 s timeout). The reset must not wait
+/// for the load: the Chromium comes back, clean, at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_left_loading_a_page_is_reset_without_waiting_for_the_load() {
+    use std::time::{Duration, Instant};
+
+    let chromedriver = Chromedriver::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pair = Pair::start(PairOptions::default())
+        .await
+        .expect("start the pair");
+    let sp = pair.endpoints.sp_base_url.clone();
+    let options = BrowserOptions::default();
+    // Accepts connections and never answers; says when the browser's request arrived.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_url = format!("http://{}/never", hole.local_addr().unwrap());
+    let (arrived, mut arrival) = tokio::sync::mpsc::channel(4);
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = hole.accept().await {
+            held.push(connection);
+            let _ = arrived.try_send(());
+        }
+    });
+
+    let first = BrowserDriver::start(&chromedriver, &sp, options)
+        .await
+        .unwrap();
+    first.visit(&format!("{sp}/")).await.unwrap();
+    let used = first.session_id().await.unwrap();
+    // Once the script has returned (chromedriver waits for a navigation the script starts).
+    first
+        .execute(&format!(
+            "setTimeout(() => {{ location.href = {hole_url:?}; }}, 300);"
+        ))
+        .await
+        .unwrap();
+    arrival.recv().await.expect("the browser's request");
+    drop(first);
+
+    let started = Instant::now();
+    let mut held = Vec::new();
+    let reused = loop {
+        assert!(
+            held.len() < 4,
+            "the Chromium left loading never came back from its reset"
+        );
+        let next = tokio::time::timeout(
+            Duration::from_secs(30),
+            BrowserDriver::start(&chromedriver, &sp, options),
+        )
+        .await
+        .expect("a browser within 30 s")
+        .unwrap();
+        if next.session_id().await.unwrap() == used {
+            break next;
+        }
+        held.push(next);
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the reset waited for the load: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(reused.windows().await.unwrap(), 1);
+    let outcome = reused.sign_in("/login", "alice").await.unwrap();
+    assert!(
+        matches!(outcome, SignInOutcome::SignedIn { .. }),
+        "{outcome:?}"
+    );
+    drop((reused, held));
+    chromedriver.shutdown().await;
+    holding.abort();
+}

@@ -1,7 +1,7 @@
 //! One scenario browser, played by either driver: the runner runs the same step against the HTTP
 //! driver (reqwest, every hop by hand) or the browser driver (Chromium). Every action runs in
-//! both; [`browser_cannot`] names the ones a browser could not judge (none today), which the
-//! runner reports as skipped steps.
+//! both; [`browser_cannot`] names the ones a browser could not judge (a sign-in answered at the
+//! second workspace), which the runner reports as skipped steps.
 
 use serde_json::Value;
 
@@ -13,10 +13,6 @@ pub enum Driver {
     /// Boxed: a WebDriver client, its session and its wire record are several times an HTTP
     /// driver's size.
     Browser(Box<BrowserDriver>),
-}
-
-fn needs_http(what: &str) -> DriverError {
-    DriverError::Browser(format!("only the HTTP driver can {what}"))
 }
 
 /// One scenario's browsers are all played by the same driver.
@@ -31,8 +27,8 @@ fn mixed() -> DriverError {
 pub fn browser_cannot(action: &crate::scenario::Action) -> Option<&'static str> {
     use crate::scenario::{Action, SpTarget};
     match action {
-        Action::SignIn(_) if action.sp() != SpTarget::Node1 => {
-            Some("posting the IdP's answer to another SP node or workspace needs the HTTP driver")
+        Action::SignIn(_) if action.sp() == SpTarget::Workspace2 => {
+            Some("posting the IdP's answer to another workspace needs the HTTP driver")
         }
         _ => None,
     }
@@ -268,7 +264,18 @@ impl Driver {
     ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
         match self {
             Driver::Http(d) => d.fetch_idp_form(user, relay_state).await,
-            Driver::Browser(_) => Err(needs_http("hold back the IdP's answer")),
+            Driver::Browser(b) => {
+                let path = match relay_state {
+                    Some(relay_state) => format!(
+                        "/login?{}",
+                        url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("RelayState", relay_state)
+                            .finish()
+                    ),
+                    None => "/login".to_owned(),
+                };
+                b.idp_answer(&path, user).await
+            }
         }
     }
 

@@ -29,6 +29,12 @@ pub const INSTALL_HINT: &str = "install Chromium and chromedriver: `.ci/install-
 
 /// How long one page may take to settle (every hop of a sign-in, say) before the step errors.
 const PAGE_DEADLINE: Duration = Duration::from_secs(20);
+/// How long one WebDriver call may take (see [`within`]); chromedriver's page-load and script
+/// timeouts ([`COMMAND_TIMEOUTS`]) are shorter, so that it answers with its own error first.
+const CALL_DEADLINE: Duration = Duration::from_secs(15);
+/// chromedriver's timeouts for the session, in milliseconds: page loads and scripts here take
+/// milliseconds, so a wait of seconds is a hang, reported well within the scenario's timeout.
+const COMMAND_TIMEOUTS: (u64, u64) = (10_000, 10_000);
 /// How long a signed-out page's script gets to close the site's other windows.
 const WINDOW_GRACE: Duration = Duration::from_secs(2);
 /// How long the first wait for a page to change is; each next one is twice as long, up to
@@ -195,6 +201,10 @@ pub struct BrowserDriver {
     /// The origins this browser requested, whose storage is cleared before its Chromium serves
     /// another scenario.
     origins: Mutex<std::collections::BTreeSet<String>>,
+    /// The last page the browser was known to be on, for the errors of WebDriver calls.
+    page: Mutex<String>,
+    /// The base URLs of the SP's other nodes.
+    other_nodes: Vec<String>,
 }
 
 impl Drop for BrowserDriver {
@@ -215,8 +225,22 @@ impl Drop for BrowserDriver {
     }
 }
 
-fn browser_error(what: &str) -> impl Fn(fantoccini::error::CmdError) -> DriverError + '_ {
-    move |e| DriverError::Browser(format!("{what}: {e}"))
+/// `call` (a WebDriver command, named `what`) given at most [`CALL_DEADLINE`]: chromedriver's own
+/// page-load and script timeouts bound most commands, this bounds every one (a command can also
+/// wait on a navigation chromedriver tracks, or on chromedriver itself). The error names the call
+/// and `page`, the last page the browser was known to be on.
+async fn within<T>(
+    what: &str,
+    page: &str,
+    call: impl std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+) -> Result<T, DriverError> {
+    match tokio::time::timeout(CALL_DEADLINE, call).await {
+        Ok(answer) => answer.map_err(|e| DriverError::Browser(format!("{what} (at {page}): {e}"))),
+        Err(_) => Err(DriverError::Browser(format!(
+            "the WebDriver call {what} did not answer within {} s (at {page})",
+            CALL_DEADLINE.as_secs()
+        ))),
+    }
 }
 
 impl BrowserDriver {
@@ -236,6 +260,8 @@ impl BrowserDriver {
             posted: Mutex::default(),
             redirected: Mutex::default(),
             origins: Mutex::default(),
+            page: Mutex::new("a new tab".to_owned()),
+            other_nodes: Vec::new(),
         })
     }
 
@@ -247,27 +273,64 @@ impl BrowserDriver {
         }
     }
 
+    /// Whether `url` is on the SP: its base URL, or another node's ([`also_sp`](Self::also_sp)).
     fn on_sp(&self, url: &str) -> bool {
-        url::Url::parse(url)
-            .ok()
-            .zip(url::Url::parse(&self.sp_base_url).ok())
-            .is_some_and(|(a, b)| a.origin() == b.origin())
+        let Ok(url) = url::Url::parse(url) else {
+            return false;
+        };
+        std::iter::once(&self.sp_base_url)
+            .chain(&self.other_nodes)
+            .filter_map(|base| url::Url::parse(base).ok())
+            .any(|base| base.origin() == url.origin())
+    }
+
+    /// Another node of the same SP at `base_url` (one configuration and store): its pages are
+    /// the SP's pages, read as such (a replay posted to node 2 is refused by the SP).
+    pub fn also_sp(&mut self, base_url: &str) {
+        self.other_nodes
+            .push(base_url.trim_end_matches('/').to_owned());
+    }
+
+    /// A WebDriver call, bounded (see [`within`]); its error names `what` and the page.
+    async fn wd<T>(
+        &self,
+        what: &str,
+        call: impl std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    ) -> Result<T, DriverError> {
+        let page = self.last_page();
+        within(what, &page, call).await
+    }
+
+    /// The last page the browser was known to be on (settled, or being opened).
+    fn last_page(&self) -> String {
+        self.page
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_page(&self, url: &str) {
+        *self
+            .page
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = url.to_owned();
     }
 
     async fn script(&self, script: &str, args: Vec<Value>) -> Result<Value, DriverError> {
-        self.client
-            .execute(script, args)
+        self.wd("execute (script)", self.client.execute(script, args))
             .await
-            .map_err(browser_error("script"))
     }
 
     /// Opens `url` (a path on the SP or absolute) and waits until the page settles.
     async fn goto(&self, url: &str) -> Result<Page, DriverError> {
-        self.client
-            .goto(&self.sp_url(url))
-            .await
-            .map_err(browser_error("navigation"))?;
+        self.navigate(&self.sp_url(url)).await?;
         self.settle().await
+    }
+
+    /// WebDriver's navigation to `url` (absolute).
+    async fn navigate(&self, url: &str) -> Result<(), DriverError> {
+        self.set_page(url);
+        self.wd("goto", self.client.goto(url)).await
     }
 
     /// Marks the current document, so that [`settle`](Self::settle) waits for the next one.
@@ -280,13 +343,10 @@ impl BrowserDriver {
     /// Clicks `css` in a marked document and waits until the next page settles.
     async fn click_and_settle(&self, css: &str) -> Result<Page, DriverError> {
         self.mark().await?;
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .map_err(browser_error(css))?
-            .click()
-            .await
-            .map_err(browser_error(css))?;
+        let element = self
+            .wd(&format!("find {css}"), self.client.find(Locator::Css(css)))
+            .await?;
+        self.wd(&format!("click {css}"), element.click()).await?;
         self.settle().await
     }
 
@@ -316,12 +376,11 @@ return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
                     // Chromium's own error page (for an error status with an empty body): the
                     // URL that failed is WebDriver's.
                     url = self
-                        .client
-                        .current_url()
-                        .await
-                        .map_err(browser_error("current URL"))?
+                        .wd("current URL", self.client.current_url())
+                        .await?
                         .to_string();
                 }
+                self.set_page(&url);
                 return Ok(Page {
                     status: state["status"].as_u64().unwrap_or(0) as u16,
                     url,
@@ -329,7 +388,10 @@ return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
                 });
             }
             if started.elapsed() > PAGE_DEADLINE {
-                let url = self.client.current_url().await.map(String::from);
+                let url = self
+                    .wd("current URL", self.client.current_url())
+                    .await
+                    .map(String::from);
                 return Err(super::unexpected(
                     "browser",
                     format!(
@@ -344,10 +406,11 @@ return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
 
     async fn exists(&self, css: &str) -> Result<bool, DriverError> {
         Ok(!self
-            .client
-            .find_all(Locator::Css(css))
-            .await
-            .map_err(browser_error(css))?
+            .wd(
+                &format!("find all {css}"),
+                self.client.find_all(Locator::Css(css)),
+            )
+            .await?
             .is_empty())
     }
 
@@ -519,12 +582,11 @@ return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
 
     async fn type_into(&self, css: &str, text: &str) -> Result<(), DriverError> {
         let field = self
-            .client
-            .find(Locator::Css(css))
+            .wd(&format!("find {css}"), self.client.find(Locator::Css(css)))
+            .await?;
+        self.wd(&format!("clear {css}"), field.clear()).await?;
+        self.wd(&format!("send keys to {css}"), field.send_keys(text))
             .await
-            .map_err(browser_error(css))?;
-        field.clear().await.map_err(browser_error(css))?;
-        field.send_keys(text).await.map_err(browser_error(css))
     }
 
     /// The recovery password login page (`/login?sso=false`), typed into and submitted.
@@ -607,11 +669,7 @@ return { ready, url: location.href, status: nav ? nav.responseStatus : 0,
     /// window, or the page's message when pop-ups are blocked). Judged by what the page got: a
     /// renewal message, or the failure it navigates to.
     pub async fn renew(&self) -> Result<BrowserRenewal, DriverError> {
-        let url = self
-            .client
-            .current_url()
-            .await
-            .map_err(browser_error("current URL"))?;
+        let url = self.wd("current URL", self.client.current_url()).await?;
         if !self.on_sp(url.as_str()) || url.path() != "/" || url.query().is_some() {
             self.goto("/").await?;
         }
@@ -700,11 +758,17 @@ return { renewals: window.__samlconf.renewals.slice(window.__samlconf_renewing),
     /// Whether the page's renewal iframe shows the browser's error page: a document that refused
     /// to be framed (`X-Frame-Options`, `frame-ancestors`).
     async fn frame_refused(&self) -> bool {
-        if self.client.enter_frame(0).await.is_err() {
+        if self
+            .wd("enter frame 0", self.client.enter_frame(0))
+            .await
+            .is_err()
+        {
             return false;
         }
         let href = self.script("return location.href;", vec![]).await;
-        let _ = self.client.enter_parent_frame().await;
+        let _ = self
+            .wd("enter parent frame", self.client.enter_parent_frame())
+            .await;
         href.ok()
             .and_then(|h| h.as_str().map(|h| h.starts_with("chrome-error:")))
             .unwrap_or(false)
@@ -713,10 +777,8 @@ return { renewals: window.__samlconf.renewals.slice(window.__samlconf_renewing),
     /// Which WebDriver session (so which Chromium) plays this browser: the pool reuses one for
     /// several scenarios, one after the other.
     pub async fn session_id(&self) -> Result<String, DriverError> {
-        self.client
-            .session_id()
-            .await
-            .map_err(browser_error("session id"))?
+        self.wd("session id", self.client.session_id())
+            .await?
             .ok_or_else(|| DriverError::Browser("no WebDriver session".into()))
     }
 
@@ -730,23 +792,23 @@ return { renewals: window.__samlconf.renewals.slice(window.__samlconf_renewing),
     /// ones too (cookies are scoped by host: on 127.0.0.1 the SP's and the IdP's alike).
     pub async fn cookie_names(&self) -> Result<Vec<String>, DriverError> {
         Ok(self
-            .client
-            .get_all_cookies()
-            .await
-            .map_err(browser_error("cookies"))?
+            .wd("get all cookies", self.client.get_all_cookies())
+            .await?
             .iter()
             .map(|c| c.name().to_owned())
             .collect())
     }
 
-    /// How many windows the browser has open (the page, and a renewal window).
+    /// How many windows the browser has open (the page, and a renewal window; not the pool's
+    /// control tab).
     pub async fn windows(&self) -> Result<usize, DriverError> {
+        let control = self.session.as_ref().map(|s| &s.control);
         Ok(self
-            .client
-            .windows()
-            .await
-            .map_err(browser_error("windows"))?
-            .len())
+            .wd("windows", self.client.windows())
+            .await?
+            .iter()
+            .filter(|w| Some(*w) != control)
+            .count())
     }
 
     /// `/me` in this browser: fetched by the SP page's own script when the browser is on the SP,
@@ -756,17 +818,18 @@ return { renewals: window.__samlconf.renewals.slice(window.__samlconf_renewing),
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
         let answer = self
-            .client
-            .execute_async(
-                r#"const done = arguments[arguments.length - 1];
+            .wd(
+                "execute async (fetch /me)",
+                self.client.execute_async(
+                    r#"const done = arguments[arguments.length - 1];
 if (location.origin !== arguments[0]) done({ status: 0, body: "not on the SP" });
 else fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-origin" })
   .then((r) => r.text().then((body) => done({ status: r.status, body })))
   .catch((e) => done({ status: 0, body: String(e) }));"#,
-                vec![json!(sp_origin)],
+                    vec![json!(sp_origin)],
+                ),
             )
-            .await
-            .map_err(browser_error("fetch /me"))?;
+            .await?;
         // Elsewhere, or on a page that cannot fetch (an error page, say): `/me` itself is opened.
         let fetched = Some(answer).filter(|a| a["status"].as_u64() != Some(0));
         let answer = if let Some(answer) = fetched {
@@ -794,12 +857,13 @@ else fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-
     /// Reads the network log since the last read; keeps what carried SAML messages.
     async fn read_network(&self) -> Result<network::Traffic, DriverError> {
         let entries = self
-            .client
-            .issue_cmd(ReadLog {
-                kind: "performance",
-            })
-            .await
-            .map_err(browser_error("network log"))?;
+            .wd(
+                "read the network log",
+                self.client.issue_cmd(ReadLog {
+                    kind: "performance",
+                }),
+            )
+            .await?;
         let traffic = network::parse(&entries);
         let mut posted = self
             .posted
@@ -853,10 +917,7 @@ else fetch("/me", { headers: { Accept: "application/json" }, credentials: "same-
     /// Posts `form` as another site's page would: from a blank page (an opaque origin, so
     /// cross-site for the SP's and the IdP's cookies), a form built and submitted by script.
     async fn post_from_blank_page(&self, form: &PostForm) -> Result<Page, DriverError> {
-        self.client
-            .goto("about:blank")
-            .await
-            .map_err(browser_error("navigation"))?;
+        self.navigate("about:blank").await?;
         self.script(
             r#"const [action, fields] = arguments;
 const form = document.createElement("form");
@@ -892,20 +953,18 @@ HTMLFormElement.prototype.submit.call(form);"#,
     /// browser applies its cookie rules to both. Returns the POST's page.
     pub async fn cross_site_sign_out(&self) -> Result<Visited, DriverError> {
         let logout = self.sp_url("/logout");
-        self.client
-            .goto("about:blank")
-            .await
-            .map_err(browser_error("navigation"))?;
-        self.client
-            .execute_async(
+        self.navigate("about:blank").await?;
+        self.wd(
+            "execute async (cross-site image)",
+            self.client.execute_async(
                 r#"const done = arguments[arguments.length - 1];
 const image = new Image();
 image.onload = image.onerror = () => done(true);
 image.src = arguments[0];"#,
                 vec![json!(logout)],
-            )
-            .await
-            .map_err(browser_error("cross-site image"))?;
+            ),
+        )
+        .await?;
         let form = PostForm {
             action: logout,
             fields: vec![("csrf_token".into(), String::new())],
@@ -945,24 +1004,21 @@ image.src = arguments[0];"#,
     /// `url` fetched by a script of an SP page (`/me` opened first when the browser is
     /// elsewhere): the body as text.
     async fn fetch_text(&self, url: &str) -> Result<String, DriverError> {
-        let here = self
-            .client
-            .current_url()
-            .await
-            .map_err(browser_error("current URL"))?;
+        let here = self.wd("current URL", self.client.current_url()).await?;
         if !self.on_sp(here.as_str()) {
             self.goto("/me").await?;
         }
         let answer = self
-            .client
-            .execute_async(
-                r#"const done = arguments[arguments.length - 1];
+            .wd(
+                "execute async (fetch)",
+                self.client.execute_async(
+                    r#"const done = arguments[arguments.length - 1];
 fetch(arguments[0], { credentials: "same-origin" })
   .then((r) => r.text()).then(done).catch((e) => done(String(e)));"#,
-                vec![json!(url)],
+                    vec![json!(url)],
+                ),
             )
-            .await
-            .map_err(browser_error("fetch"))?;
+            .await?;
         Ok(answer.as_str().unwrap_or_default().to_owned())
     }
 
@@ -975,13 +1031,14 @@ fetch(arguments[0], { credentials: "same-origin" })
         login: &str,
     ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
         let installed = self
-            .client
-            .issue_cmd(Cdp {
-                cmd: "Page.addScriptToEvaluateOnNewDocument",
-                params: json!({ "source": HOLD_ANSWER }),
-            })
-            .await
-            .map_err(browser_error("cannot hold the IdP's answer"))?;
+            .wd(
+                "CDP Page.addScriptToEvaluateOnNewDocument (hold the IdP's answer)",
+                self.client.issue_cmd(Cdp {
+                    cmd: "Page.addScriptToEvaluateOnNewDocument",
+                    params: json!({ "source": HOLD_ANSWER }),
+                }),
+            )
+            .await?;
         let held = async {
             let page = self.goto(path).await?;
             let button = format!("button[name=\"user\"][value=\"{}\"]", css_string(login));
@@ -997,29 +1054,22 @@ fetch(arguments[0], { credentials: "same-origin" })
         }
         .await;
         if let Some(identifier) = installed["identifier"].as_str() {
-            self.client
-                .issue_cmd(Cdp {
+            self.wd(
+                "CDP Page.removeScriptToEvaluateOnNewDocument (stop holding the IdP's answers)",
+                self.client.issue_cmd(Cdp {
                     cmd: "Page.removeScriptToEvaluateOnNewDocument",
                     params: json!({ "identifier": identifier }),
-                })
-                .await
-                .map_err(browser_error("cannot stop holding the IdP's answers"))?;
+                }),
+            )
+            .await?;
         }
         held
     }
 
     /// The current page, for a failed step's report: a PNG screenshot and the HTML.
     pub async fn capture(&self) -> Result<(Vec<u8>, String), DriverError> {
-        let png = self
-            .client
-            .screenshot()
-            .await
-            .map_err(browser_error("screenshot"))?;
-        let html = self
-            .client
-            .source()
-            .await
-            .map_err(browser_error("page source"))?;
+        let png = self.wd("screenshot", self.client.screenshot()).await?;
+        let html = self.wd("page source", self.client.source()).await?;
         Ok((png, html))
     }
 }

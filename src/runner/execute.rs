@@ -94,9 +94,12 @@ impl Ctx {
             for name in names {
                 if !self.drivers.contains_key(name) {
                     let base_url = self.pair()?.endpoints.sp_base_url.clone();
-                    let browser = BrowserDriver::start(chromedriver, &base_url, options)
+                    let mut browser = BrowserDriver::start(chromedriver, &base_url, options)
                         .await
                         .map_err(|e| format!("browser {name:?}: {e}"))?;
+                    if let Some(node2) = &self.pair()?.node2 {
+                        browser.also_sp(&node2.base_url);
+                    }
                     self.drivers
                         .insert(name.to_owned(), Driver::Browser(Box::new(browser)));
                 }

@@ -55,8 +55,9 @@ pub(super) async fn run(ctx: &mut Ctx, step: &Step) -> Result<(Actual, Vec<SamlM
             let target = step.action.sp();
             if target != crate::scenario::SpTarget::Node1 {
                 // Started at node 1, the IdP's answer posted to another SP's ACS.
+                let user = login_for(&ctx.drivers[name], &idp, &a.user);
                 let fetched = ctx.drivers[name]
-                    .fetch_idp_form(&a.user, a.relay_state.as_deref())
+                    .fetch_idp_form(&user, a.relay_state.as_deref())
                     .await
                     .map_err(err)?;
                 let outcome = match fetched {

@@ -22,10 +22,13 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 
-use super::{BrowserOptions, Cdp, ReadLog, VIRTUAL_TIMERS, browser_error};
+use super::{
+    BrowserOptions, CALL_DEADLINE, COMMAND_TIMEOUTS, Cdp, ReadLog, VIRTUAL_TIMERS, within,
+};
 use crate::driver::DriverError;
 
 /// How many scenarios one Chromium serves before it is closed (a long run's browser does not
@@ -37,6 +40,12 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(15);
 /// A WebDriver session and the profile directory its Chromium uses.
 pub(super) struct Session {
     pub(super) client: Client,
+    /// A tab that never loads a page, from which [`reset`] works: chromedriver makes every
+    /// command on a window wait while that window loads a page (up to the page-load timeout;
+    /// CDP commands and opening a new window too), and a scenario can end with its page still
+    /// loading, from a server that will never answer. Switching to another window and closing
+    /// one do not wait. Not one of the scenario's windows (`BrowserDriver::windows`).
+    pub(super) control: WindowHandle,
     pub(super) profile: tempfile::TempDir,
     options: BrowserOptions,
     /// Scenarios served so far.
@@ -213,9 +222,10 @@ impl Pool {
             };
             if let Some(session) = leftover {
                 pool.close_in_background(session);
-            } else {
-                pool.changed.notify_waiters();
             }
+            // Also when the reset failed: a scenario waiting for this session starts its own
+            // now, not once the close is done.
+            pool.changed.notify_waiters();
         });
     }
 
@@ -223,7 +233,8 @@ impl Pool {
         self.state().closing += 1;
         let pool = self.clone();
         let close = async move {
-            let _ = session.client.close().await;
+            // Bounded: a hung session is ended with chromedriver at the run's end.
+            let _ = tokio::time::timeout(CALL_DEADLINE, session.client.close()).await;
             // Chromium has exited: its profile can go.
             drop(session.profile);
             pool.state().closing -= 1;
@@ -269,15 +280,12 @@ impl Pool {
 /// renderer start on it, and a spare renderer is ready for the scenario's first page. The page
 /// is chromedriver's own status (loopback; no cookie, nothing the SP or the IdP sees).
 async fn warm_up(session: Session, chromedriver_url: &str) -> Result<Session, DriverError> {
-    match session
-        .client
-        .goto(&format!("{chromedriver_url}/status"))
-        .await
-    {
+    let status = format!("{chromedriver_url}/status");
+    match within("goto (warm-up page)", &status, session.client.goto(&status)).await {
         Ok(()) => Ok(session),
         Err(e) => {
-            let _ = session.client.close().await;
-            Err(browser_error("warm-up page")(e))
+            let _ = tokio::time::timeout(CALL_DEADLINE, session.client.close()).await;
+            Err(e)
         }
     }
 }
@@ -322,31 +330,64 @@ async fn start_session(
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("goog:chromeOptions".into(), chrome);
     capabilities.insert("goog:loggingPrefs".into(), logging);
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(chromedriver_url)
-        .await
-        .map_err(|e| {
-            DriverError::Browser(format!("cannot start Chromium through chromedriver: {e}"))
-        })?;
-    let installed = client
-        .issue_cmd(Cdp {
+    let (page_load, script) = COMMAND_TIMEOUTS;
+    capabilities.insert(
+        "timeouts".into(),
+        json!({ "pageLoad": page_load, "script": script }),
+    );
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    let connect = builder.capabilities(capabilities).connect(chromedriver_url);
+    // Chromium's start is the slowest call (seconds on a loaded machine): twice the deadline.
+    let client = match tokio::time::timeout(2 * CALL_DEADLINE, connect).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => {
+            return Err(DriverError::Browser(format!(
+                "cannot start Chromium through chromedriver: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(DriverError::Browser(format!(
+                "Chromium did not start through chromedriver within {} s",
+                (2 * CALL_DEADLINE).as_secs()
+            )));
+        }
+    };
+    let installed = within(
+        "CDP Page.addScriptToEvaluateOnNewDocument (the virtual timers)",
+        "a new session",
+        client.issue_cmd(Cdp {
             cmd: "Page.addScriptToEvaluateOnNewDocument",
             params: json!({ "source": VIRTUAL_TIMERS }),
-        })
-        .await
-        .map_err(browser_error("cannot install the virtual timers"));
-    if let Err(e) = installed {
-        let _ = client.close().await;
-        return Err(e);
-    }
+        }),
+    )
+    .await;
+    let control = match (installed, control_tab(&client).await) {
+        (Ok(_), Ok(control)) => control,
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = tokio::time::timeout(CALL_DEADLINE, client.close()).await;
+            return Err(e);
+        }
+    };
     Ok(Session {
         client,
+        control,
         profile,
         options,
         uses: 0,
         origins: BTreeSet::new(),
     })
+}
+
+/// Opens the session's control tab (see [`Session::control`]) beside its first one, which stays
+/// the current window.
+async fn control_tab(client: &Client) -> Result<WindowHandle, DriverError> {
+    let page = "a new session";
+    let first = within("window", page, client.window()).await?;
+    let control = within("new window (control tab)", page, client.new_window(true))
+        .await?
+        .handle;
+    within("switch to window", page, client.switch_to_window(first)).await?;
+    Ok(control)
 }
 
 /// Makes a used session as good as a fresh one for the next scenario (see the module's
@@ -355,23 +396,54 @@ async fn start_session(
 /// the network log drained, and a first page loaded. The session back when that failed, to be
 /// closed.
 async fn reset(mut session: Session, chromedriver_url: &str) -> Result<Session, Session> {
-    let outcome: Result<(), fantoccini::error::CmdError> = async {
+    let outcome: Result<(), DriverError> = async {
         let client = &session.client;
-        let old = client.windows().await?;
-        let tab = client.new_window(true).await?.handle;
-        for window in old {
-            client.switch_to_window(window).await?;
-            client.close_window().await?;
+        let control = session.control.clone();
+        // Only commands that do not wait for a window's page load until the scenario's windows
+        // are closed (see `Session::control`).
+        let page = "a scenario's last page";
+        let old = within("windows (reset)", page, client.windows()).await?;
+        if !old.contains(&control) {
+            return Err(DriverError::Browser("the control tab is gone".into()));
         }
-        client.switch_to_window(tab).await?;
-        let cdp = |cmd, params| client.issue_cmd(Cdp { cmd, params });
+        for window in old.into_iter().filter(|w| *w != control) {
+            within(
+                "switch to window (reset)",
+                page,
+                client.switch_to_window(window),
+            )
+            .await?;
+            within("close window (reset)", page, client.close_window()).await?;
+        }
+        let page = "the control tab";
+        within(
+            "switch to window (reset)",
+            page,
+            client.switch_to_window(control),
+        )
+        .await?;
+        let tab = within("new window (reset)", page, client.new_window(true))
+            .await?
+            .handle;
+        let page = "a new tab";
+        within(
+            "switch to window (reset)",
+            page,
+            client.switch_to_window(tab),
+        )
+        .await?;
+        let cdp =
+            |cmd: &'static str, params| within(cmd, page, client.issue_cmd(Cdp { cmd, params }));
         cdp("Network.clearBrowserCookies", json!({})).await?;
         // The log's last entries name origins too.
-        let log = client
-            .issue_cmd(ReadLog {
+        let log = within(
+            "read the network log (reset)",
+            page,
+            client.issue_cmd(ReadLog {
                 kind: "performance",
-            })
-            .await?;
+            }),
+        )
+        .await?;
         session.origins.extend(super::network::origins(&log));
         for origin in std::mem::take(&mut session.origins) {
             cdp(
@@ -386,18 +458,27 @@ async fn reset(mut session: Session, chromedriver_url: &str) -> Result<Session, 
             json!({ "source": VIRTUAL_TIMERS }),
         )
         .await?;
-        client.goto(&format!("{chromedriver_url}/status")).await?;
+        let status = format!("{chromedriver_url}/status");
+        within("goto (reset)", &status, client.goto(&status)).await?;
         // The warm-up page's own requests are no scenario's.
-        client
-            .issue_cmd(ReadLog {
+        within(
+            "read the network log (reset)",
+            &status,
+            client.issue_cmd(ReadLog {
                 kind: "performance",
-            })
-            .await?;
+            }),
+        )
+        .await?;
         Ok(())
     }
     .await;
     match outcome {
         Ok(()) => Ok(session),
-        Err(_) => Err(session),
+        Err(e) => {
+            // Not a scenario's failure (the session is closed, the next scenario gets another),
+            // but worth seeing when a run is slow.
+            tracing::warn!(error = %e, "a browser session's reset failed; it is closed");
+            Err(session)
+        }
     }
 }
