@@ -5,7 +5,7 @@ mod any;
 pub mod browser;
 mod page;
 
-pub use any::{Driver, browser_cannot};
+pub use any::Driver;
 
 use reqwest::header::{ACCEPT, LOCATION};
 use reqwest::redirect::Policy;

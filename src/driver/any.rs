@@ -1,7 +1,8 @@
 //! One scenario browser, played by either driver: the runner runs the same step against the HTTP
 //! driver (reqwest, every hop by hand) or the browser driver (Chromium). Every action runs in
-//! both; [`browser_cannot`] names the ones a browser could not judge (a sign-in answered at the
-//! second workspace), which the runner reports as skipped steps.
+//! both: a captured form is posted from a blank page, another site's requests are made from one,
+//! and a redirect the browser followed is read from its network log. A step that only one driver
+//! can judge is marked so in its scenario file (`drivers`), and the other reports it skipped.
 
 use serde_json::Value;
 
@@ -18,20 +19,6 @@ pub enum Driver {
 /// One scenario's browsers are all played by the same driver.
 fn mixed() -> DriverError {
     DriverError::Browser("a scenario's browsers are played by one driver, not two".into())
-}
-
-/// Why the browser driver cannot run `action` as a person's browser would (the HTTP driver can
-/// run every action); `None` when it can. Nearly every action runs in a browser: a captured form
-/// is posted from a blank page, another site's requests are made from one, and a redirect the
-/// browser followed is read from its network log.
-pub fn browser_cannot(action: &crate::scenario::Action) -> Option<&'static str> {
-    use crate::scenario::{Action, SpTarget};
-    match action {
-        Action::SignIn(_) if action.sp() == SpTarget::Workspace2 => {
-            Some("posting the IdP's answer to another workspace needs the HTTP driver")
-        }
-        _ => None,
-    }
 }
 
 impl Driver {

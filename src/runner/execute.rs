@@ -104,6 +104,21 @@ impl Ctx {
                         .insert(name.to_owned(), Driver::Browser(Box::new(browser)));
                 }
             }
+            // The second workspace is another site: the step's browser there is a Chromium of
+            // its own (no cookie of one site is sent to the other either way), so that a
+            // visit or a post there is a real browser's too.
+            if step.action.sp() == SpTarget::Workspace2
+                && let Some(name) = step.action.browser()
+            {
+                let key = Self::key_at(name, SpTarget::Workspace2);
+                if !self.drivers.contains_key(&key) {
+                    let base_url = self.base_url(SpTarget::Workspace2)?;
+                    let browser = BrowserDriver::start(chromedriver, &base_url, options)
+                        .await
+                        .map_err(|e| format!("browser {name:?} at the second workspace: {e}"))?;
+                    self.drivers.insert(key, Driver::Browser(Box::new(browser)));
+                }
+            }
         }
         Ok(())
     }
@@ -128,7 +143,8 @@ impl Ctx {
 
     /// Browser `name` at `target`. The two nodes share one host name, so a browser talks to both
     /// with one cookie jar (its own driver); the second workspace is another site, where the same
-    /// browser has a jar of its own.
+    /// browser has a jar of its own: an HTTP driver made here, or in a browser run the Chromium
+    /// that `start_browsers` made for it.
     pub(super) fn driver_at(&mut self, name: &str, target: SpTarget) -> Result<&Driver, String> {
         if target != SpTarget::Workspace2 {
             return self.driver(name);
@@ -315,7 +331,6 @@ async fn run_steps(
     ctx: &mut Ctx,
     result: &mut ScenarioResult,
 ) -> Result<(), String> {
-    let browser_run = this_driver == crate::scenario::DriverName::Browser;
     for account in &scenario.accounts {
         let admin = ctx.stage.sp.admin().ok_or_else(|| {
             crate::sut::not_offered("creating local accounts", ctx.stage.sp.name())
@@ -358,7 +373,6 @@ async fn run_steps(
                     .map(|n| format!(" ({})", n.trim()))
                     .unwrap_or_default()
             )),
-            _ if browser_run => crate::driver::browser_cannot(&step.action).map(str::to_owned),
             _ => None,
         };
         if !failed && let Some(reason) = cannot {
