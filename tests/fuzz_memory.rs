@@ -29,15 +29,26 @@ struct Input {
     data: Vec<u8>,
 }
 
-fn inputs() -> Vec<Input> {
+/// The directories whose `<target>/` subdirectories hold inputs: the committed corpus and
+/// regressions, and the directories listed in `FUZZ_MEMORY_WORK` (`:`-separated; e.g. a libFuzzer
+/// work corpus, `fuzz/README.md`, to find which of its inputs leak).
+fn input_roots() -> Vec<PathBuf> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut roots = vec![fuzz.join("corpus"), fuzz.join("regressions")];
+    if let Some(work) = std::env::var_os("FUZZ_MEMORY_WORK") {
+        roots.extend(std::env::split_paths(&work));
+    }
+    roots
+}
+
+fn inputs() -> Vec<Input> {
     let mut out = Vec::new();
     for (name, body) in targets::ALL {
         if !RESPONSE_TARGETS.contains(name) {
             continue;
         }
-        for kind in ["corpus", "regressions"] {
-            let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(name)) else {
+        for root in input_roots() {
+            let Ok(entries) = std::fs::read_dir(root.join(name)) else {
                 continue;
             };
             let mut paths: Vec<PathBuf> = entries
