@@ -405,7 +405,11 @@ fn attempt(signature: RoNode, key: KeyInstance, allowed: Allowed) -> Attempt {
     // is handed over to the context, which destroys it; the reference list is read before `ctx`
     // drops.
     unsafe {
-        (*c).flags = xs::XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
+        // `#id` is resolved by a direct lookup in the document's ID table (the "Visa3D" flag)
+        // rather than by evaluating `xpointer(id('id'))`, which builds an XPath context per
+        // reference. Same table, same node set (the element's subtree without comments), and
+        // `checks::inspect_signature` has already required the URI to be `#` + a plain ID.
+        (*c).flags = xs::XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS | xs::XMLSEC_DSIG_FLAGS_USE_VISA3D_HACK;
         (*c).enabledReferenceUris =
             xs::xmlSecTransformUriTypeSameDocument as xs::xmlSecTransformUriType;
         for klass in signature_transforms(allowed) {

@@ -415,13 +415,13 @@ async fn accepted_response(
                 .await
                 .map(Ok)
         }
-        // Two first sign-ins of one identity at once both find it unlinked, and the later
-        // link or JIT insert fails on a unique index. Decided again, it finds the earlier's
-        // link; the failed attempt wrote nothing.
         // Answered above, before the identity was resolved.
         RequestPurpose::TestSignIn => Ok(Ok(Outcome::Tested {
             report: super::test_sign_in::report(verified, config),
         })),
+        // Two first sign-ins of one identity at once both find it unlinked, and the later
+        // link or JIT insert fails on a unique index. Decided again, it finds the earlier's
+        // link; the failed attempt wrote nothing.
         RequestPurpose::SignIn => match sign_in(sp, idp, &facts, &landing, now).await {
             Err(e) if e.is_store_conflict() => sign_in(sp, idp, &facts, &landing, now).await,
             decided => decided,
