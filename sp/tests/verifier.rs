@@ -490,6 +490,30 @@ fn xpath_transform_is_rejected_as_forbidden_transform() {
 }
 
 #[test]
+fn a_transform_after_exc_c14n_or_a_repeated_transform_is_rejected_as_forbidden_transform() {
+    // exc-c14n yields octets: a transform after it makes xmlsec re-parse them, a path on which
+    // libxmlsec1 leaks its output buffer when the later transform fails (tests/fuzz_memory.rs).
+    let enveloped = format!(r#"<ds:Transform Algorithm="{ENVELOPED}"/>"#);
+    let c14n = format!(r#"<ds:Transform Algorithm="{EXC_C14N}"/>"#);
+    let signed = signed_default();
+    let standard = format!("{enveloped}{c14n}");
+    assert!(signed.contains(&standard));
+    for transforms in [
+        format!("{c14n}{enveloped}"),
+        format!("{enveloped}{c14n}{c14n}"),
+        format!("{enveloped}{enveloped}{c14n}"),
+    ] {
+        let xml = signed.replacen(&standard, &transforms, 1);
+        let rejection = assert_rejected(&xml, "signature.forbidden_transform");
+        assert!(
+            rejection.message.contains("once"),
+            "{transforms}: {}",
+            rejection.message
+        );
+    }
+}
+
+#[test]
 fn assertion_signature_referencing_the_response_is_rejected() {
     let sig = Sig {
         reference_id: Some("_resp-1f0c6a".into()),

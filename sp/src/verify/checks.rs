@@ -157,6 +157,7 @@ pub fn inspect_signature(
         ));
     }
     if let Some(transforms) = at_most_one(reference, DS, "Transforms")? {
+        let mut seen: Vec<String> = Vec::new();
         for t in element_children(transforms) {
             let alg = if is(t, DS, "Transform") {
                 attr(t, "Algorithm")
@@ -177,6 +178,19 @@ pub fn inspect_signature(
                     ),
                 ));
             }
+            // exc-c14n turns the node set into octets, so any transform after it makes xmlsec
+            // parse them into a second document (not the tree we read), and libxmlsec1 1.2.x
+            // leaks 24 bytes of that path whenever the later transform then fails (found by
+            // fuzzing, tests/fuzz_memory.rs). Neither transform changes anything when repeated.
+            if seen.iter().any(|s| s == EXC_C14N || *s == alg) {
+                return Err(rej(
+                    Reason::SignatureUsesForbiddenTransform,
+                    format!(
+                        "Reference transforms are {seen:?} then {alg:?}; each of {ENVELOPED} and {EXC_C14N} is allowed once, exc-c14n last"
+                    ),
+                ));
+            }
+            seen.push(alg);
         }
     }
     let digest_algorithm = required_attr(exactly_one(reference, DS, "DigestMethod")?, "Algorithm")?;
