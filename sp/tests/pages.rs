@@ -1,6 +1,7 @@
 //! The SP's pages run only the scripts it serves: no inline script, every `<script src>` is
-//! served from `/static/` as JavaScript, and every response says `script-src 'self'`. Values
-//! reach scripts through `data-` attributes, escaped for HTML (their context).
+//! served from `/static/` as JavaScript, and every response says `script-src 'self'` (and
+//! `frame-ancestors 'self'`: no other site frames them). Values reach scripts through `data-`
+//! attributes, escaped for HTML (their context).
 
 mod support;
 
@@ -82,7 +83,7 @@ async fn every_response_allows_only_the_sps_own_scripts() {
             .unwrap();
         assert_eq!(
             response.headers()[header::CONTENT_SECURITY_POLICY],
-            "script-src 'self'",
+            "script-src 'self'; frame-ancestors 'self'",
             "{uri}"
         );
     }

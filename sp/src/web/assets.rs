@@ -27,9 +27,12 @@ const FILES: &[(&str, &str, &str)] = &[
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// Pages run only the scripts this SP serves: no inline script, so a value that escaped its
-/// escaping still could not run.
+/// escaping still could not run. And only the SP's own pages may frame them: another site
+/// cannot overlay the link prompt (a password), the linking choice or the logout button on a
+/// page of its own (clickjacking), while the renewal's hidden iframe, framed by the SP's home
+/// page, still loads the ACS's answer.
 pub(super) const CONTENT_SECURITY_POLICY: HeaderValue =
-    HeaderValue::from_static("script-src 'self'");
+    HeaderValue::from_static("script-src 'self'; frame-ancestors 'self'");
 
 pub(super) async fn file(Path(name): Path<String>) -> Response {
     let Some((_, content_type, content)) = FILES.iter().find(|(n, _, _)| *n == name) else {

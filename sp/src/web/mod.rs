@@ -17,7 +17,7 @@
 //! | `GET /login?sso=false`, `POST /login/password` | recovery password login, admins only |
 //! | `POST /admin/password-setup` | an admin issues a one-time password-setup link for a user (JSON) |
 //! | `GET /password/setup/{token}`, `POST /password/setup` | set a password with that link |
-//! | `GET /static/{file}` | the pages' scripts (`sp/static/`); every response says `Content-Security-Policy: script-src 'self'` |
+//! | `GET /static/{file}` | the pages' scripts (`sp/static/`); every response says `Content-Security-Policy: script-src 'self'; frame-ancestors 'self'` (no other site frames the SP's pages) |
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
