@@ -21,6 +21,19 @@ fn mixed() -> DriverError {
     DriverError::Browser("a scenario's browsers are played by one driver, not two".into())
 }
 
+/// The SP's sign-in path, with `relay_state` (where the person goes afterwards) if any.
+fn login_path(relay_state: Option<&str>) -> String {
+    match relay_state {
+        Some(relay_state) => format!(
+            "/login?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("RelayState", relay_state)
+                .finish()
+        ),
+        None => "/login".to_owned(),
+    }
+}
+
 impl Driver {
     /// The driver's name, as `--driver` and the reports say it.
     pub fn name(&self) -> &'static str {
@@ -79,30 +92,10 @@ impl Driver {
         match (self, poster) {
             (Driver::Http(d), Driver::Http(p)) => d.sign_in_posted_by(p, user, relay_state).await,
             (Driver::Browser(b), Driver::Browser(p)) if std::ptr::eq(b, p) => {
-                let query = match relay_state {
-                    Some(relay_state) => url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("RelayState", relay_state)
-                        .finish(),
-                    None => String::new(),
-                };
-                let path = if query.is_empty() {
-                    "/login".to_owned()
-                } else {
-                    format!("/login?{query}")
-                };
-                b.sign_in(&path, user).await
+                b.sign_in(&login_path(relay_state), user).await
             }
             (Driver::Browser(b), Driver::Browser(p)) => {
-                let path = match relay_state {
-                    Some(relay_state) => format!(
-                        "/login?{}",
-                        url::form_urlencoded::Serializer::new(String::new())
-                            .append_pair("RelayState", relay_state)
-                            .finish()
-                    ),
-                    None => "/login".to_owned(),
-                };
-                match b.idp_answer(&path, user).await? {
+                match b.idp_answer(&login_path(relay_state), user).await? {
                     Ok(form) => p.submit(&form).await,
                     Err(outcome) => Ok(outcome),
                 }
@@ -251,18 +244,7 @@ impl Driver {
     ) -> Result<Result<PostForm, SignInOutcome>, DriverError> {
         match self {
             Driver::Http(d) => d.fetch_idp_form(user, relay_state).await,
-            Driver::Browser(b) => {
-                let path = match relay_state {
-                    Some(relay_state) => format!(
-                        "/login?{}",
-                        url::form_urlencoded::Serializer::new(String::new())
-                            .append_pair("RelayState", relay_state)
-                            .finish()
-                    ),
-                    None => "/login".to_owned(),
-                };
-                b.idp_answer(&path, user).await
-            }
+            Driver::Browser(b) => b.idp_answer(&login_path(relay_state), user).await,
         }
     }
 
