@@ -228,6 +228,15 @@ impl HttpDriver {
         })
     }
 
+    /// `GET` of `path` at the SP, as this browser (its cookies; redirects are not followed).
+    async fn get_sp(&self, path: &str) -> Result<reqwest::Response, DriverError> {
+        Ok(self
+            .client
+            .get(format!("{}{path}", self.sp_base_url))
+            .send()
+            .await?)
+    }
+
     /// Every HTTP-POST binding form this browser submitted (SAMLResponse, SAMLRequest, …),
     /// oldest first: what reports show as the wire exchange.
     pub fn posted_forms(&self) -> Vec<PostForm> {
@@ -294,11 +303,7 @@ impl HttpDriver {
     /// SP-initiated from another sign-in path of the SP, e.g. `/login?idp=…` when several IdPs
     /// are configured.
     pub async fn sign_in_at(&self, path: &str, user: &str) -> Result<SignInOutcome, DriverError> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.sp_base_url))
-            .send()
-            .await?;
+        let response = self.get_sp(path).await?;
         let location = match login_answer(response).await? {
             Ok(location) => location,
             Err(refused) => return Ok(refused),
@@ -311,11 +316,7 @@ impl HttpDriver {
 
     /// Where the SP's sign-in path redirects to (the IdP's SSO URL with the AuthnRequest).
     pub async fn login_redirect(&self, path: &str) -> Result<String, DriverError> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.sp_base_url))
-            .send()
-            .await?;
+        let response = self.get_sp(path).await?;
         redirect_target(&response).ok_or_else(|| {
             unexpected(
                 "login",
@@ -537,11 +538,7 @@ impl HttpDriver {
         invitation_path: &str,
         user: &str,
     ) -> Result<SignInOutcome, DriverError> {
-        let response = self
-            .client
-            .get(format!("{}{invitation_path}", self.sp_base_url))
-            .send()
-            .await?;
+        let response = self.get_sp(invitation_path).await?;
         let status = response.status().as_u16();
         let Some(location) = redirect_target(&response) else {
             return self.verdict(response, status, "invite").await;
@@ -555,11 +552,7 @@ impl HttpDriver {
     /// What the renewal iframe does: `/renew` → passive AuthnRequest → the IdP (with this
     /// browser's IdP session cookie, no login hint) → its answer posted to the ACS.
     pub async fn renew(&self) -> Result<RenewOutcome, DriverError> {
-        let response = self
-            .client
-            .get(format!("{}/renew", self.sp_base_url))
-            .send()
-            .await?;
+        let response = self.get_sp("/renew").await?;
         let Some(location) = redirect_target(&response) else {
             // Answered at once, without an IdP: judged by whether the session is still there.
             // No reason code is made up from the status: a server error is its own outcome.
@@ -610,11 +603,7 @@ impl HttpDriver {
         path: &str,
         password: &str,
     ) -> Result<PasswordSetOutcome, DriverError> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.sp_base_url))
-            .send()
-            .await?;
+        let response = self.get_sp(path).await?;
         let status = response.status().as_u16();
         let page = response.text().await?;
         if status != 200 {
@@ -652,11 +641,7 @@ impl HttpDriver {
 
     /// `/me`: the session as JSON, or `None` when signed out.
     pub async fn me(&self) -> Result<Option<Value>, DriverError> {
-        let response = self
-            .client
-            .get(format!("{}/me", self.sp_base_url))
-            .send()
-            .await?;
+        let response = self.get_sp("/me").await?;
         match response.status().as_u16() {
             200 => Ok(Some(response.json().await?)),
             401 => Ok(None),
@@ -711,10 +696,7 @@ impl HttpDriver {
     /// or an image), then `POST /logout` without the form's token (an auto-submitted form).
     /// Returns the POST's page.
     pub async fn cross_site_sign_out(&self) -> Result<Visited, DriverError> {
-        self.client
-            .get(format!("{}/logout", self.sp_base_url))
-            .send()
-            .await?;
+        self.get_sp("/logout").await?;
         let response = self
             .client
             .post(format!("{}/logout", self.sp_base_url))
@@ -727,11 +709,7 @@ impl HttpDriver {
     /// GETs one SP path without following a redirect: the status, the redirect's target (if
     /// any) and the body.
     pub async fn open(&self, path: &str) -> Result<(u16, Option<String>, String), DriverError> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.sp_base_url))
-            .send()
-            .await?;
+        let response = self.get_sp(path).await?;
         let status = response.status().as_u16();
         let location = redirect_target(&response);
         Ok((status, location, response.text().await?))
