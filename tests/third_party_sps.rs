@@ -165,13 +165,7 @@ async fn start(name: &str) -> Running {
 
     let idp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let idp_listen = idp_listener.local_addr().unwrap().to_string();
-    // A free port for the app, released for it to bind (the window for another process to take
-    // it is small, and would show as the app failing to start).
-    let sp_listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
+    let sp_listen = free_loopback_addr();
     let target = Target::load(name, &idp_listen, &sp_listen);
     let dir = targets_dir().join(name);
     let idp_base = format!("http://{idp_listen}");
@@ -221,6 +215,12 @@ async fn start(name: &str) -> Running {
         idp_base,
         _app: app,
     }
+}
+
+/// `127.0.0.1:PORT` with a port free now, released for the app (or the run's mock IdP) to bind:
+/// the window for another process to take it is small, and would show as a failed start.
+fn free_loopback_addr() -> String {
+    format!("127.0.0.1:{}", plumbing::net::free_loopback_port().unwrap())
 }
 
 /// Starts `name`'s app on `sp_listen`, trusting the mock IdP at `idp_base` (the fixed test
@@ -429,11 +429,7 @@ async fn load_signs_in_at_python3_saml_from_its_target_file() {
     const SIGN_INS: usize = 12;
     let name = "python3-saml";
     require_packages(name, TARGETS[0].1);
-    let free = || {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().to_string()
-    };
-    let (idp_listen, sp_listen) = (free(), free());
+    let (idp_listen, sp_listen) = (free_loopback_addr(), free_loopback_addr());
     let target = Target::load(name, &idp_listen, &sp_listen);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("target.toml");
@@ -471,37 +467,11 @@ async fn start_for_run(name: &str, dir: &Path) -> (ChildGuard, PathBuf) {
         .map(|(_, p)| *p)
         .unwrap_or_default();
     require_packages(name, packages);
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .to_string()
-    };
-    let (idp_listen, sp_listen) = (free(), free());
+    let (idp_listen, sp_listen) = (free_loopback_addr(), free_loopback_addr());
     let target = Target::load(name, &idp_listen, &sp_listen);
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, toml::to_string(&target.file).unwrap()).unwrap();
-    let idp_cert = Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-idp/testdata/idp.crt");
-    let child = Command::new(PYTHON)
-        .arg(targets_dir().join(name).join("app.py"))
-        .arg("--sp-base")
-        .arg(format!("http://{sp_listen}"))
-        .arg("--idp-base")
-        .arg(format!("http://{idp_listen}"))
-        .arg("--idp-cert")
-        .arg(&idp_cert)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(if std::env::var_os("TARGET_LOGS").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}'s app with {PYTHON}: {e}"));
-    let mut app = ChildGuard(child);
-    wait_until_up(name, &mut app, &target.sub("whoami", "url")).await;
+    let app = start_app(name, &target, &format!("http://{idp_listen}"), &sp_listen).await;
     (app, file)
 }
 
