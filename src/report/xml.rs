@@ -1,6 +1,11 @@
 //! A small pretty-printer for the SAML messages shown in reports (the templates and
 //! `quick-junit` escape what they show).
 
+/// Levels past this one are indented no further: a hostile message nested thousands deep
+/// (scenario 7.182) would otherwise grow quadratically, to hundreds of megabytes in the report.
+/// Real SAML messages nest a dozen levels.
+const MAX_INDENT_DEPTH: usize = 40;
+
 /// Indents an XML document, one element a line, keeping text-only elements on one line. Not a
 /// parser: anything it does not understand is passed through as it is. The input is not trusted
 /// and the output is escaped by whoever shows it.
@@ -36,14 +41,14 @@ pub fn pretty_xml(xml: &str) -> String {
     let mut i = 0;
     while i < tokens.len() {
         let token = &tokens[i];
-        let indent = "  ".repeat(depth);
+        let indent = "  ".repeat(depth.min(MAX_INDENT_DEPTH));
         let is_tag = token.starts_with('<');
         let is_end = token.starts_with("</");
         let is_special = token.starts_with("<?") || token.starts_with("<!");
         let self_closing = token.ends_with("/>");
         if is_end {
             depth = depth.saturating_sub(1);
-            out.push_str(&"  ".repeat(depth));
+            out.push_str(&"  ".repeat(depth.min(MAX_INDENT_DEPTH)));
             out.push_str(token);
             out.push('\n');
         } else if is_tag && !is_special && !self_closing {
@@ -99,6 +104,21 @@ mod tests {
             pretty_xml(xml),
             "<?xml version=\"1.0\"?>\n<r a=\"1>2\">\n  <b>text</b>\n  <c/>\n  <d>\n    <e>x</e>\n  </d>\n</r>\n"
         );
+    }
+
+    /// A hostile message (scenario 7.182 nests 10,000 elements in 70 KB) must not grow
+    /// quadratically in the report: indentation stops deepening past a depth no real SAML
+    /// message reaches, so the output stays within a constant of the input per element.
+    #[test]
+    fn deep_nesting_is_indented_only_so_far() {
+        let depth = 10_000;
+        let xml = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let pretty = pretty_xml(&xml);
+        let widest = pretty.lines().map(str::len).max().unwrap_or_default();
+        assert_eq!(widest, 2 * MAX_INDENT_DEPTH + "</a>".len(), "{widest}");
+        assert_eq!(pretty.lines().count(), 2 * depth);
+        // Within the cap, every level still indents by two spaces.
+        assert!(pretty.starts_with("<a>\n  <a>\n    <a>\n"));
     }
 
     #[test]
